@@ -1,0 +1,121 @@
+#pragma once
+// The backend interface: one implementation per sandbox engine (Docker, smolmachines).
+//
+// Every backend builds its argvs with pure, const functions (tested by exact
+// equality), and the shared operations in Backend run those argvs through the one
+// Runner seam. Running the agent is exactly running agent_argv(): the CLI, the
+// dashboard's foreground path and its tmux path all use it, on every backend.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bottle/spec.hpp"
+#include "bottle/subprocess.hpp"
+
+namespace bottle {
+
+using Argv = std::vector<std::string>;
+
+/// The agent's argv split in two: the backend's exec framing (`docker exec … C`,
+/// or `pty-resize … smolvm machine exec … -- runuser -u node --`) and the agent's
+/// own command. argv() is prefix followed by tail. Resume wraps only the tail, so the
+/// framing (and the user switch inside it) is always kept.
+struct AgentArgv {
+  Argv prefix;
+  Argv tail;
+  Argv argv() const;
+  bool operator==(const AgentArgv&) const = default;
+};
+
+/// How to exec a command in a bottle.
+struct ExecOptions {
+  bool tty = false;          ///< allocate a terminal (interactive use)
+  bool forward_stdin = false;///< pass the caller's stdin (e.g. file content) through
+  std::string user;          ///< empty: root (provisioning)
+  std::string workdir;       ///< empty: the backend's default
+  std::map<std::string, std::string> env;
+};
+
+/// One row of `bottle-cli ls`.
+struct BottleInfo {
+  std::string name;            ///< the bottle's name (not the engine's object name)
+  BackendKind backend = BackendKind::docker;
+  std::string state;           ///< "running", "stopped", "created", "missing", ...
+  std::int64_t created_unix = 0;
+  bool operator==(const BottleInfo&) const = default;
+};
+
+/// The environment the agent (and user commands) get inside a bottle. The default
+/// is the spec's own `env`; bottle's factory installs one that adds the proxy and CA
+/// variables egress needs. Must never return a real secret.
+using GuestEnvProvider = std::function<std::map<std::string, std::string>(const BottleSpec&)>;
+
+class Backend {
+ public:
+  explicit Backend(Runner& runner) : runner_(runner) {}
+  virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual BackendKind kind() const = 0;
+  /// The engine's name for a bottle (container / machine name).
+  virtual std::string object_name(std::string_view bottle_name) const;
+
+  void set_guest_env_provider(GuestEnvProvider provider) { guest_env_ = std::move(provider); }
+  std::map<std::string, std::string> guest_env(const BottleSpec& spec) const;
+
+  // ---- Pure argv builders -------------------------------------------------------
+  /// The commands that create (but do not start) the bottle, in order.
+  virtual std::vector<Argv> create_argvs(const BottleSpec& spec) const = 0;
+  virtual Argv start_argv(const BottleSpec& spec) const = 0;
+  virtual Argv stop_argv(const BottleSpec& spec) const = 0;
+  /// The commands that remove the bottle and everything bottle made for it.
+  virtual std::vector<Argv> remove_argvs(const BottleSpec& spec) const = 0;
+  /// One engine query listing every bottle this backend owns.
+  virtual Argv list_argv() const = 0;
+  virtual Argv exec_argv(const BottleSpec& spec, const Argv& command,
+                         const ExecOptions& options) const = 0;
+  /// The agent's argv, as the agent user in the spec's workdir, with the spec's env.
+  /// `tty` selects interactive mode.
+  virtual AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args,
+                               bool tty) const = 0;
+  /// Parse list_argv()'s output. Throws Error(backend) on malformed output.
+  virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;
+
+  // ---- Operations (run the argvs above through the runner) ----------------------
+  virtual void create(const BottleSpec& spec);
+  virtual void start(const BottleSpec& spec);
+  virtual void stop(const BottleSpec& spec);
+  virtual void remove(const BottleSpec& spec);
+  virtual std::vector<BottleInfo> list();
+  /// Run a command in the bottle. Non-tty runs capture output unless
+  /// `interactive` is set on the returned command.
+  ProcessResult exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
+                     std::optional<std::string> stdin_data = std::nullopt,
+                     bool interactive = false);
+  /// Write `content` to `guest_path` inside the bottle, owned by `owner`, with `mode`,
+  /// atomically (temp + rename in the guest). The content travels on stdin, never
+  /// in an argv.
+  void install_file(const BottleSpec& spec, const std::string& guest_path,
+                    const std::string& content, const std::string& owner, unsigned mode);
+  /// Run the agent on the caller's terminal; returns its status as a shell reports it.
+  int run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty);
+
+ protected:
+  /// Run and throw Error(backend) with the engine's stderr when it fails.
+  ProcessResult run_checked(const Argv& argv, std::string_view what);
+  Runner& runner_;
+
+ private:
+  GuestEnvProvider guest_env_;
+};
+
+/// Labels (Docker) and name prefixes that mark what bottle owns.
+inline constexpr std::string_view object_prefix = "bottle-";
+
+}  // namespace bottle

@@ -1,0 +1,78 @@
+#pragma once
+// Bottles: the operations bottle-cli and bottle-dashboard share. It joins the stored
+// specs (SpecStore) with the engines (Backend) and keeps the two consistent: a
+// bottle that fails to come up leaves neither a spec nor an engine object behind.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bottle/backend.hpp"
+#include "bottle/state.hpp"
+
+namespace bottle {
+
+/// One bottle as `ls` and the dashboard show it.
+struct BottleRow {
+  std::string name;
+  BackendKind backend = BackendKind::docker;
+  AgentKind agent = AgentKind::claude;
+  std::string state;           ///< engine state, "missing" when the engine lost it
+  std::string workspace;       ///< first workspace's host path, or ""
+  std::int64_t created_unix = 0;
+  std::string egress;          ///< "off", "on", "down", ... ("" when unknown)
+  bool managed = true;         ///< false: an engine object with no stored spec
+};
+
+/// Builds the backend for a kind. The default factory (make_default_backend)
+/// uses the real docker/smolvm CLIs; tests pass their own.
+using BackendFactory = std::function<std::unique_ptr<Backend>(BackendKind, Runner&)>;
+
+/// The real backends: docker from PATH ($BOTTLE_DOCKER overrides), smolvm from
+/// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`), pty-resize
+/// from locate_pty_resize().
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner);
+
+/// A step run after a bottle starts (prompt file, credentials, ...). Steps are
+/// registered by the features that need them.
+using ProvisionStep = std::function<void(Backend&, const BottleSpec&, const StateDirs&)>;
+
+class Bottles {
+ public:
+  Bottles(Runner& runner, StateDirs dirs, BackendFactory factory = make_default_backend);
+
+  /// Create and (unless `start` is false) start and provision a bottle. Throws
+  /// Error(conflict) if the name is taken. On any failure, whatever was made is
+  /// removed again and no spec is stored.
+  void create(const BottleSpec& spec, bool start = true);
+  void start(const std::string& name);
+  void stop(const std::string& name);
+  /// Remove a bottle. A running bottle needs `force`.
+  void remove(const std::string& name, bool force);
+  /// Every stored bottle with its engine state (one engine query per backend in
+  /// use), plus engine objects bottle owns that have no spec (managed=false).
+  std::vector<BottleRow> list();
+  BottleSpec spec(const std::string& name) const { return store_.load(name); }
+  Backend& backend(BackendKind kind);
+
+  void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }
+  const SpecStore& store() const { return store_; }
+
+ private:
+  void provision(Backend& backend, const BottleSpec& spec);
+  std::string engine_state(const BottleSpec& spec);
+
+  Runner& runner_;
+  SpecStore store_;
+  BackendFactory factory_;
+  std::map<BackendKind, std::unique_ptr<Backend>> backends_;
+  std::vector<ProvisionStep> provision_steps_;
+};
+
+/// Provisioning that every bottle gets: the prompt file at guest_prompt_path.
+void install_prompt_file(Backend& backend, const BottleSpec& spec, const StateDirs& dirs);
+
+}  // namespace bottle

@@ -1,0 +1,25 @@
+#pragma once
+// Finding bottle's installed helpers by absolute path, so that nothing depends on
+// the caller's cwd (a tmux pane opened in $HOME must work as well as the repo).
+
+#include <filesystem>
+#include <string>
+
+namespace bottle {
+
+/// The running executable (/proc/self/exe). Throws Error(internal) if unreadable.
+std::filesystem::path current_executable();
+
+/// The pty-resize wrapper: $BOTTLE_PTY_RESIZE if set (must be absolute), else
+/// <exe dir>/../libexec/bottle/pty-resize (relocatable install), else the
+/// compiled-in install prefix. Throws Error(not_found) naming every place looked at
+/// when none is an executable file.
+std::filesystem::path locate_pty_resize();
+
+/// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else
+/// <exe dir>/../share/bottle, else the install prefix's, else the source tree's.
+std::filesystem::path locate_data_dir();
+
+std::string bottle_version();
+
+}  // namespace bottle

@@ -1,0 +1,116 @@
+#pragma once
+// A bottle spec: everything a user says about one bottle. Parsed from JSON (comments
+// and trailing commas allowed), validated strictly, and stored by SpecStore.
+//
+//   {
+//     "name": "api-work",                 // [a-z0-9][a-z0-9_-]*, <= 48 chars, no "--"
+//     "backend": "docker",                // "docker" | "smolmachines"
+//     "agent": "codex",                   // "claude" | "codex"
+//     "image": "bottle-agent:latest",
+//     "user": "node",
+//     "workspaces": [{"host": "/src/api", "guest": "/workspace", "read_only": false}],
+//     "env": {"FOO": "bar"},
+//     "egress": {"enabled": true, "routes": [
+//        {"name": "gh", "hosts": ["api.github.com"], "header": "Authorization",
+//         "dummy": "bottle-dummy-gh", "value_file": "~/.config/gh/token"}]},
+//     "allowlist": ["github.com"],
+//     "forward_host_credentials": true,
+//     "prompt_file": "/src/api/PROMPT.md",
+//     "resources": {"cpus": 2, "memory_mib": 4096}
+//   }
+//
+// Every error names the JSON path of the offending field and says what is wrong,
+// e.g. "spec: $.workspaces[0].host: must be an absolute path".
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bottle {
+
+enum class BackendKind { docker, smolmachines };
+enum class AgentKind { claude, codex };
+
+std::string_view to_string(BackendKind kind);
+std::string_view to_string(AgentKind kind);
+/// Throw Error(invalid_input) naming `field` when the text is not a known value.
+BackendKind parse_backend_kind(std::string_view text, std::string_view field);
+AgentKind parse_agent_kind(std::string_view text, std::string_view field);
+
+struct Mount {
+  std::string host;   ///< absolute host directory
+  std::string guest;  ///< absolute path inside the bottle
+  bool read_only = false;
+  bool operator==(const Mount&) const = default;
+};
+
+/// One egress credential route: on requests to `hosts`, the exact string `dummy`
+/// inside header `header` is replaced by the current real value read from
+/// `value_file` (optionally at `value_json_pointer` inside it). A dummy seen on any
+/// other host is blocked.
+struct EgressRoute {
+  std::string name;
+  std::vector<std::string> hosts;
+  std::string header = "Authorization";
+  std::string dummy;
+  std::string value_file;
+  std::string value_json_pointer;  ///< empty: the whole file, trimmed
+  bool operator==(const EgressRoute&) const = default;
+};
+
+struct EgressSpec {
+  bool enabled = true;
+  std::vector<EgressRoute> routes;
+  bool operator==(const EgressSpec&) const = default;
+};
+
+struct Resources {
+  int cpus = 0;          ///< 0: the backend's default
+  int memory_mib = 0;    ///< 0: the backend's default
+  bool operator==(const Resources&) const = default;
+};
+
+inline constexpr std::string_view default_image = "bottle-agent:latest";
+inline constexpr std::string_view default_guest_workspace = "/workspace";
+
+struct BottleSpec {
+  std::string name;
+  BackendKind backend = BackendKind::docker;
+  AgentKind agent = AgentKind::claude;
+  std::string image{default_image};
+  std::string user = "node";
+  std::vector<Mount> workspaces;
+  std::map<std::string, std::string> env;
+  EgressSpec egress;
+  std::vector<std::string> allowlist;
+  bool forward_host_credentials = false;
+  std::string prompt_file;  ///< host path; empty: none
+  Resources resources;
+
+  /// The directory the agent starts in: the first workspace's guest path, else the
+  /// user's home.
+  std::string guest_workdir() const;
+  bool operator==(const BottleSpec&) const = default;
+};
+
+/// Parse and validate spec JSON. Throws Error(invalid_input) with the JSON path.
+BottleSpec parse_spec(std::string_view json_text);
+/// Canonical pretty JSON; parse_spec(spec_to_json(s)) == s.
+std::string spec_to_json(const BottleSpec& spec);
+/// Validate a spec built in code (e.g. after CLI overrides). Throws like parse_spec.
+void validate_spec(const BottleSpec& spec);
+
+/// Bottle names are safe as Docker container/network names, smolvm machine names,
+/// argv words and YAML scalars: 1-48 of [a-z0-9_-], starting and ending with [a-z0-9],
+/// no "--". Throws Error(invalid_input) naming `field`.
+void validate_bottle_name(std::string_view name, std::string_view field = "name");
+/// A DNS hostname (letters, digits, '-', '.'; labels 1-63; total <= 253), lowercased
+/// by the caller. `allow_wildcard` permits one leading "*.".
+void validate_hostname(std::string_view host, std::string_view field, bool allow_wildcard = false);
+/// An environment variable name: [A-Za-z_][A-Za-z0-9_]*.
+void validate_env_name(std::string_view key, std::string_view field);
+
+}  // namespace bottle

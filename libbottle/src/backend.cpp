@@ -1,0 +1,84 @@
+#include "bottle/backend.hpp"
+
+#include <fmt/format.h>
+
+#include "bottle/error.hpp"
+
+namespace bottle {
+
+Argv AgentArgv::argv() const {
+  Argv all = prefix;
+  all.insert(all.end(), tail.begin(), tail.end());
+  return all;
+}
+
+std::map<std::string, std::string> Backend::guest_env(const BottleSpec& spec) const {
+  return guest_env_ ? guest_env_(spec) : spec.env;
+}
+
+std::string Backend::object_name(std::string_view bottle_name) const {
+  return std::string(object_prefix) + std::string(bottle_name);
+}
+
+ProcessResult Backend::run_checked(const Argv& argv, std::string_view what) {
+  ProcessResult r = runner_.run(Command{.argv = argv});
+  if (!r.started())
+    throw Error(ErrorKind::backend, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
+  if (!r.ok()) {
+    std::string detail = r.err.empty() ? r.out : r.err;
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
+    throw Error(ErrorKind::backend,
+                fmt::format("{}: {} failed (status {}){}{}", what, argv.front(), r.shell_status(),
+                            detail.empty() ? "" : ": ", detail));
+  }
+  return r;
+}
+
+void Backend::create(const BottleSpec& spec) {
+  for (const auto& argv : create_argvs(spec)) run_checked(argv, "create " + spec.name);
+}
+
+void Backend::start(const BottleSpec& spec) { run_checked(start_argv(spec), "start " + spec.name); }
+
+void Backend::stop(const BottleSpec& spec) { run_checked(stop_argv(spec), "stop " + spec.name); }
+
+void Backend::remove(const BottleSpec& spec) {
+  for (const auto& argv : remove_argvs(spec)) run_checked(argv, "remove " + spec.name);
+}
+
+std::vector<BottleInfo> Backend::list() {
+  return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind()))).out);
+}
+
+ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
+                            std::optional<std::string> stdin_data, bool interactive) {
+  return runner_.run(Command{.argv = exec_argv(spec, command, options),
+                             .stdin_data = std::move(stdin_data),
+                             .interactive = interactive});
+}
+
+void Backend::install_file(const BottleSpec& spec, const std::string& guest_path,
+                           const std::string& content, const std::string& owner, unsigned mode) {
+  // The path and owner are passed as positional parameters of a fixed script, so
+  // no value is ever spliced into shell text.
+  static const std::string script =
+      "set -e; dir=$(dirname \"$1\"); mkdir -p \"$dir\"; tmp=\"$1.bottle-tmp\"; "
+      "umask 077; cat > \"$tmp\"; chown \"$2\" \"$tmp\"; chmod \"$3\" \"$tmp\"; mv -f \"$tmp\" \"$1\"";
+  const Argv command{"sh", "-c", script, "sh", guest_path, owner, fmt::format("{:o}", mode)};
+  ExecOptions options;
+  options.forward_stdin = true;
+  const ProcessResult r = exec(spec, command, options, content);
+  if (!r.ok())
+    throw Error(ErrorKind::backend,
+                fmt::format("could not install {} in bottle {}: {}", guest_path, spec.name,
+                            r.started() ? r.err : r.start_error));
+}
+
+int Backend::run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty) {
+  const ProcessResult r = runner_.run(Command{.argv = agent_argv(spec, agent_args, tty).argv(), .interactive = true});
+  if (!r.started())
+    throw Error(ErrorKind::backend, fmt::format("could not start the agent: {}", r.start_error));
+  return r.shell_status();
+}
+
+}  // namespace bottle

@@ -1,0 +1,154 @@
+#include "bottle/docker_backend.hpp"
+
+#include <ctime>
+#include <iomanip>
+#include <fmt/format.h>
+#include <sstream>
+
+#include "bottle/agent.hpp"
+#include "bottle/error.hpp"
+
+namespace bottle {
+
+namespace {
+
+// The container's main process only has to stay alive and stop promptly on
+// `docker stop`; everything real runs through `docker exec`. Plain sh works in
+// every image, from busybox to Debian.
+constexpr std::string_view idle_script =
+    "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+
+std::string network_name(const std::string& container) { return container + "-net"; }
+
+void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
+  for (const auto& [key, value] : env) {
+    argv.emplace_back("-e");
+    argv.push_back(key + "=" + value);
+  }
+}
+
+std::string state_from_docker(std::string_view docker_state) {
+  if (docker_state == "exited" || docker_state == "dead") return "stopped";
+  return std::string(docker_state);
+}
+
+// docker's CreatedAt: "2026-11-26 18:50:00 +0000 UTC".
+std::int64_t parse_created_at(const std::string& text) {
+  std::tm tm{};
+  std::istringstream in(text);
+  in >> std::get_time(&tm, "%Y-%m-%d %H:%M:%S");
+  if (in.fail()) return 0;
+  std::string offset;
+  in >> offset;
+  std::int64_t seconds = timegm(&tm);
+  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-')) {
+    const int hours = std::stoi(offset.substr(1, 2));
+    const int minutes = std::stoi(offset.substr(3, 2));
+    const int delta = (hours * 60 + minutes) * 60;
+    seconds += offset[0] == '+' ? -delta : delta;
+  }
+  return seconds;
+}
+
+}  // namespace
+
+DockerBackend::DockerBackend(Runner& runner, DockerOptions options)
+    : Backend(runner), options_(std::move(options)) {}
+
+std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec) const {
+  const std::string container = object_name(spec.name);
+  const std::string managed = fmt::format("{}=1", docker_managed_label);
+  const std::string named = fmt::format("{}={}", docker_name_label, spec.name);
+
+  // An internal network has no route out: until egress joins it, the bottle has no
+  // network at all (fail closed).
+  Argv network{options_.docker, "network", "create", "--internal", "--label", managed,
+               "--label", named, network_name(container)};
+
+  Argv create{options_.docker, "create", "--name", container, "--hostname", spec.name,
+              "--label", managed, "--label", named, "--network", network_name(container),
+              "--cap-drop", "ALL"};
+  // What provisioning (chown/chmod of installed files) and `runuser` need.
+  for (const char* cap : {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"}) {
+    create.emplace_back("--cap-add");
+    create.emplace_back(cap);
+  }
+  create.insert(create.end(), {"--security-opt", "no-new-privileges", "--pids-limit", "4096"});
+  if (spec.resources.cpus > 0) create.insert(create.end(), {"--cpus", std::to_string(spec.resources.cpus)});
+  if (spec.resources.memory_mib > 0)
+    create.insert(create.end(), {"--memory", fmt::format("{}m", spec.resources.memory_mib)});
+  for (const auto& m : spec.workspaces) {
+    create.emplace_back("-v");
+    create.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));
+  }
+  create.insert(create.end(), {"--entrypoint", "/bin/sh", spec.image, "-c", std::string(idle_script)});
+  return {network, create};
+}
+
+Argv DockerBackend::start_argv(const BottleSpec& spec) const {
+  return {options_.docker, "start", object_name(spec.name)};
+}
+
+Argv DockerBackend::stop_argv(const BottleSpec& spec) const {
+  return {options_.docker, "stop", object_name(spec.name)};
+}
+
+std::vector<Argv> DockerBackend::remove_argvs(const BottleSpec& spec) const {
+  const std::string container = object_name(spec.name);
+  return {{options_.docker, "rm", "-f", container},
+          {options_.docker, "network", "rm", network_name(container)}};
+}
+
+Argv DockerBackend::list_argv() const {
+  return {options_.docker, "ps", "-a", "--no-trunc", "--filter",
+          fmt::format("label={}=1", docker_managed_label), "--format",
+          fmt::format("{{{{.Label \"{}\"}}}}\t{{{{.State}}}}\t{{{{.CreatedAt}}}}", docker_name_label)};
+}
+
+Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command,
+                              const ExecOptions& options) const {
+  Argv argv{options_.docker, "exec"};
+  if (options.tty)
+    argv.emplace_back("-it");
+  else if (options.forward_stdin)
+    argv.emplace_back("-i");
+  if (!options.workdir.empty()) argv.insert(argv.end(), {"-w", options.workdir});
+  append_env(argv, options.env);
+  argv.insert(argv.end(), {"-u", options.user.empty() ? std::string("root") : options.user});
+  argv.push_back(object_name(spec.name));
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+AgentArgv DockerBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
+  AgentArgv result;
+  result.prefix = {options_.docker, "exec"};
+  if (tty) result.prefix.emplace_back("-it");
+  result.prefix.insert(result.prefix.end(), {"-w", spec.guest_workdir()});
+  append_env(result.prefix, guest_env(spec));
+  result.prefix.insert(result.prefix.end(), {"-u", spec.user, object_name(spec.name)});
+  result.tail = agent_command(spec, agent_args);
+  return result;
+}
+
+std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) const {
+  std::vector<BottleInfo> rows;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const auto tab1 = line.find('\t');
+    const auto tab2 = tab1 == std::string::npos ? tab1 : line.find('\t', tab1 + 1);
+    if (tab2 == std::string::npos)
+      throw Error(ErrorKind::backend, "docker ps: unexpected output line (expected 3 tab-separated fields)");
+    BottleInfo info;
+    info.name = line.substr(0, tab1);
+    info.backend = BackendKind::docker;
+    info.state = state_from_docker(line.substr(tab1 + 1, tab2 - tab1 - 1));
+    info.created_unix = parse_created_at(line.substr(tab2 + 1));
+    rows.push_back(std::move(info));
+  }
+  return rows;
+}
+
+}  // namespace bottle

@@ -1,0 +1,146 @@
+#include "json_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace bottle::detail {
+
+namespace json = boost::json;
+
+json::value parse_json_text(std::string_view text, std::string_view what) {
+  json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = 64;
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec, {}, options);
+  if (ec) throw Error(ErrorKind::invalid_input, fmt::format("{}: not valid JSON: {}", what, ec.message()));
+  return value;
+}
+
+// Keys are user input: a hostile key must not break the error line it appears in.
+std::string member_path(std::string_view key) {
+  const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (plain) return "." + std::string(key);
+  return "[" + json::serialize(json::value(json::string_view(key.data(), key.size()))) + "]";
+}
+
+namespace {
+
+void write_pretty(std::string& out, const json::value& v, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
+  const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
+  if (v.is_object()) {
+    const auto& o = v.get_object();
+    if (o.empty()) { out += "{}"; return; }
+    out += "{\n";
+    bool first = true;
+    for (const auto& m : o) {
+      if (!first) out += ",\n";
+      first = false;
+      out += inner + json::serialize(json::value(m.key())) + ": ";
+      write_pretty(out, m.value(), indent + 1);
+    }
+    out += "\n" + pad + "}";
+  } else if (v.is_array()) {
+    const auto& a = v.get_array();
+    if (a.empty()) { out += "[]"; return; }
+    out += "[\n";
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (i != 0) out += ",\n";
+      out += inner;
+      write_pretty(out, a[i], indent + 1);
+    }
+    out += "\n" + pad + "]";
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string pretty_json(const json::value& value) {
+  std::string out;
+  write_pretty(out, value, 0);
+  out += "\n";
+  return out;
+}
+
+void throw_field_error(std::string_view what, std::string_view path, std::string_view problem) {
+  throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: {}", what, path, problem));
+}
+
+const json::object& JsonField::object() const {
+  if (!value_.is_object()) fail("must be an object");
+  return value_.get_object();
+}
+
+const json::array& JsonField::array() const {
+  if (!value_.is_array()) fail("must be an array");
+  return value_.get_array();
+}
+
+std::string JsonField::string() const {
+  if (!value_.is_string()) fail("must be a string");
+  std::string s(value_.get_string());
+  if (s.find('\0') != std::string::npos) fail("must not contain NUL bytes");
+  return s;
+}
+
+bool JsonField::boolean() const {
+  if (!value_.is_bool()) fail("must be true or false");
+  return value_.get_bool();
+}
+
+long long JsonField::integer(long long min, long long max) const {
+  long long n = 0;
+  if (value_.is_int64()) {
+    n = value_.get_int64();
+  } else if (value_.is_uint64()) {
+    fail(fmt::format("must be an integer from {} to {}", min, max));
+  } else {
+    fail("must be an integer");
+  }
+  if (n < min || n > max) fail(fmt::format("must be an integer from {} to {}", min, max));
+  return n;
+}
+
+void JsonField::only_keys(std::initializer_list<std::string_view> allowed) const {
+  for (const auto& member : object()) {
+    bool known = false;
+    for (auto a : allowed) known = known || member.key() == a;
+    if (!known) {
+      std::string names;
+      for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+      throw_field_error(what_, path_ + member_path(member.key()),
+                        "unknown key (known keys: " + names + ")");
+    }
+  }
+}
+
+bool JsonField::with(std::string_view key, const std::function<void(const JsonField&)>& fn) const {
+  const auto& obj = object();
+  const auto it = obj.find(key);
+  if (it == obj.end()) return false;
+  fn(JsonField(it->value(), path_ + member_path(key), what_));
+  return true;
+}
+
+void JsonField::each(const std::function<void(const JsonField&)>& fn) const {
+  const auto& arr = array();
+  for (std::size_t i = 0; i < arr.size(); ++i) fn(JsonField(arr[i], fmt::format("{}[{}]", path_, i), what_));
+}
+
+void JsonField::each_member(
+    const std::function<void(const std::string&, const JsonField&)>& fn) const {
+  for (const auto& member : object()) {
+    const std::string key(member.key());
+    fn(key, JsonField(member.value(), path_ + member_path(key), what_));
+  }
+}
+
+}  // namespace bottle::detail

@@ -1,0 +1,72 @@
+#include "bottle/locate.hpp"
+
+#include <cstdlib>
+#include <vector>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "bottle/error.hpp"
+
+namespace bottle {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_executable_file(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+fs::path env_path(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return {};
+  fs::path path(value);
+  if (!path.is_absolute())
+    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
+  return path;
+}
+
+}  // namespace
+
+fs::path current_executable() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error(ErrorKind::internal, "cannot read /proc/self/exe: " + ec.message());
+  return exe;
+}
+
+fs::path locate_pty_resize() {
+  std::vector<fs::path> candidates;
+  if (fs::path from_env = env_path("BOTTLE_PTY_RESIZE"); !from_env.empty()) {
+    if (is_executable_file(from_env)) return from_env;
+    throw Error(ErrorKind::not_found,
+                fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
+  }
+  const fs::path exe_dir = current_executable().parent_path();
+  candidates.push_back(exe_dir.parent_path() / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
+  candidates.push_back(exe_dir / "pty-resize");  // build tree: all executables in one dir
+  candidates.push_back(fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
+  std::string looked;
+  for (const auto& c : candidates) {
+    if (is_executable_file(c)) return fs::weakly_canonical(c);
+    looked += (looked.empty() ? "" : ", ") + c.string();
+  }
+  throw Error(ErrorKind::not_found, fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
+}
+
+fs::path locate_data_dir() {
+  if (fs::path from_env = env_path("BOTTLE_DATA_DIR"); !from_env.empty()) return from_env;
+  std::error_code ec;
+  const fs::path exe_dir = current_executable().parent_path();
+  for (const fs::path& c : {exe_dir.parent_path() / BOTTLE_DATA_RELDIR,
+                            fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_DATA_RELDIR,
+                            fs::path(BOTTLE_SOURCE_SHARE_DIR)}) {
+    if (fs::is_directory(c, ec)) return c;
+  }
+  throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");
+}
+
+std::string bottle_version() { return BOTTLE_VERSION; }
+
+}  // namespace bottle

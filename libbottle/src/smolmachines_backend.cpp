@@ -1,0 +1,157 @@
+#include "bottle/smolmachines_backend.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "bottle/agent.hpp"
+#include "bottle/error.hpp"
+
+namespace bottle {
+
+namespace json = boost::json;
+
+namespace {
+
+void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
+  for (const auto& [key, value] : env) {
+    argv.emplace_back("-e");
+    argv.push_back(key + "=" + value);
+  }
+}
+
+// smolvm has no --user on exec; the agent user is reached with runuser, which
+// sits in the exec framing so that resume wrapping keeps it.
+Argv user_switch(const std::string& user) {
+  if (user.empty() || user == "root") return {};
+  return {"runuser", "-u", user, "--"};
+}
+
+}  // namespace
+
+SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
+  // "smolvm 0.8.0" (possibly with a trailing newline or suffix like "-dev").
+  constexpr std::string_view prefix = "smolvm ";
+  if (output.substr(0, prefix.size()) != prefix)
+    throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+  std::string_view version = output.substr(prefix.size());
+  int parts[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    std::size_t digits = 0;
+    while (digits < version.size() && version[digits] >= '0' && version[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 6)
+      throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+    parts[i] = std::stoi(std::string(version.substr(0, digits)));
+    version.remove_prefix(digits);
+    if (i < 2) {
+      if (version.empty() || version.front() != '.')
+        throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+      version.remove_prefix(1);
+    }
+  }
+  const bool flag_names = parts[0] > 1 || (parts[0] == 1 && (parts[1] > 0 || parts[2] >= 2));
+  return flag_names ? SmolvmGrammar::flag_names : SmolvmGrammar::positional_names;
+}
+
+SmolmachinesBackend::SmolmachinesBackend(Runner& runner, SmolmachinesOptions options)
+    : Backend(runner), options_(std::move(options)) {}
+
+std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec) const {
+  Argv argv{options_.smolvm, "machine", "create"};
+  if (options_.grammar == SmolvmGrammar::flag_names)
+    argv.insert(argv.end(), {"--name", object_name(spec.name)});
+  else
+    argv.push_back(object_name(spec.name));
+  argv.insert(argv.end(), {"--image", spec.image});
+  if (spec.resources.cpus > 0) argv.insert(argv.end(), {"--cpus", std::to_string(spec.resources.cpus)});
+  if (spec.resources.memory_mib > 0)
+    argv.insert(argv.end(), {"--mem", std::to_string(spec.resources.memory_mib)});
+  for (const auto& m : spec.workspaces) {
+    argv.emplace_back("-v");
+    argv.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));
+  }
+  // No --net here: without it the VM has no network at all. Egress (which adds the
+  // one allowed path out) extends this.
+  return {argv};
+}
+
+Argv SmolmachinesBackend::start_argv(const BottleSpec& spec) const {
+  return {options_.smolvm, "machine", "start", "--name", object_name(spec.name)};
+}
+
+Argv SmolmachinesBackend::stop_argv(const BottleSpec& spec) const {
+  return {options_.smolvm, "machine", "stop", "--name", object_name(spec.name)};
+}
+
+std::vector<Argv> SmolmachinesBackend::remove_argvs(const BottleSpec& spec) const {
+  Argv argv{options_.smolvm, "machine", "delete"};
+  if (options_.grammar == SmolvmGrammar::flag_names)
+    argv.insert(argv.end(), {"--name", object_name(spec.name)});
+  else
+    argv.push_back(object_name(spec.name));
+  argv.emplace_back("-f");
+  return {argv};
+}
+
+Argv SmolmachinesBackend::list_argv() const { return {options_.smolvm, "machine", "ls", "--json"}; }
+
+Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command,
+                                    const ExecOptions& options) const {
+  Argv argv{options_.smolvm, "machine", "exec", "--name", object_name(spec.name)};
+  if (options.forward_stdin || options.tty) argv.emplace_back("-i");
+  if (options.tty) argv.emplace_back("-t");
+  if (!options.workdir.empty()) argv.insert(argv.end(), {"-w", options.workdir});
+  append_env(argv, options.env);
+  argv.emplace_back("--");
+  const Argv su = user_switch(options.user);
+  argv.insert(argv.end(), su.begin(), su.end());
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args,
+                                          bool tty) const {
+  AgentArgv result;
+  if (tty) {
+    if (options_.pty_resize.empty())
+      throw Error(ErrorKind::not_found,
+                  "pty-resize wrapper not found: TTY sessions in smolmachines bottles need it "
+                  "(set BOTTLE_PTY_RESIZE or reinstall bottle)");
+    result.prefix = {options_.pty_resize, object_name(spec.name), "--"};
+  }
+  result.prefix.insert(result.prefix.end(),
+                       {options_.smolvm, "machine", "exec", "--name", object_name(spec.name)});
+  if (tty) result.prefix.emplace_back("-t");
+  result.prefix.insert(result.prefix.end(), {"-w", spec.guest_workdir()});
+  append_env(result.prefix, guest_env(spec));
+  result.prefix.emplace_back("--");
+  const Argv su = user_switch(spec.user);
+  result.prefix.insert(result.prefix.end(), su.begin(), su.end());
+  result.tail = agent_command(spec, agent_args);
+  return result;
+}
+
+std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& output) const {
+  boost::system::error_code ec;
+  const json::value doc = json::parse(output, ec);
+  if (ec || !doc.is_array()) throw Error(ErrorKind::backend, "smolvm machine ls --json: output is not a JSON array");
+  std::vector<BottleInfo> rows;
+  for (const auto& entry : doc.get_array()) {
+    const auto* obj = entry.if_object();
+    const auto* name = obj ? obj->if_contains("name") : nullptr;
+    const auto* state = obj ? obj->if_contains("state") : nullptr;
+    if (name == nullptr || !name->is_string() || state == nullptr || !state->is_string())
+      throw Error(ErrorKind::backend, "smolvm machine ls --json: an entry lacks a string name or state");
+    const std::string machine(name->get_string());
+    if (machine.rfind(object_prefix, 0) != 0) continue;  // not one of bottle's machines
+    BottleInfo info;
+    info.name = machine.substr(object_prefix.size());
+    info.backend = BackendKind::smolmachines;
+    info.state = std::string(state->get_string());
+    if (const auto* created = obj->if_contains("created_at"); created && created->is_int64())
+      info.created_unix = created->get_int64();
+    rows.push_back(std::move(info));
+  }
+  return rows;
+}
+
+}  // namespace bottle

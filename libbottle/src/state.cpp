@@ -1,0 +1,185 @@
+#include "bottle/state.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bottle/error.hpp"
+
+namespace bottle {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path absolute_env_dir(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return {};
+  fs::path path(value);
+  if (!path.is_absolute())
+    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
+  return path;
+}
+
+[[noreturn]] void throw_io(std::string_view action, const fs::path& path, int error) {
+  throw Error(ErrorKind::io, fmt::format("could not {} {}: {}", action, path.string(), std::strerror(error)));
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() { if (fd_ >= 0) ::close(fd_); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int release() { int fd = fd_; fd_ = -1; return fd; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+StateDirs StateDirs::from_environment() {
+  if (fs::path home = absolute_env_dir("BOTTLE_HOME"); !home.empty())
+    return {home / "config", home / "state"};
+  fs::path user_home = absolute_env_dir("HOME");
+  fs::path config = absolute_env_dir("XDG_CONFIG_HOME");
+  fs::path state = absolute_env_dir("XDG_STATE_HOME");
+  if ((config.empty() || state.empty()) && user_home.empty())
+    throw Error(ErrorKind::invalid_input, "environment variable HOME: not set (needed to find bottle's directories)");
+  if (config.empty()) config = user_home / ".config";
+  if (state.empty()) state = user_home / ".local" / "state";
+  return {config / "bottle", state / "bottle"};
+}
+
+fs::path StateDirs::bottle_state_dir(std::string_view name) const {
+  validate_bottle_name(name);
+  return state / "bottles" / std::string(name);
+}
+
+fs::path StateDirs::spec_path(std::string_view name) const {
+  validate_bottle_name(name);
+  return config / "bottles" / (std::string(name) + ".json");
+}
+
+void make_private_dirs(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  if (dir.has_parent_path() && dir.parent_path() != dir) make_private_dirs(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_io("create directory", dir, errno);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode) {
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  make_private_dirs(dir);
+  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  FileDescriptor fd(::mkstemp(temp.data()));
+  if (fd.get() < 0) throw_io("create a temporary file in", dir, errno);
+  auto fail = [&](std::string_view action) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    throw_io(action, path, error);
+  };
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) fail("set permissions of");
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd.get(), content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) fail("sync");
+  if (::close(fd.release()) != 0) fail("close");
+  if (::rename(temp.c_str(), path.c_str()) != 0) fail("replace");
+  // Make the rename itself durable.
+  FileDescriptor dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno;
+    if (error == ENOENT) throw Error(ErrorKind::not_found, fmt::format("{}: no such file", path.string()));
+    throw_io("read", path, error);
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw_io("read", path, errno);
+  return buffer.str();
+}
+
+bool SpecStore::exists(std::string_view name) const {
+  std::error_code ec;
+  return fs::exists(dirs_.spec_path(name), ec);
+}
+
+BottleSpec SpecStore::load(std::string_view name) const {
+  const fs::path path = dirs_.spec_path(name);
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::not_found)
+      throw Error(ErrorKind::not_found, fmt::format("no bottle named \"{}\"", name));
+    throw;
+  }
+  try {
+    BottleSpec spec = parse_spec(text);
+    if (spec.name != name)
+      throw Error(ErrorKind::invalid_input, fmt::format("spec: $.name: is \"{}\" but the file is for \"{}\"", spec.name, name));
+    return spec;
+  } catch (const Error& e) {
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("stored spec {} is corrupt ({}); fix or remove it", path.string(), e.what()));
+  }
+}
+
+void SpecStore::save(const BottleSpec& spec) const {
+  validate_spec(spec);
+  write_file_atomic(dirs_.spec_path(spec.name), spec_to_json(spec), 0600);
+}
+
+void SpecStore::remove(std::string_view name) const {
+  std::error_code ec;
+  fs::remove(dirs_.spec_path(name), ec);
+  if (ec) throw Error(ErrorKind::io, fmt::format("could not remove the spec of {}: {}", name, ec.message()));
+  fs::remove_all(dirs_.bottle_state_dir(name), ec);
+  if (ec) throw Error(ErrorKind::io, fmt::format("could not remove the state of {}: {}", name, ec.message()));
+}
+
+std::vector<BottleSpec> SpecStore::load_all() const {
+  std::vector<BottleSpec> specs;
+  const fs::path dir = dirs_.config / "bottles";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return specs;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const fs::path p = entry.path();
+    if (p.extension() != ".json" || p.filename().string().front() == '.') continue;
+    names.push_back(p.stem().string());
+  }
+  if (ec) throw Error(ErrorKind::io, fmt::format("could not list {}: {}", dir.string(), ec.message()));
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    try {
+      validate_bottle_name(name);
+    } catch (const Error&) {
+      throw Error(ErrorKind::invalid_input, fmt::format("{}: not a valid bottle spec file name", (dir / (name + ".json")).string()));
+    }
+    specs.push_back(load(name));
+  }
+  return specs;
+}
+
+}  // namespace bottle
