@@ -1,0 +1,150 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "bottle/cli.hpp"
+#include "bottle/docker_backend.hpp"
+#include "bottle/error.hpp"
+#include "temp_dir.hpp"
+
+using namespace bottle;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliFixture {
+  TempDir tmp;
+  RecordingRunner runner;
+  std::ostringstream out, err;
+  CliContext ctx{.runner = runner, .dirs = {tmp.path() / "config", tmp.path() / "state"}, .out = out, .err = err,
+                 .backends = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
+                   return std::make_unique<DockerBackend>(r);
+                 }};
+  CliFixture() {
+    runner.fallback = exited(0);
+    fs::create_directories(tmp.path() / "ws");
+    ctx.cwd = tmp.path().string();
+  }
+  int run(std::vector<std::string> args) {
+    out.str("");
+    err.str("");
+    return run_cli(args, ctx);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cli: --version, --help and per-command help", "[cli]") {
+  CliFixture f;
+  CHECK(f.run({"--version"}) == 0);
+  CHECK_THAT(f.out.str(), Catch::StartsWith("bottle-cli "));
+  CHECK(f.run({"--help"}) == 0);
+  for (const char* command : {"create", "ls", "start", "stop", "rm", "exec", "attach", "config"})
+    CHECK_THAT(f.out.str(), Catch::Contains(std::string("  ") + command));
+  CHECK(f.run({"exec", "--help"}) == 0);
+  CHECK_THAT(f.out.str(), Catch::StartsWith("usage: bottle-cli exec"));
+  CHECK(f.runner.commands().empty());
+}
+
+TEST_CASE("cli: usage errors name the argument and exit 2", "[cli]") {
+  CliFixture f;
+  CHECK(f.run({}) == exit_code::usage);
+  CHECK(f.run({"frobnicate"}) == exit_code::usage);
+  CHECK_THAT(f.err.str(), Catch::Contains("unknown command 'frobnicate'"));
+  CHECK(f.run({"exec", "api"}) == exit_code::usage);
+  CHECK_THAT(f.err.str(), Catch::Contains("exec: missing `-- CMD...`"));
+  CHECK(f.run({"create", "--cpus", "lots"}) == exit_code::usage);
+  CHECK_THAT(f.err.str(), Catch::Contains("--cpus: must be a whole number"));
+  CHECK(f.run({"create", "--workspace"}) == exit_code::usage);
+  CHECK_THAT(f.err.str(), Catch::Contains("--workspace: needs a value"));
+  CHECK(f.run({"stop"}) == exit_code::usage);
+  CHECK(f.run({"stop", "Bad/Name"}) == exit_code::invalid_input);
+  CHECK_THAT(f.err.str(), Catch::Contains("NAME: may contain only"));
+  CHECK(f.runner.commands().empty());
+}
+
+TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
+  CliFixture f;
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1"}) == 0);
+  CHECK_THAT(f.out.str(), Catch::Contains("created bottle ws-codex"));
+  DockerBackend docker(f.runner);
+  const BottleSpec spec = SpecStore(f.ctx.dirs).load("ws-codex");
+  CHECK(spec.workspaces.at(0).host == (f.tmp.path() / "ws").string());
+  const auto argvs = f.runner.argvs();
+  REQUIRE(argvs.size() == 4);  // ps (name check), network create, create, start
+  CHECK(argvs[0] == docker.list_argv());
+  CHECK(argvs[1] == docker.create_argvs(spec)[0]);
+  CHECK(argvs[2] == docker.create_argvs(spec)[1]);
+  CHECK(argvs[3] == docker.start_argv(spec));
+
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex"}) == exit_code::conflict);
+  CHECK_THAT(f.err.str(), Catch::Contains("already exists"));
+}
+
+TEST_CASE("cli: a failed start leaves nothing behind", "[cli]") {
+  CliFixture f;
+  f.runner.push_result(exited(0));                           // ps
+  f.runner.push_result(exited(0));                           // network create
+  f.runner.push_result(exited(0));                           // create
+  f.runner.push_result(exited(1, "", "cannot start\n"));     // start
+  CHECK(f.run({"create", "--name", "api"}) == exit_code::failure);
+  CHECK_THAT(f.err.str(), Catch::Contains("start api: docker failed (status 1): cannot start"));
+  CHECK_FALSE(SpecStore(f.ctx.dirs).exists("api"));
+  const auto argvs = f.runner.argvs();
+  REQUIRE(argvs.size() == 6);
+  CHECK(argvs[4] == Argv{"docker", "rm", "-f", "bottle-api"});
+  CHECK(argvs[5] == Argv{"docker", "network", "rm", "bottle-api-net"});
+}
+
+TEST_CASE("cli: exec and attach run the backend's argv and pass the status through", "[cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
+  f.runner.push_result(exited(7));
+  CHECK(f.run({"exec", "api", "--", "sh", "-c", "exit 7"}) == 7);
+  CHECK(f.runner.commands().back().argv ==
+        Argv{"docker", "exec", "-i", "-w", "/home/node", "-u", "node", "bottle-api", "sh", "-c", "exit 7"});
+  CHECK(f.runner.commands().back().interactive);
+
+  f.runner.push_result(exited(0));
+  CHECK(f.run({"attach", "api", "--", "--model", "m"}) == 0);
+  CHECK(f.runner.commands().back().argv ==
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-u", "node", "bottle-api", "claude", "--model", "m"});
+
+  f.runner.push_result(exited(0));
+  CHECK(f.run({"attach", "--resume", "api"}) == 0);
+  CHECK(f.runner.commands().back().argv ==
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-u", "node", "bottle-api",
+             "sh", "-c", "claude --continue || claude"});
+
+  ProcessResult signaled;
+  signaled.outcome = ProcessResult::Outcome::signaled;
+  signaled.code = 9;
+  f.runner.push_result(signaled);
+  CHECK(f.run({"exec", "api", "--", "sleep", "100"}) == 137);
+  CHECK(f.run({"exec", "nope", "--", "true"}) == exit_code::not_found);
+}
+
+TEST_CASE("cli: config show prints the effective spec with overrides", "[cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
+  CHECK(f.run({"config", "show", "api", "--agent", "codex", "--cpus", "3"}) == 0);
+  const BottleSpec shown = parse_spec(f.out.str());
+  CHECK(shown.name == "api");
+  CHECK(shown.agent == AgentKind::codex);
+  CHECK(shown.resources.cpus == 3);
+  // Showing does not change what is stored.
+  CHECK(SpecStore(f.ctx.dirs).load("api").agent == AgentKind::claude);
+  CHECK(f.run({"config", "show", "ghost"}) == exit_code::not_found);
+}
+
+TEST_CASE("cli: ls --json reports stored bottles with engine state", "[cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
+  f.runner.push_result(exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\nstray\texited\t2026-11-26 18:50:00 +0000 UTC\n"));
+  CHECK(f.run({"ls", "--json"}) == 0);
+  CHECK(f.out.str() ==
+        "[{\"name\":\"api\",\"backend\":\"docker\",\"agent\":\"claude\",\"state\":\"running\",\"workspace\":\"\","
+        "\"created\":1795719000,\"egress\":\"on\",\"managed\":true},"
+        "{\"name\":\"stray\",\"backend\":\"docker\",\"agent\":null,\"state\":\"stopped\",\"workspace\":\"\","
+        "\"created\":1795719000,\"egress\":\"\",\"managed\":false}]\n");
+}

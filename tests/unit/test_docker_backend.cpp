@@ -1,0 +1,168 @@
+#include <catch2/catch.hpp>
+
+#include "bottle/docker_backend.hpp"
+#include "bottle/error.hpp"
+
+using namespace bottle;
+
+namespace {
+
+BottleSpec sample_spec() {
+  BottleSpec s;
+  s.name = "api";
+  s.agent = AgentKind::claude;
+  s.image = "bottle-agent:latest";
+  s.workspaces = {{"/src/api", "/workspace", false}, {"/data", "/data", true}};
+  s.env = {{"FOO", "bar"}, {"A", "b c"}};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("docker agent argv with a TTY", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  const AgentArgv a = docker.agent_argv(sample_spec(), {"--model", "x"}, true);
+  CHECK(a.argv() == Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "A=b c", "-e", "FOO=bar",
+                         "-u", "node", "bottle-api", "claude", "--model", "x"});
+  CHECK(a.tail == Argv{"claude", "--model", "x"});
+}
+
+TEST_CASE("docker agent argv without a TTY has no -it", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  BottleSpec s = sample_spec();
+  s.env.clear();
+  s.agent = AgentKind::codex;
+  CHECK(docker.agent_argv(s, {"exec", "hi"}, false).argv() ==
+        Argv{"docker", "exec", "-w", "/workspace", "-u", "node", "bottle-api", "codex", "exec", "hi"});
+}
+
+TEST_CASE("docker agent argv injects the prompt file flag", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  BottleSpec s = sample_spec();
+  s.env.clear();
+  s.prompt_file = "/home/me/PROMPT.md";
+  CHECK(docker.agent_argv(s, {}, true).tail ==
+        Argv{"claude", "--append-system-prompt-file", "/etc/bottle/prompt.md"});
+  s.agent = AgentKind::codex;
+  CHECK(docker.agent_argv(s, {"-m", "o3"}, true).tail ==
+        Argv{"codex", "-c", "model_instructions_file=/etc/bottle/prompt.md", "-m", "o3"});
+}
+
+TEST_CASE("docker agent argv takes its env from the installed provider", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  docker.set_guest_env_provider([](const BottleSpec&) {
+    return std::map<std::string, std::string>{{"HTTPS_PROXY", "http://egress:8080"}};
+  });
+  BottleSpec s = sample_spec();
+  CHECK(docker.agent_argv(s, {}, false).prefix ==
+        Argv{"docker", "exec", "-w", "/workspace", "-e", "HTTPS_PROXY=http://egress:8080", "-u", "node", "bottle-api"});
+}
+
+TEST_CASE("docker create argv: labelled, internal network, dropped capabilities, mounts", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  BottleSpec s = sample_spec();
+  s.resources = {2, 4096};
+  const auto argvs = docker.create_argvs(s);
+  REQUIRE(argvs.size() == 2);
+  CHECK(argvs[0] == Argv{"docker", "network", "create", "--internal", "--label", "io.bottle.managed=1",
+                         "--label", "io.bottle.name=api", "bottle-api-net"});
+  CHECK(argvs[1] == Argv{"docker", "create", "--name", "bottle-api", "--hostname", "api",
+                         "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",
+                         "--network", "bottle-api-net", "--cap-drop", "ALL",
+                         "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
+                         "--cap-add", "SETUID", "--cap-add", "SETGID",
+                         "--security-opt", "no-new-privileges", "--pids-limit", "4096",
+                         "--cpus", "2", "--memory", "4096m",
+                         "-v", "/src/api:/workspace", "-v", "/data:/data:ro",
+                         "--entrypoint", "/bin/sh", "bottle-agent:latest", "-c",
+                         "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"});
+}
+
+TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner, DockerOptions{.docker = "/usr/bin/docker"});
+  const BottleSpec s = sample_spec();
+  CHECK(docker.start_argv(s) == Argv{"/usr/bin/docker", "start", "bottle-api"});
+  CHECK(docker.stop_argv(s) == Argv{"/usr/bin/docker", "stop", "bottle-api"});
+  CHECK(docker.remove_argvs(s) == std::vector<Argv>{{"/usr/bin/docker", "rm", "-f", "bottle-api"},
+                                                    {"/usr/bin/docker", "network", "rm", "bottle-api-net"}});
+  CHECK(docker.list_argv() == Argv{"/usr/bin/docker", "ps", "-a", "--no-trunc", "--filter",
+                                   "label=io.bottle.managed=1", "--format",
+                                   "{{.Label \"io.bottle.name\"}}\t{{.State}}\t{{.CreatedAt}}"});
+}
+
+TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands as the user",
+          "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  const BottleSpec s = sample_spec();
+  CHECK(docker.exec_argv(s, {"cat"}, ExecOptions{.forward_stdin = true}) ==
+        Argv{"docker", "exec", "-i", "-u", "root", "bottle-api", "cat"});
+  CHECK(docker.exec_argv(s, {"ls", "-la"}, ExecOptions{.tty = true, .user = "node", .workdir = "/workspace",
+                                                      .env = {{"K", "V"}}}) ==
+        Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "K=V", "-u", "node", "bottle-api", "ls", "-la"});
+}
+
+TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  const auto rows = docker.parse_list(
+      "api\trunning\t2026-11-26 18:50:00 +0000 UTC\n"
+      "web\texited\t2026-11-26 19:50:00 +0100 CET\n");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, "running", 1795719000});
+  CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, "stopped", 1795719000});
+  CHECK(docker.parse_list("").empty());
+  CHECK_THROWS_WITH(docker.parse_list("garbage line\n"), Catch::Contains("3 tab-separated fields"));
+}
+
+TEST_CASE("docker operations run exactly the built argvs", "[docker][ops]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  const BottleSpec s = sample_spec();
+  docker.create(s);
+  docker.start(s);
+  REQUIRE(runner.argvs().size() == 3);
+  CHECK(runner.argvs()[0] == docker.create_argvs(s)[0]);
+  CHECK(runner.argvs()[1] == docker.create_argvs(s)[1]);
+  CHECK(runner.argvs()[2] == docker.start_argv(s));
+}
+
+TEST_CASE("a failing engine command becomes a backend error with its stderr", "[docker][ops]") {
+  RecordingRunner runner;
+  runner.push_result(exited(1, "", "Error: No such container: bottle-api\n"));
+  DockerBackend docker(runner);
+  try {
+    docker.stop(sample_spec());
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::backend);
+    CHECK(std::string(e.what()) == "stop api: docker failed (status 1): Error: No such container: bottle-api");
+  }
+}
+
+TEST_CASE("a docker binary that cannot start is not an exit status", "[docker][ops]") {
+  RecordingRunner runner;
+  ProcessResult missing;
+  missing.outcome = ProcessResult::Outcome::failed_to_start;
+  missing.start_error = "docker: not found on PATH";
+  runner.push_result(missing);
+  DockerBackend docker(runner);
+  CHECK_THROWS_WITH(docker.list(), "list docker bottles: could not run docker: docker: not found on PATH");
+}
+
+TEST_CASE("install_file sends the content on stdin, never in argv", "[docker][ops]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  docker.install_file(sample_spec(), "/home/node/.codex/auth.json", "SECRET-LOOKING", "node:node", 0600);
+  REQUIRE(runner.commands().size() == 1);
+  const Command& c = runner.commands()[0];
+  CHECK(c.stdin_data == std::optional<std::string>("SECRET-LOOKING"));
+  for (const auto& word : c.argv) CHECK(word.find("SECRET-LOOKING") == std::string::npos);
+  CHECK(Argv(c.argv.end() - 4, c.argv.end()) == Argv{"sh", "/home/node/.codex/auth.json", "node:node", "600"});
+}

@@ -1,0 +1,85 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sys/stat.h>
+
+#include "bottle/error.hpp"
+#include "bottle/state.hpp"
+#include "temp_dir.hpp"
+
+using namespace bottle;
+namespace fs = std::filesystem;
+
+namespace {
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+}  // namespace
+
+TEST_CASE("atomic writes create private directories and files", "[state]") {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "a" / "b" / "spec.json";
+  write_file_atomic(file, "hello", 0600);
+  CHECK(read_file(file) == "hello");
+  CHECK(mode_of(file) == 0600);
+  CHECK(mode_of(tmp.path() / "a") == 0700);
+  CHECK(mode_of(tmp.path() / "a" / "b") == 0700);
+  write_file_atomic(file, "again", 0644);
+  CHECK(read_file(file) == "again");
+  CHECK(mode_of(file) == 0644);
+  // No temporary files are left behind.
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(file.parent_path())) entries += e.path().filename() != "" ? 1 : 0;
+  CHECK(entries == 1);
+}
+
+TEST_CASE("a failed atomic write leaves the old file intact", "[state]") {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "state.json";
+  write_file_atomic(file, "old");
+  // A directory where the file should go makes rename fail after the temp file was written.
+  const fs::path blocked = tmp.path() / "dir-target";
+  fs::create_directories(blocked / "child");
+  CHECK_THROWS_AS(write_file_atomic(blocked, "new"), Error);
+  CHECK(read_file(file) == "old");
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++entries;
+  CHECK(entries == 2);  // state.json and dir-target: no temp file left
+}
+
+TEST_CASE("state directories come from BOTTLE_HOME or XDG variables", "[state]") {
+  ::setenv("BOTTLE_HOME", "/tmp/bh-test", 1);
+  StateDirs d = StateDirs::from_environment();
+  CHECK(d.config == "/tmp/bh-test/config");
+  CHECK(d.state == "/tmp/bh-test/state");
+  CHECK(d.spec_path("x") == "/tmp/bh-test/config/bottles/x.json");
+  CHECK_THROWS_WITH(d.spec_path("../x"), Catch::Contains("may contain only"));
+  ::setenv("BOTTLE_HOME", "relative", 1);
+  CHECK_THROWS_WITH(StateDirs::from_environment(), "environment variable BOTTLE_HOME: must be an absolute path");
+  ::unsetenv("BOTTLE_HOME");
+  ::setenv("XDG_CONFIG_HOME", "/c", 1);
+  ::setenv("XDG_STATE_HOME", "/s", 1);
+  d = StateDirs::from_environment();
+  CHECK(d.config == "/c/bottle");
+  CHECK(d.state == "/s/bottle");
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::unsetenv("XDG_STATE_HOME");
+}
+
+TEST_CASE("a corrupt stored spec is reported, not replaced", "[state]") {
+  TempDir tmp;
+  SpecStore store({tmp.path() / "config", tmp.path() / "state"});
+  BottleSpec s;
+  s.name = "api";
+  store.save(s);
+  CHECK(store.load("api") == s);
+  CHECK(mode_of(tmp.path() / "config" / "bottles" / "api.json") == 0600);
+  { std::ofstream(tmp.path() / "config" / "bottles" / "api.json") << "{\"name\": \"api\", \"oops\": 1}"; }
+  CHECK_THROWS_WITH(store.load("api"), Catch::Contains("is corrupt") && Catch::Contains("$.oops: unknown key"));
+  CHECK_THROWS_WITH(store.load_all(), Catch::Contains("is corrupt"));
+  CHECK_THROWS_WITH(store.load("other"), "no bottle named \"other\"");
+}
