@@ -133,9 +133,18 @@ int cmd_rm(const std::vector<std::string>& args, CliContext& ctx) {
 int cmd_exec(const std::vector<std::string>& args, CliContext& ctx) {
   std::string name;
   ExecOptions options;
+  std::map<std::string, std::string> extra_env;
   std::size_t i = 0;
   for (; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "-t" || args[i] == "--tty") options.tty = true;
+    else if (args[i] == "-e" || args[i] == "--env") {
+      if (i + 1 >= args.size()) usage("exec: --env needs KEY=VALUE");
+      const std::string& kv = args[++i];
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) usage("exec: --env: must be KEY=VALUE");
+      validate_env_name(kv.substr(0, eq), "--env");
+      extra_env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
     else if (args[i] == "-u" || args[i] == "--user") {
       if (i + 1 >= args.size()) usage("exec: --user needs a value");
       options.user = args[++i];
@@ -153,6 +162,7 @@ int cmd_exec(const std::vector<std::string>& args, CliContext& ctx) {
   if (options.user.empty()) options.user = spec.user;
   options.workdir = spec.guest_workdir();
   options.env = backend.guest_env(spec);
+  for (const auto& [key, value] : extra_env) options.env[key] = value;
   options.forward_stdin = true;
   const ProcessResult r = backend.exec(spec, command, options, std::nullopt, /*interactive=*/true);
   if (!r.started()) throw Error(ErrorKind::backend, fmt::format("exec: could not run the engine: {}", r.start_error));
@@ -216,7 +226,7 @@ const std::vector<CommandInfo>& commands() {
       {"start", "start NAME", "Start a stopped bottle (re-provisions it).", cmd_start},
       {"stop", "stop NAME", "Stop a bottle.", cmd_stop},
       {"rm", "rm [-f|--force] NAME", "Remove a bottle (a running one needs --force).", cmd_rm},
-      {"exec", "exec [-t] [-u USER] NAME -- CMD...", "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
+      {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...", "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
       {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.", cmd_attach},
       {"config", "config show [NAME] [SPEC FLAGS]", "Print the effective spec as JSON.", cmd_config},
       {"version", "version", "Print the version.", cmd_version},

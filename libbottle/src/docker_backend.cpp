@@ -60,9 +60,12 @@ std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec) const {
   const std::string managed = fmt::format("{}=1", docker_managed_label);
   const std::string named = fmt::format("{}={}", docker_name_label, spec.name);
 
-  // An internal network has no route out: until egress joins it, the bottle has no
-  // network at all (fail closed).
-  Argv network{options_.docker, "network", "create", "--internal", "--label", managed,
+  // An internal network has no route out, and with no address on the host's side
+  // of the bridge the bottle cannot reach host services either (a plain internal
+  // network still lets it connect to the gateway, i.e. the host). Until egress
+  // joins it, the bottle reaches nothing at all: fail closed.
+  Argv network{options_.docker, "network", "create", "--internal",
+               "-o", "com.docker.network.bridge.inhibit_ipv4=true", "--label", managed,
                "--label", named, network_name(container)};
 
   Argv create{options_.docker, "create", "--name", container, "--hostname", spec.name,

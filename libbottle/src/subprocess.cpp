@@ -10,6 +10,11 @@
 // BOOST_PROCESS_USE_STD_FS is set.
 #include <boost/optional.hpp>
 #include <boost/type_traits/remove_pointer.hpp>
+
+// Boost.Process v2 is compiled into this one translation unit (its header-only mode
+// leaves parts, such as process_environment's hooks, undefined in 1.81).
+#define BOOST_PROCESS_V2_SEPARATE_COMPILATION
+#include <boost/process/v2/src.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/readable_pipe.hpp>
@@ -126,8 +131,12 @@ ProcessResult SystemRunner::run(const Command& command) {
   if (::access(exe.c_str(), X_OK) != 0) return failed_to_start(exe.string() + ": not executable");
 
   const std::vector<std::string> args(command.argv.begin() + 1, command.argv.end());
-  const bp::process_environment env(merged_environment(command.env));
-  const bp::process_start_dir start_dir(command.cwd.empty() ? std::string(".") : command.cwd);
+  // process_environment keeps pointers into the strings it is given, so they must
+  // outlive the launch. And it is not const: Boost.Process only calls an
+  // initializer's non-const hooks, silently skipping a const one.
+  const std::vector<std::string> env_entries = merged_environment(command.env);
+  bp::process_environment env(env_entries);
+  bp::process_start_dir start_dir(command.cwd.empty() ? std::string(".") : command.cwd);
   asio::io_context ctx;
 
   try {

@@ -69,7 +69,8 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
   s.resources = {2, 4096};
   const auto argvs = docker.create_argvs(s);
   REQUIRE(argvs.size() == 2);
-  CHECK(argvs[0] == Argv{"docker", "network", "create", "--internal", "--label", "io.bottle.managed=1",
+  CHECK(argvs[0] == Argv{"docker", "network", "create", "--internal", "-o",
+                         "com.docker.network.bridge.inhibit_ipv4=true", "--label", "io.bottle.managed=1",
                          "--label", "io.bottle.name=api", "bottle-api-net"});
   CHECK(argvs[1] == Argv{"docker", "create", "--name", "bottle-api", "--hostname", "api",
                          "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",

@@ -1,0 +1,58 @@
+#pragma once
+// Shared by integration tests: run the built bottle-cli with a private BOTTLE_HOME
+// and capture what it prints.
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bottle/subprocess.hpp"
+#include "test_paths.hpp"
+
+class IntegrationHome {
+ public:
+  IntegrationHome() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bottle-it-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+    env_["BOTTLE_HOME"] = path_.string();
+  }
+  ~IntegrationHome() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  IntegrationHome(const IntegrationHome&) = delete;
+  IntegrationHome& operator=(const IntegrationHome&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::map<std::string, std::string>& env() { return env_; }
+
+  /// Run bottle-cli ARGS with this home's environment.
+  bottle::ProcessResult cli(const std::vector<std::string>& args, std::string stdin_data = {}) {
+    bottle::Command c;
+    c.argv = {test_paths::bottle_cli};
+    c.argv.insert(c.argv.end(), args.begin(), args.end());
+    c.env = env_;
+    c.stdin_data = std::move(stdin_data);
+    return runner_.run(c);
+  }
+
+  bottle::ProcessResult run(std::vector<std::string> argv) {
+    bottle::Command c;
+    c.argv = std::move(argv);
+    c.env = env_;
+    return runner_.run(c);
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::map<std::string, std::string> env_;
+  bottle::SystemRunner runner_;
+};
+
+/// A bottle name unique to this test process.
+inline std::string unique_bottle_name(const std::string& stem) {
+  return stem + "-" + std::to_string(::getpid());
+}
