@@ -1,7 +1,10 @@
 // The only file that uses Boost.Process. Everything else hands a Command to a Runner.
 #include "bottle/subprocess.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <mutex>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,7 +84,22 @@ struct RestoreChildSignals {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGQUIT, SIG_DFL);
     std::signal(SIGPIPE, SIG_DFL);
+    mark_inherited_fds_cloexec();
     return {};
+  }
+
+  // Any descriptor above stderr that reached the child (e.g. the other ends of
+  // this runner's output pipes, open in the parent without O_CLOEXEC) would be
+  // inherited by whatever the program leaves running -- a tmux server, a VMM --
+  // and the parent would wait forever for end-of-file. Marking them close-on-exec
+  // (rather than closing them) keeps the launcher's own exec-error pipe working.
+  static void mark_inherited_fds_cloexec() {
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    const long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+    for (int fd = 3; fd < max_fd; ++fd) {
+      const int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
   }
 };
 

@@ -89,9 +89,10 @@ public:
 
 private:
     void loop(const SignalPipe& signals) {
-        const auto deadline = plan_.timeout_ms
-                                  ? std::optional(Clock::now() + std::chrono::milliseconds(*plan_.timeout_ms))
-                                  : std::nullopt;
+        // A flag and a plain time point rather than optional<time_point>: GCC's -O2
+        // -Wmaybe-uninitialized misfires on the latter.
+        const bool has_deadline = plan_.timeout_ms.has_value();
+        const auto deadline = Clock::now() + std::chrono::milliseconds(plan_.timeout_ms.value_or(0));
         std::optional<Clock::time_point> give_up_at;
         while (!reaped_ || out_fd_ >= 0 || err_fd_ >= 0) {
             if (give_up_at && Clock::now() >= *give_up_at) {
@@ -109,15 +110,15 @@ private:
             if (reading_stdin) fds[count++] = {STDIN_FILENO, POLLIN, 0};
 
             int wait_ms = 200;
-            if (deadline && !timed_out_) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+            if (has_deadline && !timed_out_) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
                 wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 200));
             }
             const int ready = poll(fds, count, wait_ms);
             if (ready < 0 && errno != EINTR) {
                 break;
             }
-            if (deadline && !timed_out_ && Clock::now() >= *deadline) {
+            if (has_deadline && !timed_out_ && Clock::now() >= deadline) {
                 timed_out_ = true;
                 kill(-child_, SIGKILL);
                 give_up_at = Clock::now() + std::chrono::milliseconds(300);

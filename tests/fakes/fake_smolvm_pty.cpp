@@ -137,9 +137,10 @@ private:
     }
 
     void loop(const SignalPipe& signals) {
-        const auto deadline = plan_.timeout_ms
-                                  ? std::optional(Clock::now() + std::chrono::milliseconds(*plan_.timeout_ms))
-                                  : std::nullopt;
+        // A flag and a plain time point rather than optional<time_point>: GCC's -O2
+        // -Wmaybe-uninitialized misfires on the latter.
+        const bool has_deadline = plan_.timeout_ms.has_value();
+        const auto deadline = Clock::now() + std::chrono::milliseconds(plan_.timeout_ms.value_or(0));
         std::optional<Clock::time_point> drain_until;
         while (master_open_) {
             pollfd fds[3];
@@ -154,7 +155,7 @@ private:
             if (ready < 0 && errno != EINTR) {
                 break;
             }
-            if (deadline && !timed_out_ && Clock::now() >= *deadline) {
+            if (has_deadline && !timed_out_ && Clock::now() >= deadline) {
                 timed_out_ = true;
                 kill(-child_, SIGKILL);
             }
