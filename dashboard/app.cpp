@@ -1,0 +1,208 @@
+#include "app.hpp"
+
+#include <curses.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "bottle/dashboard_launch.hpp"
+#include "bottle/dashboard_model.hpp"
+#include "bottle/dashboard_worker.hpp"
+#include "bottle/error.hpp"
+#include "view.hpp"
+
+namespace bottle::dashboard {
+
+volatile std::sig_atomic_t interrupted = 0;
+volatile std::sig_atomic_t terminated = 0;
+
+namespace {
+
+// endwin() in a destructor: every way out of run_interactive (return, exception)
+// restores the terminal.
+class CursesSession {
+ public:
+  CursesSession() {
+    screen_ = newterm(nullptr, stdout, stdin);
+    if (screen_ == nullptr)
+      throw Error(ErrorKind::invalid_input, "cannot start the terminal UI (is TERM set?)");
+    set_term(screen_);
+    cbreak();  // not raw(): ^C still raises SIGINT, which our handler turns into a clean exit
+    noecho();
+    keypad(stdscr, TRUE);
+    set_escdelay(25);
+    timeout(100);  // the key loop wakes at least this often for refreshes and signals
+  }
+  ~CursesSession() {
+    if (!isendwin()) endwin();
+    delscreen(screen_);
+  }
+  CursesSession(const CursesSession&) = delete;
+  CursesSession& operator=(const CursesSession&) = delete;
+
+ private:
+  SCREEN* screen_ = nullptr;
+};
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+class App {
+ public:
+  explicit App(const StateDirs& dirs)
+      : dirs_(dirs), bottles_(runner_, dirs),
+        worker_(std::make_unique<SystemRunner>(), dirs),
+        in_tmux_(inside_tmux(std::getenv("TMUX"))) {}
+
+  int run() {
+    CursesSession session;
+    worker_.start();
+    model_.set_status("loading...");
+    bool dirty = true;
+    auto last_draw = std::chrono::steady_clock::now();
+    while (!interrupted && !terminated) {
+      if (auto snap = worker_.take_snapshot()) {
+        model_.set_rows(std::move(snap->rows));
+        if (!snap->error.empty()) model_.set_status("refresh failed: " + snap->error, true);
+        else if (model_.status() == "loading..." || model_.status().starts_with("refresh failed"))
+          model_.set_status("");
+        dirty = true;
+      }
+      for (auto& m : worker_.take_messages()) {
+        model_.set_status(std::move(m.text), m.error);
+        dirty = true;
+      }
+      // Ages tick: redraw at least once a second even when nothing else changed.
+      if (dirty || std::chrono::steady_clock::now() - last_draw > std::chrono::seconds(1)) {
+        draw(model_, unix_now(), in_tmux_);
+        last_draw = std::chrono::steady_clock::now();
+        dirty = false;
+      }
+      const int ch = getch();
+      if (ch == ERR) continue;
+      if (ch == KEY_RESIZE) clearok(curscr, TRUE);  // repaint everything at the new size
+      const int key = translate_key(ch);
+      if (key < 0) continue;
+      const DashAction action = model_.on_key(key);
+      if (action.kind == DashAction::Kind::quit) break;
+      perform(action);
+      dirty = true;
+    }
+    // Restore the terminal first; joining may wait for an engine call to finish.
+    endwin();
+    worker_.stop();
+    return terminated ? 128 + SIGTERM : interrupted ? 128 + SIGINT : 0;
+  }
+
+ private:
+  void perform(const DashAction& action) {
+    using K = DashAction::Kind;
+    switch (action.kind) {
+      case K::attach: launch(action.bottle, LaunchMode::attach); break;
+      case K::resume: launch(action.bottle, LaunchMode::resume); break;
+      case K::stop:
+        model_.set_status("stopping " + action.bottle + "...");
+        worker_.submit(DashboardWorker::Job::stop, action.bottle);
+        break;
+      case K::remove:
+        model_.set_status("removing " + action.bottle + "...");
+        worker_.submit(DashboardWorker::Job::remove, action.bottle);
+        break;
+      default: break;
+    }
+  }
+
+  void launch(const std::string& name, LaunchMode mode) {
+    const char* what = mode == LaunchMode::attach ? "attach" : "resume";
+    try {
+      const BottleSpec spec = bottles_.spec(name);
+      Argv argv = agent_launch_argv(bottles_.backend(spec.backend), spec, mode);
+      // The pane or child may start anywhere: make the program an absolute path.
+      argv.front() = resolve_program(argv.front(), env_or_empty("PATH"));
+      if (in_tmux_) {
+        launch_in_tmux(name, argv);
+        model_.set_status(std::string(what) + " " + name + ": opened in a tmux pane");
+      } else {
+        const int status = launch_foreground(argv);
+        model_.set_status(std::string(what) + " " + name + ": agent exited with status " +
+                          std::to_string(status), status != 0);
+      }
+    } catch (const std::exception& e) {
+      model_.set_status(std::string(what) + " " + name + ": " + e.what(), true);
+    }
+    worker_.request_refresh();
+  }
+
+  // Leave curses, hand the terminal to the agent, come back with the model intact.
+  int launch_foreground(const Argv& argv) {
+    def_prog_mode();
+    endwin();
+    const ProcessResult r = runner_.run(foreground_command(argv));
+    reset_prog_mode();
+    clearok(curscr, TRUE);
+    refresh();
+    interrupted = 0;  // a ^C meant for the agent is not a request to quit the dashboard
+    if (!r.started()) throw Error(ErrorKind::backend, "could not start " + argv.front() + ": " + r.start_error);
+    return r.shell_status();
+  }
+
+  // One pane per bottle: relaunching respawns the bottle's pane if it still exists,
+  // otherwise a new pane is split off the dashboard's.
+  void launch_in_tmux(const std::string& name, const Argv& argv) {
+    TmuxOptions options;
+    options.env["PATH"] = env_or_empty("PATH");
+    const std::string self = env_or_empty("TMUX_PANE");
+    const auto known = panes_.find(name);
+    if (known != panes_.end() && pane_alive(known->second)) {
+      run_tmux(tmux_respawn_pane_argv(known->second, argv, options));
+      return;
+    }
+    Argv split = tmux_split_window_argv(argv, options);
+    if (!self.empty()) split.insert(split.begin() + 2, {"-t", self});
+    const ProcessResult r = run_tmux(split);
+    std::string pane = r.out;
+    while (!pane.empty() && (pane.back() == '\n' || pane.back() == '\r')) pane.pop_back();
+    if (!pane.empty()) panes_[name] = pane;
+  }
+
+  bool pane_alive(const std::string& pane) {
+    Command query;
+    query.argv = {"tmux", "display-message", "-p", "-t", pane, "#{pane_id}"};
+    const ProcessResult r = runner_.run(query);
+    return r.ok() && r.out.starts_with(pane);
+  }
+
+  ProcessResult run_tmux(const Argv& argv) {
+    Command command;
+    command.argv = argv;
+    ProcessResult r = runner_.run(command);
+    if (!r.ok())
+      throw Error(ErrorKind::backend, "tmux " + argv.at(1) + " failed: " + (r.started() ? r.err : r.start_error));
+    return r;
+  }
+
+  StateDirs dirs_;
+  SystemRunner runner_;
+  Bottles bottles_;  // UI thread: specs and pure argv builders only
+  DashboardWorker worker_;
+  DashboardModel model_;
+  bool in_tmux_;
+  std::map<std::string, std::string> panes_;
+};
+
+}  // namespace
+
+int run_interactive(const StateDirs& dirs) {
+  App app(dirs);
+  return app.run();
+}
+
+}  // namespace bottle::dashboard

@@ -1,0 +1,138 @@
+#include "view.hpp"
+
+#include <curses.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+#include <string>
+
+namespace bottle::dashboard {
+
+namespace {
+
+// Curses takes int lengths and positions; clamp once here.
+void put(int y, int x, const std::string& text, int width) {
+  if (width <= 0 || y < 0 || y >= LINES) return;
+  mvaddnstr(y, x, text.c_str(), std::min(width, static_cast<int>(text.size())));
+}
+
+std::string fit(const std::string& text, std::size_t width) {
+  if (text.size() <= width) return text + std::string(width - text.size(), ' ');
+  if (width <= 1) return text.substr(0, width);
+  return text.substr(0, width - 1) + "~";
+}
+
+void draw_help() {
+  static const char* const lines[] = {
+      "bottle-dashboard keys",
+      "",
+      "  Up/Down, k/j   move       PgUp/PgDn, g/G  page, first/last",
+      "  Enter          attach: run the agent (tmux: in a pane)",
+      "  r              resume: <agent> --continue || <agent>",
+      "  s              stop the bottle",
+      "  d              remove the bottle (asks y/n)",
+      "  /              filter (type; Enter keeps, Esc clears)",
+      "  ?              this help          q  quit",
+      "",
+      "  any key closes this help",
+  };
+  const int height = static_cast<int>(std::size(lines)) + 2;
+  const int width = std::min(COLS - 2, 66);
+  const int top = std::max((LINES - height) / 2, 0);
+  const int left = std::max((COLS - width) / 2, 0);
+  for (int row = 0; row < height && top + row < LINES; ++row) {
+    move(top + row, left);
+    for (int col = 0; col < width; ++col) addch(' ');
+  }
+  for (int i = 0; i < static_cast<int>(std::size(lines)); ++i)
+    put(top + 1 + i, left + 1, lines[i], width - 2);
+}
+
+}  // namespace
+
+void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
+  erase();
+  const auto& rows = model.visible();
+
+  // Column widths from the content, each capped so the row fits the screen;
+  // the workspace column gives way first.
+  std::array<std::size_t, 7> widths{};
+  std::vector<DashCells> cells;
+  cells.reserve(rows.size());
+  for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = std::string(dash_columns[c]).size();
+  for (const auto& row : rows) {
+    cells.push_back(dash_cells(row, now));
+    for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = std::max(widths[c], cells.back()[c].size());
+  }
+  widths[0] = std::min<std::size_t>(widths[0], 32);
+  std::size_t total = 0;
+  for (std::size_t c = 0; c < widths.size(); ++c) total += widths[c] + 2;
+  const auto cols = static_cast<std::size_t>(std::max(COLS, 1));
+  if (total > cols) widths[4] = std::max<std::size_t>(9, widths[4] - std::min(widths[4], total - cols));
+  auto line_of = [&](auto cell_at) {
+    std::string line;
+    for (std::size_t c = 0; c < widths.size(); ++c) line += fit(cell_at(c), widths[c]) + "  ";
+    return line;
+  };
+
+  std::string title = " bottle-dashboard  " + std::to_string(rows.size()) + "/" +
+                      std::to_string(model.rows().size()) + " bottles" +
+                      (model.filter().empty() ? "" : "  filter: " + model.filter()) +
+                      (inside_tmux ? "  [tmux]" : "");
+  attron(A_REVERSE);
+  put(0, 0, fit(title, cols), COLS);
+  attroff(A_REVERSE);
+  attron(A_BOLD);
+  put(1, 0, line_of([](std::size_t c) { return std::string(dash_columns[c]); }), COLS);
+  attroff(A_BOLD);
+
+  const int body = std::max(LINES - 4, 1);
+  const int top = model.scroll_top(body);
+  if (rows.empty()) put(2, 0, model.rows().empty() ? "no bottles" : "no bottle matches the filter", COLS);
+  for (int i = 0; i < body && top + i < static_cast<int>(rows.size()); ++i) {
+    const auto& row_cells = cells[static_cast<std::size_t>(top + i)];
+    const bool selected = top + i == model.selected_index();
+    if (selected) attron(A_REVERSE);
+    put(2 + i, 0, line_of([&](std::size_t c) { return row_cells[c]; }), COLS);
+    if (selected) attroff(A_REVERSE);
+  }
+
+  if (model.status_is_error()) attron(A_BOLD);
+  put(LINES - 2, 0, model.status(), COLS);
+  if (model.status_is_error()) attroff(A_BOLD);
+
+  std::string prompt;
+  switch (model.mode()) {
+    case DashMode::filter: prompt = "/" + model.filter(); break;
+    case DashMode::confirm_remove: prompt = "remove " + model.confirm_target() + "? (y/n)"; break;
+    default: prompt = "Enter attach  r resume  s stop  d remove  / filter  ? help  q quit"; break;
+  }
+  put(LINES - 1, 0, prompt, COLS);
+  if (model.mode() == DashMode::help) draw_help();
+  if (model.mode() == DashMode::filter) {
+    curs_set(1);
+    move(LINES - 1, std::min(static_cast<int>(prompt.size()), COLS - 1));
+  } else {
+    curs_set(0);
+  }
+  refresh();
+}
+
+int translate_key(int key) {
+  switch (key) {
+    case KEY_UP: return dash_key::up;
+    case KEY_DOWN: return dash_key::down;
+    case KEY_PPAGE: return dash_key::page_up;
+    case KEY_NPAGE: return dash_key::page_down;
+    case KEY_HOME: return dash_key::home;
+    case KEY_END: return dash_key::end;
+    case KEY_ENTER: case '\r': case '\n': return dash_key::enter;
+    case KEY_BACKSPACE: case 127: case 8: return dash_key::backspace;
+    case KEY_RESIZE: return dash_key::resize;
+    case 27: return dash_key::escape;
+    default: return key >= 32 && key <= 126 ? key : -1;
+  }
+}
+
+}  // namespace bottle::dashboard
