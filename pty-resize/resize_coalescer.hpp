@@ -33,6 +33,12 @@ public:
     /// is already what the guest has. Calling it with nothing in flight is a no-op.
     [[nodiscard]] std::optional<WindowSize> on_push_finished(bool succeeded);
 
+    /// Like on_size_observed, but pushes even when `size` equals the last successful
+    /// push. Used for the settle pushes shortly after start-up: the guest PTY may not
+    /// exist yet when the first push runs, and that push then "succeeds" without
+    /// reaching it.
+    [[nodiscard]] std::optional<WindowSize> on_repush_requested(WindowSize size);
+
     /// The size currently being pushed, if any.
     [[nodiscard]] std::optional<WindowSize> in_flight() const { return m_in_flight; }
 
@@ -43,6 +49,12 @@ private:
     std::optional<WindowSize> m_in_flight;
     std::optional<WindowSize> m_pending;
     std::optional<WindowSize> m_last_pushed;
+    bool m_pending_forced = false;
 };
+
+/// When to re-push the unchanged size after start-up (offsets from the start). Real
+/// smolvm creates the guest PTY only once the exec session is connected, which can be
+/// after the first push ran; these few extra pushes make the initial size land.
+inline constexpr int k_settle_push_offsets_ms[] = {300, 1000, 2500};
 
 }  // namespace pty_resize

@@ -1,6 +1,8 @@
 #include "session.hpp"
 
 #include <array>
+#include <chrono>
+#include <iterator>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -60,6 +62,7 @@ public:
             return child.error == ENOENT ? 127 : 126;
         }
         m_child_pid = child.pid;
+        m_started = std::chrono::steady_clock::now();
 
         observe_host_size();
         while (!m_child_status) {
@@ -73,7 +76,8 @@ public:
 
 private:
     void wait_for_events() {
-        const int timeout_ms = m_side_channel.enforce_deadline(SideChannelProcess::Clock::now());
+        const int timeout_ms = earliest(m_side_channel.enforce_deadline(SideChannelProcess::Clock::now()),
+                                        run_due_settle_push());
         std::array<pollfd, 2> fds{pollfd{m_signal_fd, POLLIN, 0},
                                   pollfd{m_side_channel.stderr_fd(), POLLIN, 0}};
         if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
@@ -85,6 +89,33 @@ private:
         if (fds[0].revents != 0) {
             handle_signals(drain_signal_pipe(m_signal_fd));
         }
+    }
+
+    // -1 means "no timeout", as for poll().
+    static int earliest(int a, int b) {
+        if (a < 0) return b;
+        if (b < 0) return a;
+        return a < b ? a : b;
+    }
+
+    // Runs a settle push when one is due; returns the milliseconds until the next one
+    // (-1 when none is left).
+    int run_due_settle_push() {
+        constexpr std::size_t count = std::size(k_settle_push_offsets_ms);
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - m_started).count();
+        bool due = false;
+        while (m_next_settle < count && elapsed >= k_settle_push_offsets_ms[m_next_settle]) {
+            due = true;
+            ++m_next_settle;
+        }
+        if (due && !m_child_status) {
+            if (const std::optional<WindowSize> size = read_host_window_size()) {
+                start_push(m_coalescer.on_repush_requested(*size));
+            }
+        }
+        if (m_next_settle >= count) return -1;
+        return static_cast<int>(k_settle_push_offsets_ms[m_next_settle] - elapsed);
     }
 
     void handle_signals(const std::vector<CaughtSignal>& signals) {
@@ -156,6 +187,8 @@ private:
     pid_t m_child_pid = -1;
     std::optional<int> m_child_status;
     bool m_failure_reported = false;
+    std::chrono::steady_clock::time_point m_started;
+    std::size_t m_next_settle = 0;
 };
 
 }  // namespace

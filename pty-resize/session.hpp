@@ -20,8 +20,8 @@ struct SessionConfig {
 /// Runs the session and returns pty-resize's exit code: the child's exit status, 128+N if
 /// it was killed by signal N, 127 (not found) or 126 if it could not be started.
 ///
-/// While the child runs: pushes the host size once at start and after every SIGWINCH
-/// (coalesced, see ResizeCoalescer); forwards SIGTERM, SIGHUP and SIGINT to the child,
+/// While the child runs: pushes the host size at start, again at the settle offsets
+/// (k_settle_push_offsets_ms), and after every SIGWINCH (coalesced, see ResizeCoalescer); forwards SIGTERM, SIGHUP and SIGINT to the child,
 /// except a SIGINT the terminal raised (^C), which the child got already; reports the
 /// first failed push on stderr and carries on. On return every process it started has
 /// been reaped.

@@ -180,3 +180,33 @@ TEST_CASE("pty-resize exits with the child's status, 128+N for a signal", "[pty-
     CHECK(exit_code_from_wait_status(15) == 128 + 15);
     CHECK(exit_code_from_wait_status(9) == 128 + 9);
 }
+
+TEST_CASE("pty-resize settle pushes resend the unchanged size", "[pty-resize][coalesce]") {
+    ResizeCoalescer coalescer;
+    REQUIRE(coalescer.on_size_observed({100, 30}).has_value());
+    REQUIRE_FALSE(coalescer.on_push_finished(true).has_value());
+
+    SECTION("nothing in flight: the same size is pushed again") {
+        CHECK(coalescer.on_repush_requested({100, 30}) == WindowSize{100, 30});
+    }
+    SECTION("a push in flight: the forced size follows it even if equal") {
+        REQUIRE(coalescer.on_size_observed({90, 20}) == WindowSize{90, 20});
+        CHECK_FALSE(coalescer.on_repush_requested({90, 20}).has_value());
+        CHECK(coalescer.on_push_finished(true) == WindowSize{90, 20});
+        CHECK_FALSE(coalescer.on_push_finished(true).has_value());
+    }
+    SECTION("an ordinary pending size equal to the pushed one is still dropped") {
+        REQUIRE(coalescer.on_size_observed({90, 20}) == WindowSize{90, 20});
+        CHECK_FALSE(coalescer.on_size_observed({90, 20}).has_value());
+        CHECK_FALSE(coalescer.on_push_finished(true).has_value());
+    }
+}
+
+TEST_CASE("pty-resize settle offsets are increasing and brief", "[pty-resize][coalesce]") {
+    int previous = 0;
+    for (int offset : k_settle_push_offsets_ms) {
+        CHECK(offset > previous);
+        previous = offset;
+    }
+    CHECK(previous <= 5000);
+}
