@@ -12,7 +12,8 @@
 #include "app.hpp"
 #include "bottle/bottles.hpp"
 #include "bottle/error.hpp"
-#include "cli_output.hpp"
+#include "bottle/locate.hpp"
+#include "bottle/rows_format.hpp"
 
 namespace {
 
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
         return bottle::exit_code::ok;
       }
       if (arg == "--version") {
-        std::cout << "bottle-dashboard " << BOTTLE_VERSION << "\n";
+        std::cout << "bottle-dashboard " << bottle::bottle_version() << "\n";
         return bottle::exit_code::ok;
       }
       if (arg == "--once") once = true;

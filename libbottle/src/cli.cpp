@@ -12,7 +12,7 @@
 #include "bottle/spec_overrides.hpp"
 #include "bottle/agent.hpp"
 #include "bottle/resume.hpp"
-#include "cli_output.hpp"
+#include "bottle/rows_format.hpp"
 
 namespace bottle {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "cli_output.hpp"
+#include "bottle/rows_format.hpp"
 
 namespace bottle {
 

@@ -1,5 +1,6 @@
 #pragma once
-// Internal: how `bottle-cli ls` renders rows, for people and for scripts.
+// How bottle lists bottles (`bottle-cli ls`, `bottle-dashboard --once`), for people
+// and for scripts.
 
 #include <cstdint>
 #include <string>

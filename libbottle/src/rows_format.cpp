@@ -1,4 +1,4 @@
-#include "cli_output.hpp"
+#include "bottle/rows_format.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
