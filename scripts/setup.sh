@@ -29,5 +29,6 @@ bash scripts/start-dockerd.sh
 
 heading "5/5 build the agent image"
 bash images/agent/build.sh
+bash images/egress/build.sh
 
 heading "done: bottle installed under $PREFIX"

@@ -42,6 +42,7 @@ bash scripts/start-dockerd.sh
 
 heading "build test images (bottle-test, bottle-test-codex)"
 bash images/test/build.sh --all
+bash images/egress/build.sh
 
 heading "ctest: unit and integration tests"
 # shellcheck disable=SC2086 # CTEST_ARGS is a list of words on purpose

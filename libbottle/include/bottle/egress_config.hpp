@@ -1,0 +1,74 @@
+#pragma once
+// The egress engine's inputs: the routes file the bottle mitmproxy addon
+// (share/bottle/egress/bottle_egress.py) reads, and the mitmdump command line that
+// runs it. Both functions are pure: no files, no clock, no env.
+//
+//   std::string json = bottle::render_egress_routes(spec.egress.routes);
+//   auto argv = bottle::mitmdump_argv({.listen_host = "0.0.0.0", .listen_port = 8080,
+//                                      .confdir = "/egress/ca", .addon_path = "/egress/bottle_egress.py",
+//                                      .routes_path = "/egress/routes.json",
+//                                      .upstream_proxy = "http://pipelock:8888"});
+//
+// Routes file (deterministic: routes and hosts in the given order, fixed key order,
+// 2-space indentation, trailing newline):
+//   {
+//     "version": 1,
+//     "routes": [
+//       {
+//         "name": "codex",
+//         "hosts": [
+//           "chatgpt.com"
+//         ],
+//         "header": "Authorization",
+//         "dummy": "<exact dummy string>",
+//         "value_file": "/run/bottle/host/auth.json",
+//         "value_json_pointer": "/tokens/access_token"   ("" = whole file, trimmed)
+//       }
+//     ]
+//   }
+// Values are written as given: the caller validates routes (validate_spec) and maps
+// host paths to the paths the addon sees (e.g. bind mounts); the addon re-checks the
+// file and refuses to start on a bad one, so egress fails closed.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bottle/spec.hpp"
+
+namespace bottle {
+
+/// The routes file's format version; the addon accepts exactly this one.
+inline constexpr int egress_routes_version = 1;
+
+/// The mitmproxy option (`--set bottle_routes=FILE`) the addon reads the routes from.
+inline constexpr const char* egress_routes_option = "bottle_routes";
+
+std::string render_egress_routes(const std::vector<EgressRoute>& routes);
+
+/// How to run one egress proxy. Paths are as mitmdump sees them.
+struct EgressLaunch {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  /// mitmproxy's confdir; holds the CA (mitmproxy-ca.pem, created there on first
+  /// start if missing; the bottle trusts mitmproxy-ca-cert.pem).
+  std::string confdir;
+  std::string addon_path;
+  std::string routes_path;
+  /// Parent proxy ("http://host:port", i.e. pipelock): every request leaves through
+  /// it (--mode upstream:...). Without it mitmdump connects directly (tests only).
+  std::optional<std::string> upstream_proxy;
+  /// PEM file of CAs trusted for upstream servers instead of the system store
+  /// (tests with a fake upstream).
+  std::optional<std::string> upstream_trusted_ca;
+  bool operator==(const EgressLaunch&) const = default;
+};
+
+/// argv for mitmdump: quiet (no per-flow output; the addon prints its own JSON log
+/// lines on stderr), the bottle addon and routes file, block_global off (bottles reach
+/// egress from whatever network the backend gives them; egress must only listen where
+/// bottles can reach it), upstream mode when a parent proxy is given.
+std::vector<std::string> mitmdump_argv(const EgressLaunch& launch);
+
+}  // namespace bottle

@@ -1,0 +1,123 @@
+// Egress engine inputs: the exact routes file the addon reads and the exact mitmdump
+// command line.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bottle/egress_config.hpp"
+
+using bottle::EgressLaunch;
+using bottle::EgressRoute;
+
+namespace {
+
+EgressRoute codex_route() {
+  EgressRoute r;
+  r.name = "codex";
+  r.hosts = {"chatgpt.com", "chat.openai.com"};
+  r.dummy = "dummy-access-token-0001";
+  r.value_file = "/run/bottle/host/codex-auth.json";
+  r.value_json_pointer = "/tokens/access_token";
+  return r;
+}
+
+EgressRoute gh_route() {
+  EgressRoute r;
+  r.name = "gh";
+  r.hosts = {"api.github.com"};
+  r.header = "X-Token";
+  r.dummy = "bottle-dummy-gh\"\\\n";
+  r.value_file = "/run/bottle/host/gh-token";
+  return r;
+}
+
+EgressLaunch base_launch() {
+  return {.listen_host = "0.0.0.0",
+          .listen_port = 8080,
+          .confdir = "/egress/conf",
+          .addon_path = "/egress/bottle_egress.py",
+          .routes_path = "/egress/routes.json",
+          .upstream_proxy = std::nullopt,
+          .upstream_trusted_ca = std::nullopt};
+}
+
+}  // namespace
+
+TEST_CASE("egress routes: no routes is an empty list", "[egress]") {
+  CHECK(bottle::render_egress_routes({}) ==
+        "{\n"
+        "  \"version\": 1,\n"
+        "  \"routes\": []\n"
+        "}\n");
+}
+
+TEST_CASE("egress routes: exact text, given order, escaped values", "[egress]") {
+  const std::string expected =
+      "{\n"
+      "  \"version\": 1,\n"
+      "  \"routes\": [\n"
+      "    {\n"
+      "      \"name\": \"codex\",\n"
+      "      \"hosts\": [\n"
+      "        \"chatgpt.com\",\n"
+      "        \"chat.openai.com\"\n"
+      "      ],\n"
+      "      \"header\": \"Authorization\",\n"
+      "      \"dummy\": \"dummy-access-token-0001\",\n"
+      "      \"value_file\": \"/run/bottle/host/codex-auth.json\",\n"
+      "      \"value_json_pointer\": \"/tokens/access_token\"\n"
+      "    },\n"
+      "    {\n"
+      "      \"name\": \"gh\",\n"
+      "      \"hosts\": [\n"
+      "        \"api.github.com\"\n"
+      "      ],\n"
+      "      \"header\": \"X-Token\",\n"
+      "      \"dummy\": \"bottle-dummy-gh\\\"\\\\\\n\",\n"
+      "      \"value_file\": \"/run/bottle/host/gh-token\",\n"
+      "      \"value_json_pointer\": \"\"\n"
+      "    }\n"
+      "  ]\n"
+      "}\n";
+  CHECK(bottle::render_egress_routes({codex_route(), gh_route()}) == expected);
+  // Deterministic: the same input renders the same bytes.
+  CHECK(bottle::render_egress_routes({codex_route(), gh_route()}) ==
+        bottle::render_egress_routes({codex_route(), gh_route()}));
+}
+
+TEST_CASE("mitmdump argv: direct (no parent proxy)", "[egress]") {
+  const std::vector<std::string> expected = {
+      "mitmdump",      "--quiet",
+      "--listen-host", "0.0.0.0",
+      "--listen-port", "8080",
+      "--set",         "confdir=/egress/conf",
+      "--set",         "block_global=false",
+      "--set",         "flow_detail=0",
+      "--scripts",     "/egress/bottle_egress.py",
+      "--set",         "bottle_routes=/egress/routes.json",
+  };
+  CHECK(bottle::mitmdump_argv(base_launch()) == expected);
+}
+
+TEST_CASE("mitmdump argv: parent proxy and a trusted upstream CA", "[egress]") {
+  auto launch = base_launch();
+  launch.listen_host = "127.0.0.1";
+  launch.listen_port = 65535;
+  launch.upstream_proxy = "http://pipelock:8888";
+  launch.upstream_trusted_ca = "/tmp/t/upstream-ca.pem";
+  const std::vector<std::string> expected = {
+      "mitmdump",      "--quiet",
+      "--listen-host", "127.0.0.1",
+      "--listen-port", "65535",
+      "--set",         "confdir=/egress/conf",
+      "--set",         "block_global=false",
+      "--set",         "flow_detail=0",
+      "--scripts",     "/egress/bottle_egress.py",
+      "--set",         "bottle_routes=/egress/routes.json",
+      "--mode",        "upstream:http://pipelock:8888",
+      "--set",         "ssl_verify_upstream_trusted_ca=/tmp/t/upstream-ca.pem",
+  };
+  CHECK(bottle::mitmdump_argv(launch) == expected);
+}
