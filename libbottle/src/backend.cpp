@@ -43,8 +43,39 @@ void Backend::start(const BottleSpec& spec) { run_checked(start_argv(spec), "sta
 void Backend::stop(const BottleSpec& spec) { run_checked(stop_argv(spec), "stop " + spec.name); }
 
 void Backend::remove(const BottleSpec& spec) {
-  for (const auto& argv : remove_argvs(spec)) run_checked(argv, "remove " + spec.name);
+  std::string first_error;
+  for (const auto& argv : remove_argvs(spec)) {
+    const ProcessResult r = runner_.run(Command{.argv = argv});
+    // "No such container/network/machine": already gone, which is what we want.
+    const bool gone = r.started() && (r.err.find("No such") != std::string::npos ||
+                                      r.err.find("not found") != std::string::npos);
+    if (r.ok() || gone || !first_error.empty()) continue;
+    std::string detail = r.started() ? r.err : r.start_error;
+    while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+    first_error = fmt::format("remove {}: {} failed: {}", spec.name, argv.front(), detail);
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::backend, first_error);
 }
+
+namespace {
+
+[[noreturn]] void no_egress(const Backend& b) {
+  throw Error(ErrorKind::isolation,
+              fmt::format("egress is not available on the {} backend yet; the bottle cannot have a "
+                          "network path or forwarded credentials there",
+                          to_string(b.kind())));
+}
+
+}  // namespace
+
+GuestEgress Backend::guest_egress(const BottleSpec&) const { return {}; }
+std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
+                                               const EgressUpstream&) const {
+  no_egress(*this);
+}
+Argv Backend::egress_start_argv(const BottleSpec&) const { no_egress(*this); }
+Argv Backend::egress_probe_argv(const BottleSpec&) const { no_egress(*this); }
+Argv Backend::egress_stop_argv(const BottleSpec&) const { no_egress(*this); }
 
 std::vector<BottleInfo> Backend::list() {
   return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind()))).out);

@@ -4,7 +4,13 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "bottle/agent.hpp"
+#include "bottle/credential_provisioning.hpp"
+#include "bottle/egress_ca.hpp"
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
 #include "bottle/locate.hpp"
@@ -22,8 +28,17 @@ std::string env_or(const char* variable, std::string fallback) {
 }  // namespace
 
 std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) {
-  if (kind == BackendKind::docker)
-    return std::make_unique<DockerBackend>(runner, DockerOptions{.docker = env_or("BOTTLE_DOCKER", "docker")});
+  if (kind == BackendKind::docker) {
+    DockerOptions options{.docker = env_or("BOTTLE_DOCKER", "docker"),
+                          .egress_image = env_or("BOTTLE_EGRESS_IMAGE", "bottle-egress:latest")};
+    try {
+      options.egress_addon_dir = (locate_data_dir() / "egress").string();
+    } catch (const Error& e) {
+      // Only bottles with egress need the addon; creating one reports its absence.
+      if (e.kind() != ErrorKind::not_found) throw;
+    }
+    return std::make_unique<DockerBackend>(runner, options);
+  }
 
   SmolmachinesOptions options;
   options.smolvm = env_or("BOTTLE_SMOLVM", "smolvm");
@@ -45,12 +60,57 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
 Bottles::Bottles(Runner& runner, StateDirs dirs, BackendFactory factory)
     : runner_(runner), store_(std::move(dirs)), factory_(std::move(factory)) {
   provision_steps_.push_back(install_prompt_file);
+  provision_steps_.push_back([this](Backend& b, const BottleSpec& spec, const StateDirs&) {
+    provision_egress_trust(b, spec);
+  });
 }
 
 Backend& Bottles::backend(BackendKind kind) {
   auto it = backends_.find(kind);
-  if (it == backends_.end()) it = backends_.emplace(kind, factory_(kind, runner_)).first;
+  if (it == backends_.end()) {
+    it = backends_.emplace(kind, factory_(kind, runner_)).first;
+    Backend* b = it->second.get();
+    b->set_guest_env_provider([b](const BottleSpec& spec) { return guest_environment(spec, b->guest_egress(spec)); });
+  }
   return *it->second;
+}
+
+bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
+  return spec.egress.enabled && b.guest_egress(spec).enabled;
+}
+
+std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
+  std::vector<EgressRoute> routes = spec.egress.routes;
+  if (const auto forwarded = load_forwarded_state(store_.dirs(), spec.name))
+    routes.insert(routes.end(), forwarded->routes.begin(), forwarded->routes.end());
+  return routes;
+}
+
+void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  try {
+    const ProcessResult started = runner_.run(Command{.argv = b.egress_start_argv(spec)});
+    if (!started.ok())
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name,
+                                                    started.started() ? started.err : started.start_error));
+    // mitmdump takes a moment to listen; the bottle must not run before it does.
+    for (int attempt = 0;; ++attempt) {
+      if (runner_.run(Command{.argv = b.egress_probe_argv(spec)}).ok()) return;
+      if (attempt == 100)
+        throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::isolation) throw;
+    throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
+  }
+}
+
+void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+  b.install_file(spec, std::string(default_guest_ca_bundle_path),
+                 build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem), "root:root", 0644);
 }
 
 void Bottles::provision(Backend& b, const BottleSpec& spec) {
@@ -59,6 +119,15 @@ void Bottles::provision(Backend& b, const BottleSpec& spec) {
 
 void Bottles::create(const BottleSpec& spec, bool start_it) {
   validate_spec(spec);
+  if (spec.forward_host_credentials && !spec.egress.enabled)
+    throw Error(ErrorKind::invalid_input,
+                "spec: $.forward_host_credentials: needs egress (it is what injects the real credentials)");
+  const bool needs_egress = spec.forward_host_credentials || !spec.egress.routes.empty();
+  if (needs_egress && !backend(spec.backend).guest_egress(spec).enabled)
+    throw Error(ErrorKind::isolation,
+                fmt::format("egress is not available on the {} backend yet, so this bottle cannot get "
+                            "forwarded credentials or egress routes (it would have no network at all)",
+                            to_string(spec.backend)));
   if (store_.exists(spec.name))
     throw Error(ErrorKind::conflict, fmt::format("a bottle named \"{}\" already exists", spec.name));
   Backend& b = backend(spec.backend);
@@ -68,22 +137,49 @@ void Bottles::create(const BottleSpec& spec, bool start_it) {
                 fmt::format("the {} engine already has a bottle named \"{}\" (remove it with `bottle-cli rm {}`)",
                             to_string(spec.backend), spec.name, spec.name));
   try {
-    b.create(spec);
+    ForwardedCredentials forwarded;
+    if (egress_runs(b, spec)) {
+      // Host-side preparation first: a bad host login stops here, before any engine
+      // object exists.
+      const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+      forwarded = prepare_forwarded_credentials(spec);
+      save_forwarded_state(store_.dirs(), spec.name, forwarded);
+      const std::vector<EgressRoute> routes = egress_routes(spec);
+      const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, routes);
+      b.create(spec);
+      for (const auto& argv : b.egress_create_argvs(spec, files, EgressUpstream::from_environment()))
+        run_or_throw(argv, ErrorKind::isolation, "create egress for " + spec.name);
+    } else {
+      b.create(spec);
+    }
     if (start_it) {
+      start_egress(b, spec);
       b.start(spec);
       provision(b, spec);
+      install_guest_files(b, spec, forwarded.files);
     }
     store_.save(spec);
   } catch (...) {
     // Undo whatever part exists; the original error is what the user needs to see.
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
+    std::error_code ec;
+    std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
     throw;
   }
+}
+
+void Bottles::run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what) {
+  const ProcessResult r = runner_.run(Command{.argv = argv});
+  if (r.ok()) return;
+  std::string detail = r.started() ? r.err : r.start_error;
+  while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+  throw Error(kind, fmt::format("{}: {} failed: {}", what, argv.front(), detail));
 }
 
 void Bottles::start(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
+  start_egress(b, spec);
   b.start(spec);
   try {
     provision(b, spec);
@@ -96,7 +192,9 @@ void Bottles::start(const std::string& name) {
 
 void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
-  backend(spec.backend).stop(spec);
+  Backend& b = backend(spec.backend);
+  b.stop(spec);
+  if (egress_runs(b, spec)) run_or_throw(b.egress_stop_argv(spec), ErrorKind::backend, "stop egress for " + name);
 }
 
 std::string Bottles::engine_state(const BottleSpec& spec) {
@@ -125,11 +223,14 @@ std::vector<BottleRow> Bottles::list() {
   for (const auto& spec : specs) {
     BottleRow row{.name = spec.name, .backend = spec.backend, .agent = spec.agent, .state = "missing",
                   .workspace = spec.workspaces.empty() ? "" : spec.workspaces.front().host,
-                  .egress = spec.egress.enabled ? "on" : "off"};
+                  .egress = spec.egress.enabled ? "missing" : "off"};
     for (const auto& info : engine[spec.backend]) {
       if (info.name != spec.name) continue;
       row.state = info.state;
       row.created_unix = info.created_unix;
+      if (spec.egress.enabled && spec.backend != BackendKind::docker) row.egress = "none";
+      if (spec.egress.enabled && !info.egress_state.empty())
+        row.egress = info.egress_state == "running" ? "on" : "down";
     }
     rows.push_back(std::move(row));
   }

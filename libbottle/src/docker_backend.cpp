@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bottle/agent.hpp"
+#include "bottle/egress_config.hpp"
 #include "bottle/error.hpp"
 
 namespace bottle {
@@ -19,6 +20,13 @@ constexpr std::string_view idle_script =
     "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
 
 std::string network_name(const std::string& container) { return container + "-net"; }
+std::string egress_name(const std::string& container) { return container + "-egress"; }
+
+// Paths inside the egress container.
+constexpr std::string_view egress_conf_dir = "/run/bottle/egress/conf";
+constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
+constexpr std::string_view egress_addon_dir = "/run/bottle/egress/addon";
+constexpr std::string_view egress_upstream_ca = "/run/bottle/egress/upstream-ca.pem";
 
 void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
   for (const auto& [key, value] : env) {
@@ -69,7 +77,8 @@ std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec) const {
                "--label", named, network_name(container)};
 
   Argv create{options_.docker, "create", "--name", container, "--hostname", spec.name,
-              "--label", managed, "--label", named, "--network", network_name(container),
+              "--label", managed, "--label", named, "--label", fmt::format("{}=bottle", docker_role_label),
+              "--network", network_name(container),
               "--cap-drop", "ALL"};
   // What provisioning (chown/chmod of installed files) and `runuser` need.
   for (const char* cap : {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"}) {
@@ -99,13 +108,70 @@ Argv DockerBackend::stop_argv(const BottleSpec& spec) const {
 std::vector<Argv> DockerBackend::remove_argvs(const BottleSpec& spec) const {
   const std::string container = object_name(spec.name);
   return {{options_.docker, "rm", "-f", container},
+          {options_.docker, "rm", "-f", egress_name(container)},
           {options_.docker, "network", "rm", network_name(container)}};
+}
+
+GuestEgress DockerBackend::guest_egress(const BottleSpec& spec) const {
+  if (!spec.egress.enabled) return {};
+  return {.enabled = true,
+          .proxy_url = fmt::format("http://{}:{}", docker_egress_alias, docker_egress_port),
+          .ca_bundle_path = std::string(default_guest_ca_bundle_path)};
+}
+
+std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
+                                                     const EgressUpstream& upstream) const {
+  const std::string container = object_name(spec.name);
+  EgressLaunch launch{.listen_host = "0.0.0.0",
+                      .listen_port = static_cast<std::uint16_t>(docker_egress_port),
+                      .confdir = std::string(egress_conf_dir),
+                      .addon_path = std::string(egress_addon_dir) + "/bottle_egress.py",
+                      .routes_path = std::string(egress_routes_dir) + "/routes.json"};
+  if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
+  if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = std::string(egress_upstream_ca);
+
+  Argv create{options_.docker, "create", "--name", egress_name(container), "--hostname", "egress",
+              "--label", fmt::format("{}=1", docker_managed_label),
+              "--label", fmt::format("{}={}", docker_name_label, spec.name),
+              "--label", fmt::format("{}=egress", docker_role_label),
+              "--network", network_name(container), "--network-alias", std::string(docker_egress_alias),
+              "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512",
+              "-v", files.conf_dir.string() + ":" + std::string(egress_conf_dir),
+              "-v", files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro",
+              "-v", options_.egress_addon_dir + ":" + std::string(egress_addon_dir) + ":ro"};
+  if (!upstream.trusted_ca_file.empty())
+    create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
+  // The real credentials' directories, read-only: egress reads the current token on
+  // every change and writes nothing back.
+  for (const auto& [host_dir, inside] : files.host_mounts)
+    create.insert(create.end(), {"-v", host_dir + ":" + inside + ":ro"});
+  create.insert(create.end(), {"--entrypoint", "mitmdump", options_.egress_image});
+  const Argv mitmdump = mitmdump_argv(launch);
+  create.insert(create.end(), mitmdump.begin() + 1, mitmdump.end());
+  // The way out: Docker's default bridge (pipelock, or the internet).
+  Argv connect{options_.docker, "network", "connect", "bridge", egress_name(container)};
+  return {create, connect};
+}
+
+Argv DockerBackend::egress_start_argv(const BottleSpec& spec) const {
+  return {options_.docker, "start", egress_name(object_name(spec.name))};
+}
+
+Argv DockerBackend::egress_probe_argv(const BottleSpec& spec) const {
+  return {options_.docker, "exec", egress_name(object_name(spec.name)), "python3", "-c",
+          fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()",
+                      docker_egress_port)};
+}
+
+Argv DockerBackend::egress_stop_argv(const BottleSpec& spec) const {
+  return {options_.docker, "stop", egress_name(object_name(spec.name))};
 }
 
 Argv DockerBackend::list_argv() const {
   return {options_.docker, "ps", "-a", "--no-trunc", "--filter",
           fmt::format("label={}=1", docker_managed_label), "--format",
-          fmt::format("{{{{.Label \"{}\"}}}}\t{{{{.State}}}}\t{{{{.CreatedAt}}}}", docker_name_label)};
+          fmt::format("{{{{.Label \"{}\"}}}}\t{{{{.State}}}}\t{{{{.CreatedAt}}}}\t{{{{.Label \"{}\"}}}}",
+                      docker_name_label, docker_role_label)};
 }
 
 Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command,
@@ -136,21 +202,30 @@ AgentArgv DockerBackend::agent_argv(const BottleSpec& spec, const Argv& agent_ar
 
 std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) const {
   std::vector<BottleInfo> rows;
+  std::map<std::string, std::string> egress_states;
   std::istringstream lines(output);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
-    const auto tab1 = line.find('\t');
-    const auto tab2 = tab1 == std::string::npos ? tab1 : line.find('\t', tab1 + 1);
-    if (tab2 == std::string::npos)
-      throw Error(ErrorKind::backend, "docker ps: unexpected output line (expected 3 tab-separated fields)");
-    BottleInfo info;
-    info.name = line.substr(0, tab1);
-    info.backend = BackendKind::docker;
-    info.state = state_from_docker(line.substr(tab1 + 1, tab2 - tab1 - 1));
-    info.created_unix = parse_created_at(line.substr(tab2 + 1));
-    rows.push_back(std::move(info));
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (auto tab = line.find('\t'); ; tab = line.find('\t', start)) {
+      fields.push_back(line.substr(start, tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    if (fields.size() != 4)
+      throw Error(ErrorKind::backend, "docker ps: unexpected output line (expected 4 tab-separated fields)");
+    if (fields[3] == "egress") {
+      egress_states[fields[0]] = state_from_docker(fields[1]);
+      continue;
+    }
+    rows.push_back(BottleInfo{.name = fields[0], .backend = BackendKind::docker,
+                              .state = state_from_docker(fields[1]),
+                              .created_unix = parse_created_at(fields[2])});
   }
+  for (auto& row : rows)
+    if (auto it = egress_states.find(row.name); it != egress_states.end()) row.egress_state = it->second;
   return rows;
 }
 

@@ -68,18 +68,26 @@ TEST_CASE("docker: create, ls --json, exec, stop, rm leave nothing behind", "[do
   CHECK(home.cli({"exec", name, "--", "sh", "-c", "exit 7"}).code == 7);
   CHECK(home.cli({"exec", "--user", "root", name, "--", "id", "-u"}).out == "0\n");
 
-  // With no egress the bottle reaches nothing: not a service on the host (through
-  // its gateway or docker0's), while an ordinary container does reach it.
+  // The bottle reaches nothing directly: not a service on the host (through its
+  // gateway or docker0's), while an ordinary container does reach it. Through egress
+  // (the proxy variables) the host is refused too: egress only connects to public
+  // addresses when no pipelock is in front of it.
   {
     HostListener listener;
-    const std::string probe =
-        "for gw in $(ip route | awk '/default/{print $3}') $DOCKER0; do "
-        "timeout 3 wget -q -O- http://$gw:" + std::to_string(listener.port()) + "/ && echo REACHED; done; true";
     const std::string docker0 = docker_out({"network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"});
-    r = home.cli({"exec", "-e", "DOCKER0=" + docker0.substr(0, docker0.find('\n')), name, "--", "sh", "-c", probe});
+    const std::string targets = "$(ip route | awk '/default/{print $3}') " + docker0.substr(0, docker0.find('\n'));
+    const std::string port = std::to_string(listener.port());
+    const std::string direct =
+        "for gw in " + targets + "; do env -u http_proxy -u HTTP_PROXY timeout 3 wget -q -O- http://$gw:" + port +
+        "/ && echo REACHED; done; true";
+    r = home.cli({"exec", name, "--", "sh", "-c", direct});
+    CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+    const std::string via_egress =
+        "for gw in " + targets + "; do timeout 5 wget -q -O- http://$gw:" + port + "/ && echo REACHED; done; true";
+    r = home.cli({"exec", name, "--", "sh", "-c", via_egress});
     CHECK_THAT(r.out, !Catch::Contains("REACHED"));
     CHECK(listener.connections() == 0);
-    const std::string control = docker_out({"run", "--rm", "--network", "bridge", test_image, "sh", "-c", probe});
+    const std::string control = docker_out({"run", "--rm", "--network", "bridge", test_image, "sh", "-c", direct});
     CHECK_THAT(control, Catch::Contains("REACHED"));  // the probe itself works
     CHECK(listener.connections() > 0);
   }

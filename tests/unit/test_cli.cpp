@@ -65,7 +65,7 @@ TEST_CASE("cli: usage errors name the argument and exit 2", "[cli]") {
 
 TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CliFixture f;
-  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1"}) == 0);
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) == 0);
   CHECK_THAT(f.out.str(), Catch::Contains("created bottle ws-codex"));
   DockerBackend docker(f.runner);
   const BottleSpec spec = SpecStore(f.ctx.dirs).load("ws-codex");
@@ -77,7 +77,7 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CHECK(argvs[2] == docker.create_argvs(spec)[1]);
   CHECK(argvs[3] == docker.start_argv(spec));
 
-  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex"}) == exit_code::conflict);
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--no-egress"}) == exit_code::conflict);
   CHECK_THAT(f.err.str(), Catch::Contains("already exists"));
 }
 
@@ -87,33 +87,34 @@ TEST_CASE("cli: a failed start leaves nothing behind", "[cli]") {
   f.runner.push_result(exited(0));                           // network create
   f.runner.push_result(exited(0));                           // create
   f.runner.push_result(exited(1, "", "cannot start\n"));     // start
-  CHECK(f.run({"create", "--name", "api"}) == exit_code::failure);
+  CHECK(f.run({"create", "--name", "api", "--no-egress"}) == exit_code::failure);
   CHECK_THAT(f.err.str(), Catch::Contains("start api: docker failed (status 1): cannot start"));
   CHECK_FALSE(SpecStore(f.ctx.dirs).exists("api"));
   const auto argvs = f.runner.argvs();
-  REQUIRE(argvs.size() == 6);
+  REQUIRE(argvs.size() == 7);
   CHECK(argvs[4] == Argv{"docker", "rm", "-f", "bottle-api"});
-  CHECK(argvs[5] == Argv{"docker", "network", "rm", "bottle-api-net"});
+  CHECK(argvs[5] == Argv{"docker", "rm", "-f", "bottle-api-egress"});
+  CHECK(argvs[6] == Argv{"docker", "network", "rm", "bottle-api-net"});
 }
 
 TEST_CASE("cli: exec and attach run the backend's argv and pass the status through", "[cli]") {
   CliFixture f;
-  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
   f.runner.push_result(exited(7));
   CHECK(f.run({"exec", "api", "--", "sh", "-c", "exit 7"}) == 7);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-i", "-w", "/home/node", "-u", "node", "bottle-api", "sh", "-c", "exit 7"});
+        Argv{"docker", "exec", "-i", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "sh", "-c", "exit 7"});
   CHECK(f.runner.commands().back().interactive);
 
   f.runner.push_result(exited(0));
   CHECK(f.run({"attach", "api", "--", "--model", "m"}) == 0);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-it", "-w", "/home/node", "-u", "node", "bottle-api", "claude", "--model", "m"});
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "claude", "--model", "m"});
 
   f.runner.push_result(exited(0));
   CHECK(f.run({"attach", "--resume", "api"}) == 0);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-it", "-w", "/home/node", "-u", "node", "bottle-api",
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api",
              "sh", "-c", "claude --continue || claude"});
 
   ProcessResult signaled;
@@ -126,7 +127,7 @@ TEST_CASE("cli: exec and attach run the backend's argv and pass the status throu
 
 TEST_CASE("cli: config show prints the effective spec with overrides", "[cli]") {
   CliFixture f;
-  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
   CHECK(f.run({"config", "show", "api", "--agent", "codex", "--cpus", "3"}) == 0);
   const BottleSpec shown = parse_spec(f.out.str());
   CHECK(shown.name == "api");
@@ -139,12 +140,13 @@ TEST_CASE("cli: config show prints the effective spec with overrides", "[cli]") 
 
 TEST_CASE("cli: ls --json reports stored bottles with engine state", "[cli]") {
   CliFixture f;
-  REQUIRE(f.run({"create", "--name", "api", "--no-start"}) == 0);
-  f.runner.push_result(exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\nstray\texited\t2026-11-26 18:50:00 +0000 UTC\n"));
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
+  f.runner.push_result(exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
+                                 "stray\texited\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
   CHECK(f.run({"ls", "--json"}) == 0);
   CHECK(f.out.str() ==
         "[{\"name\":\"api\",\"backend\":\"docker\",\"agent\":\"claude\",\"state\":\"running\",\"workspace\":\"\","
-        "\"created\":1795719000,\"egress\":\"on\",\"managed\":true},"
+        "\"created\":1795719000,\"egress\":\"off\",\"managed\":true},"
         "{\"name\":\"stray\",\"backend\":\"docker\",\"agent\":null,\"state\":\"stopped\",\"workspace\":\"\","
         "\"created\":1795719000,\"egress\":\"\",\"managed\":false}]\n");
 }

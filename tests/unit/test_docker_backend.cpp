@@ -2,6 +2,7 @@
 
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
+#include "bottle/egress_setup.hpp"
 
 using namespace bottle;
 
@@ -74,6 +75,7 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
                          "--label", "io.bottle.name=api", "bottle-api-net"});
   CHECK(argvs[1] == Argv{"docker", "create", "--name", "bottle-api", "--hostname", "api",
                          "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",
+                         "--label", "io.bottle.role=bottle",
                          "--network", "bottle-api-net", "--cap-drop", "ALL",
                          "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
                          "--cap-add", "SETUID", "--cap-add", "SETGID",
@@ -91,10 +93,11 @@ TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
   CHECK(docker.start_argv(s) == Argv{"/usr/bin/docker", "start", "bottle-api"});
   CHECK(docker.stop_argv(s) == Argv{"/usr/bin/docker", "stop", "bottle-api"});
   CHECK(docker.remove_argvs(s) == std::vector<Argv>{{"/usr/bin/docker", "rm", "-f", "bottle-api"},
+                                                    {"/usr/bin/docker", "rm", "-f", "bottle-api-egress"},
                                                     {"/usr/bin/docker", "network", "rm", "bottle-api-net"}});
   CHECK(docker.list_argv() == Argv{"/usr/bin/docker", "ps", "-a", "--no-trunc", "--filter",
                                    "label=io.bottle.managed=1", "--format",
-                                   "{{.Label \"io.bottle.name\"}}\t{{.State}}\t{{.CreatedAt}}"});
+                                   "{{.Label \"io.bottle.name\"}}\t{{.State}}\t{{.CreatedAt}}\t{{.Label \"io.bottle.role\"}}"});
 }
 
 TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands as the user",
@@ -113,13 +116,14 @@ TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   const auto rows = docker.parse_list(
-      "api\trunning\t2026-11-26 18:50:00 +0000 UTC\n"
-      "web\texited\t2026-11-26 19:50:00 +0100 CET\n");
+      "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
+      "api\texited\t2026-11-26 18:50:00 +0000 UTC\tegress\n"
+      "web\texited\t2026-11-26 19:50:00 +0100 CET\tbottle\n");
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, "running", 1795719000});
-  CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, "stopped", 1795719000});
+  CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, "running", 1795719000, "stopped"});
+  CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, "stopped", 1795719000, ""});
   CHECK(docker.parse_list("").empty());
-  CHECK_THROWS_WITH(docker.parse_list("garbage line\n"), Catch::Contains("3 tab-separated fields"));
+  CHECK_THROWS_WITH(docker.parse_list("garbage line\n"), Catch::Contains("4 tab-separated fields"));
 }
 
 TEST_CASE("docker operations run exactly the built argvs", "[docker][ops]") {
@@ -166,4 +170,36 @@ TEST_CASE("install_file sends the content on stdin, never in argv", "[docker][op
   CHECK(c.stdin_data == std::optional<std::string>("SECRET-LOOKING"));
   for (const auto& word : c.argv) CHECK(word.find("SECRET-LOOKING") == std::string::npos);
   CHECK(Argv(c.argv.end() - 4, c.argv.end()) == Argv{"sh", "/home/node/.codex/auth.json", "node:node", "600"});
+}
+
+TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitmdump argv", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner, DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
+  BottleSpec s = sample_spec();
+  const EgressFiles files{"/st/egress/conf", "/st/egress/routes", {{"/home/u/.codex", "/run/bottle/host/0"}}};
+  const auto argvs = docker.egress_create_argvs(s, files, {.proxy = "http://pipelock:8888"});
+  REQUIRE(argvs.size() == 2);
+  const Argv expected_prefix{"docker", "create", "--name", "bottle-api-egress", "--hostname", "egress",
+                             "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",
+                             "--label", "io.bottle.role=egress", "--network", "bottle-api-net",
+                             "--network-alias", "egress", "--cap-drop", "ALL", "--security-opt",
+                             "no-new-privileges", "--pids-limit", "512",
+                             "-v", "/st/egress/conf:/run/bottle/egress/conf",
+                             "-v", "/st/egress/routes:/run/bottle/egress/routes:ro",
+                             "-v", "/usr/share/bottle/egress:/run/bottle/egress/addon:ro",
+                             "-v", "/home/u/.codex:/run/bottle/host/0:ro",
+                             "--entrypoint", "mitmdump", "bottle-egress:latest"};
+  CHECK(Argv(argvs[0].begin(), argvs[0].begin() + static_cast<std::ptrdiff_t>(expected_prefix.size())) ==
+        expected_prefix);
+  const std::string rest = [&] {
+    std::string joined;
+    for (std::size_t i = expected_prefix.size(); i < argvs[0].size(); ++i) joined += argvs[0][i] + " ";
+    return joined;
+  }();
+  CHECK_THAT(rest, Catch::Contains("upstream:http://pipelock:8888"));
+  CHECK_THAT(rest, Catch::Contains("/run/bottle/egress/routes/routes.json"));
+  CHECK(argvs[1] == Argv{"docker", "network", "connect", "bridge", "bottle-api-egress"});
+  CHECK(docker.guest_egress(s).proxy_url == "http://egress:8080");
+  s.egress.enabled = false;
+  CHECK_FALSE(docker.guest_egress(s).enabled);
 }

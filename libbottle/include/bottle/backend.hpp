@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "bottle/egress_setup.hpp"
+#include "bottle/guest_env.hpp"
 #include "bottle/spec.hpp"
 #include "bottle/subprocess.hpp"
 
@@ -47,6 +49,7 @@ struct BottleInfo {
   BackendKind backend = BackendKind::docker;
   std::string state;           ///< "running", "stopped", "created", "missing", ...
   std::int64_t created_unix = 0;
+  std::string egress_state;    ///< engine state of its egress proxy; "" when it has none
   bool operator==(const BottleInfo&) const = default;
 };
 
@@ -84,6 +87,20 @@ class Backend {
   /// `tty` selects interactive mode.
   virtual AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args,
                                bool tty) const = 0;
+  // ---- Egress: the bottle's only way out ---------------------------------------
+  // Backends that cannot run egress yet keep the defaults: guest_egress() is
+  // disabled and the egress_* builders throw Error(isolation), so a bottle that
+  // needs egress there does not start.
+  /// The proxy address and CA bundle path the bottle's environment points at.
+  virtual GuestEgress guest_egress(const BottleSpec& spec) const;
+  /// Create the bottle's egress proxy (after create_argvs).
+  virtual std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
+                                                const EgressUpstream& upstream) const;
+  virtual Argv egress_start_argv(const BottleSpec& spec) const;
+  /// Exits 0 once the proxy accepts connections.
+  virtual Argv egress_probe_argv(const BottleSpec& spec) const;
+  virtual Argv egress_stop_argv(const BottleSpec& spec) const;
+
   /// Parse list_argv()'s output. Throws Error(backend) on malformed output.
   virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;
 
@@ -91,6 +108,7 @@ class Backend {
   virtual void create(const BottleSpec& spec);
   virtual void start(const BottleSpec& spec);
   virtual void stop(const BottleSpec& spec);
+  /// Runs every remove_argvs() command; objects that are already gone are fine.
   virtual void remove(const BottleSpec& spec);
   virtual std::vector<BottleInfo> list();
   /// Run a command in the bottle. Non-tty runs capture output unless

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bottle/backend.hpp"
+#include "bottle/error.hpp"
 #include "bottle/state.hpp"
 
 namespace bottle {
@@ -56,6 +57,8 @@ class Bottles {
   /// use), plus engine objects bottle owns that have no spec (managed=false).
   std::vector<BottleRow> list();
   BottleSpec spec(const std::string& name) const { return store_.load(name); }
+  /// What egress swaps for this bottle: the spec's routes plus forwarding's.
+  std::vector<EgressRoute> egress_routes(const BottleSpec& spec) const;
   Backend& backend(BackendKind kind);
 
   void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }
@@ -63,6 +66,14 @@ class Bottles {
 
  private:
   void provision(Backend& backend, const BottleSpec& spec);
+  /// Start the bottle's egress and wait until it accepts connections; Error(isolation)
+  /// otherwise, so the bottle itself never starts without it.
+  void start_egress(Backend& backend, const BottleSpec& spec);
+  /// Install the agent CA bundle (system roots + the egress CA) in the bottle.
+  void provision_egress_trust(Backend& backend, const BottleSpec& spec);
+  /// Whether this bottle has an egress proxy (enabled, and the backend runs one).
+  static bool egress_runs(const Backend& backend, const BottleSpec& spec);
+  void run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what);
   std::string engine_state(const BottleSpec& spec);
 
   Runner& runner_;

@@ -2,7 +2,8 @@
 // DockerBackend: bottles as Docker containers driven through the docker CLI.
 //
 // A bottle NAME is the container "bottle-NAME", labelled io.bottle.managed=1 and
-// io.bottle.name=NAME. Its main process idles until stopped; the agent and every
+// io.bottle.name=NAME, on its own internal network "bottle-NAME-net"; its egress
+// proxy is the container "bottle-NAME-egress" (io.bottle.role=egress). Its main process idles until stopped; the agent and every
 // provisioning step run through `docker exec`.
 
 #include "bottle/backend.hpp"
@@ -11,10 +12,18 @@ namespace bottle {
 
 struct DockerOptions {
   std::string docker = "docker";  ///< the docker CLI (name on PATH or absolute path)
+  std::string egress_image = "bottle-egress:latest";
+  /// bottle's egress addon directory on the host (share/bottle/egress).
+  std::string egress_addon_dir;
 };
 
 inline constexpr std::string_view docker_managed_label = "io.bottle.managed";
 inline constexpr std::string_view docker_name_label = "io.bottle.name";
+/// "bottle" or "egress": what a managed container is to its bottle.
+inline constexpr std::string_view docker_role_label = "io.bottle.role";
+/// The egress proxy's name on the bottle's network, and its port.
+inline constexpr std::string_view docker_egress_alias = "egress";
+inline constexpr int docker_egress_port = 8080;
 
 class DockerBackend final : public Backend {
  public:
@@ -30,6 +39,15 @@ class DockerBackend final : public Backend {
                  const ExecOptions& options) const override;
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
+
+  /// Egress runs as the sidecar container bottle-NAME-egress: on the bottle's internal
+  /// network (alias "egress") and on Docker's default bridge for the way out.
+  GuestEgress guest_egress(const BottleSpec& spec) const override;
+  std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
+                                        const EgressUpstream& upstream) const override;
+  Argv egress_start_argv(const BottleSpec& spec) const override;
+  Argv egress_probe_argv(const BottleSpec& spec) const override;
+  Argv egress_stop_argv(const BottleSpec& spec) const override;
 
  private:
   DockerOptions options_;

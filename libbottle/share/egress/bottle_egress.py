@@ -22,11 +22,17 @@ This includes the HTTP/1.1 WebSocket upgrade request (an ordinary request to
 mitmproxy). Client WebSocket messages carrying an unbound dummy kill the flow.
 Responses are streamed through untouched (agents read SSE streams).
 
+Without a parent proxy, connections to non-public addresses (loopback, private,
+link-local, CGNAT, ...) are refused, so a bottle cannot reach the host or the local
+network through egress.
+
 Log lines are JSON objects on stderr and never contain a dummy or a real value.
 """
 
+import ipaddress
 import json
 import os
+import socket
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
@@ -162,6 +168,19 @@ def request_haystacks(request: http.Request) -> list[bytes]:
     return parts
 
 
+def non_public_address(host: str) -> str | None:
+    """The first address `host` resolves to that is not a public one, or None."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # unresolvable: the connection fails on its own
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
 def blocked(flow: http.HTTPFlow, status: int, message: str) -> None:
     flow.response = http.Response.make(status, message + "\n", {"Content-Type": "text/plain; charset=utf-8"})
 
@@ -180,6 +199,19 @@ class BottleEgress:
                 raise exceptions.OptionsError(f"bottle egress: --set {ROUTES_OPTION}=FILE is required")
             self.routes = load_routes(path)
             log("routes_loaded", path=path, routes=[r.name for r in self.routes])
+
+    def server_connect(self, data) -> None:
+        # Without a parent proxy (pipelock, whose SSRF layer guards this), egress
+        # itself keeps bottles off the host and the local network: it connects only
+        # to public addresses. (A name is resolved again when mitmproxy connects; a
+        # rebinding DNS server could race this check -- pipelock closes that gap.)
+        if data.server.via is not None or str(ctx.options.mode).startswith("upstream:"):
+            return
+        host = str(data.server.address[0])
+        address = non_public_address(host)
+        if address is not None:
+            log("blocked", host=host, action="refused", reason="not a public address")
+            data.server.error = f"bottle egress: {host} is not a public address"
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:

@@ -1,0 +1,62 @@
+#include "bottle/egress_setup.hpp"
+
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "bottle/error.hpp"
+
+#include "bottle/egress_config.hpp"
+#include "bottle/state.hpp"
+
+namespace bottle {
+
+namespace fs = std::filesystem;
+
+EgressUpstream EgressUpstream::from_environment() {
+  EgressUpstream upstream;
+  if (const char* proxy = std::getenv("BOTTLE_EGRESS_UPSTREAM")) upstream.proxy = proxy;
+  if (const char* ca = std::getenv("BOTTLE_EGRESS_UPSTREAM_CA")) upstream.trusted_ca_file = ca;
+  if (!upstream.proxy.empty() && upstream.proxy.rfind("http://", 0) != 0)
+    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL");
+  if (!upstream.trusted_ca_file.empty() && upstream.trusted_ca_file.front() != '/')
+    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM_CA: must be an absolute path");
+  return upstream;
+}
+
+RouteMounts map_route_files(const std::vector<EgressRoute>& routes, std::string_view mount_root) {
+  RouteMounts result;
+  for (EgressRoute route : routes) {
+    const fs::path file(route.value_file);
+    const std::string host_dir = file.parent_path().string();
+    std::string mounted;
+    for (const auto& [host, inside] : result.mounts)
+      if (host == host_dir) mounted = inside;
+    if (mounted.empty()) {
+      mounted = fmt::format("{}/{}", mount_root, result.mounts.size());
+      result.mounts.emplace_back(host_dir, mounted);
+    }
+    route.value_file = mounted + "/" + file.filename().string();
+    result.routes.push_back(std::move(route));
+  }
+  return result;
+}
+
+EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
+                            const std::vector<EgressRoute>& routes) {
+  const fs::path base = dirs.bottle_state_dir(spec.name) / "egress";
+  return {base / "conf", base / "routes", map_route_files(routes, egress_host_mount_root).mounts};
+}
+
+EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
+                               const std::vector<EgressRoute>& routes) {
+  const EgressFiles files = egress_files_of(dirs, spec, routes);
+  // The egress process gets its own copy of the CA: mitmproxy writes into its
+  // confdir, and the user's CA directory stays read-only to every bottle.
+  write_file_atomic(files.conf_dir / "mitmproxy-ca.pem", read_file(ca.key_and_cert), 0600);
+  write_file_atomic(files.conf_dir / "mitmproxy-ca-cert.pem", ca.cert_pem, 0644);
+  const RouteMounts mapped = map_route_files(routes, egress_host_mount_root);
+  write_file_atomic(files.routes_dir / "routes.json", render_egress_routes(mapped.routes), 0600);
+  return files;
+}
+
+}  // namespace bottle
