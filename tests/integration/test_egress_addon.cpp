@@ -30,6 +30,7 @@
 #include "../unit/temp_dir.hpp"
 #include "bottle/egress_config.hpp"
 #include "bottle/subprocess.hpp"
+#include "net_harness.hpp"
 #include "test_paths.hpp"
 
 namespace fs = std::filesystem;
@@ -37,228 +38,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// fake_net.py serve CERT KEY PORTS_FILE UPSTREAM_LOG PARENT_LOG: an HTTPS upstream that
-// logs each request (a JSON line) and echoes it (a WebSocket upgrade gets 101 and one
-// "hello" frame), and a parent proxy sending every CONNECT to it; ports go to PORTS_FILE.
-// fake_net.py ws PROXY_PORT CA HOST PATH HEADER VALUE: a WebSocket upgrade through the
-// proxy; prints the status line and the first frame.
-constexpr const char* fake_net_py = R"PY(
-import base64, hashlib, http.server, json, os, socket, ssl, sys, threading
+using namespace net_harness;
 
-def serve(cert, key, ports_file, upstream_log, parent_log):
-    class Echo(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        def log_message(self, *args): pass
-        def do_any(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            rec = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                   "body": self.rfile.read(n).decode("utf-8", "replace")}
-            with open(upstream_log, "a") as f: f.write(json.dumps(rec) + "\n")
-            if self.headers.get("Upgrade", "").lower() == "websocket":
-                accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] +
-                    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-                self.send_response(101)
-                for k, v in (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)):
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(b"\x81\x05hello")
-                self.wfile.flush()
-                self.rfile.read(1)  # until the client goes away
-                self.close_connection = True
-                return
-            body = json.dumps(rec).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        do_GET = do_POST = do_PUT = do_any
-    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(cert, key)
-    upstream.socket = tls.wrap_socket(upstream.socket, server_side=True)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-
-    def pipe(a, b):
-        try:
-            while data := a.recv(65536): b.sendall(data)
-        except OSError: pass
-        for s in (a, b):
-            try: s.shutdown(socket.SHUT_RDWR)
-            except OSError: pass
-    def tunnel(client):
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            data = client.recv(4096)
-            if not data: return client.close()
-            buf += data
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        line = head.split(b"\r\n")[0].decode()
-        with open(parent_log, "a") as f: f.write(line + "\n")
-        if not line.startswith("CONNECT "):
-            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-            return client.close()
-        server = socket.create_connection(upstream.server_address)
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        if rest: server.sendall(rest)
-        threading.Thread(target=pipe, args=(client, server), daemon=True).start()
-        pipe(server, client)
-    parent = socket.create_server(("127.0.0.1", 0))
-    with open(ports_file + ".tmp", "w") as f:
-        json.dump({"upstream": upstream.server_address[1], "parent": parent.getsockname()[1]}, f)
-    os.rename(ports_file + ".tmp", ports_file)
-    while True:
-        conn, _ = parent.accept()
-        threading.Thread(target=tunnel, args=(conn,), daemon=True).start()
-
-def ws(proxy_port, ca, host, path, header, value):
-    sock = socket.create_connection(("127.0.0.1", int(proxy_port)), timeout=20)
-    sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-    reply = b""
-    while b"\r\n\r\n" not in reply: reply += sock.recv(1)
-    tls = ssl.create_default_context(cafile=ca).wrap_socket(sock, server_hostname=host)
-    tls.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                 f"{header}: {value}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head: head += tls.recv(1)
-    print(head.split(b"\r\n")[0].decode())
-    if b" 101 " in head.split(b"\r\n")[0] + b" ":
-        frame = tls.recv(2)
-        print(tls.recv(frame[1] & 0x7F).decode())
-
-if __name__ == "__main__":
-    {"serve": serve, "ws": ws}[sys.argv[1]](*sys.argv[2:])
-)PY";
 
 const std::string codex_dummy = "dummy-codex-access-0001";
 const std::string claude_dummy = "dummy-claude-key-0002";
 const std::string broken_dummy = "dummy-broken-0003";
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-// How credential files are refreshed on the host: a new file renamed over the old.
-void replace_file(const fs::path& path, const std::string& text) {
-  write_file(path.string() + ".new", text);
-  fs::rename(path.string() + ".new", path);
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
-bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return ready();
-}
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  return addr;
-}
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  auto addr = loopback(0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_open(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const auto addr = loopback(port);
-  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// A long-running child with stdout and stderr in `log`; terminated in the destructor.
-class Daemon {
- public:
-  Daemon(const std::vector<std::string>& argv, const fs::path& log) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const std::string log_path = log.string();
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      // The test process ignores SIGPIPE (SystemRunner); the child must not inherit that.
-      ::signal(SIGPIPE, SIG_DFL);
-      const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      const int in = ::open("/dev/null", O_RDONLY);
-      if (out < 0 || in < 0) ::_exit(126);
-      ::dup2(in, 0);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    ::kill(pid_, SIGTERM);
-    if (!wait_until([&] { return !running(); }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-  bool running() {
-    if (exited_) return false;
-    exited_ = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
-    return !exited_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
-
-bottle::ProcessResult run(std::vector<std::string> argv) {
-  bottle::SystemRunner runner;
-  auto r = runner.run({.argv = std::move(argv)});
-  REQUIRE(r.started());
-  return r;
-}
-
-// Test CA and one server certificate for every host the fake upstream plays.
-void make_certs(const fs::path& dir) {
-  const auto d = dir.string();
-  write_file(dir / "ext.cnf",
-             "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-             "subjectAltName=DNS:chatgpt.com,DNS:api.anthropic.com,DNS:evil.example,DNS:broken.example\n");
-  const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle egress test CA"},
-      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=chatgpt.com"},
-      {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
-       "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/ext.cnf"},
-  };
-  for (const auto& argv : steps) {
-    const auto r = run(argv);
-    INFO(r.err);
-    REQUIRE(r.ok());
-  }
-}
 
 struct Reply {
   int status = 0;
@@ -271,8 +56,7 @@ class Egress {
   explicit Egress(const std::vector<bottle::EgressRoute>& routes) {
     const fs::path& d = dir_.path();
     make_certs(d);
-    write_file(d / "fake_net.py", fake_net_py);
-    net_.emplace(std::vector<std::string>{"python3", (d / "fake_net.py").string(), "serve", (d / "server.pem").string(),
+    net_.emplace(std::vector<std::string>{"python3", fake_net_script(), "serve", (d / "server.pem").string(),
                                           (d / "server.key").string(), (d / "ports.json").string(),
                                           upstream_log().string(), (d / "parent.log").string()},
                  d / "fake_net.out");
@@ -395,7 +179,7 @@ TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the ho
   CHECK_FALSE(egress.upstream_header("/x", "Authorization"));
 
   // The WebSocket upgrade request (how Codex streams turns) gets the swap too.
-  const auto ws = run({"python3", egress.path("fake_net.py").string(), "ws", std::to_string(egress.port()),
+  const auto ws = run({"python3", fake_net_script(), "ws", std::to_string(egress.port()),
                        egress.ca().string(), "chatgpt.com", "/backend-api/codex/responses", "Authorization",
                        "Bearer " + codex_dummy});
   INFO("ws client stderr: " << ws.err);

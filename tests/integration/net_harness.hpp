@@ -1,0 +1,162 @@
+#pragma once
+// Shared by the egress and forwarding tests: files, polling, long-running children,
+// a test CA with server certificates, and the fake network script (fake_net.py).
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bottle/subprocess.hpp"
+#include "test_paths.hpp"
+
+namespace net_harness {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline std::string fake_net_script() {
+  return std::string(test_paths::source_dir) + "/tests/integration/fake_net.py";
+}
+
+inline void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// How credential files are refreshed on the host: a new file renamed over the old.
+inline void replace_file(const fs::path& path, const std::string& text) {
+  write_file(path.string() + ".new", text);
+  fs::rename(path.string() + ".new", path);
+}
+
+inline std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+inline bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return ready();
+}
+
+inline sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return addr;
+}
+
+inline std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto addr = loopback(0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline bool port_open(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const auto addr = loopback(port);
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A long-running child with stdout and stderr in `log`; terminated in the destructor.
+class Daemon {
+ public:
+  Daemon(const std::vector<std::string>& argv, const fs::path& log) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const std::string log_path = log.string();
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      // The test process ignores SIGPIPE (SystemRunner); the child must not inherit that.
+      ::signal(SIGPIPE, SIG_DFL);
+      const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      const int in = ::open("/dev/null", O_RDONLY);
+      if (out < 0 || in < 0) ::_exit(126);
+      ::dup2(in, 0);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      ::execvp(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Daemon() {
+    ::kill(pid_, SIGTERM);
+    if (!wait_until([&] { return !running(); }, 5s)) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  bool running() {
+    if (exited_) return false;
+    exited_ = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+    return !exited_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+inline bottle::ProcessResult run(std::vector<std::string> argv) {
+  bottle::SystemRunner runner;
+  auto r = runner.run({.argv = std::move(argv)});
+  REQUIRE(r.started());
+  return r;
+}
+
+// Test CA and one server certificate for every host the fake upstream plays.
+inline void make_certs(const fs::path& dir) {
+  const auto d = dir.string();
+  write_file(dir / "ext.cnf",
+             "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+             "subjectAltName=DNS:chatgpt.com,DNS:api.anthropic.com,DNS:evil.example,DNS:broken.example\n");
+  const std::vector<std::vector<std::string>> steps = {
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle egress test CA"},
+      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=chatgpt.com"},
+      {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
+       "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/ext.cnf"},
+  };
+  for (const auto& argv : steps) {
+    const auto r = run(argv);
+    INFO(r.err);
+    REQUIRE(r.ok());
+  }
+}
+
+
+}  // namespace net_harness
