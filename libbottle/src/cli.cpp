@@ -7,7 +7,12 @@
 #include <functional>
 #include <ostream>
 
+#include "bottle/claude_credentials.hpp"
+#include "bottle/codex_credentials.hpp"
+#include "bottle/egress_config.hpp"
 #include "bottle/error.hpp"
+#include "bottle/pipelock_config.hpp"
+#include "bottle/render.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/spec_overrides.hpp"
 #include "bottle/agent.hpp"
@@ -211,6 +216,30 @@ int cmd_config(const std::vector<std::string>& args, CliContext& ctx) {
   return exit_code::ok;
 }
 
+std::vector<std::string> agent_hosts(AgentKind agent) {
+  return agent == AgentKind::codex ? codex_agent_hosts() : claude_agent_hosts();
+}
+
+// What a bottle gets, without real secrets: routes carry dummies and host file paths,
+// the env carries the proxy and CA locations.
+int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
+  if (args.size() != 2) usage("render: expected `render egress|pipelock|env NAME`");
+  const std::string& what = args[0];
+  if (what != "egress" && what != "pipelock" && what != "env")
+    usage(fmt::format("render: unknown item '{}' (egress, pipelock or env)", what));
+  validate_bottle_name(args[1], "NAME");
+  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  const BottleSpec spec = bottles.spec(args[1]);
+  if (what == "egress") {
+    ctx.out << render_egress_routes(bottles.egress_routes(spec));
+  } else if (what == "pipelock") {
+    ctx.out << render_pipelock_yaml(pipelock_settings_for(spec, agent_hosts(spec.agent)));
+  } else {
+    ctx.out << render_env(bottles.backend(spec.backend).guest_env(spec));
+  }
+  return exit_code::ok;
+}
+
 int cmd_version(const std::vector<std::string>&, CliContext& ctx) {
   ctx.out << "bottle-cli " << bottle_version() << "\n";
   return exit_code::ok;
@@ -229,6 +258,8 @@ const std::vector<CommandInfo>& commands() {
       {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...", "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
       {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.", cmd_attach},
       {"config", "config show [NAME] [SPEC FLAGS]", "Print the effective spec as JSON.", cmd_config},
+      {"render", "render egress|pipelock|env NAME",
+       "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
       {"version", "version", "Print the version.", cmd_version},
       {"help", "help [COMMAND]", "Show help.", cmd_help},
   };

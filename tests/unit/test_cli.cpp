@@ -150,3 +150,19 @@ TEST_CASE("cli: ls --json reports stored bottles with engine state", "[cli]") {
         "{\"name\":\"stray\",\"backend\":\"docker\",\"agent\":null,\"state\":\"stopped\",\"workspace\":\"\","
         "\"created\":1795719000,\"egress\":\"\",\"managed\":false}]\n");
 }
+
+TEST_CASE("cli: render prints what a bottle gets", "[cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress", "--agent", "codex", "-e", "FOO=a b",
+                 "--allow", "github.com"}) == 0);
+  CHECK(f.run({"render", "env", "api"}) == 0);
+  CHECK(f.out.str() == "FOO='a b'\n");
+  CHECK(f.run({"render", "egress", "api"}) == 0);
+  CHECK(f.out.str() == "{\n  \"version\": 1,\n  \"routes\": []\n}\n");
+  CHECK(f.run({"render", "pipelock", "api"}) == 0);
+  CHECK_THAT(f.out.str(), Catch::Contains("mode: \"strict\"") && Catch::Contains("- \"github.com\"") &&
+                              Catch::Contains("- \"chatgpt.com\""));
+  CHECK(f.run({"render", "secrets", "api"}) == exit_code::usage);
+  CHECK_THAT(f.err.str(), Catch::Contains("render: unknown item 'secrets'"));
+  CHECK(f.run({"render", "env", "ghost"}) == exit_code::not_found);
+}
