@@ -137,13 +137,11 @@ void Bottles::create(const BottleSpec& spec, bool start_it) {
                 fmt::format("the {} engine already has a bottle named \"{}\" (remove it with `bottle-cli rm {}`)",
                             to_string(spec.backend), spec.name, spec.name));
   try {
-    ForwardedCredentials forwarded;
     if (egress_runs(b, spec)) {
       // Host-side preparation first: a bad host login stops here, before any engine
       // object exists.
       const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
-      forwarded = prepare_forwarded_credentials(spec);
-      save_forwarded_state(store_.dirs(), spec.name, forwarded);
+      save_forwarded_state(store_.dirs(), spec.name, prepare_forwarded_credentials(spec));
       const std::vector<EgressRoute> routes = egress_routes(spec);
       const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, routes);
       b.create(spec);
@@ -156,7 +154,7 @@ void Bottles::create(const BottleSpec& spec, bool start_it) {
       start_egress(b, spec);
       b.start(spec);
       provision(b, spec);
-      install_guest_files(b, spec, forwarded.files);
+      install_forwarded_files(b, spec);
     }
     store_.save(spec);
   } catch (...) {
@@ -166,6 +164,17 @@ void Bottles::create(const BottleSpec& spec, bool start_it) {
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
     throw;
   }
+}
+
+// The dummy credential files go in once, at the first start: afterwards the agent
+// owns them (it rewrites them when it refreshes), and a restart must not undo that.
+void Bottles::install_forwarded_files(Backend& b, const BottleSpec& spec) {
+  const std::filesystem::path marker = store_.dirs().bottle_state_dir(spec.name) / "credentials-installed";
+  if (std::filesystem::exists(marker)) return;
+  const auto forwarded = load_forwarded_state(store_.dirs(), spec.name);
+  if (!forwarded || forwarded->files.empty()) return;
+  install_guest_files(b, spec, forwarded->files);
+  write_file_atomic(marker, "", 0600);
 }
 
 void Bottles::run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what) {
@@ -183,6 +192,7 @@ void Bottles::start(const std::string& name) {
   b.start(spec);
   try {
     provision(b, spec);
+    install_forwarded_files(b, spec);
   } catch (...) {
     // A bottle that could not be provisioned (e.g. its isolation) must not run.
     runner_.run(Command{.argv = b.stop_argv(spec)});

@@ -73,6 +73,7 @@ class Bottles {
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
+  void install_forwarded_files(Backend& backend, const BottleSpec& spec);
   void run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what);
   std::string engine_state(const BottleSpec& spec);
 
