@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bottle/error.hpp"
+#include "bottle/state.hpp"
 
 namespace bottle {
 
@@ -16,15 +17,6 @@ namespace {
 bool is_executable_file(const fs::path& path) {
   std::error_code ec;
   return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
-}
-
-fs::path env_path(const char* variable) {
-  const char* value = std::getenv(variable);
-  if (value == nullptr || *value == '\0') return {};
-  fs::path path(value);
-  if (!path.is_absolute())
-    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
-  return path;
 }
 
 }  // namespace
@@ -38,7 +30,7 @@ fs::path current_executable() {
 
 fs::path locate_pty_resize() {
   std::vector<fs::path> candidates;
-  if (fs::path from_env = env_path("BOTTLE_PTY_RESIZE"); !from_env.empty()) {
+  if (fs::path from_env = absolute_path_from_env("BOTTLE_PTY_RESIZE"); !from_env.empty()) {
     if (is_executable_file(from_env)) return from_env;
     throw Error(ErrorKind::not_found,
                 fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
@@ -56,7 +48,7 @@ fs::path locate_pty_resize() {
 }
 
 fs::path locate_data_dir() {
-  if (fs::path from_env = env_path("BOTTLE_DATA_DIR"); !from_env.empty()) return from_env;
+  if (fs::path from_env = absolute_path_from_env("BOTTLE_DATA_DIR"); !from_env.empty()) return from_env;
   std::error_code ec;
   const fs::path exe_dir = current_executable().parent_path();
   for (const fs::path& c : {exe_dir.parent_path() / BOTTLE_DATA_RELDIR,

@@ -19,15 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path absolute_env_dir(const char* variable) {
-  const char* value = std::getenv(variable);
-  if (value == nullptr || *value == '\0') return {};
-  fs::path path(value);
-  if (!path.is_absolute())
-    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
-  return path;
-}
-
 [[noreturn]] void throw_io(std::string_view action, const fs::path& path, int error) {
   throw Error(ErrorKind::io, fmt::format("could not {} {}: {}", action, path.string(), std::strerror(error)));
 }
@@ -47,12 +38,21 @@ class FileDescriptor {
 
 }  // namespace
 
+fs::path absolute_path_from_env(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return {};
+  fs::path path(value);
+  if (!path.is_absolute())
+    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
+  return path;
+}
+
 StateDirs StateDirs::from_environment() {
-  if (fs::path home = absolute_env_dir("BOTTLE_HOME"); !home.empty())
+  if (fs::path home = absolute_path_from_env("BOTTLE_HOME"); !home.empty())
     return {home / "config", home / "state"};
-  fs::path user_home = absolute_env_dir("HOME");
-  fs::path config = absolute_env_dir("XDG_CONFIG_HOME");
-  fs::path state = absolute_env_dir("XDG_STATE_HOME");
+  fs::path user_home = absolute_path_from_env("HOME");
+  fs::path config = absolute_path_from_env("XDG_CONFIG_HOME");
+  fs::path state = absolute_path_from_env("XDG_STATE_HOME");
   if ((config.empty() || state.empty()) && user_home.empty())
     throw Error(ErrorKind::invalid_input, "environment variable HOME: not set (needed to find bottle's directories)");
   if (config.empty()) config = user_home / ".config";

@@ -16,6 +16,10 @@
 
 namespace bottle {
 
+/// The path in environment variable `variable`; empty when unset or empty. Throws
+/// Error(invalid_input) naming the variable when it is set but not absolute.
+std::filesystem::path absolute_path_from_env(const char* variable);
+
 struct StateDirs {
   std::filesystem::path config;
   std::filesystem::path state;
