@@ -121,3 +121,34 @@ TEST_CASE("docker: a bottle that cannot start leaves no container, network or sp
   CHECK(docker_out({"network", "ls", "-q", "--filter", "name=bottle-" + name + "-net"}).empty());
   CHECK_FALSE(std::filesystem::exists(home.path() / "config" / "bottles" / (name + ".json")));
 }
+
+TEST_CASE("docker: when egress dies the bottle has no network at all, and start refuses without it",
+          "[docker][integration]") {
+  IntegrationHome home;
+  const std::string name = unique_bottle_name("it-egdown");
+  DockerCleanup cleanup{name};
+  REQUIRE(home.cli({"create", "--name", name, "--image", test_image}).ok());
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"on\""));
+
+  bottle::SystemRunner runner;
+  REQUIRE(runner.run({.argv = {"docker", "kill", "bottle-" + name + "-egress"}}).ok());
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"down\""));
+
+  HostListener listener;
+  const std::string docker0 = docker_out({"network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"});
+  const std::string target = "http://" + docker0.substr(0, docker0.find('\n')) + ":" + std::to_string(listener.port()) + "/";
+  // Through the (dead) proxy and directly: nothing answers.
+  auto r = home.cli({"exec", name, "--", "sh", "-c",
+                     "timeout 5 wget -q -O- " + target + " && echo REACHED; "
+                     "env -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- " + target + " && echo REACHED; true"});
+  CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+  CHECK(listener.connections() == 0);
+
+  // A bottle whose egress cannot come up does not start.
+  REQUIRE(home.cli({"stop", name}).ok());
+  REQUIRE(runner.run({.argv = {"docker", "rm", "-f", "bottle-" + name + "-egress"}}).ok());
+  r = home.cli({"start", name});
+  CHECK(r.code == 6);
+  CHECK_THAT(r.err, Catch::Contains("egress for " + name));
+  CHECK_THAT(docker_out({"inspect", "-f", "{{.State.Running}}", "bottle-" + name}), Catch::StartsWith("false"));
+}
