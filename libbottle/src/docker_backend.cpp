@@ -141,10 +141,11 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
               "-v", options_.egress_addon_dir + ":" + std::string(egress_addon_dir) + ":ro"};
   if (!upstream.trusted_ca_file.empty())
     create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
-  // The real credentials' directories, read-only: egress reads the current token on
-  // every change and writes nothing back.
+  // The real credentials' directories, read-write: egress reads the current token on
+  // every change, and its token broker locks (a lock file next to the credential
+  // file) and writes back rotated tokens when it refreshes the host login.
   for (const auto& [host_dir, inside] : files.host_mounts)
-    create.insert(create.end(), {"-v", host_dir + ":" + inside + ":ro"});
+    create.insert(create.end(), {"-v", host_dir + ":" + inside});
   create.insert(create.end(), {"--entrypoint", "mitmdump", options_.egress_image});
   const Argv mitmdump = mitmdump_argv(launch);
   create.insert(create.end(), mitmdump.begin() + 1, mitmdump.end());

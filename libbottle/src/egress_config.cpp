@@ -8,7 +8,67 @@ namespace bottle {
 
 namespace json = boost::json;
 
+namespace {
+
+json::array string_array(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& item : items) out.emplace_back(item);
+  return out;
+}
+
+json::object broker_json(const EgressBroker& b) {
+  json::object o;
+  o["kind"] = b.kind;
+  o["token_url"] = b.token_url;
+  o["token_hosts"] = string_array(b.token_hosts);
+  o["token_path"] = b.token_path;
+  o["revoke_paths"] = string_array(b.revoke_paths);
+  o["refresh_pointer"] = b.refresh_pointer;
+  o["client_id"] = b.client_id;
+  o["dummy_refresh_tokens"] = string_array(b.dummy_refresh_tokens);
+  return o;
+}
+
+}  // namespace
+
+EgressBroker codex_egress_broker() {
+  return {.kind = "codex",
+          .token_url = "https://auth.openai.com/oauth/token",
+          .token_hosts = {"auth.openai.com"},
+          .token_path = "/oauth/token",
+          .revoke_paths = {"/oauth/revoke"},
+          .refresh_pointer = "/tokens/refresh_token",
+          .client_id = "app_EMoamEEZ73f0CkXaXp7hrann",
+          .dummy_refresh_tokens = {}};
+}
+
+EgressBroker claude_egress_broker() {
+  return {.kind = "claude",
+          .token_url = "https://platform.claude.com/v1/oauth/token",
+          .token_hosts = {"platform.claude.com", "console.anthropic.com"},
+          .token_path = "/v1/oauth/token",
+          .revoke_paths = {"/v1/oauth/revoke", "/v1/oauth/logout", "/oauth/revoke", "/api/oauth/revoke"},
+          .refresh_pointer = "/claudeAiOauth/refreshToken",
+          .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+          .dummy_refresh_tokens = {}};
+}
+
+std::optional<EgressBroker> default_egress_broker(const EgressRoute& route) {
+  if (route.name == "codex-chatgpt" && route.value_json_pointer == "/tokens/access_token") return codex_egress_broker();
+  if (route.name == "claude-oauth" && route.value_json_pointer == "/claudeAiOauth/accessToken")
+    return claude_egress_broker();
+  return std::nullopt;
+}
+
 std::string render_egress_routes(const std::vector<EgressRoute>& routes) {
+  std::map<std::string, EgressBroker> brokers;
+  for (const auto& r : routes)
+    if (auto b = default_egress_broker(r)) brokers.emplace(r.name, std::move(*b));
+  return render_egress_routes(routes, brokers);
+}
+
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::map<std::string, EgressBroker>& brokers) {
   json::array out;
   for (const auto& r : routes) {
     json::array hosts;
@@ -21,6 +81,7 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes) {
     o["dummy"] = r.dummy;
     o["value_file"] = r.value_file;
     o["value_json_pointer"] = r.value_json_pointer;
+    if (const auto it = brokers.find(r.name); it != brokers.end()) o["broker"] = broker_json(it->second);
     out.emplace_back(std::move(o));
   }
   json::object doc;

@@ -7,8 +7,55 @@ CONNECT to it; the ports go to PORTS_FILE. The parent listens on $FAKE_NET_BIND
 (default 127.0.0.1), e.g. a Docker bridge address when egress runs in a container.
 fake_net.py ws PROXY_PORT CA HOST PATH HEADER VALUE: a WebSocket upgrade through the
 proxy; prints the status line and the first frame.
+
+With $FAKE_NET_TOKENS naming a JSON state file, the upstream also plays the vendors'
+token endpoints (POST /oauth/token: Codex, POST /v1/oauth/token: Claude). The state
+file holds "mode" ("rotate", "dead": 401 refresh_token_expired / 400 invalid_grant,
+"error": 500), "refresh_token" (the current real one; any other is rejected as
+reused), "count" (refreshes served) and optionally "delay" (seconds) and "account_id" (in the Codex JWTs). Each refresh
+rotates: refresh_token "rt-<count>", access_token (for Codex a JWT with exp 10 days
+out, and an id_token), and the state file is rewritten.
 """
-import base64, hashlib, http.server, json, os, socket, ssl, sys, threading
+import base64, hashlib, http.server, json, os, socket, ssl, sys, threading, time
+
+TOKEN_LOCK = threading.Lock()
+
+def fake_jwt(payload):
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    return enc(b'{"alg":"RS256","typ":"JWT"}') + "." + enc(json.dumps(payload).encode()) + "." + enc(b"sig")
+
+def token_endpoint(path, body):
+    """(status, reply) of the fake token endpoint, or None when it is not one."""
+    state_file = os.environ.get("FAKE_NET_TOKENS")
+    if not state_file or path not in ("/oauth/token", "/v1/oauth/token"):
+        return None
+    codex = path == "/oauth/token"
+    with TOKEN_LOCK:
+        with open(state_file) as f: state = json.load(f)
+        time.sleep(state.get("delay", 0))
+        try: request = json.loads(body)
+        except ValueError: request = {}
+        if state["mode"] == "error":
+            return 500, {"error": "server_error"}
+        if state["mode"] == "dead" or request.get("refresh_token") != state["refresh_token"]:
+            code = "refresh_token_expired" if state["mode"] == "dead" else "refresh_token_reused"
+            return (401, {"error": {"code": code}}) if codex else (400, {"error": "invalid_grant"})
+        state["count"] += 1
+        n = state["count"]
+        state["refresh_token"] = f"rt-{n}"
+        with open(state_file + ".tmp", "w") as f: json.dump(state, f)
+        os.rename(state_file + ".tmp", state_file)
+    if codex:
+        now = int(time.time())
+        auth = {"chatgpt_account_id": state.get("account_id", "acct-1"), "chatgpt_plan_type": "plus", "chatgpt_user_id": "user-1"}
+        return 200, {"id_token": fake_jwt({"email": "u@example.com", "exp": now + 864000, "iat": now,
+                                           "https://api.openai.com/auth": auth}),
+                     "access_token": fake_jwt({"exp": now + 864000, "iat": now, "n": n,
+                                               "https://api.openai.com/auth": auth}),
+                     "refresh_token": f"rt-{n}"}
+    return 200, {"token_type": "Bearer", "access_token": f"at-{n}", "refresh_token": f"rt-{n}",
+                 "expires_in": 28800, "scope": "user:inference user:profile",
+                 "account": {"uuid": "acct-1"}}
 
 def serve(cert, key, ports_file, upstream_log, parent_log):
     class Echo(http.server.BaseHTTPRequestHandler):
@@ -19,6 +66,15 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
             rec = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
                    "body": self.rfile.read(n).decode("utf-8", "replace")}
             with open(upstream_log, "a") as f: f.write(json.dumps(rec) + "\n")
+            token = token_endpoint(self.path, rec["body"]) if self.command == "POST" else None
+            if token is not None:
+                body = json.dumps(token[1]).encode()
+                self.send_response(token[0])
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if self.headers.get("Upgrade", "").lower() == "websocket":
                 accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] +
                     "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()

@@ -171,3 +171,104 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies; 
     CHECK(r.out == "0\n");
   }
 }
+
+namespace {
+
+// make_certs() plus auth.openai.com on the fake upstream's certificate.
+void make_certs_with_token_host(const fs::path& d) {
+  make_certs(d);
+  write_file(d / "ext.cnf",
+             "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+             "subjectAltName=DNS:chatgpt.com,DNS:auth.openai.com,DNS:evil.example\n");
+  const auto r = run({"openssl", "x509", "-req", "-in", (d / "server.csr").string(), "-CA", (d / "ca.pem").string(),
+                      "-CAkey", (d / "ca.key").string(), "-CAcreateserial", "-out", (d / "server.pem").string(),
+                      "-days", "2", "-extfile", (d / "ext.cnf").string()});
+  INFO(r.err);
+  REQUIRE(r.ok());
+}
+
+}  // namespace
+
+TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and the host login stays valid",
+          "[forwarding][integration][broker]") {
+  IntegrationHome home;
+  const fs::path& d = home.path();
+  make_certs_with_token_host(d);
+  // The host token expires in 2 minutes: inside Codex's 5-minute refresh window, and
+  // inside the broker's, so the broker refreshes the host login once.
+  HostLogin login = write_host_codex_login(d / "codex-home");
+  const auto host_file = d / "codex-home" / "auth.json";
+  {
+    auto doc = boost::json::parse(read_file(host_file)).as_object();
+    const std::int64_t now = std::time(nullptr);
+    const boost::json::object auth{{"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"},
+                                   {"chatgpt_user_id", "user-e2e"}};
+    login.access_token = fake_jwt({{"exp", now + 120}, {"iat", now}, {"https://api.openai.com/auth", auth}});
+    doc["tokens"].as_object()["access_token"] = login.access_token;
+    write_file(host_file, boost::json::serialize(doc));
+  }
+  write_file(d / "tokens.json", boost::json::serialize(boost::json::object{
+                                    {"mode", "rotate"}, {"refresh_token", login.refresh_token}, {"count", 0},
+                                    {"account_id", "acct-e2e"}}));
+
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
+  ::setenv("FAKE_NET_BIND", gateway.c_str(), 1);
+  ::setenv("FAKE_NET_TOKENS", (d / "tokens.json").c_str(), 1);
+  Daemon net({"python3", fake_net_script(), "serve", (d / "server.pem").string(), (d / "server.key").string(),
+              (d / "ports.json").string(), (d / "upstream.log").string(), (d / "parent.log").string()},
+             d / "fake_net.out");
+  ::unsetenv("FAKE_NET_BIND");
+  ::unsetenv("FAKE_NET_TOKENS");
+  REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
+  const auto parent_port = boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
+
+  home.env()["CODEX_HOME"] = (d / "codex-home").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port);
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  const std::string name = unique_bottle_name("it-brk");
+  BottleCleanup cleanup{home, name};
+  auto r = home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image,
+                     "--forward-host-credentials"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
+  REQUIRE(r.ok());
+  const std::string first_dummy(boost::json::parse(r.out).at("tokens").at("access_token").as_string());
+
+  home.cli({"exec", name, "--", "timeout", "60", "codex", "exec", "--skip-git-repo-check", "say hi"});
+
+  // One real refresh happened, with the real refresh token, and the rotated login is
+  // in the host's own file (mode kept).
+  const auto tokens_state = boost::json::parse(read_file(d / "tokens.json")).as_object();
+  CHECK(tokens_state.at("count").as_int64() == 1);
+  const auto host_doc = boost::json::parse(read_file(host_file)).as_object();
+  const auto& host_tokens = host_doc.at("tokens").as_object();
+  const std::string rotated_at(host_tokens.at("access_token").as_string());
+  CHECK(host_tokens.at("refresh_token") == "rt-1");
+  CHECK(host_tokens.at("account_id") == "acct-e2e");
+  CHECK(rotated_at != login.access_token);
+  CHECK((fs::status(host_file).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+
+  // The bottle stored fresh dummies (never a real token) and kept working: its later
+  // requests reached chatgpt.com with the rotated real token.
+  r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
+  REQUIRE(r.ok());
+  const auto bottle_tokens = boost::json::parse(r.out).at("tokens").as_object();
+  CHECK(std::string(bottle_tokens.at("access_token").as_string()) != first_dummy);
+  CHECK(r.out.find(rotated_at) == std::string::npos);
+  CHECK(r.out.find("rt-1") == std::string::npos);
+  int with_rotated = 0, refreshes_upstream = 0;
+  for (const auto& rec : upstream_requests(d / "upstream.log")) {
+    with_rotated += header(rec, "authorization") == "Bearer " + rotated_at ? 1 : 0;
+    refreshes_upstream += rec.at("path") == "/oauth/token" ? 1 : 0;
+  }
+  CHECK(with_rotated > 0);
+  CHECK(refreshes_upstream == 1);
+
+  // codex logout in the bottle revokes nothing upstream; the host login is untouched.
+  const auto before_logout = read_file(host_file);
+  home.cli({"exec", name, "--", "timeout", "30", "codex", "logout"});
+  CHECK(read_file(host_file) == before_logout);
+  for (const auto& rec : upstream_requests(d / "upstream.log")) CHECK(rec.at("path") != "/oauth/revoke");
+}

@@ -187,7 +187,7 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
                              "-v", "/st/egress/conf:/run/bottle/egress/conf",
                              "-v", "/st/egress/routes:/run/bottle/egress/routes:ro",
                              "-v", "/usr/share/bottle/egress:/run/bottle/egress/addon:ro",
-                             "-v", "/home/u/.codex:/run/bottle/host/0:ro",
+                             "-v", "/home/u/.codex:/run/bottle/host/0",
                              "--entrypoint", "mitmdump", "bottle-egress:latest"};
   CHECK(Argv(argvs[0].begin(), argvs[0].begin() + static_cast<std::ptrdiff_t>(expected_prefix.size())) ==
         expected_prefix);

@@ -121,3 +121,61 @@ TEST_CASE("mitmdump argv: parent proxy and a trusted upstream CA", "[egress]") {
   };
   CHECK(bottle::mitmdump_argv(launch) == expected);
 }
+
+TEST_CASE("egress routes: forwarding's routes carry their token broker", "[egress][broker]") {
+  EgressRoute codex = codex_route();
+  codex.name = "codex-chatgpt";
+  EgressRoute claude;
+  claude.name = "claude-oauth";
+  claude.hosts = {"api.anthropic.com"};
+  claude.dummy = "sk-ant-oat01-dummy";
+  claude.value_file = "/run/bottle/host/1/.credentials.json";
+  claude.value_json_pointer = "/claudeAiOauth/accessToken";
+  CHECK(bottle::default_egress_broker(codex) == bottle::codex_egress_broker());
+  CHECK(bottle::default_egress_broker(claude) == bottle::claude_egress_broker());
+  CHECK_FALSE(bottle::default_egress_broker(codex_route()));  // a user's route: no broker
+  CHECK_FALSE(bottle::default_egress_broker(gh_route()));
+
+  const std::string expected =
+      "{\n"
+      "  \"version\": 1,\n"
+      "  \"routes\": [\n"
+      "    {\n"
+      "      \"name\": \"codex-chatgpt\",\n"
+      "      \"hosts\": [\n"
+      "        \"chatgpt.com\",\n"
+      "        \"chat.openai.com\"\n"
+      "      ],\n"
+      "      \"header\": \"Authorization\",\n"
+      "      \"dummy\": \"dummy-access-token-0001\",\n"
+      "      \"value_file\": \"/run/bottle/host/codex-auth.json\",\n"
+      "      \"value_json_pointer\": \"/tokens/access_token\",\n"
+      "      \"broker\": {\n"
+      "        \"kind\": \"codex\",\n"
+      "        \"token_url\": \"https://auth.openai.com/oauth/token\",\n"
+      "        \"token_hosts\": [\n"
+      "          \"auth.openai.com\"\n"
+      "        ],\n"
+      "        \"token_path\": \"/oauth/token\",\n"
+      "        \"revoke_paths\": [\n"
+      "          \"/oauth/revoke\"\n"
+      "        ],\n"
+      "        \"refresh_pointer\": \"/tokens/refresh_token\",\n"
+      "        \"client_id\": \"app_EMoamEEZ73f0CkXaXp7hrann\",\n"
+      "        \"dummy_refresh_tokens\": []\n"
+      "      }\n"
+      "    }\n"
+      "  ]\n"
+      "}\n";
+  CHECK(bottle::render_egress_routes({codex}) == expected);
+
+  // Explicit brokers, keyed by route name, replace the defaults.
+  auto broker = bottle::codex_egress_broker();
+  broker.dummy_refresh_tokens = {"bottle-dummy-refresh-1"};
+  const std::string with_rt = bottle::render_egress_routes({codex, gh_route()}, {{"codex-chatgpt", broker}});
+  CHECK(with_rt.find("\"dummy_refresh_tokens\": [\n          \"bottle-dummy-refresh-1\"\n        ]") !=
+        std::string::npos);
+  CHECK(with_rt.find("\"broker\"") == with_rt.rfind("\"broker\""));  // gh has none
+  CHECK(bottle::render_egress_routes({codex_route(), gh_route()}, {}) ==
+        bottle::render_egress_routes({codex_route(), gh_route()}));
+}

@@ -26,11 +26,26 @@
 //       }
 //     ]
 //   }
+// A route may also carry a token broker (egress answers the agent's token refreshes
+// itself with fresh dummies, refreshing the host login when it is about to expire;
+// libbottle/share/egress/bottle_broker.py), as one more key after
+// "value_json_pointer":
+//         "broker": {
+//           "kind": "codex",
+//           "token_url": "https://auth.openai.com/oauth/token",
+//           "token_hosts": ["auth.openai.com"],
+//           "token_path": "/oauth/token",
+//           "revoke_paths": ["/oauth/revoke"],
+//           "refresh_pointer": "/tokens/refresh_token",
+//           "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+//           "dummy_refresh_tokens": []      ([] = any refresh token the bottle sends)
+//         }
 // Values are written as given: the caller validates routes (validate_spec) and maps
 // host paths to the paths the addon sees (e.g. bind mounts); the addon re-checks the
 // file and refuses to start on a bad one, so egress fails closed.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +60,36 @@ inline constexpr int egress_routes_version = 1;
 /// The mitmproxy option (`--set bottle_routes=FILE`) the addon reads the routes from.
 inline constexpr const char* egress_routes_option = "bottle_routes";
 
+/// The token broker of one route (see above). The host credential file is the
+/// route's value_file; the lock file next to it is ".<file name>.bottle-lock", so
+/// that directory must be writable for egress.
+struct EgressBroker {
+  std::string kind;  ///< "codex" or "claude"
+  std::string token_url;
+  std::vector<std::string> token_hosts;
+  std::string token_path;
+  std::vector<std::string> revoke_paths;
+  std::string refresh_pointer;  ///< RFC 6901, into the host file
+  std::string client_id;
+  /// The bottle's placeholder refresh tokens; empty: any refresh token the bottle
+  /// sends (an egress serves one bottle, which only ever holds placeholders).
+  std::vector<std::string> dummy_refresh_tokens;
+  bool operator==(const EgressBroker&) const = default;
+};
+
+/// The broker of the two vendor token endpoints (reference §A4, §B3).
+EgressBroker codex_egress_broker();
+EgressBroker claude_egress_broker();
+
+/// The broker credential forwarding's own routes get: "codex-chatgpt" reading
+/// /tokens/access_token -> codex_egress_broker(), "claude-oauth" reading
+/// /claudeAiOauth/accessToken -> claude_egress_broker(); nullopt for any other route.
+std::optional<EgressBroker> default_egress_broker(const EgressRoute& route);
+
+/// Routes with the brokers of `brokers` (keyed by route name) attached.
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::map<std::string, EgressBroker>& brokers);
+/// Routes with default_egress_broker() attached where it has one.
 std::string render_egress_routes(const std::vector<EgressRoute>& routes);
 
 /// How to run one egress proxy. Paths are as mitmdump sees them.

@@ -18,6 +18,13 @@ target, which is where the bytes really go) and its Host header:
     the dummy is replaced by the current real value, read from `value_file`
     (at the RFC 6901 pointer, else the whole file trimmed) and re-read whenever
     the file changes; if it cannot be read -> 502, the dummy is not forwarded.
+A route may carry a token broker (bottle_broker.py, "broker": {"kind": "codex"|
+"claude", "token_url": ..., "refresh_pointer": ..., ...}): the bottle's requests to
+that vendor's token endpoint are then answered locally with fresh dummies minted
+from the host's current real token (refreshing it on the host when it is about to
+expire), revoke/logout calls get a local 200, and each newly minted dummy access
+token becomes one more dummy of the route (kept in <confdir>/bottle_broker_state.json
+across restarts; the routes file's dummy stays valid too).
 This includes the HTTP/1.1 WebSocket upgrade request (an ordinary request to
 mitmproxy). Client WebSocket messages carrying an unbound dummy kill the flow.
 Responses are streamed through untouched (agents read SSE streams).
@@ -29,6 +36,8 @@ network through egress.
 Log lines are JSON objects on stderr and never contain a dummy or a real value.
 """
 
+import asyncio
+import importlib.util
 import ipaddress
 import json
 import os
@@ -40,6 +49,20 @@ from dataclasses import dataclass, field
 from mitmproxy import ctx, exceptions, http
 
 ROUTES_OPTION = "bottle_routes"
+BROKER_STATE_FILE = "bottle_broker_state.json"
+
+
+def _load_broker_module():
+    """bottle_broker.py from this file's directory (mitmproxy only puts it on
+    sys.path while the script loads)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bottle_broker.py")
+    spec = importlib.util.spec_from_file_location("bottle_broker", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bottle_broker = _load_broker_module()
 
 
 def log(event: str, **fields) -> None:
@@ -77,6 +100,10 @@ class Route:
     dummy: str
     value_file: str
     value_json_pointer: str
+    broker_config: object = None  # bottle_broker.BrokerConfig, or None
+    # Every dummy egress swaps for this route: the routes file's, then minted ones.
+    dummies: list = field(default_factory=list)
+    broker: object = field(default=None, repr=False)
     # Cache of the real value, keyed by the file's identity and stamp, so a
     # host-side refresh (in place or by atomic rename) is seen on the next request.
     _stamp: tuple | None = field(default=None, repr=False)
@@ -130,13 +157,15 @@ def load_routes(path: str) -> list[Route]:
                 dummy=str(r["dummy"]),
                 value_file=str(r["value_file"]),
                 value_json_pointer=str(r.get("value_json_pointer", "")),
+                broker_config=bottle_broker.BrokerConfig.from_json(r["broker"]) if r.get("broker") else None,
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise exceptions.OptionsError(f"bottle egress: {path}: routes[{i}]: missing or bad field {e}")
         # An empty or tiny dummy would match (and block or rewrite) ordinary traffic.
         if len(route.dummy) < 8 or not route.header or not route.hosts:
             raise exceptions.OptionsError(
                 f"bottle egress: {path}: routes[{i}]: needs hosts, a header and a dummy of >= 8 characters")
+        route.dummies = [route.dummy]
         routes.append(route)
     return routes
 
@@ -168,6 +197,13 @@ def request_haystacks(request: http.Request) -> list[bytes]:
     return parts
 
 
+def swap(value: str, dummies: list, real: str) -> str:
+    # Longest first, so a dummy that contains another is replaced whole.
+    for dummy in sorted(dummies, key=len, reverse=True):
+        value = value.replace(dummy, real)
+    return value
+
+
 def non_public_address(host: str) -> str | None:
     """The first address `host` resolves to that is not a public one, or None."""
     try:
@@ -185,9 +221,15 @@ def blocked(flow: http.HTTPFlow, status: int, message: str) -> None:
     flow.response = http.Response.make(status, message + "\n", {"Content-Type": "text/plain; charset=utf-8"})
 
 
+def json_response(flow: http.HTTPFlow, status: int, body: dict) -> None:
+    flow.response = http.Response.make(status, json.dumps(body).encode(),
+                                       {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
 class BottleEgress:
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self.store = bottle_broker.DummyStore(None)
 
     def load(self, loader) -> None:
         loader.add_option(ROUTES_OPTION, str, "", "Path to bottle's egress routes JSON file.")
@@ -198,7 +240,19 @@ class BottleEgress:
             if not path:
                 raise exceptions.OptionsError(f"bottle egress: --set {ROUTES_OPTION}=FILE is required")
             self.routes = load_routes(path)
+            self._setup_brokers()
             log("routes_loaded", path=path, routes=[r.name for r in self.routes])
+
+    def _setup_brokers(self) -> None:
+        confdir = os.path.expanduser(str(getattr(ctx.options, "confdir", "") or ""))
+        self.store = bottle_broker.DummyStore(os.path.join(confdir, BROKER_STATE_FILE) if confdir else None)
+        mode = str(ctx.options.mode)
+        proxy = mode[len("upstream:"):] if mode.startswith("upstream:") else None
+        cafile = getattr(ctx.options, "ssl_verify_upstream_trusted_ca", None) or None
+        for route in self.routes:
+            route.dummies = [route.dummy] + [d for d in self.store.get(route.name) if d != route.dummy]
+            if route.broker_config is not None:
+                route.broker = bottle_broker.Broker(route.broker_config, route.value_file, proxy=proxy, cafile=cafile)
 
     def server_connect(self, data) -> None:
         # Without a parent proxy (pipelock, whose SSRF layer guards this), egress
@@ -213,7 +267,31 @@ class BottleEgress:
             log("blocked", host=host, action="refused", reason="not a public address")
             data.server.error = f"bottle egress: {host} is not a public address"
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:
+            return
+        if flow.request.method != "CONNECT":
+            for route in self.routes:
+                if route.broker is not None and route.broker.handles(flow.request.host, flow.request.path):
+                    return await self._broker(flow, route)
+        self.check_and_swap(flow)
+
+    async def _broker(self, flow: http.HTTPFlow, route: Route) -> None:
+        host = flow.request.host.lower()
+        if flow.request.scheme != "https" or request_hosts(flow) - route.broker.config.token_hosts:
+            log("blocked", host=host, route=route.name, action="403", reason="token request not over https to its host")
+            return blocked(flow, 403, f"blocked by bottle egress: token request for {route.name} to {host}")
+        answer = await asyncio.to_thread(route.broker.answer, flow.request.method, flow.request.path,
+                                         flow.request.get_content(strict=False) or b"",
+                                         flow.request.headers.get("content-type", ""))
+        if answer.new_dummy:
+            route.dummies.append(answer.new_dummy)
+            self.store.add(route.name, answer.new_dummy)
+        log("broker", host=host, route=route.name, action=str(answer.status), result=answer.event,
+            **({"reason": answer.reason} if answer.reason else {}))
+        json_response(flow, answer.status, answer.body)
+
+    def check_and_swap(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
             return
         hosts = request_hosts(flow)
@@ -233,19 +311,19 @@ class BottleEgress:
                                       f"in {where}")
         for route in present:
             values = flow.request.headers.get_all(route.header)
-            if not any(route.dummy in v for v in values):
+            if not any(d in v for v in values for d in route.dummies):
                 continue  # the dummy is elsewhere (e.g. a body): harmless, forwarded as is
             try:
                 real = route.real_value()
             except Unavailable as e:
                 log("value_unavailable", host=host, route=route.name, action="502", reason=str(e))
                 return blocked(flow, 502, f"bottle egress: the credential for {route.name} is unavailable: {e}")
-            flow.request.headers.set_all(route.header, [v.replace(route.dummy, real) for v in values])
+            flow.request.headers.set_all(route.header, [swap(v, route.dummies, real) for v in values])
             log("injected", host=host, route=route.name, action="replaced", header=route.header,
                 websocket=flow.request.headers.get("upgrade", "").lower() == "websocket")
 
     # CONNECT requests get the same dummy scan (a dummy there is never forwarded).
-    http_connect = request
+    http_connect = check_and_swap
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         # Pass responses through as they arrive: buffering would stall SSE streams.
@@ -270,8 +348,8 @@ class BottleEgress:
     def _routes_present(self, haystacks: list[bytes]) -> list[Route]:
         found = []
         for route in self.routes:
-            needle = route.dummy.encode("utf-8")
-            if any(needle in h for h in haystacks):
+            needles = [d.encode("utf-8") for d in route.dummies]
+            if any(n in h for h in haystacks for n in needles):
                 found.append(route)
         return found
 

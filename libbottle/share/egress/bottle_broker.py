@@ -1,0 +1,483 @@
+"""bottle token broker: answers a bottle's token refreshes locally (loaded by bottle_egress.py).
+
+A bottle holds dummy credentials. When its agent refreshes them it POSTs its dummy
+refresh token to the vendor's token endpoint; egress hands that request to the
+broker of the route it belongs to, and nothing from it ever goes upstream:
+
+  * refresh grant -> 200 with fresh dummies minted from the host's CURRENT real token:
+      codex:  {"id_token", "access_token"}: dummy JWTs keeping every real claim (exp,
+              the auth block, ...) plus "bottle_dummy": true and a fresh jti,
+              "refresh_token": the bottle's placeholder, "token_type", "expires_in";
+      claude: {"token_type": "Bearer", "access_token": <new sk-ant-oat01- dummy>,
+              "refresh_token": the placeholder, "expires_in": real expiresAt - now,
+              "scope": real scopes}.
+    The new dummy access token is added to the route's dummies (egress swaps it like
+    the original one).
+  * the host token itself inside its refresh window (5 minutes) -> exactly one host
+    refresh, serialised across threads, bottles and processes by a lock file next to
+    the host credential file; under the lock the host file is re-read first and a
+    token someone else refreshed meanwhile is reused. The refresh is a real request
+    with the REAL refresh token (through egress's parent proxy); the rotated tokens
+    are written back into the host file atomically (temp + fsync + rename, every
+    other field, the mode and the owner kept).
+  * the host session is dead (401, refresh_token_expired/reused/invalidated,
+    invalid_grant) -> the agent's "sign in again" error (codex: 401
+    {"error": {"code": "refresh_token_expired"}}; claude: 400 invalid_grant);
+    temporarily unable (upstream 5xx/other, network, lock timeout) -> 503.
+  * revoke / logout on the token hosts -> 200 {} locally (a bottle's logout must
+    never revoke the host's session).
+  * any other grant (a login inside the bottle) or an unknown refresh token -> 403.
+
+No real token appears in a log line, an error message or a response.
+"""
+
+import base64
+import contextlib
+import datetime
+import errno
+import fcntl
+import json
+import os
+import secrets
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+REFRESH_WINDOW_S = 5 * 60
+LOCK_TIMEOUT_S = 30.0
+UPSTREAM_TIMEOUT_S = 30.0
+
+DUMMY_CLAIM = "bottle_dummy"
+DUMMY_JWT_HEADER = '{"alg":"RS256","typ":"JWT","kid":"bottle-dummy"}'
+DUMMY_JWT_SIGNATURE = "Ym90dGxlLWR1bW15LXNpZ25hdHVyZQ"  # b64url("bottle-dummy-signature"), as jwt.cpp
+CLAUDE_ACCESS_PREFIX = "sk-ant-oat01-"
+
+PERMANENT_CODES = {"refresh_token_expired", "refresh_token_reused", "refresh_token_invalidated", "invalid_grant"}
+
+KINDS = {
+    "codex": {
+        "token_url": "https://auth.openai.com/oauth/token",
+        "token_hosts": ["auth.openai.com"],
+        "token_path": "/oauth/token",
+        "revoke_paths": ["/oauth/revoke"],
+        "refresh_pointer": "/tokens/refresh_token",
+        "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+    },
+    "claude": {
+        "token_url": "https://platform.claude.com/v1/oauth/token",
+        "token_hosts": ["platform.claude.com", "console.anthropic.com"],
+        "token_path": "/v1/oauth/token",
+        "revoke_paths": ["/v1/oauth/revoke", "/v1/oauth/logout", "/oauth/revoke", "/api/oauth/revoke"],
+        "refresh_pointer": "/claudeAiOauth/refreshToken",
+        "client_id": "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+    },
+}
+
+
+class BrokerError(Exception):
+    """Why a refresh could not be answered with fresh dummies; names no secret."""
+
+    def __init__(self, permanent: bool, reason: str):
+        super().__init__(reason)
+        self.permanent = permanent
+        self.reason = reason
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_payload(token: str) -> dict:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise BrokerError(False, "host token is not a JWT")
+    try:
+        payload = json.loads(b64url_decode(parts[1]))
+    except ValueError:
+        raise BrokerError(False, "host token payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise BrokerError(False, "host token payload is not an object")
+    return payload
+
+
+def mint_dummy_jwt(real_payload: dict) -> str:
+    payload = dict(real_payload)
+    payload[DUMMY_CLAIM] = True
+    payload["jti"] = "bottle-" + secrets.token_hex(16)
+    return ".".join([b64url(DUMMY_JWT_HEADER.encode()),
+                     b64url(json.dumps(payload, separators=(",", ":")).encode()), DUMMY_JWT_SIGNATURE])
+
+
+def pointer_parts(pointer: str) -> list[str]:
+    if not pointer.startswith("/"):
+        raise ValueError("JSON pointer must start with '/'")
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+
+
+def pointer_get(document, pointer: str):
+    node = document
+    for part in pointer_parts(pointer):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def pointer_parent(document, pointer: str) -> dict:
+    """The object holding the pointer's last key (the token block)."""
+    node = document
+    for part in pointer_parts(pointer)[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        raise BrokerError(False, "host file has no token block")
+    return node
+
+
+@dataclass
+class BrokerConfig:
+    kind: str
+    token_url: str
+    token_hosts: frozenset
+    token_path: str
+    revoke_paths: frozenset
+    refresh_pointer: str
+    client_id: str
+    dummy_refresh_tokens: frozenset  # empty: any refresh token from the bottle is its placeholder
+
+    @staticmethod
+    def from_json(doc) -> "BrokerConfig":
+        if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
+            raise ValueError("broker.kind must be \"codex\" or \"claude\"")
+        d = {**KINDS[doc["kind"]], **{k: v for k, v in doc.items() if v is not None}}
+        url = urllib.parse.urlsplit(str(d["token_url"]))
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError("broker.token_url must be an https URL")
+        hosts = {str(h).lower() for h in d["token_hosts"]} | {url.hostname.lower()}
+        return BrokerConfig(kind=d["kind"], token_url=str(d["token_url"]), token_hosts=frozenset(hosts),
+                            token_path=str(d["token_path"]), revoke_paths=frozenset(map(str, d["revoke_paths"])),
+                            refresh_pointer=str(d["refresh_pointer"]), client_id=str(d["client_id"]),
+                            dummy_refresh_tokens=frozenset(map(str, d.get("dummy_refresh_tokens", []))))
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+    event: str    # for the log: minted / refreshed / revoked / permanent / transient / blocked
+    reason: str = ""
+    new_dummy: str | None = None  # a new dummy access token egress must accept from now on
+
+
+def json_answer_error(kind: str, permanent: bool, reason: str) -> Answer:
+    if permanent:
+        message = "The host's login has expired or was revoked. Sign in again on the host."
+        if kind == "codex":  # Codex classifies 401 / refresh_token_expired as permanent
+            return Answer(401, {"error": {"code": "refresh_token_expired", "message": message}}, "permanent", reason)
+        return Answer(400, {"error": "invalid_grant", "error_description": message}, "permanent", reason)
+    return Answer(503, {"error": {"code": "temporarily_unavailable",
+                                  "message": "bottle token broker is temporarily unable to refresh"}},
+                  "transient", reason)
+
+
+def default_fetch(url: str, body: bytes, headers: dict, proxy: str | None, cafile: str | None):
+    """POST `body` to `url` (through `proxy`); returns (status, body bytes). Raises OSError."""
+    import ssl
+    import urllib.request
+    context = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+    handlers = [urllib.request.HTTPSHandler(context=context),
+                urllib.request.ProxyHandler({"https": proxy} if proxy else {})]
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with opener.open(request, timeout=UPSTREAM_TIMEOUT_S) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def host_lock(host_file: str, timeout: float):
+    """Exclusive flock on <dir>/.<name>.bottle-lock (one refresher across processes)."""
+    directory, name = os.path.split(host_file)
+    lock_path = os.path.join(directory, "." + name + ".bottle-lock")
+    with _process_locks_guard:
+        thread_lock = _process_locks.setdefault(lock_path, threading.Lock())
+    deadline = time.monotonic() + timeout
+    if not thread_lock.acquire(timeout=timeout):
+        raise BrokerError(False, "lock timeout")
+    try:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise BrokerError(False, f"cannot open lock file ({e.strerror})") from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                        raise BrokerError(False, "lock timeout") from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+    finally:
+        thread_lock.release()
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace `path` by a new file in the same directory, keeping its mode and owner."""
+    st = os.stat(path)
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fchmod(f.fileno(), st.st_mode & 0o7777)
+            with contextlib.suppress(OSError):
+                os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def rfc3339_now(now: float) -> str:
+    return datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Broker:
+    """The broker of one route: `host_file` is the route's value_file."""
+
+    def __init__(self, config: BrokerConfig, host_file: str, fetch=None, proxy: str | None = None,
+                 cafile: str | None = None, clock=time.time, lock_timeout: float = LOCK_TIMEOUT_S):
+        self.config = config
+        self.host_file = os.path.expanduser(host_file)
+        self.fetch = fetch or default_fetch
+        self.proxy, self.cafile, self.clock, self.lock_timeout = proxy, cafile, clock, lock_timeout
+
+    # -- what the broker answers ------------------------------------------------
+
+    def handles(self, host: str, path: str) -> bool:
+        path = path.split("?", 1)[0]
+        return host.lower() in self.config.token_hosts and (
+            path == self.config.token_path or path in self.config.revoke_paths)
+
+    def answer(self, method: str, path: str, body: bytes, content_type: str = "") -> Answer:
+        path = path.split("?", 1)[0]
+        if path in self.config.revoke_paths:
+            return Answer(200, {}, "revoked")
+        if method != "POST":
+            return Answer(405, {"error": "method_not_allowed"}, "blocked", "not a POST")
+        form = parse_body(body, content_type)
+        if form.get("grant_type") != "refresh_token":
+            return Answer(403, {"error": "unauthorized_client",
+                                "error_description": "bottle: only token refresh is allowed from a bottle"},
+                          "blocked", "grant other than refresh_token")
+        rt = form.get("refresh_token")
+        if not isinstance(rt, str) or not rt or (
+                self.config.dummy_refresh_tokens and rt not in self.config.dummy_refresh_tokens):
+            return Answer(403, {"error": "unauthorized_client",
+                                "error_description": "bottle: unknown refresh token"},
+                          "blocked", "refresh token is not this bottle's placeholder")
+        try:
+            doc, refreshed, extra = self.current_host_login()
+            return self.mint(doc, rt, refreshed, extra)
+        except BrokerError as e:
+            return json_answer_error(self.config.kind, e.permanent, e.reason)
+
+    # -- the host login -------------------------------------------------------
+
+    def read_host(self) -> dict:
+        try:
+            with open(self.host_file, encoding="utf-8") as f:
+                doc = json.load(f)
+        except OSError as e:
+            raise BrokerError(False, f"cannot read host credential file ({e.strerror})") from None
+        except ValueError:
+            raise BrokerError(False, "host credential file is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise BrokerError(False, "host credential file is not a JSON object")
+        return doc
+
+    def expiry(self, doc: dict) -> float | None:
+        """Seconds since the epoch when the host access token expires (None: unknown)."""
+        if self.config.kind == "codex":
+            at = pointer_parent(doc, self.config.refresh_pointer).get("access_token")
+            if not isinstance(at, str):
+                raise BrokerError(False, "host file has no access token")
+            exp = jwt_payload(at).get("exp")
+            return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+        ms = pointer_parent(doc, self.config.refresh_pointer).get("expiresAt")
+        if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+            raise BrokerError(False, "host file has no expiresAt")
+        return ms / 1000.0
+
+    def fresh(self, doc: dict) -> bool:
+        exp = self.expiry(doc)
+        return exp is None or exp > self.clock() + REFRESH_WINDOW_S
+
+    def current_host_login(self):
+        """(host document, whether this call refreshed it, extra response fields)."""
+        doc = self.read_host()
+        if self.fresh(doc):
+            return doc, False, {}
+        with host_lock(self.host_file, self.lock_timeout):
+            doc = self.read_host()  # someone (host CLI, another bottle) may have refreshed meanwhile
+            if self.fresh(doc):
+                return doc, False, {}
+            return self.refresh_host(doc)
+
+    def refresh_host(self, doc: dict):
+        real_rt = pointer_get(doc, self.config.refresh_pointer)
+        if not isinstance(real_rt, str) or not real_rt:
+            raise BrokerError(True, "host file has no refresh token")
+        block = pointer_parent(doc, self.config.refresh_pointer)
+        client_id = block.get("clientId") if isinstance(block.get("clientId"), str) else self.config.client_id
+        body = json.dumps({"client_id": client_id, "grant_type": "refresh_token",
+                           "refresh_token": real_rt}).encode()
+        try:
+            status, raw = self.fetch(self.config.token_url, body, {"Content-Type": "application/json",
+                                                                   "Accept": "application/json"},
+                                     self.proxy, self.cafile)
+        except Exception as e:  # network, TLS, proxy: transient
+            raise BrokerError(False, f"upstream refresh failed ({type(e).__name__})") from None
+        try:
+            reply = json.loads(raw or b"{}")
+        except ValueError:
+            reply = {}
+        if not isinstance(reply, dict):
+            reply = {}
+        if status != 200:
+            code = error_code(reply)
+            if status == 401 or code in PERMANENT_CODES:
+                raise BrokerError(True, f"upstream refresh rejected (HTTP {status}, {code or 'no code'})")
+            raise BrokerError(False, f"upstream refresh failed (HTTP {status})")
+        if not isinstance(reply.get("access_token"), str) or not reply["access_token"]:
+            raise BrokerError(False, "upstream refresh answered without an access token")
+        now = self.clock()
+        if self.config.kind == "codex":
+            for key in ("id_token", "access_token", "refresh_token"):
+                if isinstance(reply.get(key), str) and reply[key]:
+                    block[key] = reply[key]
+            jwt_payload(block["access_token"])  # refuse to store garbage
+            doc["last_refresh"] = rfc3339_now(now)
+            extra = {}
+        else:
+            block["accessToken"] = reply["access_token"]
+            if isinstance(reply.get("refresh_token"), str) and reply["refresh_token"]:
+                block["refreshToken"] = reply["refresh_token"]
+            expires_in = reply.get("expires_in")
+            if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+                block["expiresAt"] = int(now * 1000 + expires_in * 1000)
+            if isinstance(reply.get("scope"), str) and reply["scope"].strip():
+                block["scopes"] = reply["scope"].split()
+            extra = {k: reply[k] for k in ("account", "organization") if k in reply}
+        try:
+            write_atomically(self.host_file, json.dumps(doc, indent=2) + "\n")
+        except OSError as e:
+            # The rotated token is lost with this failure; the host must log in again
+            # if upstream already consumed the old one. Say so without a secret.
+            raise BrokerError(False, f"cannot write the host credential file ({e.strerror})") from None
+        return doc, True, extra
+
+    # -- the bottle's answer --------------------------------------------------
+
+    def mint(self, doc: dict, dummy_rt: str, refreshed: bool, extra: dict) -> Answer:
+        now = self.clock()
+        block = pointer_parent(doc, self.config.refresh_pointer)
+        event = "refreshed" if refreshed else "minted"
+        if self.config.kind == "codex":
+            at_payload = jwt_payload(block.get("access_token", ""))
+            id_token = block.get("id_token")
+            id_payload = jwt_payload(id_token) if isinstance(id_token, str) else dict(at_payload)
+            new_at = mint_dummy_jwt(at_payload)
+            body = {"id_token": mint_dummy_jwt(id_payload), "access_token": new_at,
+                    "refresh_token": dummy_rt, "token_type": "Bearer"}
+            exp = at_payload.get("exp")
+            if isinstance(exp, int) and not isinstance(exp, bool):
+                body["expires_in"] = max(0, int(exp - now))
+            return Answer(200, body, event, new_dummy=new_at)
+        new_at = CLAUDE_ACCESS_PREFIX + b64url(secrets.token_bytes(71))  # 95 characters, like real tokens
+        scopes = block.get("scopes")
+        body = {"token_type": "Bearer", "access_token": new_at, "refresh_token": dummy_rt,
+                "expires_in": max(0, int(self.expiry(doc) - now)),
+                "scope": " ".join(scopes) if isinstance(scopes, list) else ""}
+        body.update(extra)
+        return Answer(200, body, event, new_dummy=new_at)
+
+
+def error_code(reply: dict) -> str:
+    """Where Codex looks for the code: error.code, error (a string), code."""
+    err = reply.get("error")
+    if isinstance(err, dict) and isinstance(err.get("code"), str):
+        return err["code"]
+    if isinstance(err, str):
+        return err
+    return reply["code"] if isinstance(reply.get("code"), str) else ""
+
+
+def parse_body(body: bytes, content_type: str) -> dict:
+    text = body.decode("utf-8", "replace") if body else ""
+    if "json" in content_type.lower() or text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+            return doc if isinstance(doc, dict) else {}
+        except ValueError:
+            return {}
+    return dict(urllib.parse.parse_qsl(text))
+
+
+class DummyStore:
+    """The dummies minted per route, persisted (atomically, 0600) so a restart keeps them."""
+
+    MAX_PER_ROUTE = 64
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.lock = threading.Lock()
+        self.routes: dict[str, list[str]] = {}
+        if path:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    doc = json.load(f)
+                self.routes = {str(k): [str(d) for d in v] for k, v in doc.get("routes", {}).items()}
+            except (OSError, ValueError, AttributeError):
+                self.routes = {}
+
+    def get(self, route: str) -> list[str]:
+        with self.lock:
+            return list(self.routes.get(route, []))
+
+    def add(self, route: str, dummy: str) -> None:
+        with self.lock:
+            dummies = self.routes.setdefault(route, [])
+            dummies.append(dummy)
+            del dummies[:-self.MAX_PER_ROUTE]
+            if not self.path:
+                return
+            fd, tmp = tempfile.mkstemp(prefix=".bottle-broker-", dir=os.path.dirname(self.path) or ".")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"version": 1, "routes": self.routes}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, self.path)

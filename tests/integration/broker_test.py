@@ -1,0 +1,238 @@
+"""Logic tests of the token broker (libbottle/share/egress/bottle_broker.py).
+
+Run by the Catch2 test "[broker]" as: python3 -m unittest broker_test (cwd: this
+directory, BOTTLE_EGRESS_DIR = libbottle/share/egress). The upstream is a fake fetch
+function; no network. Assertions never print a token.
+"""
+import base64, json, os, stat, sys, tempfile, threading, time, unittest
+
+sys.path.insert(0, os.environ.get("BOTTLE_EGRESS_DIR", os.path.join(os.path.dirname(__file__), "../../libbottle/share/egress")))
+import bottle_broker as bb  # noqa: E402
+
+NOW = 1_900_000_000
+
+
+def jwt(payload):
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    return enc(b'{"alg":"RS256"}') + "." + enc(json.dumps(payload).encode()) + "." + enc(b"sig")
+
+
+def claims(token):
+    return json.loads(bb.b64url_decode(token.split(".")[1]))
+
+
+AUTH = {"chatgpt_account_id": "acct-1", "chatgpt_plan_type": "plus"}
+
+
+def codex_doc(exp, n=0):
+    return {"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "extra": {"keep": 1},
+            "tokens": {"id_token": jwt({"email": "u@x", "exp": exp, "https://api.openai.com/auth": AUTH}),
+                       "access_token": jwt({"exp": exp, "n": n, "https://api.openai.com/auth": AUTH}),
+                       "refresh_token": f"real-rt-{n}", "account_id": "acct-1"},
+            "last_refresh": "2026-01-01T00:00:00Z"}
+
+
+def claude_doc(expires_at_ms):
+    return {"claudeAiOauth": {"accessToken": "real-at-0", "refreshToken": "real-rt-0", "expiresAt": expires_at_ms,
+                              "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"},
+            "mcpOAuth": {"x": 1}}
+
+
+class FakeUpstream:
+    def __init__(self, kind, status=200, delay=0.0, fail=None):
+        self.kind, self.status, self.delay, self.fail = kind, status, delay, fail
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.seen_rt = []
+
+    def __call__(self, url, body, headers, proxy, cafile):
+        with self.lock:
+            self.calls += 1
+            n = self.calls
+        self.seen_rt.append(json.loads(body)["refresh_token"])
+        time.sleep(self.delay)
+        if self.fail:
+            raise self.fail
+        if self.status != 200:
+            return self.status, json.dumps(self.error_body).encode()
+        if self.kind == "codex":
+            exp = NOW + 864000
+            return 200, json.dumps({"id_token": jwt({"email": "u@x", "exp": exp, "https://api.openai.com/auth": AUTH}),
+                                    "access_token": jwt({"exp": exp, "n": n, "https://api.openai.com/auth": AUTH}),
+                                    "refresh_token": f"real-rt-{n}"}).encode()
+        return 200, json.dumps({"access_token": f"real-at-{n}", "refresh_token": f"real-rt-{n}",
+                                "expires_in": 28800, "scope": "user:inference user:profile",
+                                "account": {"uuid": "a"}}).encode()
+
+    error_body = {}
+
+
+class BrokerTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+
+    def broker(self, kind, doc, upstream, mode=0o600):
+        path = os.path.join(self.dir.name, "auth.json" if kind == "codex" else ".credentials.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        os.chmod(path, mode)
+        config = bb.BrokerConfig.from_json({"kind": kind, "dummy_refresh_tokens": ["dummy-rt-123"]})
+        return bb.Broker(config, path, fetch=upstream, clock=lambda: NOW, lock_timeout=5), path
+
+    def refresh(self, broker, rt="dummy-rt-123", grant="refresh_token"):
+        body = json.dumps({"grant_type": grant, "refresh_token": rt, "client_id": "c"}).encode()
+        return broker.answer("POST", broker.config.token_path, body, "application/json")
+
+    def test_codex_fresh_host_token_minted_without_upstream(self):
+        up = FakeUpstream("codex")
+        broker, path = self.broker("codex", codex_doc(NOW + 3600), up)
+        a = self.refresh(broker)
+        self.assertEqual(a.status, 200)
+        self.assertEqual(up.calls, 0)
+        self.assertEqual(a.body["refresh_token"], "dummy-rt-123")
+        self.assertEqual(a.body["expires_in"], 3600)
+        at, it = claims(a.body["access_token"]), claims(a.body["id_token"])
+        self.assertEqual(at["exp"], NOW + 3600)
+        self.assertTrue(at["bottle_dummy"] is True and it["bottle_dummy"] is True)
+        self.assertTrue(at["jti"].startswith("bottle-") and len(at["jti"]) == 39)
+        self.assertEqual(it["https://api.openai.com/auth"]["chatgpt_account_id"], "acct-1")
+        self.assertEqual(it["email"], "u@x")
+        self.assertEqual(a.body["access_token"].split(".")[2], bb.DUMMY_JWT_SIGNATURE)
+        self.assertNotEqual(self.refresh(broker).body["access_token"], a.body["access_token"])  # fresh jti
+        self.assertEqual(a.new_dummy, a.body["access_token"])
+        self.assertFalse("real-rt" in json.dumps(a.body))
+
+    def test_claude_fresh_host_token_minted(self):
+        up = FakeUpstream("claude")
+        broker, _ = self.broker("claude", claude_doc((NOW + 7200) * 1000), up)
+        a = self.refresh(broker)
+        self.assertEqual(a.status, 200)
+        self.assertEqual(up.calls, 0)
+        self.assertEqual(a.body["token_type"], "Bearer")
+        self.assertEqual(a.body["expires_in"], 7200)
+        self.assertEqual(a.body["scope"], "user:inference user:profile")
+        self.assertEqual(a.body["refresh_token"], "dummy-rt-123")
+        self.assertTrue(a.body["access_token"].startswith("sk-ant-oat01-"))
+        self.assertEqual(len(a.body["access_token"]), len("sk-ant-oat01-") + 95)
+
+    def test_codex_near_expiry_refreshes_and_writes_back(self):
+        up = FakeUpstream("codex")
+        broker, path = self.broker("codex", codex_doc(NOW + 60), up, mode=0o640)
+        a = self.refresh(broker)
+        self.assertEqual(a.status, 200)
+        self.assertEqual(up.calls, 1)
+        self.assertEqual(up.seen_rt, ["real-rt-0"])  # the REAL refresh token went upstream
+        self.assertEqual(a.body["expires_in"], 864000)
+        self.assertEqual(claims(a.body["access_token"])["exp"], NOW + 864000)
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["tokens"]["refresh_token"], "real-rt-1")
+        self.assertEqual(claims(doc["tokens"]["access_token"])["n"], 1)
+        self.assertEqual(doc["extra"], {"keep": 1})
+        self.assertEqual(doc["tokens"]["account_id"], "acct-1")
+        self.assertNotEqual(doc["last_refresh"], "2026-01-01T00:00:00Z")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+        self.assertEqual(sorted(os.listdir(self.dir.name)), [".auth.json.bottle-lock", "auth.json"])
+
+    def test_claude_near_expiry_refreshes_and_writes_back(self):
+        up = FakeUpstream("claude")
+        broker, path = self.broker("claude", claude_doc((NOW + 60) * 1000), up)
+        a = self.refresh(broker)
+        self.assertEqual((a.status, up.calls), (200, 1))
+        self.assertEqual(a.body["expires_in"], 28800)
+        self.assertEqual(a.body["account"], {"uuid": "a"})
+        with open(path) as f:
+            doc = json.load(f)
+        o = doc["claudeAiOauth"]
+        self.assertEqual((o["accessToken"], o["refreshToken"], o["expiresAt"]), ("real-at-1", "real-rt-1", (NOW + 28800) * 1000))
+        self.assertEqual(o["subscriptionType"], "max")
+        self.assertEqual(doc["mcpOAuth"], {"x": 1})
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+
+    def test_reuse_when_host_refreshed_meanwhile(self):
+        up = FakeUpstream("codex")
+        broker, path = self.broker("codex", codex_doc(NOW + 60), up)
+        first = broker.read_host
+        def host_cli_refreshes_after_first_read():
+            doc = first()
+            with open(path, "w") as f:
+                json.dump(codex_doc(NOW + 86400, n=7), f)
+            broker.read_host = first
+            return doc
+        broker.read_host = host_cli_refreshes_after_first_read
+        a = self.refresh(broker)
+        self.assertEqual((a.status, up.calls), (200, 0))
+        self.assertEqual(claims(a.body["access_token"])["n"], 7)
+        self.assertEqual(a.body["expires_in"], 86400)
+
+    def test_concurrent_requesters_one_refresh(self):
+        up = FakeUpstream("codex", delay=0.3)
+        broker, path = self.broker("codex", codex_doc(NOW + 60), up)
+        # Separate brokers on the same file stand in for other bottles' egress.
+        others = [bb.Broker(broker.config, path, fetch=up, clock=lambda: NOW) for _ in range(4)]
+        results = []
+        threads = [threading.Thread(target=lambda b=b: results.append(self.refresh(b))) for b in [broker] + others]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        self.assertEqual([a.status for a in results], [200] * 5)
+        self.assertEqual(up.calls, 1)
+        self.assertEqual({claims(a.body["access_token"])["exp"] for a in results}, {NOW + 864000})
+
+    def test_permanent_failures(self):
+        for kind, status, body in [("codex", 401, {}), ("codex", 400, {"error": {"code": "refresh_token_reused"}}),
+                                   ("codex", 400, {"error": "refresh_token_invalidated"}),
+                                   ("claude", 400, {"error": "invalid_grant"})]:
+            up = FakeUpstream(kind, status=status)
+            up.error_body = body
+            doc = codex_doc(NOW + 60) if kind == "codex" else claude_doc((NOW + 60) * 1000)
+            broker, path = self.broker(kind, doc, up)
+            a = self.refresh(broker)
+            self.assertEqual(a.event, "permanent")
+            if kind == "codex":
+                self.assertEqual((a.status, a.body["error"]["code"]), (401, "refresh_token_expired"))
+            else:
+                self.assertEqual((a.status, a.body["error"]), (400, "invalid_grant"))
+            with open(path) as f:
+                self.assertEqual(json.load(f), doc)  # host file untouched
+
+    def test_transient_failures(self):
+        for up in [FakeUpstream("codex", status=502), FakeUpstream("codex", status=400),
+                   FakeUpstream("codex", fail=OSError("down"))]:
+            broker, _ = self.broker("codex", codex_doc(NOW + 60), up)
+            a = self.refresh(broker)
+            self.assertEqual((a.status, a.event), (503, "transient"))
+
+    def test_lock_timeout_is_transient(self):
+        import fcntl
+        broker, path = self.broker("codex", codex_doc(NOW + 60), FakeUpstream("codex"))
+        broker.lock_timeout = 0.3
+        fd = os.open(os.path.join(self.dir.name, ".auth.json.bottle-lock"), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            a = self.refresh(broker)
+        finally:
+            os.close(fd)
+        self.assertEqual((a.status, a.reason), (503, "lock timeout"))
+
+    def test_revoke_other_grants_unknown_tokens(self):
+        up = FakeUpstream("codex")
+        broker, _ = self.broker("codex", codex_doc(NOW + 3600), up)
+        self.assertEqual(broker.answer("POST", "/oauth/revoke", b'{"token":"x"}').status, 200)
+        self.assertEqual(self.refresh(broker, grant="authorization_code").status, 403)
+        self.assertEqual(self.refresh(broker, rt="real-rt-0").status, 403)
+        self.assertTrue(broker.handles("auth.openai.com", "/oauth/token"))
+        self.assertTrue(broker.handles("AUTH.openai.com", "/oauth/revoke?x=1"))
+        self.assertFalse(broker.handles("auth.openai.com", "/authorize"))
+        self.assertFalse(broker.handles("chatgpt.com", "/oauth/token"))
+        self.assertEqual(up.calls, 0)
+
+    def test_dummy_store_persists(self):
+        path = os.path.join(self.dir.name, "state.json")
+        store = bb.DummyStore(path)
+        store.add("codex-chatgpt", "dummy-a")
+        self.assertEqual(bb.DummyStore(path).get("codex-chatgpt"), ["dummy-a"])
+
+
+if __name__ == "__main__":
+    unittest.main()
