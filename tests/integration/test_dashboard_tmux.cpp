@@ -180,7 +180,9 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
   }
 
   SECTION("SIGTERM leaves the terminal restored") {
-    REQUIRE(t.tmux({"new-session", "-d", "-s", "term", "-x", "120", "-y", "30", "-c", "/",
+    // Two words make tmux exec the dashboard itself rather than `$SHELL -c`: the
+    // signal must reach the dashboard, not a shell (dash does not exec its command).
+    REQUIRE(t.tmux({"new-session", "-d", "-s", "term", "-x", "120", "-y", "30", "-c", "/", "env",
                     test_paths::bottle_dashboard}).ok());
     t.tmux({"set-option", "-w", "-t", "term", "remain-on-exit", "on"});
     const std::string pane = t.format("term", "#{pane_id}");

@@ -82,7 +82,7 @@ struct BottleCleanup {
 
 }  // namespace
 
-TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies; egress injects the real token",
+TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies and egress injects the real token",
           "[forwarding][integration]") {
   IntegrationHome home;
   const fs::path& d = home.path();
