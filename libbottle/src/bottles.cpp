@@ -246,7 +246,8 @@ std::vector<BottleRow> Bottles::list() {
   }
   for (const auto& [kind, infos] : engine) {
     for (const auto& info : infos) {
-      const bool known = std::any_of(specs.begin(), specs.end(), [&](const BottleSpec& s) {
+      // kind is captured by name: clang 14 cannot capture a structured binding.
+      const bool known = std::any_of(specs.begin(), specs.end(), [&, kind = kind](const BottleSpec& s) {
         return s.name == info.name && s.backend == kind;
       });
       if (!known)

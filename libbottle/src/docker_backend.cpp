@@ -1,5 +1,6 @@
 #include "bottle/docker_backend.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <fmt/format.h>
@@ -49,9 +50,11 @@ std::int64_t parse_created_at(const std::string& text) {
   std::string offset;
   in >> offset;
   std::int64_t seconds = timegm(&tm);
-  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-')) {
-    const int hours = std::stoi(offset.substr(1, 2));
-    const int minutes = std::stoi(offset.substr(3, 2));
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-') &&
+      std::all_of(offset.begin() + 1, offset.end(), digit)) {
+    const int hours = (offset[1] - '0') * 10 + (offset[2] - '0');
+    const int minutes = (offset[3] - '0') * 10 + (offset[4] - '0');
     const int delta = (hours * 60 + minutes) * 60;
     seconds += offset[0] == '+' ? -delta : delta;
   }

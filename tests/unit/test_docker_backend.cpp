@@ -123,6 +123,8 @@ TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
   CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, "running", 1795719000, "stopped"});
   CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, "stopped", 1795719000, ""});
   CHECK(docker.parse_list("").empty());
+  // A malformed offset (found by fuzzing) is ignored, not a crash.
+  CHECK(docker.parse_list("api\trunning\t2026-11-26 18:50:00 +00x0 UTC\tbottle\n").at(0).created_unix == 1795719000);
   CHECK_THROWS_WITH(docker.parse_list("garbage line\n"), Catch::Contains("4 tab-separated fields"));
 }
 
