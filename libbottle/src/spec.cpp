@@ -110,8 +110,9 @@ BottleSpec parse_spec_object(const JsonField& root) {
     v.each_member([&](const std::string& key, const JsonField& value) { s.env[key] = value.string(); });
   });
   root.with("egress", [&](const JsonField& v) {
-    v.only_keys({"enabled", "routes"});
+    v.only_keys({"enabled", "routes", "port"});
     v.with("enabled", [&](const JsonField& e) { s.egress.enabled = e.boolean(); });
+    v.with("port", [&](const JsonField& p) { s.egress.port = static_cast<int>(p.integer(0, 65535)); });
     v.with("routes", [&](const JsonField& r) { r.each([&](const JsonField& route) { s.egress.routes.push_back(parse_route(route)); }); });
   });
   root.with("allowlist", [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
@@ -218,6 +219,8 @@ void validate_spec(const BottleSpec& s) {
     if (!r.value_json_pointer.empty() && r.value_json_pointer.front() != '/')
       field_error(at + ".value_json_pointer", "must be a JSON pointer starting with '/'");
   }
+  if (s.egress.port < 0 || s.egress.port > 65535)
+    field_error("$.egress.port", "must be an integer from 0 (pick one) to 65535");
   for (std::size_t i = 0; i < s.allowlist.size(); ++i)
     validate_hostname(s.allowlist[i], fmt::format("$.allowlist[{}]", i), /*allow_wildcard=*/true);
   if (s.resources.cpus < 0 || s.resources.cpus > 256)
@@ -260,7 +263,9 @@ std::string spec_to_json(const BottleSpec& s) {
                                   {"dummy", r.dummy}, {"value_file", r.value_file},
                                   {"value_json_pointer", r.value_json_pointer}});
   }
-  o["egress"] = json::object{{"enabled", s.egress.enabled}, {"routes", std::move(routes)}};
+  json::object egress{{"enabled", s.egress.enabled}, {"routes", std::move(routes)}};
+  if (s.egress.port != 0) egress["port"] = s.egress.port;
+  o["egress"] = std::move(egress);
   o["allowlist"] = json::array(s.allowlist.begin(), s.allowlist.end());
   o["forward_host_credentials"] = s.forward_host_credentials;
   o["prompt_file"] = s.prompt_file;

@@ -12,7 +12,8 @@
 //     "env": {"FOO": "bar"},
 //     "egress": {"enabled": true, "routes": [
 //        {"name": "gh", "hosts": ["api.github.com"], "header": "Authorization",
-//         "dummy": "bottle-dummy-gh", "value_file": "~/.config/gh/token"}]},
+//         "dummy": "bottle-dummy-gh", "value_file": "~/.config/gh/token"}],
+//        "port": 0},                    // smolmachines: host port of egress (0: pick)
 //     "allowlist": ["github.com"],
 //     "forward_host_credentials": true,
 //     "prompt_file": "/src/api/PROMPT.md",
@@ -64,6 +65,10 @@ struct EgressRoute {
 struct EgressSpec {
   bool enabled = true;
   std::vector<EgressRoute> routes;
+  /// The host loopback port of the bottle's egress proxy on backends where egress
+  /// runs on the host (smolmachines). 0: bottle picks a free one at create and saves
+  /// it, so the bottle keeps its proxy address across restarts.
+  int port = 0;
   bool operator==(const EgressSpec&) const = default;
 };
 
