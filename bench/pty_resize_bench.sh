@@ -1,7 +1,10 @@
 #!/bin/sh
 # Benchmarks for pty-resize. Prints figures; asserts nothing.
 #
-#   bench/pty_resize_bench.sh [PATH-TO-pty-resize]
+#   bench/pty_resize_bench.sh [PATH-TO-pty-resize] [--storm-only]
+#
+# bench/run.sh measures the start-up overhead itself (bench_cmp, interleaved) and runs
+# this script with --storm-only for the resize storm.
 #
 # 1. Start-up overhead: time until the child has been exec'd, through pty-resize vs
 #    exec'ing it directly (no terminal, so no side-channel runs; this is the wrapper's
@@ -15,6 +18,7 @@
 set -eu
 
 PTY_RESIZE=${1:-${PTY_RESIZE:-build/bin/pty-resize}}
+STORM_ONLY=${2:-}
 RUNS=${RUNS:-200}
 FAKE_SIDE_DELAY=${FAKE_SIDE_DELAY:-0.1}
 [ -x "$PTY_RESIZE" ] || { echo "pty_resize_bench: no executable at '$PTY_RESIZE'" >&2; exit 2; }
@@ -53,6 +57,7 @@ mean_wall_us() {
     echo $(( ($(now_ns) - start) / RUNS / 1000 ))
 }
 
+if [ "$STORM_ONLY" != --storm-only ]; then
 direct_exec=$(mean_latency_us "$WORK/stamp")
 wrapped_exec=$(mean_latency_us "$PTY_RESIZE" m -- "$WORK/stamp")
 direct_wall=$(mean_wall_us /bin/true)
@@ -62,6 +67,7 @@ echo "  time to child exec: direct ${direct_exec} us, via pty-resize ${wrapped_e
 echo "  whole run of /bin/true: direct ${direct_wall} us, via pty-resize ${wrapped_wall} us, overhead $((wrapped_wall - direct_wall)) us"
 if command -v hyperfine >/dev/null 2>&1; then
     hyperfine -N --warmup 20 "/bin/true" "$PTY_RESIZE m -- /bin/true"
+fi
 fi
 
 # --- 2. resize storm ------------------------------------------------------------------
@@ -85,7 +91,7 @@ chmod +x "$WORK/smolvm"
 tmux -L "$SOCKET" -f /dev/null new-session -d -s bench -x 80 -y 24 \
     "$PTY_RESIZE m -- $WORK/smolvm machine exec -t --name m -- claude"
 # Let the start-up push land, then count only what the storm costs.
-sleep $(awk "BEGIN { print $FAKE_SIDE_DELAY + 0.5 }")
+sleep "$(awk "BEGIN { print $FAKE_SIDE_DELAY + 0.5 }")"
 before=$(wc -l < "$LOG" 2>/dev/null || echo 0)
 
 storm_start=$(now_ns)
@@ -108,7 +114,7 @@ while [ "$waited" -lt 1000 ]; do
     sleep 0.01
     waited=$((waited + 1))
 done
-sleep $(awk "BEGIN { print 2 * $FAKE_SIDE_DELAY + 0.2 }")   # catch any late extra push
+sleep "$(awk "BEGIN { print 2 * $FAKE_SIDE_DELAY + 0.2 }")"   # catch any late extra push
 pushes=$(( $(wc -l < "$LOG") - before ))
 
 echo "resize storm (100 resizes in $(( (last_resize - storm_start) / 1000000 )) ms, side-channel latency ${FAKE_SIDE_DELAY}s):"
