@@ -60,22 +60,26 @@ void Backend::remove(const BottleSpec& spec) {
 namespace {
 
 [[noreturn]] void no_egress(const Backend& b) {
-  throw Error(ErrorKind::isolation,
-              fmt::format("egress is not available on the {} backend yet; the bottle cannot have a "
-                          "network path or forwarded credentials there",
-                          to_string(b.kind())));
+  throw Error(ErrorKind::isolation, b.egress_unavailable_reason() +
+                                        "; the bottle cannot have a network path or forwarded credentials");
 }
 
 }  // namespace
 
+std::string Backend::egress_unavailable_reason() const {
+  return fmt::format("egress is not available on the {} backend", to_string(kind()));
+}
 GuestEgress Backend::guest_egress(const BottleSpec&) const { return {}; }
 std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
                                                const EgressUpstream&) const {
   no_egress(*this);
 }
-Argv Backend::egress_start_argv(const BottleSpec&) const { no_egress(*this); }
-Argv Backend::egress_probe_argv(const BottleSpec&) const { no_egress(*this); }
-Argv Backend::egress_stop_argv(const BottleSpec&) const { no_egress(*this); }
+Argv Backend::egress_start_argv(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
+  no_egress(*this);
+}
+Argv Backend::egress_probe_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
+Argv Backend::egress_stop_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
+std::string Backend::host_egress_state(const BottleSpec&, const EgressFiles&) const { return ""; }
 
 std::vector<BottleInfo> Backend::list() {
   return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind()))).out);

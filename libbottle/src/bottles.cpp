@@ -13,6 +13,7 @@
 #include "bottle/egress_ca.hpp"
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
+#include "bottle/host_port.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/smolmachines_backend.hpp"
 
@@ -47,7 +48,16 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
     throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", options.smolvm, version.start_error));
   if (!version.ok())
     throw Error(ErrorKind::backend, fmt::format("smolmachines: {} --version failed (status {})", options.smolvm, version.shell_status()));
-  options.grammar = smolvm_grammar_for_version(version.out);
+  options.version = parse_smolvm_version(version.out);
+  options.grammar = smolvm_grammar(options.version);
+  options.mitmdump = absolute_path_from_env("BOTTLE_MITMDUMP").string();
+  if (options.mitmdump.empty()) options.mitmdump = find_on_path("mitmdump").string();
+  try {
+    options.egress_addon_dir = (locate_data_dir() / "egress").string();
+  } catch (const Error& e) {
+    // Only bottles with egress need the addons; egress_unavailable_reason() says so.
+    if (e.kind() != ErrorKind::not_found) throw;
+  }
   try {
     options.pty_resize = locate_pty_resize().string();
   } catch (const Error& e) {
@@ -86,16 +96,32 @@ std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
   return routes;
 }
 
+EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) const {
+  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.egress_placement());
+}
+
 void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
   if (!egress_runs(b, spec)) return;
   try {
-    const ProcessResult started = runner_.run(Command{.argv = b.egress_start_argv(spec)});
-    if (!started.ok())
-      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name,
-                                                    started.started() ? started.err : started.start_error));
-    // mitmdump takes a moment to listen; the bottle must not run before it does.
+    const EgressFiles files = egress_files(b, spec);
+    if (b.egress_placement() == EgressPlacement::host) {
+      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;  // already up
+      // Someone else's listener there would receive the bottle's traffic.
+      if (!loopback_port_free(static_cast<std::uint16_t>(spec.egress.port)))
+        throw Error(ErrorKind::isolation,
+                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
+                                spec.name, spec.egress.port));
+    }
+    const ProcessResult started =
+        runner_.run(Command{.argv = b.egress_start_argv(spec, files, EgressUpstream::from_environment())});
+    if (!started.ok()) {
+      std::string detail = started.started() ? started.err : started.start_error;
+      while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, detail));
+    }
+    // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
     for (int attempt = 0;; ++attempt) {
-      if (runner_.run(Command{.argv = b.egress_probe_argv(spec)}).ok()) return;
+      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;
       if (attempt == 100)
         throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -104,6 +130,11 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     if (e.kind() == ErrorKind::isolation) throw;
     throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
   }
+}
+
+void Bottles::stop_host_egress(Backend& b, const BottleSpec& spec) {
+  if (b.egress_placement() != EgressPlacement::host || !egress_runs(b, spec)) return;
+  run_or_throw(b.egress_stop_argv(spec, egress_files(b, spec)), ErrorKind::backend, "stop egress for " + spec.name);
 }
 
 void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
@@ -117,33 +148,37 @@ void Bottles::provision(Backend& b, const BottleSpec& spec) {
   for (const auto& step : provision_steps_) step(b, spec, store_.dirs());
 }
 
-void Bottles::create(const BottleSpec& spec, bool start_it) {
-  validate_spec(spec);
-  if (spec.forward_host_credentials && !spec.egress.enabled)
+void Bottles::create(const BottleSpec& requested, bool start_it) {
+  validate_spec(requested);
+  if (requested.forward_host_credentials && !requested.egress.enabled)
     throw Error(ErrorKind::invalid_input,
                 "spec: $.forward_host_credentials: needs egress (it is what injects the real credentials)");
-  const bool needs_egress = spec.forward_host_credentials || !spec.egress.routes.empty();
-  if (needs_egress && !backend(spec.backend).guest_egress(spec).enabled)
+  Backend& b = backend(requested.backend);
+  const bool needs_egress = requested.forward_host_credentials || !requested.egress.routes.empty();
+  if (needs_egress && !b.egress_unavailable_reason().empty())
     throw Error(ErrorKind::isolation,
-                fmt::format("egress is not available on the {} backend yet, so this bottle cannot get "
-                            "forwarded credentials or egress routes (it would have no network at all)",
-                            to_string(spec.backend)));
-  if (store_.exists(spec.name))
-    throw Error(ErrorKind::conflict, fmt::format("a bottle named \"{}\" already exists", spec.name));
-  Backend& b = backend(spec.backend);
+                fmt::format("{}, so this bottle cannot get forwarded credentials or egress routes (it would "
+                            "have no network at all)",
+                            b.egress_unavailable_reason()));
+  if (store_.exists(requested.name))
+    throw Error(ErrorKind::conflict, fmt::format("a bottle named \"{}\" already exists", requested.name));
   const auto existing = b.list();
-  if (std::any_of(existing.begin(), existing.end(), [&](const BottleInfo& i) { return i.name == spec.name; }))
+  if (std::any_of(existing.begin(), existing.end(), [&](const BottleInfo& i) { return i.name == requested.name; }))
     throw Error(ErrorKind::conflict,
                 fmt::format("the {} engine already has a bottle named \"{}\" (remove it with `bottle-cli rm {}`)",
-                            to_string(spec.backend), spec.name, spec.name));
+                            to_string(requested.backend), requested.name, requested.name));
+  BottleSpec spec = requested;
+  // A host-side egress keeps one port for the bottle's life: the guest's proxy
+  // address is built from it.
+  if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec) && spec.egress.port == 0)
+    spec.egress.port = pick_free_loopback_port();
   try {
     if (egress_runs(b, spec)) {
       // Host-side preparation first: a bad host login stops here, before any engine
       // object exists.
       const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
       save_forwarded_state(store_.dirs(), spec.name, prepare_forwarded_credentials(spec));
-      const std::vector<EgressRoute> routes = egress_routes(spec);
-      const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, routes);
+      const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement());
       b.create(spec);
       for (const auto& argv : b.egress_create_argvs(spec, files, EgressUpstream::from_environment()))
         run_or_throw(argv, ErrorKind::isolation, "create egress for " + spec.name);
@@ -159,6 +194,8 @@ void Bottles::create(const BottleSpec& spec, bool start_it) {
     store_.save(spec);
   } catch (...) {
     // Undo whatever part exists; the original error is what the user needs to see.
+    if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec))
+      runner_.run(Command{.argv = b.egress_stop_argv(spec, egress_files(b, spec))});
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -196,6 +233,8 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be provisioned (e.g. its isolation) must not run.
     runner_.run(Command{.argv = b.stop_argv(spec)});
+    if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec))
+      runner_.run(Command{.argv = b.egress_stop_argv(spec, egress_files(b, spec))});
     throw;
   }
 }
@@ -204,7 +243,8 @@ void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   b.stop(spec);
-  if (egress_runs(b, spec)) run_or_throw(b.egress_stop_argv(spec), ErrorKind::backend, "stop egress for " + name);
+  if (egress_runs(b, spec))
+    run_or_throw(b.egress_stop_argv(spec, egress_files(b, spec)), ErrorKind::backend, "stop egress for " + name);
 }
 
 std::string Bottles::engine_state(const BottleSpec& spec) {
@@ -220,6 +260,7 @@ void Bottles::remove(const std::string& name, bool force) {
   if (state == "running" && !force)
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
   if (state != "missing") b.remove(spec);
+  stop_host_egress(b, spec);  // a container egress went with b.remove()
   store_.remove(name);
 }
 
@@ -238,9 +279,12 @@ std::vector<BottleRow> Bottles::list() {
       if (info.name != spec.name) continue;
       row.state = info.state;
       row.created_unix = info.created_unix;
-      if (spec.egress.enabled && spec.backend != BackendKind::docker) row.egress = "none";
-      if (spec.egress.enabled && !info.egress_state.empty())
-        row.egress = info.egress_state == "running" ? "on" : "down";
+      const Backend& b = backend(spec.backend);
+      std::string egress_state = info.egress_state;
+      if (spec.egress.enabled && !egress_runs(b, spec)) row.egress = "none";  // and so no network
+      else if (egress_state.empty() && egress_runs(b, spec))
+        egress_state = b.host_egress_state(spec, egress_files(b, spec));
+      if (spec.egress.enabled && !egress_state.empty()) row.egress = egress_state == "running" ? "on" : "down";
     }
     rows.push_back(std::move(row));
   }

@@ -157,17 +157,18 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
   return {create, connect};
 }
 
-Argv DockerBackend::egress_start_argv(const BottleSpec& spec) const {
+Argv DockerBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles&,
+                                      const EgressUpstream&) const {
   return {options_.docker, "start", egress_name(object_name(spec.name))};
 }
 
-Argv DockerBackend::egress_probe_argv(const BottleSpec& spec) const {
+Argv DockerBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles&) const {
   return {options_.docker, "exec", egress_name(object_name(spec.name)), "python3", "-c",
           fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()",
                       docker_egress_port)};
 }
 
-Argv DockerBackend::egress_stop_argv(const BottleSpec& spec) const {
+Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&) const {
   return {options_.docker, "stop", egress_name(object_name(spec.name))};
 }
 
@@ -209,7 +210,18 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
   std::map<std::string, std::string> egress_states;
   std::istringstream lines(output);
   std::string line;
+  std::size_t number = 0;
+  // What docker prints is engine output, but the labels are anyone's to set: a
+  // value that is not a bottle name or state never reaches a table, a terminal or
+  // an argv. Messages name the line and field, never the value.
+  const auto bad = [&](std::string_view problem) {
+    throw Error(ErrorKind::backend, fmt::format("docker ps: line {}: {} (list bottle's containers with "
+                                                "`docker ps -a --filter label={}=1`)",
+                                                number, problem, docker_managed_label));
+  };
   while (std::getline(lines, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     std::vector<std::string> fields;
     std::size_t start = 0;
@@ -218,9 +230,19 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
       if (tab == std::string::npos) break;
       start = tab + 1;
     }
-    if (fields.size() != 4)
-      throw Error(ErrorKind::backend, "docker ps: unexpected output line (expected 4 tab-separated fields)");
-    if (fields[3] == "egress") {
+    if (fields.size() != 4) bad("unexpected output line (expected 4 tab-separated fields)");
+    try {
+      validate_bottle_name(fields[0], docker_name_label);
+    } catch (const Error&) {
+      bad(fmt::format("label {} is not a valid bottle name", docker_name_label));
+    }
+    const bool state_ok = !fields[1].empty() && fields[1].size() <= 32 &&
+                          std::all_of(fields[1].begin(), fields[1].end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    if (!state_ok) bad("the state is not a docker container state (lowercase letters)");
+    const std::string& role = fields[3];
+    if (!role.empty() && role != "bottle" && role != "egress")
+      bad(fmt::format("label {} must be \"bottle\" or \"egress\"", docker_role_label));
+    if (role == "egress") {
       egress_states[fields[0]] = state_from_docker(fields[1]);
       continue;
     }

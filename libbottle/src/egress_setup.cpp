@@ -41,21 +41,30 @@ RouteMounts map_route_files(const std::vector<EgressRoute>& routes, std::string_
   return result;
 }
 
+namespace {
+
+RouteMounts routes_as_seen(const std::vector<EgressRoute>& routes, EgressPlacement placement) {
+  if (placement == EgressPlacement::host) return {.routes = routes, .mounts = {}};
+  return map_route_files(routes, egress_host_mount_root);
+}
+
+}  // namespace
+
 EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
-                            const std::vector<EgressRoute>& routes) {
+                            const std::vector<EgressRoute>& routes, EgressPlacement placement) {
   const fs::path base = dirs.bottle_state_dir(spec.name) / "egress";
-  return {base / "conf", base / "routes", map_route_files(routes, egress_host_mount_root).mounts};
+  return {base, base / "conf", base / "routes", routes_as_seen(routes, placement).mounts};
 }
 
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
-                               const std::vector<EgressRoute>& routes) {
-  const EgressFiles files = egress_files_of(dirs, spec, routes);
+                               const std::vector<EgressRoute>& routes, EgressPlacement placement) {
+  const EgressFiles files = egress_files_of(dirs, spec, routes, placement);
   // The egress process gets its own copy of the CA: mitmproxy writes into its
   // confdir, and the user's CA directory stays read-only to every bottle.
   write_file_atomic(files.conf_dir / "mitmproxy-ca.pem", read_file(ca.key_and_cert), 0600);
   write_file_atomic(files.conf_dir / "mitmproxy-ca-cert.pem", ca.cert_pem, 0644);
-  const RouteMounts mapped = map_route_files(routes, egress_host_mount_root);
-  write_file_atomic(files.routes_dir / "routes.json", render_egress_routes(mapped.routes), 0600);
+  write_file_atomic(files.routes_dir / "routes.json",
+                    render_egress_routes(routes_as_seen(routes, placement).routes), 0600);
   return files;
 }
 

@@ -59,6 +59,21 @@ fs::path locate_data_dir() {
   throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");
 }
 
+fs::path find_on_path(std::string_view name) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "";
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string_view dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    // Relative PATH entries would make the result depend on the cwd.
+    if (dir.empty() || dir.front() != '/') continue;
+    const fs::path candidate = fs::path(dir) / name;
+    if (is_executable_file(candidate)) return candidate;
+  }
+  return {};
+}
+
 std::string bottle_version() { return BOTTLE_VERSION; }
 
 }  // namespace bottle

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "bottle/agent.hpp"
+#include "bottle/egress_config.hpp"
 #include "bottle/error.hpp"
 
 namespace bottle {
@@ -28,28 +29,43 @@ Argv user_switch(const std::string& user) {
 
 }  // namespace
 
-SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
+bool SmolvmVersion::at_least(int ma, int mi, int pa) const {
+  if (major != ma) return major > ma;
+  if (minor != mi) return minor > mi;
+  return patch >= pa;
+}
+
+std::string SmolvmVersion::text() const { return fmt::format("{}.{}.{}", major, minor, patch); }
+
+SmolvmVersion parse_smolvm_version(std::string_view output) {
   // "smolvm 0.8.0" (possibly with a trailing newline or suffix like "-dev").
   constexpr std::string_view prefix = "smolvm ";
-  if (output.substr(0, prefix.size()) != prefix)
-    throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+  const auto malformed = [] {
+    return Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+  };
+  if (output.substr(0, prefix.size()) != prefix) throw malformed();
   std::string_view version = output.substr(prefix.size());
   int parts[3] = {0, 0, 0};
   for (int i = 0; i < 3; ++i) {
     std::size_t digits = 0;
     while (digits < version.size() && version[digits] >= '0' && version[digits] <= '9') ++digits;
-    if (digits == 0 || digits > 6)
-      throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+    if (digits == 0 || digits > 6) throw malformed();
     parts[i] = std::stoi(std::string(version.substr(0, digits)));
     version.remove_prefix(digits);
     if (i < 2) {
-      if (version.empty() || version.front() != '.')
-        throw Error(ErrorKind::backend, "smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")");
+      if (version.empty() || version.front() != '.') throw malformed();
       version.remove_prefix(1);
     }
   }
-  const bool flag_names = parts[0] > 1 || (parts[0] == 1 && (parts[1] > 0 || parts[2] >= 2));
-  return flag_names ? SmolvmGrammar::flag_names : SmolvmGrammar::positional_names;
+  return {parts[0], parts[1], parts[2]};
+}
+
+SmolvmGrammar smolvm_grammar(const SmolvmVersion& version) {
+  return version.at_least(1, 0, 2) ? SmolvmGrammar::flag_names : SmolvmGrammar::positional_names;
+}
+
+SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
+  return smolvm_grammar(parse_smolvm_version(output));
 }
 
 SmolmachinesBackend::SmolmachinesBackend(Runner& runner, SmolmachinesOptions options)
@@ -69,8 +85,11 @@ std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec) cons
     argv.emplace_back("-v");
     argv.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));
   }
-  // No --net here: without it the VM has no network at all. Egress (which adds the
-  // one allowed path out) extends this.
+  // Without --net the VM has no network at all. With egress its one way out is the
+  // gateway, which smolvm relays to the host's loopback, where egress listens.
+  if (guest_egress(spec).enabled)
+    argv.insert(argv.end(), {"--net", "--net-backend", "virtio-net", "--allow-cidr",
+                             std::string(smolvm_gateway) + "/32"});
   return {argv};
 }
 
@@ -152,6 +171,70 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
     rows.push_back(std::move(info));
   }
   return rows;
+}
+
+
+std::string SmolmachinesBackend::egress_unavailable_reason() const {
+  if (!options_.version.at_least(smolvm_egress_minimum.major, smolvm_egress_minimum.minor,
+                                 smolvm_egress_minimum.patch))
+    return fmt::format("smolvm {} cannot confine a VM's network to egress (needs smolvm {} or later: "
+                       "an enforced allow-list and the gateway to the host)",
+                       options_.version.text(), smolvm_egress_minimum.text());
+  if (options_.mitmdump.empty())
+    return "egress needs mitmdump on the host (Debian package mitmproxy), and it is not on PATH";
+  if (options_.egress_addon_dir.empty()) return "bottle's egress addon directory was not found (set BOTTLE_DATA_DIR)";
+  return "";
+}
+
+GuestEgress SmolmachinesBackend::guest_egress(const BottleSpec& spec) const {
+  if (!spec.egress.enabled || !egress_unavailable_reason().empty()) return {};
+  return {.enabled = true,
+          .proxy_url = fmt::format("http://{}:{}", smolvm_gateway, spec.egress.port),
+          .ca_bundle_path = std::string(default_guest_ca_bundle_path)};
+}
+
+std::vector<Argv> SmolmachinesBackend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
+                                                           const EgressUpstream&) const {
+  return {};
+}
+
+HostDaemon SmolmachinesBackend::egress_daemon(const BottleSpec& spec, const EgressFiles& files,
+                                              const EgressUpstream& upstream) const {
+  if (spec.egress.port <= 0 || spec.egress.port > 65535)
+    throw Error(ErrorKind::internal, fmt::format("bottle {} has no egress port", spec.name));
+  EgressLaunch launch{.listen_host = "127.0.0.1",
+                      .listen_port = static_cast<std::uint16_t>(spec.egress.port),
+                      .confdir = files.conf_dir.string(),
+                      .addon_path = options_.egress_addon_dir + "/bottle_egress.py",
+                      .routes_path = (files.routes_dir / "routes.json").string()};
+  if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
+  if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = upstream.trusted_ca_file;
+  Argv args = mitmdump_argv(launch);
+  args.erase(args.begin());
+  // Readiness: start returns once the proxy listens, and fails if it cannot.
+  args.insert(args.end(), {"--scripts", options_.egress_addon_dir + "/bottle_ready.py"});
+  return HostDaemon{.program = options_.mitmdump,
+                    .args = std::move(args),
+                    .pid_file = files.run_dir / "mitmdump.pid",
+                    .log_file = files.run_dir / "mitmdump.log",
+                    .process_name = "mitmdump"};
+}
+
+Argv SmolmachinesBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                                            const EgressUpstream& upstream) const {
+  return daemon_start_argv(egress_daemon(spec, files, upstream));
+}
+
+Argv SmolmachinesBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const {
+  return daemon_status_argv(egress_daemon(spec, files, {}));
+}
+
+Argv SmolmachinesBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const {
+  return daemon_stop_argv(egress_daemon(spec, files, {}));
+}
+
+std::string SmolmachinesBackend::host_egress_state(const BottleSpec& spec, const EgressFiles& files) const {
+  return daemon_running(egress_daemon(spec, files, {})) ? "running" : "stopped";
 }
 
 }  // namespace bottle

@@ -178,7 +178,8 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
   RecordingRunner runner;
   DockerBackend docker(runner, DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
   BottleSpec s = sample_spec();
-  const EgressFiles files{"/st/egress/conf", "/st/egress/routes", {{"/home/u/.codex", "/run/bottle/host/0"}}};
+  const EgressFiles files{.run_dir = "/st/egress", .conf_dir = "/st/egress/conf", .routes_dir = "/st/egress/routes",
+                          .host_mounts = {{"/home/u/.codex", "/run/bottle/host/0"}}};
   const auto argvs = docker.egress_create_argvs(s, files, {.proxy = "http://pipelock:8888"});
   REQUIRE(argvs.size() == 2);
   const Argv expected_prefix{"docker", "create", "--name", "bottle-api-egress", "--hostname", "egress",

@@ -88,18 +88,28 @@ class Backend {
   virtual AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args,
                                bool tty) const = 0;
   // ---- Egress: the bottle's only way out ---------------------------------------
-  // Backends that cannot run egress yet keep the defaults: guest_egress() is
-  // disabled and the egress_* builders throw Error(isolation), so a bottle that
-  // needs egress there does not start.
+  // Backends that cannot run egress keep the defaults: a reason, a disabled
+  // guest_egress() and egress_* builders that throw Error(isolation), so a bottle
+  // that needs egress there does not start.
+  /// Why this backend cannot give bottles egress here; empty when it can.
+  virtual std::string egress_unavailable_reason() const;
+  /// Where egress runs: a container next to the bottle, or a process on the host.
+  virtual EgressPlacement egress_placement() const { return EgressPlacement::container; }
   /// The proxy address and CA bundle path the bottle's environment points at.
   virtual GuestEgress guest_egress(const BottleSpec& spec) const;
   /// Create the bottle's egress proxy (after create_argvs).
   virtual std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                                 const EgressUpstream& upstream) const;
-  virtual Argv egress_start_argv(const BottleSpec& spec) const;
-  /// Exits 0 once the proxy accepts connections.
-  virtual Argv egress_probe_argv(const BottleSpec& spec) const;
-  virtual Argv egress_stop_argv(const BottleSpec& spec) const;
+  /// Start it; returns once it accepts connections, or fails. A host-side egress
+  /// reads `files` and `upstream` here; a container got them at create.
+  virtual Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                                 const EgressUpstream& upstream) const;
+  /// Exits 0 while the proxy runs and accepts connections.
+  virtual Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const;
+  virtual Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const;
+  /// For host placement, "running" or "stopped" without running anything (ls);
+  /// container egress is reported by parse_list() instead, and this returns "".
+  virtual std::string host_egress_state(const BottleSpec& spec, const EgressFiles& files) const;
 
   /// Parse list_argv()'s output. Throws Error(backend) on malformed output.
   virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;

@@ -69,6 +69,9 @@ class Bottles {
   /// Start the bottle's egress and wait until it accepts connections; Error(isolation)
   /// otherwise, so the bottle itself never starts without it.
   void start_egress(Backend& backend, const BottleSpec& spec);
+  /// Stop a host-side egress process (a container egress goes with its bottle).
+  void stop_host_egress(Backend& backend, const BottleSpec& spec);
+  EgressFiles egress_files(const Backend& backend, const BottleSpec& spec) const;
   /// Install the agent CA bundle (system roots + the egress CA) in the bottle.
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).

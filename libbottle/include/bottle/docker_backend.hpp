@@ -45,9 +45,11 @@ class DockerBackend final : public Backend {
   GuestEgress guest_egress(const BottleSpec& spec) const override;
   std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                         const EgressUpstream& upstream) const override;
-  Argv egress_start_argv(const BottleSpec& spec) const override;
-  Argv egress_probe_argv(const BottleSpec& spec) const override;
-  Argv egress_stop_argv(const BottleSpec& spec) const override;
+  std::string egress_unavailable_reason() const override { return ""; }
+  Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                         const EgressUpstream& upstream) const override;
+  Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
 
  private:
   DockerOptions options_;

@@ -1,12 +1,14 @@
 #pragma once
 // The host-side files one bottle's egress proxy runs from, under
-// <state>/bottles/NAME/egress/:
+// <state>/bottles/NAME/egress/ (the run directory; a host-side egress also keeps
+// its pid file and log there):
 //   conf/mitmproxy-ca.pem, conf/mitmproxy-ca-cert.pem   a copy of the user's egress CA
 //                                                       (mitmproxy writes next to it)
 //   routes/routes.json                                  routes, with value files as the
 //                                                       egress process sees them
-// Real credentials stay in the host's own files; egress gets their directories
-// mounted (see EgressFiles::host_mounts) and reads them on every change.
+// Real credentials stay in the host's own files. An egress container gets their
+// directories mounted (see EgressFiles::host_mounts); an egress on the host reads
+// them in place. Either way it re-reads them on every change.
 
 #include <filesystem>
 #include <string>
@@ -43,19 +45,23 @@ struct EgressUpstream {
   bool operator==(const EgressUpstream&) const = default;
 };
 
+/// Where the egress process runs, which decides how it sees host files.
+enum class EgressPlacement { container, host };
+
 struct EgressFiles {
+  std::filesystem::path run_dir;
   std::filesystem::path conf_dir;
   std::filesystem::path routes_dir;
-  std::vector<std::pair<std::string, std::string>> host_mounts;
+  std::vector<std::pair<std::string, std::string>> host_mounts;  ///< container placement only
 };
 
 /// Write (atomically, 0600 files in 0700 directories) the files above for `spec`
 /// with `routes` (the spec's own plus forwarding's). Throws Error(io) / Error(not_found).
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
-                               const std::vector<EgressRoute>& routes);
+                               const std::vector<EgressRoute>& routes, EgressPlacement placement);
 
 /// The same paths without writing anything (for start/remove of an existing bottle).
 EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
-                            const std::vector<EgressRoute>& routes);
+                            const std::vector<EgressRoute>& routes, EgressPlacement placement);
 
 }  // namespace bottle

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace bottle {
 
@@ -19,6 +20,9 @@ std::filesystem::path locate_pty_resize();
 /// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else
 /// <exe dir>/../share/bottle, else the install prefix's, else the source tree's.
 std::filesystem::path locate_data_dir();
+
+/// `name` looked up on $PATH, as an absolute path; empty when it is not there.
+std::filesystem::path find_on_path(std::string_view name);
 
 std::string bottle_version();
 

@@ -1,0 +1,59 @@
+#include "bottle/host_daemon.hpp"
+
+#include <charconv>
+#include <fstream>
+
+namespace bottle {
+
+namespace {
+
+std::vector<std::string> selector(const HostDaemon& daemon) {
+  return {"--pidfile", daemon.pid_file.string(), "--name", daemon.process_name};
+}
+
+std::string first_line(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+std::vector<std::string> daemon_start_argv(const HostDaemon& daemon) {
+  std::vector<std::string> argv = {"start-stop-daemon", "--start", "--oknodo", "--background",
+                                   "--notify-await", "--notify-timeout",
+                                   std::to_string(daemon.ready_timeout_seconds), "--make-pidfile",
+                                   "--output", daemon.log_file.string()};
+  const auto match = selector(daemon);
+  argv.insert(argv.end(), match.begin(), match.end());
+  argv.insert(argv.end(), {"--startas", daemon.program, "--"});
+  argv.insert(argv.end(), daemon.args.begin(), daemon.args.end());
+  return argv;
+}
+
+std::vector<std::string> daemon_status_argv(const HostDaemon& daemon) {
+  std::vector<std::string> argv = {"start-stop-daemon", "--status"};
+  const auto match = selector(daemon);
+  argv.insert(argv.end(), match.begin(), match.end());
+  return argv;
+}
+
+std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon) {
+  std::vector<std::string> argv = {"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2",
+                                   "--remove-pidfile"};
+  const auto match = selector(daemon);
+  argv.insert(argv.end(), match.begin(), match.end());
+  return argv;
+}
+
+bool daemon_running(const HostDaemon& daemon) {
+  const std::string text = first_line(daemon.pid_file);
+  long pid = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc{} || end != text.data() + text.size() || pid <= 0) return false;
+  // comm is what start-stop-daemon --name compares too (at most 15 characters).
+  return first_line("/proc/" + std::to_string(pid) + "/comm") == daemon.process_name.substr(0, 15);
+}
+
+}  // namespace bottle

