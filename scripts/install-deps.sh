@@ -13,7 +13,8 @@ readonly RUNTIME_PKGS=(
   debootstrap debian-archive-keyring busybox-static
   ca-certificates openssl nodejs npm curl procps util-linux git xz-utils
 )
-readonly FUZZ_PKGS=(clang)
+# clang's libFuzzer and sanitizer runtimes are only a recommendation of clang.
+readonly FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
