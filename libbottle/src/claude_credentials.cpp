@@ -27,15 +27,19 @@ using detail::JsonField;
 
 fs::path claude_dir_file(const std::optional<std::string>& config_dir, const std::optional<std::string>& home,
                          std::string_view in_config_dir, const fs::path& in_home) {
+  // The directory is mounted into egress (docker -v), so it must be a path that
+  // survives that trip.
+  const auto check = [](std::string_view variable, const std::string& path) {
+    if (const auto problem = path_problem(path))
+      throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: {}", variable, *problem));
+  };
   if (config_dir && !config_dir->empty()) {
-    if (!fs::path(*config_dir).is_absolute())
-      throw Error(ErrorKind::invalid_input, "environment variable CLAUDE_CONFIG_DIR: must be an absolute path");
+    check("CLAUDE_CONFIG_DIR", *config_dir);
     return fs::path(*config_dir) / in_config_dir;
   }
   if (!home || home->empty())
     throw Error(ErrorKind::invalid_input, "environment variable HOME: not set (needed to find Claude's files)");
-  if (!fs::path(*home).is_absolute())
-    throw Error(ErrorKind::invalid_input, "environment variable HOME: must be an absolute path");
+  check("HOME", *home);
   return fs::path(*home) / in_home;
 }
 

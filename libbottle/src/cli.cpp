@@ -18,6 +18,7 @@
 #include "bottle/agent.hpp"
 #include "bottle/resume.hpp"
 #include "bottle/rows_format.hpp"
+#include "json_reader.hpp"
 
 namespace bottle {
 
@@ -33,6 +34,23 @@ struct CommandInfo {
 };
 
 [[noreturn]] void usage(std::string_view message) { throw Error(ErrorKind::usage, std::string(message)); }
+
+// An argument quoted back in a message: control bytes escaped, long ones cut, so a
+// hostile argument cannot break or flood the error line.
+std::string shown(std::string_view arg) { return detail::printable(arg); }
+
+// A spec validation error under the name of the argument that carried the value
+// ("-u: must match ..."), like spec_overrides does for spec flags.
+template <typename Fn>
+void as_argument(std::string_view argument, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    const auto colon = message.find(": ", message.find(": ") + 2);
+    throw Error(e.kind(), fmt::format("{}: {}", argument, colon == std::string::npos ? message : message.substr(colon + 2)));
+  }
+}
 
 bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
 
@@ -53,8 +71,8 @@ std::string single_name(const std::vector<std::string>& args, std::string_view c
       }
     }
     if (matched) continue;
-    if (!arg.empty() && arg.front() == '-') usage(fmt::format("{}: unknown option '{}'", command, arg));
-    if (!name.empty()) usage(fmt::format("{}: takes one bottle name, got '{}' too", command, arg));
+    if (!arg.empty() && arg.front() == '-') usage(fmt::format("{}: unknown option '{}'", command, shown(arg)));
+    if (!name.empty()) usage(fmt::format("{}: takes one bottle name, got '{}' too", command, shown(arg)));
     name = arg;
   }
   if (name.empty()) usage(fmt::format("{}: missing bottle NAME", command));
@@ -75,17 +93,30 @@ BottleSpec spec_from_flags(const std::vector<std::string>& args, CliContext& ctx
       *show_name = args[i];
       continue;
     }
-    usage(fmt::format("unknown option '{}'", args[i]));
+    usage(fmt::format("unknown option '{}'", shown(args[i])));
   }
   BottleSpec base;
   base.name.clear();
   const std::string cwd = current_dir(ctx);
   if (show_name != nullptr && !show_name->empty()) {
+    validate_bottle_name(*show_name, "NAME");
     base = SpecStore(ctx.dirs).load(*show_name);
   } else if (overrides.spec_file) {
     std::filesystem::path file(*overrides.spec_file);
     if (!file.is_absolute()) file = std::filesystem::path(cwd) / file;
-    base = parse_spec(read_file(file));
+    // The file is named in every error, and a missing one is a bad flag value,
+    // not a missing bottle.
+    const std::string where = fmt::format("--spec {}", shown(file.string()));
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+      throw Error(ErrorKind::invalid_input, fmt::format("{}: is a directory, not a spec file", where));
+    try {
+      base = parse_spec(read_file(file));
+    } catch (const Error& e) {
+      const ErrorKind kind = e.kind() == ErrorKind::not_found ? ErrorKind::invalid_input : e.kind();
+      const std::string message = e.kind() == ErrorKind::not_found ? "no such file" : e.what();
+      throw Error(kind, fmt::format("{}: {}", where, message));
+    }
   }
   return apply_overrides(std::move(base), overrides, cwd);
 }
@@ -105,7 +136,7 @@ int cmd_ls(const std::vector<std::string>& args, CliContext& ctx) {
   bool as_json = false;
   for (const auto& arg : args) {
     if (arg == "--json") as_json = true;
-    else usage(fmt::format("ls: unknown option '{}'", arg));
+    else usage(fmt::format("ls: unknown option '{}'", shown(arg)));
   }
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
   const auto rows = bottles.list();
@@ -147,13 +178,16 @@ int cmd_exec(const std::vector<std::string>& args, CliContext& ctx) {
       const std::string& kv = args[++i];
       const auto eq = kv.find('=');
       if (eq == std::string::npos) usage("exec: --env: must be KEY=VALUE");
-      validate_env_name(kv.substr(0, eq), "--env");
+      as_argument("exec: --env", [&] { validate_env_name(kv.substr(0, eq), "--env"); });
+      as_argument("exec: --env", [&] { validate_env_value(kv.substr(eq + 1), "--env"); });
       extra_env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     else if (args[i] == "-u" || args[i] == "--user") {
       if (i + 1 >= args.size()) usage("exec: --user needs a value");
       options.user = args[++i];
-    } else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("exec: unknown option '{}'", args[i]));
+      // It becomes `docker exec -u USER` or `runuser -u USER`: a plain user name only.
+      as_argument("exec: --user", [&] { validate_user(options.user, "--user"); });
+    } else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("exec: unknown option '{}'", shown(args[i])));
     else if (name.empty()) name = args[i];
     else usage("exec: put the command after `--` (bottle-cli exec NAME -- CMD...)");
   }
@@ -181,7 +215,7 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
   for (; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "--resume" || args[i] == "--continue") resume = true;
     else if (args[i] == "--no-tty") no_tty = true;
-    else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("attach: unknown option '{}'", args[i]));
+    else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("attach: unknown option '{}'", shown(args[i])));
     else if (name.empty()) name = args[i];
     else usage("attach: put agent arguments after `--`");
   }
@@ -226,7 +260,7 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   if (args.size() != 2) usage("render: expected `render egress|pipelock|env NAME`");
   const std::string& what = args[0];
   if (what != "egress" && what != "pipelock" && what != "env")
-    usage(fmt::format("render: unknown item '{}' (egress, pipelock or env)", what));
+    usage(fmt::format("render: unknown item '{}' (egress, pipelock or env)", shown(what)));
   validate_bottle_name(args[1], "NAME");
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(args[1]);
@@ -280,7 +314,7 @@ void print_command_help(const CommandInfo& c, std::ostream& out) {
 int cmd_help(const std::vector<std::string>& args, CliContext& ctx) {
   if (!args.empty()) {
     const CommandInfo* c = find_command(args.front());
-    if (c == nullptr) usage(fmt::format("help: unknown command '{}'", args.front()));
+    if (c == nullptr) usage(fmt::format("help: unknown command '{}'", shown(args.front())));
     print_command_help(*c, ctx.out);
     return exit_code::ok;
   }
@@ -307,7 +341,7 @@ int run_cli(const std::vector<std::string>& args, CliContext& ctx) {
     if (first == "--version" || first == "-V") return cmd_version({}, ctx);
     if (is_help(first)) return cmd_help({}, ctx);
     const CommandInfo* command = find_command(first);
-    if (command == nullptr) usage(fmt::format("unknown command '{}' (see bottle-cli --help)", first));
+    if (command == nullptr) usage(fmt::format("unknown command '{}' (see bottle-cli --help)", shown(first)));
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     // --help anywhere before "--" asks for this command's help.
     for (const auto& a : rest) {

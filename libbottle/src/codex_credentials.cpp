@@ -97,9 +97,18 @@ void parse_chatgpt_tokens(const json::object& root, CodexHostAuth& auth) {
   auth.access_exp = jwt_exp(auth.access_claims, "auth.json: tokens.access_token");
 
   auth.account_id = optional_string(tokens, "account_id", "tokens.account_id").value_or("");
-  if (auth.account_id.empty()) auth.account_id = account_claim(auth.id_claims);
+  const bool from_claim = auth.account_id.empty();
+  if (from_claim) auth.account_id = account_claim(auth.id_claims);
   if (auth.account_id.empty())
     fail("tokens.account_id", "missing, and the id_token has no chatgpt_account_id either");
+  // Codex sends the account id as the ChatGPT-Account-Id header: it must be a
+  // header-safe word (real ones are UUIDs).
+  const std::string account_path = from_claim ? "tokens.id_token: chatgpt_account_id" : "tokens.account_id";
+  if (auth.account_id.size() > 256) fail(account_path, "is too long (at most 256 characters)");
+  if (!std::all_of(auth.account_id.begin(), auth.account_id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      }))
+    fail(account_path, "may contain only letters, digits, '-', '_' and '.'");
 
   const auto last_refresh = optional_string(root, "last_refresh", "last_refresh");
   // Codex hands out no bearer without last_refresh, so a bottle built from such a
@@ -126,16 +135,20 @@ void require_absolute(const std::string& host_auth_file) {
 }  // namespace
 
 fs::path codex_auth_path(const std::optional<std::string>& codex_home, const std::optional<std::string>& home) {
+  // The directory is mounted into egress (docker -v), so it must be a path that
+  // survives that trip.
+  const auto check = [](std::string_view variable, const std::string& path) {
+    if (const auto problem = path_problem(path))
+      throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: {}", variable, *problem));
+  };
   if (codex_home && !codex_home->empty()) {
-    if (!fs::path(*codex_home).is_absolute())
-      throw Error(ErrorKind::invalid_input, "environment variable CODEX_HOME: must be an absolute path");
+    check("CODEX_HOME", *codex_home);
     return fs::path(*codex_home) / "auth.json";
   }
   if (!home || home->empty())
     throw Error(ErrorKind::invalid_input,
                 "environment variable HOME: not set (needed to find ~/.codex/auth.json)");
-  if (!fs::path(*home).is_absolute())
-    throw Error(ErrorKind::invalid_input, "environment variable HOME: must be an absolute path");
+  check("HOME", *home);
   return fs::path(*home) / ".codex" / "auth.json";
 }
 

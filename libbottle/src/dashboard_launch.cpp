@@ -4,8 +4,12 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "bottle/agent.hpp"
+#include "bottle/error.hpp"
 #include "bottle/resume.hpp"
+#include "json_reader.hpp"
 
 namespace bottle {
 
@@ -40,6 +44,19 @@ Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command,
   Argv argv = {options.tmux, "respawn-pane", "-k", "-t", pane};
   append_pane_command(argv, command, options);
   return argv;
+}
+
+std::string parse_tmux_pane_id(std::string_view output) {
+  std::string_view id = output;
+  if (id.ends_with('\n')) id.remove_suffix(1);
+  if (id.ends_with('\r')) id.remove_suffix(1);
+  const bool ok = id.size() >= 2 && id.size() <= 10 && id.front() == '%' &&
+                  std::all_of(id.begin() + 1, id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok)
+    throw Error(ErrorKind::backend,
+                fmt::format("tmux split-window: expected a pane id such as %3, got '{}'",
+                            detail::printable(output, 32)));
+  return std::string(id);
 }
 
 bool inside_tmux(const char* tmux_env) { return tmux_env != nullptr && *tmux_env != '\0'; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -10,14 +11,67 @@ namespace bottle::detail {
 namespace json = boost::json;
 
 json::value parse_json_text(std::string_view text, std::string_view what) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("{}: not valid JSON: starts with a byte order mark (save it as UTF-8 without one)", what));
+  if (const auto bad = invalid_utf8_at(text))
+    throw Error(ErrorKind::invalid_input, fmt::format("{}: not valid JSON: not UTF-8 at byte {}", what, *bad));
   json::parse_options options;
   options.allow_comments = true;
   options.allow_trailing_commas = true;
   options.max_depth = 64;
+  json::parser parser({}, options);
   boost::system::error_code ec;
-  json::value value = json::parse(text, ec, {}, options);
-  if (ec) throw Error(ErrorKind::invalid_input, fmt::format("{}: not valid JSON: {}", what, ec.message()));
-  return value;
+  const std::size_t used = parser.write_some(text.data(), text.size(), ec);
+  if (!ec && used < text.size()) ec = json::error::extra_data;
+  if (ec) {
+    // Line and column of where parsing stopped, so the user can find it without
+    // the message ever quoting the text (it may hold a secret).
+    const std::string_view before = text.substr(0, std::min(used, text.size()));
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const std::size_t newline = before.rfind('\n');
+    const std::size_t column = before.size() - (newline == std::string_view::npos ? 0 : newline + 1) + 1;
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("{}: not valid JSON at line {}, column {}: {}", what, line, column, ec.message()));
+  }
+  return parser.release();
+}
+
+std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = byte(i);
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra = 0;
+    std::uint32_t cp = 0, min = 0;
+    if ((lead & 0xE0) == 0xC0) extra = 1, cp = lead & 0x1Fu, min = 0x80;
+    else if ((lead & 0xF0) == 0xE0) extra = 2, cp = lead & 0x0Fu, min = 0x800;
+    else if ((lead & 0xF8) == 0xF0) extra = 3, cp = lead & 0x07u, min = 0x10000;
+    else return i;
+    if (i + extra >= text.size()) return i;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((byte(i + k) & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (byte(i + k) & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += extra + 1;
+  }
+  return std::nullopt;
+}
+
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < max; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+  }
+  if (text.size() > max) out += "...";
+  return out;
 }
 
 // Keys are user input: a hostile key must not break the error line it appears in.

@@ -3,8 +3,10 @@
 // names the field ("$.workspaces[0].host") and what is wrong.
 
 #include <boost/json.hpp>
+#include <cstddef>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,8 +15,19 @@
 namespace bottle::detail {
 
 /// Parse JSON text allowing comments and trailing commas. `what` prefixes errors
-/// ("spec", "auth.json"). Throws Error(invalid_input).
+/// ("spec", "auth.json"), which say where the text stops being JSON ("spec: not
+/// valid JSON at line 3, column 7: syntax error") or at which byte it stops being
+/// UTF-8, and never quote the text. Throws Error(invalid_input).
 boost::json::value parse_json_text(std::string_view text, std::string_view what);
+
+/// The offset of the first byte that does not belong to a well-formed UTF-8
+/// sequence (overlong forms, surrogates and code points above U+10FFFF are not
+/// well-formed); nullopt when all of `text` is UTF-8.
+std::optional<std::size_t> invalid_utf8_at(std::string_view text);
+
+/// `text` made safe to quote in a one-line message: printable ASCII is kept, every
+/// other byte becomes \xNN, and anything past `max` bytes becomes "...".
+std::string printable(std::string_view text, std::size_t max = 64);
 
 /// ".key" for plain keys, otherwise ["escaped key"], so hostile keys stay on one line.
 std::string member_path(std::string_view key);

@@ -24,48 +24,50 @@ constexpr std::size_t max_value_length = 4096;
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
-void validate_path_text(std::string_view path, std::string_view field) {
-  if (path.empty() || path.front() != '/') field_error(field, "must be an absolute path");
-  if (path.size() > max_value_length) field_error(field, "is too long");
-  // ':' and ',' are separators in docker -v / smolvm -v; control characters and
-  // NUL cannot travel safely through argv or logs.
-  for (char c : path) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == ':' || c == ',') field_error(field, fmt::format("must not contain '{}'", c));
-    if (u < 0x20 || u == 0x7f) field_error(field, "must not contain control characters");
-  }
-  std::string_view rest = path;
-  while (!rest.empty()) {
-    const auto slash = rest.find('/');
-    const auto part = rest.substr(0, slash);
-    if (part == "..") field_error(field, "must not contain '..'");
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-}
-
 void validate_plain_value(std::string_view value, std::string_view field) {
   if (value.size() > max_value_length) field_error(field, "is too long");
   if (value.find('\0') != std::string_view::npos) field_error(field, "must not contain NUL bytes");
+  // A stored spec is JSON: bytes that are not UTF-8 would make it unreadable.
+  if (detail::invalid_utf8_at(value)) field_error(field, "must be valid UTF-8");
 }
 
-void validate_image(std::string_view image, std::string_view field) {
-  if (image.empty()) field_error(field, "must not be empty");
-  if (image.size() > 255) field_error(field, "is too long");
-  if (image.front() == '-') field_error(field, "must not start with '-'");
-  for (char c : image) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                    c == '-' || c == '/' || c == ':' || c == '@';
-    if (!ok) field_error(field, "may contain only letters, digits and . _ - / : @");
+bool is_header_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
+
+// RFC 6901: '/'-separated tokens in which '~' only starts "~0" or "~1".
+bool is_json_pointer(std::string_view pointer) {
+  if (pointer.front() != '/') return false;
+  for (std::size_t i = 0; i < pointer.size(); ++i)
+    if (pointer[i] == '~' && (i + 1 == pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')))
+      return false;
+  return true;
+}
+
+void validate_route(const EgressRoute& r, const std::string& at) {
+  // Route names (optional) key the token brokers and appear in egress logs: a plain word.
+  const bool name_ok = r.name.size() <= 64 &&
+                       std::all_of(r.name.begin(), r.name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+                       });
+  if (!name_ok) field_error(at + ".name", "must be at most 64 of letters, digits, '-', '_' and '.'");
+  if (r.hosts.empty()) field_error(at + ".hosts", "must list at least one host");
+  for (std::size_t h = 0; h < r.hosts.size(); ++h) validate_hostname(r.hosts[h], fmt::format("{}.hosts[{}]", at, h));
+  if (r.header.empty() || r.header.size() > 128 || !std::all_of(r.header.begin(), r.header.end(), is_header_char))
+    field_error(at + ".header", "must be an HTTP header name");
+  if (r.dummy.size() < 8) field_error(at + ".dummy", "must be at least 8 characters (an exact, unique string)");
+  validate_plain_value(r.dummy, at + ".dummy");
+  // A dummy travels in an HTTP header value: anything else could never match.
+  if (!std::all_of(r.dummy.begin(), r.dummy.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
+    field_error(at + ".dummy", "must be printable ASCII (it is matched inside an HTTP header)");
+  if (r.value_file.empty()) field_error(at + ".value_file", "must name the host file holding the real value");
+  // Its directory is mounted into egress: a relative name would become a Docker
+  // volume name, "/" would mount the whole host.
+  validate_path(r.value_file, at + ".value_file");
+  if (r.value_file.back() == '/') field_error(at + ".value_file", "must name a file, not a directory");
+  if (!r.value_json_pointer.empty()) {
+    validate_plain_value(r.value_json_pointer, at + ".value_json_pointer");
+    if (!is_json_pointer(r.value_json_pointer))
+      field_error(at + ".value_json_pointer", "must be a JSON pointer starting with '/' ('~' only as ~0 or ~1)");
   }
-}
-
-void validate_user(std::string_view user, std::string_view field) {
-  if (user.empty() || user.size() > 32) field_error(field, "must be 1-32 characters");
-  const bool ok = std::all_of(user.begin(), user.end(), [](char c) {
-    return is_lower_alnum(c) || c == '_' || c == '-';
-  });
-  if (!ok || user.front() == '-') field_error(field, "must match [a-z0-9_][a-z0-9_-]*");
 }
 
 Mount parse_mount(const JsonField& f) {
@@ -175,6 +177,9 @@ void validate_hostname(std::string_view host, std::string_view field, bool allow
     if (++label > 63) field_error(field, "has a label longer than 63 characters");
   }
   if (label == 0) field_error(field, "must not end with '.'");
+  // "*.com" would open a whole top-level domain (pipelock refuses it as well).
+  if (rest.size() != host.size() && rest.find('.') == std::string_view::npos)
+    field_error(field, "is a wildcard over a top-level domain (too broad)");
 }
 
 void validate_env_name(std::string_view key, std::string_view field) {
@@ -186,13 +191,59 @@ void validate_env_name(std::string_view key, std::string_view field) {
   if (!ok) field_error(field, "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
 }
 
+void validate_env_value(std::string_view value, std::string_view field) { validate_plain_value(value, field); }
+
+void validate_image(std::string_view image, std::string_view field) {
+  if (image.empty()) field_error(field, "must not be empty");
+  if (image.size() > 255) field_error(field, "is too long");
+  if (image.front() == '-') field_error(field, "must not start with '-'");
+  for (char c : image) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                    c == '-' || c == '/' || c == ':' || c == '@';
+    if (!ok) field_error(field, "may contain only letters, digits and . _ - / : @");
+  }
+}
+
+void validate_user(std::string_view user, std::string_view field) {
+  if (user.empty() || user.size() > 32) field_error(field, "must be 1-32 characters");
+  const bool ok = std::all_of(user.begin(), user.end(), [](char c) {
+    return is_lower_alnum(c) || c == '_' || c == '-';
+  });
+  if (!ok || user.front() == '-') field_error(field, "must match [a-z0-9_][a-z0-9_-]*");
+}
+
+std::optional<std::string> path_problem(std::string_view path) {
+  if (path.empty() || path.front() != '/') return "must be an absolute path";
+  if (path.size() > max_value_length) return "is too long";
+  // ':' and ',' are separators in docker -v / smolvm -v; control characters and
+  // NUL cannot travel safely through argv or logs.
+  for (char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == ':' || c == ',') return fmt::format("must not contain '{}'", c);
+    if (u < 0x20 || u == 0x7f) return "must not contain control characters";
+  }
+  if (detail::invalid_utf8_at(path)) return "must be valid UTF-8";
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    if (rest.substr(0, slash) == "..") return "must not contain '..'";
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return std::nullopt;
+}
+
+void validate_path(std::string_view path, std::string_view field) {
+  if (const auto problem = path_problem(path)) field_error(field, *problem);
+}
+
 void validate_spec(const BottleSpec& s) {
   validate_bottle_name(s.name, "$.name");
   validate_image(s.image, "$.image");
   validate_user(s.user, "$.user");
   for (std::size_t i = 0; i < s.workspaces.size(); ++i) {
-    validate_path_text(s.workspaces[i].host, fmt::format("$.workspaces[{}].host", i));
-    validate_path_text(s.workspaces[i].guest, fmt::format("$.workspaces[{}].guest", i));
+    validate_path(s.workspaces[i].host, fmt::format("$.workspaces[{}].host", i));
+    validate_path(s.workspaces[i].guest, fmt::format("$.workspaces[{}].guest", i));
     for (std::size_t j = 0; j < i; ++j)
       if (s.workspaces[j].guest == s.workspaces[i].guest)
         field_error(fmt::format("$.workspaces[{}].guest", i), "is mounted twice");
@@ -202,32 +253,15 @@ void validate_spec(const BottleSpec& s) {
     validate_env_name(key, at);
     validate_plain_value(value, at);
   }
-  for (std::size_t i = 0; i < s.egress.routes.size(); ++i) {
-    const auto& r = s.egress.routes[i];
-    const auto at = fmt::format("$.egress.routes[{}]", i);
-    validate_plain_value(r.name, at + ".name");
-    if (r.hosts.empty()) field_error(at + ".hosts", "must list at least one host");
-    for (std::size_t h = 0; h < r.hosts.size(); ++h) validate_hostname(r.hosts[h], fmt::format("{}.hosts[{}]", at, h));
-    if (r.header.empty() || !std::all_of(r.header.begin(), r.header.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-        }))
-      field_error(at + ".header", "must be an HTTP header name");
-    if (r.dummy.size() < 8) field_error(at + ".dummy", "must be at least 8 characters (an exact, unique string)");
-    validate_plain_value(r.dummy, at + ".dummy");
-    if (r.value_file.empty()) field_error(at + ".value_file", "must name the host file holding the real value");
-    validate_plain_value(r.value_file, at + ".value_file");
-    if (!r.value_json_pointer.empty() && r.value_json_pointer.front() != '/')
-      field_error(at + ".value_json_pointer", "must be a JSON pointer starting with '/'");
-  }
-  if (s.egress.port < 0 || s.egress.port > 65535)
-    field_error("$.egress.port", "must be an integer from 0 (pick one) to 65535");
+  for (std::size_t i = 0; i < s.egress.routes.size(); ++i)
+    validate_route(s.egress.routes[i], fmt::format("$.egress.routes[{}]", i));
   for (std::size_t i = 0; i < s.allowlist.size(); ++i)
     validate_hostname(s.allowlist[i], fmt::format("$.allowlist[{}]", i), /*allow_wildcard=*/true);
   if (s.resources.cpus < 0 || s.resources.cpus > 256)
     field_error("$.resources.cpus", "must be an integer from 0 (default) to 256");
   if (s.resources.memory_mib != 0 && (s.resources.memory_mib < 64 || s.resources.memory_mib > (1 << 20)))
     field_error("$.resources.memory_mib", "must be 0 (default) or from 64 to 1048576");
-  if (!s.prompt_file.empty()) validate_path_text(s.prompt_file, "$.prompt_file");
+  if (!s.prompt_file.empty()) validate_path(s.prompt_file, "$.prompt_file");
 }
 
 BottleSpec parse_spec(std::string_view json_text) {

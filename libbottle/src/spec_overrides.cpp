@@ -56,6 +56,12 @@ void as_flag(std::string_view flag, Fn&& fn) {
   }
 }
 
+// Paths are checked before anything echoes them back in a message.
+void check_path(std::string_view flag, std::string_view part, const std::string& path) {
+  if (const auto problem = path_problem(path))
+    throw Error(ErrorKind::invalid_input, fmt::format("{}: {}{}", flag, part, *problem));
+}
+
 }  // namespace
 
 bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i) {
@@ -98,11 +104,23 @@ const char* spec_flags_help() {
 }
 
 BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::string& cwd) {
-  if (o.name) s.name = *o.name;
-  if (o.backend) s.backend = parse_backend_kind(*o.backend, "--backend");
-  if (o.agent) s.agent = parse_agent_kind(*o.agent, "--agent");
-  if (o.image) s.image = *o.image;
-  if (o.user) s.user = *o.user;
+  // Each value is checked as it is applied, so errors name the flag the user typed;
+  // validate_spec at the end checks the result as a whole.
+  if (o.name) {
+    // Checked before a default name could replace an empty one.
+    as_flag("--name", [&] { validate_bottle_name(*o.name, "--name"); });
+    s.name = *o.name;
+  }
+  if (o.backend) as_flag("--backend", [&] { s.backend = parse_backend_kind(*o.backend, "--backend"); });
+  if (o.agent) as_flag("--agent", [&] { s.agent = parse_agent_kind(*o.agent, "--agent"); });
+  if (o.image) {
+    as_flag("--image", [&] { validate_image(*o.image, "--image"); });
+    s.image = *o.image;
+  }
+  if (o.user) {
+    as_flag("--user", [&] { validate_user(*o.user, "--user"); });
+    s.user = *o.user;
+  }
   for (const auto& text : o.workspaces) {
     // HOST[:GUEST[:ro]]; paths may not contain ':' (validated), so splitting is exact.
     Mount m;
@@ -119,6 +137,8 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
     m.host = without_trailing_slash(absolute_from(parts[0], cwd));
     m.guest = parts.size() >= 2 && !parts[1].empty() ? parts[1] : std::string(default_guest_workspace);
     m.read_only = parts.size() == 3;
+    check_path("--workspace", "HOST ", m.host);
+    check_path("--workspace", "GUEST ", m.guest);
     std::error_code ec;
     if (!fs::is_directory(m.host, ec)) usage_error("--workspace", fmt::format("{}: not a directory", m.host));
     s.workspaces.push_back(m);
@@ -128,6 +148,7 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
     if (eq == std::string::npos) usage_error("--env", "must be KEY=VALUE");
     const std::string key = kv.substr(0, eq);
     as_flag("--env", [&] { validate_env_name(key, "$.env"); });
+    as_flag("--env", [&] { validate_env_value(kv.substr(eq + 1), "$.env"); });
     s.env[key] = kv.substr(eq + 1);
   }
   for (const auto& host : o.allow) {
@@ -140,13 +161,13 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
   if (o.egress) s.egress.enabled = *o.egress;
   if (o.prompt_file) {
     s.prompt_file = absolute_from(*o.prompt_file, cwd);
+    check_path("--prompt-file", "", s.prompt_file);
     std::error_code ec;
     if (!fs::is_regular_file(s.prompt_file, ec)) usage_error("--prompt-file", fmt::format("{}: not a file", s.prompt_file));
   }
   if (o.cpus) s.resources.cpus = *o.cpus;
   if (o.memory_mib) s.resources.memory_mib = *o.memory_mib;
   if (s.name.empty()) s.name = default_bottle_name(s);
-  if (o.name) as_flag("--name", [&] { validate_bottle_name(s.name); });
   validate_spec(s);
   return s;
 }

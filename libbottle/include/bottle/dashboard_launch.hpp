@@ -40,6 +40,11 @@ Argv tmux_split_window_argv(const Argv& command, const TmuxOptions& options = {}
 Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command,
                             const TmuxOptions& options = {});
 
+/// The pane id `tmux split-window -P -F '#{pane_id}'` printed: "%N" and an optional
+/// line ending, nothing else. It is later passed back as `respawn-pane -t PANE`, so
+/// anything else is refused: throws Error(backend) describing the output.
+std::string parse_tmux_pane_id(std::string_view output);
+
 /// True when $TMUX (passed in) names a tmux session this process runs inside.
 bool inside_tmux(const char* tmux_env);
 

@@ -12,7 +12,7 @@
 //     "env": {"FOO": "bar"},
 //     "egress": {"enabled": true, "routes": [
 //        {"name": "gh", "hosts": ["api.github.com"], "header": "Authorization",
-//         "dummy": "bottle-dummy-gh", "value_file": "~/.config/gh/token"}],
+//         "dummy": "bottle-dummy-gh", "value_file": "/home/me/.config/gh/token"}],
 //        "port": 0},                    // smolmachines: host port of egress (0: pick)
 //     "allowlist": ["github.com"],
 //     "forward_host_credentials": true,
@@ -117,5 +117,19 @@ void validate_bottle_name(std::string_view name, std::string_view field = "name"
 void validate_hostname(std::string_view host, std::string_view field, bool allow_wildcard = false);
 /// An environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 void validate_env_name(std::string_view key, std::string_view field);
+/// An environment variable value: at most 4096 bytes of UTF-8 without NUL.
+void validate_env_value(std::string_view value, std::string_view field);
+/// An image reference: 1-255 of letters, digits and . _ - / : @, not starting with '-'.
+void validate_image(std::string_view image, std::string_view field);
+/// A user name: 1-32 of [a-z0-9_-], not starting with '-'.
+void validate_user(std::string_view user, std::string_view field);
+
+/// What is wrong with `path` as a host or guest path bottle passes to an engine
+/// (docker -v, smolvm -v, a mount of egress): it must be absolute, valid UTF-8, at
+/// most 4096 bytes, and free of ':' and ',' (mount separators), control
+/// characters and ".." components. nullopt when it is fine.
+std::optional<std::string> path_problem(std::string_view path);
+/// Throw Error(invalid_input) naming `field` when path_problem(path) finds one.
+void validate_path(std::string_view path, std::string_view field);
 
 }  // namespace bottle
