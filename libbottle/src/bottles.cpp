@@ -85,65 +85,6 @@ Backend& Bottles::backend(BackendKind kind) {
   return *it->second;
 }
 
-bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
-  return spec.egress.enabled && b.guest_egress(spec).enabled;
-}
-
-std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
-  std::vector<EgressRoute> routes = spec.egress.routes;
-  if (const auto forwarded = load_forwarded_state(store_.dirs(), spec.name))
-    routes.insert(routes.end(), forwarded->routes.begin(), forwarded->routes.end());
-  return routes;
-}
-
-EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) const {
-  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.egress_placement());
-}
-
-void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
-  if (!egress_runs(b, spec)) return;
-  try {
-    const EgressFiles files = egress_files(b, spec);
-    if (b.egress_placement() == EgressPlacement::host) {
-      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;  // already up
-      // Someone else's listener there would receive the bottle's traffic.
-      if (!loopback_port_free(static_cast<std::uint16_t>(spec.egress.port)))
-        throw Error(ErrorKind::isolation,
-                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
-                                spec.name, spec.egress.port));
-    }
-    const ProcessResult started =
-        runner_.run(Command{.argv = b.egress_start_argv(spec, files, EgressUpstream::from_environment())});
-    if (!started.ok()) {
-      std::string detail = started.started() ? started.err : started.start_error;
-      while (!detail.empty() && detail.back() == '\n') detail.pop_back();
-      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, detail));
-    }
-    // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
-    for (int attempt = 0;; ++attempt) {
-      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;
-      if (attempt == 100)
-        throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::isolation) throw;
-    throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
-  }
-}
-
-void Bottles::stop_host_egress(Backend& b, const BottleSpec& spec) {
-  if (b.egress_placement() != EgressPlacement::host || !egress_runs(b, spec)) return;
-  run_or_throw(b.egress_stop_argv(spec, egress_files(b, spec)), ErrorKind::backend, "stop egress for " + spec.name);
-}
-
-void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
-  if (!egress_runs(b, spec)) return;
-  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
-  b.install_file(spec, std::string(default_guest_ca_bundle_path),
-                 build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem), "root:root", 0644);
-}
-
 void Bottles::provision(Backend& b, const BottleSpec& spec) {
   for (const auto& step : provision_steps_) step(b, spec, store_.dirs());
 }
@@ -171,20 +112,12 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
   // A host-side egress keeps one port for the bottle's life: the guest's proxy
   // address is built from it.
   if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec) && spec.egress.port == 0)
-    spec.egress.port = pick_free_loopback_port();
+    spec.egress.port = pick_free_port();
   try {
-    if (egress_runs(b, spec)) {
-      // Host-side preparation first: a bad host login stops here, before any engine
-      // object exists.
-      const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
-      save_forwarded_state(store_.dirs(), spec.name, prepare_forwarded_credentials(spec));
-      const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement());
+    if (egress_runs(b, spec))
+      create_with_egress(b, spec);
+    else
       b.create(spec);
-      for (const auto& argv : b.egress_create_argvs(spec, files, EgressUpstream::from_environment()))
-        run_or_throw(argv, ErrorKind::isolation, "create egress for " + spec.name);
-    } else {
-      b.create(spec);
-    }
     if (start_it) {
       start_egress(b, spec);
       b.start(spec);
@@ -194,8 +127,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     store_.save(spec);
   } catch (...) {
     // Undo whatever part exists; the original error is what the user needs to see.
-    if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec))
-      runner_.run(Command{.argv = b.egress_stop_argv(spec, egress_files(b, spec))});
+    stop_egress(b, spec, StopMode::best_effort);
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -233,8 +165,7 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be provisioned (e.g. its isolation) must not run.
     runner_.run(Command{.argv = b.stop_argv(spec)});
-    if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec))
-      runner_.run(Command{.argv = b.egress_stop_argv(spec, egress_files(b, spec))});
+    stop_egress(b, spec, StopMode::best_effort);
     throw;
   }
 }
@@ -243,8 +174,7 @@ void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   b.stop(spec);
-  if (egress_runs(b, spec))
-    run_or_throw(b.egress_stop_argv(spec, egress_files(b, spec)), ErrorKind::backend, "stop egress for " + name);
+  stop_egress(b, spec, StopMode::checked);
 }
 
 std::string Bottles::engine_state(const BottleSpec& spec) {
@@ -259,8 +189,9 @@ void Bottles::remove(const std::string& name, bool force) {
   const std::string state = engine_state(spec);
   if (state == "running" && !force)
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
+  // Host processes first: a container egress may be gone already, or go with b.remove().
+  stop_egress(b, spec, StopMode::best_effort);
   if (state != "missing") b.remove(spec);
-  stop_host_egress(b, spec);  // a container egress went with b.remove()
   store_.remove(name);
 }
 

@@ -172,6 +172,16 @@ Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&)
   return {options_.docker, "stop", egress_name(object_name(spec.name))};
 }
 
+Argv DockerBackend::bridge_gateway_argv() const {
+  return {options_.docker, "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"};
+}
+
+std::string DockerBackend::egress_parent_host() {
+  std::string gateway = run_checked(bridge_gateway_argv(), "find the Docker bridge's gateway").out;
+  while (!gateway.empty() && (gateway.back() == '\n' || gateway.back() == ' ')) gateway.pop_back();
+  return gateway;
+}
+
 Argv DockerBackend::list_argv() const {
   return {options_.docker, "ps", "-a", "--no-trunc", "--filter",
           fmt::format("label={}=1", docker_managed_label), "--format",

@@ -21,10 +21,10 @@ std::string first_line(const std::filesystem::path& path) {
 }  // namespace
 
 std::vector<std::string> daemon_start_argv(const HostDaemon& daemon) {
-  std::vector<std::string> argv = {"start-stop-daemon", "--start", "--oknodo", "--background",
-                                   "--notify-await", "--notify-timeout",
-                                   std::to_string(daemon.ready_timeout_seconds), "--make-pidfile",
-                                   "--output", daemon.log_file.string()};
+  std::vector<std::string> argv = {"start-stop-daemon", "--start", "--oknodo", "--background"};
+  if (daemon.notifies_ready)
+    argv.insert(argv.end(), {"--notify-await", "--notify-timeout", std::to_string(daemon.ready_timeout_seconds)});
+  argv.insert(argv.end(), {"--make-pidfile", "--output", daemon.log_file.string()});
   const auto match = selector(daemon);
   argv.insert(argv.end(), match.begin(), match.end());
   argv.insert(argv.end(), {"--startas", daemon.program, "--"});

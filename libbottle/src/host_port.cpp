@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <fmt/format.h>
 
 #include "bottle/error.hpp"
@@ -15,23 +16,28 @@ namespace bottle {
 
 namespace {
 
-// Bind 127.0.0.1:port (0: any) and return the bound port, or 0 when it is taken.
-std::uint16_t bind_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw Error(ErrorKind::io, fmt::format("cannot open a TCP socket: {}", std::strerror(errno)));
+// Bind ipv4:port (port 0: any) and return the bound port, or 0 when it is taken.
+std::uint16_t bind_port(std::string_view ipv4, std::uint16_t port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string host(ipv4);
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1)
+    throw Error(ErrorKind::invalid_input, fmt::format("'{}' is not an IPv4 address", host));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw Error(ErrorKind::io, fmt::format("cannot open a TCP socket: {}", std::strerror(errno)));
+  // SO_REUSEADDR, as the servers themselves set it: connections of an earlier run in
+  // TIME_WAIT do not make the port taken, while a listener still does (Linux).
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   std::uint16_t bound = 0;
-  // No SO_REUSEADDR: a port some process listens on must read as taken.
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
     socklen_t length = sizeof address;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) bound = ntohs(address.sin_port);
   } else if (errno != EADDRINUSE && errno != EACCES) {
     const int saved = errno;
     ::close(fd);
-    throw Error(ErrorKind::io, fmt::format("cannot bind 127.0.0.1:{}: {}", port, std::strerror(saved)));
+    throw Error(ErrorKind::io, fmt::format("cannot bind {}:{}: {}", host, port, std::strerror(saved)));
   }
   ::close(fd);
   return bound;
@@ -39,12 +45,12 @@ std::uint16_t bind_loopback(std::uint16_t port) {
 
 }  // namespace
 
-std::uint16_t pick_free_loopback_port() {
-  const std::uint16_t port = bind_loopback(0);
-  if (port == 0) throw Error(ErrorKind::io, "no free TCP port on 127.0.0.1");
+std::uint16_t pick_free_port(std::string_view ipv4) {
+  const std::uint16_t port = bind_port(ipv4, 0);
+  if (port == 0) throw Error(ErrorKind::io, fmt::format("no free TCP port on {}", ipv4));
   return port;
 }
 
-bool loopback_port_free(std::uint16_t port) { return port != 0 && bind_loopback(port) == port; }
+bool port_free(std::string_view ipv4, std::uint16_t port) { return port != 0 && bind_port(ipv4, port) == port; }
 
 }  // namespace bottle

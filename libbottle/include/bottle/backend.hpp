@@ -107,6 +107,9 @@ class Backend {
   /// Exits 0 while the proxy runs and accepts connections.
   virtual Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const;
   virtual Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const;
+  /// The host address a parent proxy running on the host (pipelock) must listen on
+  /// for this backend's egress to reach it. May ask the engine.
+  virtual std::string egress_parent_host() { return "127.0.0.1"; }
   /// For host placement, "running" or "stopped" without running anything (ls);
   /// container egress is reported by parse_list() instead, and this returns "".
   virtual std::string host_egress_state(const BottleSpec& spec, const EgressFiles& files) const;

@@ -66,16 +66,25 @@ class Bottles {
 
  private:
   void provision(Backend& backend, const BottleSpec& spec);
-  /// Start the bottle's egress and wait until it accepts connections; Error(isolation)
-  /// otherwise, so the bottle itself never starts without it.
+  // ---- egress (bottles_egress.cpp) ----
+  /// Host-side preparation (CA, forwarded credentials, egress files, pipelock
+  /// config), then the bottle and its egress in the engine.
+  void create_with_egress(Backend& backend, const BottleSpec& spec);
+  /// Start the bottle's pipelock (if bottle runs one) and egress, and wait until
+  /// they serve; Error(isolation) otherwise, so the bottle never starts without them.
   void start_egress(Backend& backend, const BottleSpec& spec);
-  /// Stop a host-side egress process (a container egress goes with its bottle).
-  void stop_host_egress(Backend& backend, const BottleSpec& spec);
+  void start_pipelock(const BottleSpec& spec);
+  enum class StopMode { checked, best_effort };
+  /// Stop the bottle's egress and its pipelock.
+  void stop_egress(Backend& backend, const BottleSpec& spec, StopMode mode);
   EgressFiles egress_files(const Backend& backend, const BottleSpec& spec) const;
+  /// Egress's parent proxy: the bottle's pipelock, else BOTTLE_EGRESS_UPSTREAM.
+  EgressUpstream egress_upstream(const BottleSpec& spec) const;
   /// Install the agent CA bundle (system roots + the egress CA) in the bottle.
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
+
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
   void run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what);
   std::string engine_state(const BottleSpec& spec);

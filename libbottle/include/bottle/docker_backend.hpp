@@ -50,6 +50,9 @@ class DockerBackend final : public Backend {
                          const EgressUpstream& upstream) const override;
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  /// The default bridge's gateway: the host as the egress container sees it.
+  std::string egress_parent_host() override;
+  Argv bridge_gateway_argv() const;
 
  private:
   DockerOptions options_;

@@ -1,9 +1,10 @@
 #pragma once
 // Long-running helper processes on the host (the egress proxy of a smolmachines
 // bottle), supervised with Debian's start-stop-daemon:
-//   - start forks the program into the background, writes its pid file and waits
-//     until the program reports readiness (sd_notify READY=1 on NOTIFY_SOCKET);
-//     a program that fails or exits before that makes start fail;
+//   - start forks the program into the background and writes its pid file; for a
+//     program that reports readiness (sd_notify READY=1 on NOTIFY_SOCKET) it waits
+//     for that, and a program that fails or exits before it makes start fail;
+//     otherwise the caller polls a health check;
 //   - status and stop match on the pid file AND the process name, so a stale pid
 //     file whose pid was reused never touches an unrelated process.
 // The builders are pure; callers run the argvs through a Runner.
@@ -20,6 +21,8 @@ struct HostDaemon {
   std::filesystem::path pid_file;
   std::filesystem::path log_file;    ///< stdout and stderr
   std::string process_name;          ///< the kernel's comm of the running program
+  /// Whether the program sends sd_notify READY=1 (see above).
+  bool notifies_ready = true;
   int ready_timeout_seconds = 30;
 };
 

@@ -1,18 +1,21 @@
 #pragma once
-// Loopback TCP ports for proxies that run on the host (egress of smolmachines
-// bottles). Checking a port and then starting a server on it can race with another
-// process; what listens is confirmed afterwards (the egress readiness addon fails
-// closed when its own listen fails).
+// TCP ports on a host address for proxies that run on the host (egress of
+// smolmachines bottles, bottle-run pipelock). Checking a port and then starting a
+// server on it can race with another process; what listens is confirmed afterwards
+// (egress's readiness addon fails closed when its own listen fails; pipelock must
+// pass its health check).
 
 #include <cstdint>
+#include <string_view>
 
 namespace bottle {
 
-/// A port on 127.0.0.1 that nothing listens on right now (the kernel's pick).
-/// Throws Error(io) when no socket can be bound.
-std::uint16_t pick_free_loopback_port();
+/// A port on `ipv4` that nothing listens on right now (the kernel's pick).
+/// Throws Error(io) when no socket can be bound there, Error(invalid_input) when
+/// `ipv4` is not a dotted IPv4 address.
+std::uint16_t pick_free_port(std::string_view ipv4 = "127.0.0.1");
 
-/// Whether 127.0.0.1:`port` can be bound right now.
-bool loopback_port_free(std::uint16_t port);
+/// Whether `ipv4`:`port` can be bound right now.
+bool port_free(std::string_view ipv4, std::uint16_t port);
 
 }  // namespace bottle

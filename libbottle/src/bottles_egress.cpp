@@ -1,0 +1,171 @@
+// Bottles' egress lifecycle: what runs between a bottle and the internet.
+//   bottle -> egress (container or host process) -> pipelock (host process, when
+//   bottle runs one) or BOTTLE_EGRESS_UPSTREAM -> internet
+// Everything here fails closed: an egress or pipelock that does not come up is an
+// Error(isolation), and the bottle does not start.
+#include <chrono>
+#include <fmt/format.h>
+#include <thread>
+
+#include "bottle/bottles.hpp"
+#include "bottle/credential_provisioning.hpp"
+#include "bottle/egress_ca.hpp"
+#include "bottle/error.hpp"
+#include "bottle/host_port.hpp"
+#include "bottle/managed_pipelock.hpp"
+
+namespace bottle {
+
+namespace {
+
+std::string trimmed_detail(const ProcessResult& r) {
+  std::string detail = r.started() ? r.err : r.start_error;
+  while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+  return detail;
+}
+
+// "host:port" -> (host, port); the listen file is bottle's own, so a bad one is corrupt state.
+std::pair<std::string, std::uint16_t> split_listen(const std::string& listen, const std::string& bottle) {
+  const auto colon = listen.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = 0;
+    }
+  }
+  if (colon == std::string::npos || port <= 0 || port > 65535)
+    throw Error(ErrorKind::io, fmt::format("bottle {}: corrupt pipelock listen address '{}'", bottle, listen));
+  return {listen.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
+  return spec.egress.enabled && b.guest_egress(spec).enabled;
+}
+
+std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
+  std::vector<EgressRoute> routes = spec.egress.routes;
+  if (const auto forwarded = load_forwarded_state(store_.dirs(), spec.name))
+    routes.insert(routes.end(), forwarded->routes.begin(), forwarded->routes.end());
+  return routes;
+}
+
+EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) const {
+  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.egress_placement());
+}
+
+EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
+  EgressUpstream upstream = EgressUpstream::from_environment();
+  if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec)) upstream.proxy = pipelock->proxy_url();
+  return upstream;
+}
+
+void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
+  // Host-side preparation first, cheapest checks first: a bad environment or host
+  // login stops here, before any file or engine object exists.
+  EgressUpstream upstream = EgressUpstream::from_environment();
+  const ForwardedCredentials forwarded = prepare_forwarded_credentials(spec);
+  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+  save_forwarded_state(store_.dirs(), spec.name, forwarded);
+  const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement());
+  // pipelock in front of egress, unless the user already runs a parent proxy.
+  if (upstream.proxy.empty()) {
+    if (const auto program = locate_pipelock(); !program.empty()) {
+      const std::string host = b.egress_parent_host();
+      const std::string listen = fmt::format("{}:{}", host, pick_free_port(host));
+      upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
+    }
+  }
+  b.create(spec);
+  for (const auto& argv : b.egress_create_argvs(spec, files, upstream)) {
+    const ProcessResult r = runner_.run(Command{.argv = argv});
+    if (!r.ok())
+      throw Error(ErrorKind::isolation,
+                  fmt::format("create egress for {}: {} failed: {}", spec.name, argv.front(), trimmed_detail(r)));
+  }
+}
+
+void Bottles::start_pipelock(const BottleSpec& spec) {
+  const auto pipelock = managed_pipelock_of(store_.dirs(), spec);
+  if (!pipelock) return;
+  const HostDaemon daemon = pipelock->daemon();
+  if (!daemon_running(daemon)) {
+    const auto [host, port] = split_listen(pipelock->listen, spec.name);
+    if (!port_free(host, port))
+      throw Error(ErrorKind::isolation, fmt::format("pipelock for {}: {} is in use by another process", spec.name,
+                                                    pipelock->listen));
+    const ProcessResult started = runner_.run(Command{.argv = daemon_start_argv(daemon)});
+    if (!started.ok())
+      throw Error(ErrorKind::isolation,
+                  fmt::format("pipelock for {} did not start: {}", spec.name, trimmed_detail(started)));
+  }
+  // pipelock does not report readiness itself: poll its health check.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (runner_.run(Command{.argv = pipelock->health_argv()}).ok()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  runner_.run(Command{.argv = daemon_stop_argv(daemon)});
+  throw Error(ErrorKind::isolation, fmt::format("pipelock for {} did not become healthy (its log: {})", spec.name,
+                                                daemon.log_file.string()));
+}
+
+void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  try {
+    start_pipelock(spec);
+    const EgressFiles files = egress_files(b, spec);
+    if (b.egress_placement() == EgressPlacement::host) {
+      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;  // already up
+      // Someone else's listener there would receive the bottle's traffic.
+      if (!port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
+        throw Error(ErrorKind::isolation,
+                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
+                                spec.name, spec.egress.port));
+    }
+    const ProcessResult started = runner_.run(Command{.argv = b.egress_start_argv(spec, files, egress_upstream(spec))});
+    if (!started.ok())
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
+    // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
+    for (int attempt = 0;; ++attempt) {
+      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;
+      if (attempt == 100)
+        throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::isolation) throw;
+    throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
+  }
+}
+
+void Bottles::stop_egress(Backend& b, const BottleSpec& spec, StopMode mode) {
+  if (!egress_runs(b, spec)) return;
+  std::string failures;
+  try {
+    std::vector<std::pair<Argv, std::string>> stops = {{b.egress_stop_argv(spec, egress_files(b, spec)), "egress"}};
+    if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec))
+      stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
+    // Each one even when another failed: nothing may be left running.
+    for (const auto& [argv, what] : stops) {
+      const ProcessResult r = runner_.run(Command{.argv = argv});
+      if (!r.ok()) failures += fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what,
+                                           argv.front(), trimmed_detail(r));
+    }
+  } catch (const Error&) {
+    if (mode == StopMode::checked) throw;
+  }
+  if (!failures.empty() && mode == StopMode::checked)
+    throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
+}
+
+void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+  b.install_file(spec, std::string(default_guest_ca_bundle_path),
+                 build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem), "root:root", 0644);
+}
+
+}  // namespace bottle

@@ -1,0 +1,102 @@
+// Docker with pipelock installed: egress container -> a pipelock that bottle runs on
+// the host, listening on the default bridge's gateway -> the fake upstream. pipelock
+// is tests/fake_pipelock (on PATH as `pipelock`), which enforces the config bottle
+// wrote; the upstream poses as the API hosts. Requests enter egress on its bridge
+// address, from the host: the bottle -> egress hop (the bottle's only way out) is
+// what test_docker_lifecycle and test_forwarding_e2e prove, with the real codex CLI.
+// Token values are test strings; assertions test booleans.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+#include <csignal>
+
+#include "cli_harness.hpp"
+#include "net_harness.hpp"
+
+namespace fs = std::filesystem;
+using namespace net_harness;
+
+namespace {
+
+const std::string real_token = "real-docker-pl-token-0001";
+const std::string dummy = "dummy-docker-pl-token-0001";
+
+fs::path find_file(const fs::path& root, const std::string& file_name) {
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (entry.path().filename() == file_name) return entry.path();
+  return {};
+}
+
+struct RemoveOnExit {
+  IntegrationHome& home;
+  std::string name;
+  ~RemoveOnExit() { home.cli({"rm", "--force", name}); }
+};
+
+}  // namespace
+
+TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge gateway as egress's parent",
+          "[docker][egress][pipelock][integration]") {
+  FakeNet net;
+  const fs::path token_file = net.path("token");
+  write_file(token_file, real_token + "\n");
+
+  IntegrationHome home;
+  const fs::path bin = home.path() / "bin";
+  fs::create_directories(bin);
+  fs::create_symlink(test_paths::fake_pipelock, bin / "pipelock");
+  const char* path = std::getenv("PATH");
+  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
+  home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
+  home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
+
+  const std::string name = unique_bottle_name("it-dockerpl");
+  write_file(home.path() / "spec.json",
+             boost::json::serialize(boost::json::value{
+                 {"name", name}, {"backend", "docker"}, {"image", "bottle-test:latest"},
+                 {"egress", {{"routes", boost::json::array{boost::json::object{
+                                            {"name", "dockerapi"}, {"hosts", boost::json::array{"chatgpt.com"}},
+                                            {"header", "Authorization"}, {"dummy", dummy},
+                                            {"value_file", token_file.string()}}}}}}}));
+  RemoveOnExit cleanup{home, name};
+  auto r = home.cli({"create", "--spec", (home.path() / "spec.json").string()});
+  INFO(r.err);
+  REQUIRE(r.ok());
+
+  // pipelock listens on the bridge's gateway (where the egress container reaches the host).
+  const std::string gateway = run({"docker", "network", "inspect", "bridge", "--format",
+                                   "{{(index .IPAM.Config 0).Gateway}}"}).out;
+  const fs::path pid_file = find_file(home.path(), "pipelock.pid");
+  REQUIRE_FALSE(pid_file.empty());
+  CHECK(read_file(pid_file.parent_path() / "listen").rfind(gateway.substr(0, gateway.find('\n')) + ":", 0) == 0);
+  const pid_t pipelock_pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
+
+  // Into egress, as the bottle's requests arrive there.
+  const std::string egress_ip =
+      run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "bottle-" + name + "-egress"})
+          .out;
+  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  REQUIRE_FALSE(egress_ca.empty());
+  const auto status = [&](const std::string& url) {
+    return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",
+                "http://" + egress_ip.substr(0, egress_ip.find('\n')) + ":8080", "--cacert", egress_ca.string(), "-o",
+                "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer " + dummy, url})
+        .out;
+  };
+  CHECK(status("https://chatgpt.com/dpl-swap") == "200");
+  CHECK(status("https://broken.example/dpl-off-allowlist") != "200");
+  const std::string pipelock_log = read_file(net.path("pipelock.log"));
+  CHECK(contains(pipelock_log, "CONNECT chatgpt.com:443"));
+  CHECK(contains(pipelock_log, "CONNECT broken.example:443"));
+  const std::string upstream = read_file(net.path("upstream.log"));
+  CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
+  CHECK_FALSE(contains(upstream, dummy));
+  CHECK_FALSE(contains(upstream, "/dpl-off-allowlist"));
+  CHECK(read_file(net.path("parent.log")).empty());  // nothing went around pipelock
+
+  r = home.cli({"stop", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(wait_until([&] { return ::kill(pipelock_pid, 0) != 0; }, 10s));
+}
