@@ -167,17 +167,20 @@ class App {
     }
     Argv split = tmux_split_window_argv(argv, options);
     if (!self.empty()) split.insert(split.begin() + 2, {"-t", self});
-    const ProcessResult r = run_tmux(split);
-    std::string pane = r.out;
-    while (!pane.empty() && (pane.back() == '\n' || pane.back() == '\r')) pane.pop_back();
-    if (!pane.empty()) panes_[name] = pane;
+    // The id goes back into tmux argvs later: only a well-formed "%N" is kept.
+    panes_[name] = parse_tmux_pane_id(run_tmux(split).out);
   }
 
   bool pane_alive(const std::string& pane) {
     Command query;
     query.argv = {"tmux", "display-message", "-p", "-t", pane, "#{pane_id}"};
     const ProcessResult r = runner_.run(query);
-    return r.ok() && r.out.starts_with(pane);
+    if (!r.ok()) return false;
+    try {
+      return parse_tmux_pane_id(r.out) == pane;  // exactly: "%1" is not "%12"
+    } catch (const Error&) {
+      return false;
+    }
   }
 
   ProcessResult run_tmux(const Argv& argv) {

@@ -127,7 +127,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     store_.save(spec);
   } catch (...) {
     // Undo whatever part exists; the original error is what the user needs to see.
-    stop_egress(b, spec, StopMode::best_effort);
+    stop_host_processes(b, spec);
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -165,7 +165,7 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be provisioned (e.g. its isolation) must not run.
     runner_.run(Command{.argv = b.stop_argv(spec)});
-    stop_egress(b, spec, StopMode::best_effort);
+    stop_host_processes(b, spec);
     throw;
   }
 }
@@ -174,7 +174,7 @@ void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   b.stop(spec);
-  stop_egress(b, spec, StopMode::checked);
+  stop_egress(b, spec);
 }
 
 std::string Bottles::engine_state(const BottleSpec& spec) {
@@ -189,9 +189,8 @@ void Bottles::remove(const std::string& name, bool force) {
   const std::string state = engine_state(spec);
   if (state == "running" && !force)
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
-  // Host processes first: a container egress may be gone already, or go with b.remove().
-  stop_egress(b, spec, StopMode::best_effort);
-  if (state != "missing") b.remove(spec);
+  if (state != "missing") b.remove(spec);  // a container egress goes with it
+  stop_host_processes(b, spec);
   store_.remove(name);
 }
 

@@ -141,24 +141,36 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
   }
 }
 
-void Bottles::stop_egress(Backend& b, const BottleSpec& spec, StopMode mode) {
+std::vector<std::pair<Argv, std::string>> Bottles::egress_stop_argvs(const Backend& b, const BottleSpec& spec,
+                                                                     bool host_processes_only) const {
+  std::vector<std::pair<Argv, std::string>> stops;
+  if (!host_processes_only || b.egress_placement() == EgressPlacement::host)
+    stops.emplace_back(b.egress_stop_argv(spec, egress_files(b, spec)), "egress");
+  if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec))
+    stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
+  return stops;
+}
+
+void Bottles::stop_egress(Backend& b, const BottleSpec& spec) {
   if (!egress_runs(b, spec)) return;
   std::string failures;
-  try {
-    std::vector<std::pair<Argv, std::string>> stops = {{b.egress_stop_argv(spec, egress_files(b, spec)), "egress"}};
-    if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec))
-      stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
-    // Each one even when another failed: nothing may be left running.
-    for (const auto& [argv, what] : stops) {
-      const ProcessResult r = runner_.run(Command{.argv = argv});
-      if (!r.ok()) failures += fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what,
-                                           argv.front(), trimmed_detail(r));
-    }
-  } catch (const Error&) {
-    if (mode == StopMode::checked) throw;
+  // Each one even when another failed: nothing may be left running.
+  for (const auto& [argv, what] : egress_stop_argvs(b, spec, false)) {
+    const ProcessResult r = runner_.run(Command{.argv = argv});
+    if (!r.ok())
+      failures += fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what, argv.front(),
+                              trimmed_detail(r));
   }
-  if (!failures.empty() && mode == StopMode::checked)
-    throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
+  if (!failures.empty()) throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
+}
+
+void Bottles::stop_host_processes(Backend& b, const BottleSpec& spec) noexcept {
+  try {
+    if (!egress_runs(b, spec)) return;
+    for (const auto& [argv, what] : egress_stop_argvs(b, spec, true)) runner_.run(Command{.argv = argv});
+  } catch (...) {
+    // Best effort: this runs while another error is being reported.
+  }
 }
 
 void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {

@@ -7,10 +7,9 @@
 #include <functional>
 #include <ostream>
 
-#include "bottle/claude_credentials.hpp"
-#include "bottle/codex_credentials.hpp"
 #include "bottle/egress_config.hpp"
 #include "bottle/error.hpp"
+#include "bottle/managed_pipelock.hpp"
 #include "bottle/pipelock_config.hpp"
 #include "bottle/render.hpp"
 #include "bottle/locate.hpp"
@@ -250,10 +249,6 @@ int cmd_config(const std::vector<std::string>& args, CliContext& ctx) {
   return exit_code::ok;
 }
 
-std::vector<std::string> agent_hosts(AgentKind agent) {
-  return agent == AgentKind::codex ? codex_agent_hosts() : claude_agent_hosts();
-}
-
 // What a bottle gets, without real secrets: routes carry dummies and host file paths,
 // the env carries the proxy and CA locations.
 int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
@@ -267,7 +262,7 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   if (what == "egress") {
     ctx.out << render_egress_routes(bottles.egress_routes(spec));
   } else if (what == "pipelock") {
-    ctx.out << render_pipelock_yaml(pipelock_settings_for(spec, agent_hosts(spec.agent)));
+    ctx.out << render_pipelock_yaml(pipelock_settings_for(spec, agent_api_hosts(spec.agent)));
   } else {
     ctx.out << render_env(bottles.backend(spec.backend).guest_env(spec));
   }

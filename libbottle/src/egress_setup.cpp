@@ -1,5 +1,7 @@
 #include "bottle/egress_setup.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -12,14 +14,43 @@ namespace bottle {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// "http://HOST:PORT" with a plain host name or IPv4 address and a port 1-65535:
+// the value ends up in mitmdump's argv (--mode upstream:...), so nothing else passes.
+bool valid_proxy_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.substr(0, scheme.size()) != scheme) return false;
+  url.remove_prefix(scheme.size());
+  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 253) return false;
+  const std::string_view host = url.substr(0, colon), port = url.substr(colon + 1);
+  const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+  if (!host_ok || host.front() == '-' || port.empty() || port.size() > 5) return false;
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  const int number = std::stoi(std::string(port));
+  return number >= 1 && number <= 65535;
+}
+
+}  // namespace
+
 EgressUpstream EgressUpstream::from_environment() {
   EgressUpstream upstream;
   if (const char* proxy = std::getenv("BOTTLE_EGRESS_UPSTREAM")) upstream.proxy = proxy;
   if (const char* ca = std::getenv("BOTTLE_EGRESS_UPSTREAM_CA")) upstream.trusted_ca_file = ca;
-  if (!upstream.proxy.empty() && upstream.proxy.rfind("http://", 0) != 0)
-    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL");
-  if (!upstream.trusted_ca_file.empty() && upstream.trusted_ca_file.front() != '/')
-    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM_CA: must be an absolute path");
+  if (!upstream.proxy.empty() && !valid_proxy_url(upstream.proxy))
+    throw Error(ErrorKind::invalid_input,
+                "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT");
+  if (!upstream.trusted_ca_file.empty()) {
+    if (upstream.trusted_ca_file.front() != '/')
+      throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM_CA: must be an absolute path");
+    // It is mounted into an egress container with `docker -v`, where ':' and ',' split.
+    if (auto problem = path_problem(upstream.trusted_ca_file))
+      throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_UPSTREAM_CA: " + *problem);
+  }
   return upstream;
 }
 

@@ -1,5 +1,6 @@
 #include "bottle/smolmachines_backend.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -162,10 +163,26 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
       throw Error(ErrorKind::backend, "smolvm machine ls --json: an entry lacks a string name or state");
     const std::string machine(name->get_string());
     if (machine.rfind(object_prefix, 0) != 0) continue;  // not one of bottle's machines
+    // bottle names its machines bottle-NAME with a valid NAME; any other machine
+    // that merely starts with the prefix is not bottle's, and its name never
+    // reaches a table, a terminal or an argv.
+    const std::string bottle_name = machine.substr(object_prefix.size());
+    try {
+      validate_bottle_name(bottle_name);
+    } catch (const Error&) {
+      continue;
+    }
+    const std::string machine_state(state->get_string());
+    if (machine_state.empty() || machine_state.size() > 32 ||
+        !std::all_of(machine_state.begin(), machine_state.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+      throw Error(ErrorKind::backend,
+                  fmt::format("smolvm machine ls --json: machine {}: the state is not a machine state "
+                              "(lowercase letters)",
+                              machine));
     BottleInfo info;
-    info.name = machine.substr(object_prefix.size());
+    info.name = bottle_name;
     info.backend = BackendKind::smolmachines;
-    info.state = std::string(state->get_string());
+    info.state = machine_state;
     if (const auto* created = obj->if_contains("created_at"); created && created->is_int64())
       info.created_unix = created->get_int64();
     rows.push_back(std::move(info));

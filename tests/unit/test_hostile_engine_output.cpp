@@ -112,9 +112,26 @@ TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]")
       check_one_safe_line(message);
     }
   }
-  // Not yet refused (smolmachines_backend.cpp is outside this change; see the
-  // report): machine names "bottle-../x", "bottle-" and "bottle-A;B", and states
-  // holding escape sequences, are passed on as bottle names and states.
+  const std::vector<Row> states{
+      {"state with an escape sequence", "[{\"name\": \"bottle-api\", \"state\": \"run\\u001b[2Jning\"}]",
+       "machine bottle-api: the state is not a machine state"},
+      {"state empty", R"([{"name": "bottle-api", "state": ""}])", "machine bottle-api: the state is not a machine state"},
+      {"state with spaces", R"([{"name": "bottle-api", "state": "running; rm"}])",
+       "machine bottle-api: the state is not a machine state"},
+  };
+  for (const auto& row : states) {
+    DYNAMIC_SECTION(row.label) {
+      const std::string message = backend_error_of([&] { smol.parse_list(row.output); });
+      CHECK_THAT(message, Catch::StartsWith("smolvm machine ls --json: ") && Catch::Contains(row.expected));
+      check_one_safe_line(message);
+    }
+  }
+  // Machines that only start with the prefix are not bottle's: skipped, never shown.
+  const auto rows_seen = smol.parse_list(R"([{"name": "bottle-../x", "state": "running"},
+      {"name": "bottle-", "state": "running"}, {"name": "bottle-A;B", "state": "running"},
+      {"name": "bottle--x", "state": "running"}, {"name": "bottle-api", "state": "running"}])");
+  REQUIRE(rows_seen.size() == 1);
+  CHECK(rows_seen[0].name == "api");
 
   const std::vector<Row> versions{
       {"empty", "", ""},

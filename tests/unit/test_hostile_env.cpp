@@ -92,6 +92,22 @@ TEST_CASE("hostile environment variables are rejected by name", "[hostile][env]"
        "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL"},
       {"upstream CA relative", {{"BOTTLE_EGRESS_UPSTREAM_CA", "ca.pem"}}, upstream,
        "environment variable BOTTLE_EGRESS_UPSTREAM_CA: must be an absolute path"},
+      {"upstream no host", {{"BOTTLE_EGRESS_UPSTREAM", "http://"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream no port", {{"BOTTLE_EGRESS_UPSTREAM", "http://pipelock"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream space", {{"BOTTLE_EGRESS_UPSTREAM", "http://a b:8888"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream newline option", {{"BOTTLE_EGRESS_UPSTREAM", "http://x:1\n--y"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream port too big", {{"BOTTLE_EGRESS_UPSTREAM", "http://h:99999"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream port zero", {{"BOTTLE_EGRESS_UPSTREAM", "http://h:0"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream credentials", {{"BOTTLE_EGRESS_UPSTREAM", "http://user:pw@h:8888"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT"},
+      {"upstream CA mount option", {{"BOTTLE_EGRESS_UPSTREAM_CA", "/ca.pem:/etc:rw"}}, upstream,
+       "environment variable BOTTLE_EGRESS_UPSTREAM_CA: must not contain ':'"},
       {"CODEX_HOME relative", {{"CODEX_HOME", ".codex"}, {"HOME", "/home/u"}}, codex_path,
        "environment variable CODEX_HOME: must be an absolute path"},
       {"CODEX_HOME mount option", {{"CODEX_HOME", "/tmp/c:/etc:rw"}, {"HOME", "/home/u"}}, codex_path,
@@ -127,8 +143,4 @@ TEST_CASE("hostile environment variables are rejected by name", "[hostile][env]"
       CHECK(message.find('\n') == std::string::npos);
     }
   }
-  // Not yet refused (egress_setup.cpp is outside this change; see the report):
-  // BOTTLE_EGRESS_UPSTREAM "http://" (no host), "http://a b", "http://x\n--y" and
-  // "http://h:99999"; BOTTLE_EGRESS_UPSTREAM_CA "/ca.pem:/etc:rw" (a ':' breaks the
-  // docker -v it is mounted with).
 }

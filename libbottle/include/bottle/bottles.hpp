@@ -74,9 +74,13 @@ class Bottles {
   /// they serve; Error(isolation) otherwise, so the bottle never starts without them.
   void start_egress(Backend& backend, const BottleSpec& spec);
   void start_pipelock(const BottleSpec& spec);
-  enum class StopMode { checked, best_effort };
-  /// Stop the bottle's egress and its pipelock.
-  void stop_egress(Backend& backend, const BottleSpec& spec, StopMode mode);
+  /// Stop the bottle's egress and its pipelock; Error(backend) naming what failed.
+  void stop_egress(Backend& backend, const BottleSpec& spec);
+  /// Best effort, for clean-up paths: stop what runs on the host (a host-side
+  /// egress, pipelock). A container egress goes with the bottle's engine objects.
+  void stop_host_processes(Backend& backend, const BottleSpec& spec) noexcept;
+  std::vector<std::pair<Argv, std::string>> egress_stop_argvs(const Backend& backend, const BottleSpec& spec,
+                                                              bool host_processes_only) const;
   EgressFiles egress_files(const Backend& backend, const BottleSpec& spec) const;
   /// Egress's parent proxy: the bottle's pipelock, else BOTTLE_EGRESS_UPSTREAM.
   EgressUpstream egress_upstream(const BottleSpec& spec) const;
