@@ -327,3 +327,25 @@ TEST_CASE("provisioning: install_guest_files reports a failing engine", "[creden
   CHECK(guest_user_home("root") == "/root");
   CHECK(guest_user_home("node") == "/home/node");
 }
+
+TEST_CASE("provisioning: two bottles of one host login never share a dummy", "[credential_provisioning]") {
+  TempDir host;
+  write_codex_login(host.path());
+  write_claude_login(host.path());
+  EnvGuard env;
+  env.set("CODEX_HOME", host.path().string());
+  env.set("CLAUDE_CONFIG_DIR", host.path().string());
+  for (const AgentKind agent : {AgentKind::codex, AgentKind::claude}) {
+    INFO(to_string(agent));
+    // The system random source, as bottle-cli uses it.
+    const ForwardedCredentials first = prepare_forwarded_credentials(spec_for(agent));
+    const ForwardedCredentials second = prepare_forwarded_credentials(spec_for(agent));
+    REQUIRE_FALSE(first.dummies.empty());
+    REQUIRE(first.dummies.size() == second.dummies.size());
+    for (const auto& dummy : first.dummies) {
+      CHECK(std::find(second.dummies.begin(), second.dummies.end(), dummy) == second.dummies.end());
+      // Nor does one bottle's dummy appear anywhere in the other's files.
+      for (const auto& file : second.files) CHECK(file.content.find(dummy) == std::string::npos);
+    }
+  }
+}
