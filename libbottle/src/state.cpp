@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <dirent.h>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,11 +77,39 @@ void make_private_dirs(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_io("create directory", dir, errno);
 }
 
+namespace {
+
+// "<dir>/.NAME.tmp-XXXXXX": the temporary files of write_file_atomic for NAME. The
+// leading dot keeps them out of every listing bottle reads (e.g. SpecStore::load_all).
+std::string temp_prefix(const fs::path& path) { return "." + path.filename().string() + ".tmp-"; }
+
+// A writer killed between mkstemp and rename (SIGKILL, Ctrl-C, power loss) leaves
+// its temporary file behind. Remove those of `path` that are old enough that no
+// live writer can still be using them; a writer that was stopped for longer than
+// that only sees its rename fail (ENOENT), the target stays whole either way.
+void remove_stale_temps(const fs::path& dir, const fs::path& path) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  const std::string prefix = temp_prefix(path);
+  const auto now = std::chrono::system_clock::now();
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string_view name(entry->d_name);
+    if (name.size() != prefix.size() + 6 || name.substr(0, prefix.size()) != prefix) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (now - modified >= stale_temp_age) ::unlinkat(::dirfd(d), entry->d_name, 0);
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode) {
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   make_private_dirs(dir);
-  std::string temp = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
-  FileDescriptor fd(::mkstemp(temp.data()));
+  std::string temp = (dir / (temp_prefix(path) + "XXXXXX")).string();
+  FileDescriptor fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0) throw_io("create a temporary file in", dir, errno);
   auto fail = [&](std::string_view action) {
     const int error = errno;
@@ -104,24 +132,46 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   // Make the rename itself durable.
   FileDescriptor dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+  remove_stale_temps(dir, path);
 }
 
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
     const int error = errno;
     if (error == ENOENT) throw Error(ErrorKind::not_found, fmt::format("{}: no such file", path.string()));
     throw_io("read", path, error);
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw_io("read", path, errno);
-  return buffer.str();
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("read", path, errno);  // e.g. EISDIR: a directory is not an empty file
+    }
+    if (n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 bool SpecStore::exists(std::string_view name) const {
-  std::error_code ec;
-  return fs::exists(dirs_.spec_path(name), ec);
+  const fs::path path = dirs_.spec_path(name);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    throw_io("look up", path, errno);
+  }
+  // Something is there: it must be a readable spec, or the caller (e.g. create)
+  // would report a misleading conflict or, worse, treat the name as free.
+  try {
+    load(name);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::not_found) throw;
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("stored spec {} is a dangling symbolic link; fix or remove it", path.string()));
+  }
+  return true;
 }
 
 BottleSpec SpecStore::load(std::string_view name) const {

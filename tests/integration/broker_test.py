@@ -4,7 +4,8 @@ Run by the Catch2 test "[broker]" as: python3 -m unittest broker_test (cwd: this
 directory, BOTTLE_EGRESS_DIR = libbottle/share/egress). The upstream is a fake fetch
 function; no network. Assertions never print a token.
 """
-import base64, json, os, stat, sys, tempfile, threading, time, unittest
+import base64, errno, json, os, random, resource, signal, stat, sys, tempfile, threading, time, unittest
+from unittest import mock
 
 sys.path.insert(0, os.environ.get("BOTTLE_EGRESS_DIR", os.path.join(os.path.dirname(__file__), "../../libbottle/share/egress")))
 import bottle_broker as bb  # noqa: E402
@@ -226,6 +227,116 @@ class BrokerTest(unittest.TestCase):
         self.assertFalse(broker.handles("auth.openai.com", "/authorize"))
         self.assertFalse(broker.handles("chatgpt.com", "/oauth/token"))
         self.assertEqual(up.calls, 0)
+
+    # -- write-back durability ------------------------------------------------
+
+    def assert_untouched(self, path, before, mode):
+        with open(path, "rb") as f:
+            self.assertTrue(f.read() == before)  # compared as a boolean: no token in a failure
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), mode)
+        self.assertEqual(sorted(os.listdir(self.dir.name)), [".auth.json.bottle-lock", "auth.json"])
+
+    def test_write_back_failures_keep_host_file_and_leave_no_temp(self):
+        failures = [("fsync", mock.patch.object(bb.os, "fsync", side_effect=OSError(errno.EIO, "I/O error"))),
+                    ("rename", mock.patch.object(bb.os, "rename", side_effect=OSError(errno.EXDEV, "cross-device"))),
+                    ("fchmod", mock.patch.object(bb.os, "fchmod", side_effect=OSError(errno.EPERM, "not permitted")))]
+        for what, patch in failures:
+            with self.subTest(what):
+                up = FakeUpstream("codex")
+                broker, path = self.broker("codex", codex_doc(NOW + 60), up, mode=0o640)
+                with open(path, "rb") as f:
+                    before = f.read()
+                with patch:
+                    a = self.refresh(broker)
+                self.assertEqual((a.status, a.event, up.calls), (503, "transient", 1))
+                self.assertIn("cannot write the host credential file", a.reason)
+                self.assertFalse("real-rt" in a.reason or "real-rt" in json.dumps(a.body))
+                self.assertEqual(a.reason.count("real"), 0)
+                self.assert_untouched(path, before, 0o640)
+
+    def test_write_back_file_size_limit_keeps_host_file(self):
+        # write() fails part-way (EFBIG) as on a full disk.
+        up = FakeUpstream("codex")
+        broker, path = self.broker("codex", codex_doc(NOW + 60), up, mode=0o600)
+        with open(path, "rb") as f:
+            before = f.read()
+        old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, hard))
+        try:
+            a = self.refresh(broker)
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, old_handler)
+        self.assertEqual((a.status, a.event), (503, "transient"))
+        self.assert_untouched(path, before, 0o600)
+
+    def test_write_back_killed_at_any_moment_leaves_old_or_new_file(self):
+        path = os.path.join(self.dir.name, "auth.json")
+        docs = [codex_doc(NOW + 60, n=0), codex_doc(NOW + 86400, n=1)]
+        for d, pad in zip(docs, ("a", "b")):
+            d["extra"]["pad"] = pad * (3 << 20)  # large, so kills land inside the write
+        texts = [json.dumps(d, indent=2) + "\n" for d in docs]
+        with open(path, "w") as f:
+            f.write(texts[0])
+        os.chmod(path, 0o640)
+        start = time.monotonic()
+        bb.write_atomically(path, texts[1])
+        bb.write_atomically(path, texts[0])
+        one_write = (time.monotonic() - start) / 2
+        current, kills, mid_write, replaced = 0, 0, 0, 0
+        rng = random.Random(os.getpid())
+        for _ in range(30):
+            target = 1 - current
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    bb.write_atomically(path, texts[target])
+                finally:
+                    os._exit(0)
+            time.sleep(one_write * rng.uniform(0.0, 1.2))
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+            os.waitpid(pid, 0)
+            with open(path) as f:
+                now = f.read()
+            self.assertTrue(now in (texts[current], texts[target]))  # whole, old or new
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+            leftovers = [n for n in os.listdir(self.dir.name) if n != "auth.json"]
+            self.assertTrue(all(n.startswith(".auth.json.") and n.endswith(".tmp") for n in leftovers))
+            if now == texts[target]:
+                replaced, current = replaced + 1, target
+            elif leftovers:
+                mid_write += 1
+        print(f"\nbroker write-back: {kills} SIGKILLs, {mid_write} mid-write, {replaced} completed", file=sys.stderr)
+        self.assertGreater(mid_write, 0)
+        self.assertGreater(replaced, 0)
+        # Leftovers hold real tokens: once stale, the next write-back removes them
+        # (a fresh one may belong to a live writer and stays).
+        for n in os.listdir(self.dir.name):
+            if n != "auth.json":
+                p = os.path.join(self.dir.name, n)
+                os.utime(p, (time.time() - bb.STALE_TEMP_AGE_S - 60,) * 2)
+        fresh = os.path.join(self.dir.name, ".auth.json.fresh123.tmp")
+        with open(fresh, "w") as f:
+            f.write("partial")
+        bb.write_atomically(path, texts[0])
+        self.assertEqual(sorted(os.listdir(self.dir.name)), [".auth.json.fresh123.tmp", "auth.json"])
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+
+    def test_dummy_store_writes_atomically(self):
+        path = os.path.join(self.dir.name, "state.json")
+        store = bb.DummyStore(path)
+        store.add("r", "dummy-a")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path, "rb") as f:
+            before = f.read()
+        with mock.patch.object(bb.os, "fsync", side_effect=OSError(errno.EIO, "I/O error")):
+            with self.assertRaises(OSError):
+                store.add("r", "dummy-b")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), before)
+        self.assertEqual(os.listdir(self.dir.name), ["state.json"])
 
     def test_dummy_store_persists(self):
         path = os.path.join(self.dir.name, "state.json")

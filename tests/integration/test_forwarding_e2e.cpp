@@ -4,6 +4,8 @@
 // posing as chatgpt.com (fake_net.py). The parent proxy listens on the host side of
 // Docker's default bridge, the only address the egress container can reach it on.
 // Token values never appear in assertions' output: checks compare booleans.
+// Throughout, a proc_scan::Scanner watches every process's argv (and the environment
+// of every host process the test starts) for the real tokens.
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
@@ -12,6 +14,7 @@
 #include "bottle/base64url.hpp"
 #include "cli_harness.hpp"
 #include "net_harness.hpp"
+#include "proc_scan.hpp"
 
 using namespace net_harness;
 
@@ -80,7 +83,57 @@ struct BottleCleanup {
   ~BottleCleanup() { home.cli({"rm", "--force", name}); }
 };
 
+std::vector<proc_scan::Secret> real_tokens(const HostLogin& login) {
+  return {{"host access token", login.access_token}, {"host refresh token", login.refresh_token}};
+}
+
+// The scanner saw no real token, and it did look: many passes, with bottle-cli and
+// the docker CLI it runs caught alive at least once.
+void check_no_token_in_any_argv(proc_scan::Scanner& scanner) {
+  scanner.stop();
+  const auto names = scanner.descendant_names();
+  INFO("passes over /proc: " << scanner.sweeps() << ", command lines read: " << scanner.cmdlines_read()
+                             << ", environments read: " << scanner.environs_read());
+  WARN("argv scan: " << scanner.sweeps() << " passes over /proc, " << scanner.cmdlines_read() << " command lines and "
+                     << scanner.environs_read() << " environments read, " << names.size()
+                     << " distinct names among this test's processes, " << scanner.hits().size() << " hits");
+  INFO("processes found holding a real token:\n" << scanner.report());
+  CHECK(scanner.hits().empty());
+  CHECK(scanner.sweeps() >= 100);
+  CHECK(names.count("bottle-cli") == 1);
+  CHECK(names.count("docker") == 1);
+  CHECK(scanner.environs_read() > 0);
+}
+
 }  // namespace
+
+TEST_CASE("proc scan: a secret in a child's argv or environment is found and reported by label only",
+          "[proc_scan][integration]") {
+  const std::string in_argv = "argv-secret-" + std::to_string(std::time(nullptr)) + "-x9";
+  const std::string in_env = "env-secret-" + std::to_string(std::time(nullptr)) + "-y7";
+  proc_scan::Scanner scanner({{"argv secret", in_argv}, {"env secret", in_env}, {"absent", "never-anywhere-q1"}});
+  bottle::SystemRunner runner;
+  // sh keeps the secret in its argv ($0) while it sleeps; sleep gets it only in its
+  // environment (env's own argv holds it for an instant, which may be seen too).
+  runner.run({.argv = {"sh", "-c", "sleep 0.5", in_argv}});
+  runner.run({.argv = {"env", "SCAN_ME=" + in_env, "sleep", "0.5"}});
+  scanner.stop();
+  const auto hits = scanner.hits();
+  bool argv_hit = false, env_hit = false;
+  for (const auto& h : hits) {
+    argv_hit = argv_hit || (h.label == "argv secret" && h.where == "cmdline" && h.comm == "sh");
+    env_hit = env_hit || (h.label == "env secret" && h.where == "environ" && h.comm == "sleep");
+    CHECK(h.label != "absent");
+  }
+  CHECK(argv_hit);
+  CHECK(env_hit);
+  const std::string report = scanner.report();
+  CHECK_THAT(report, Catch::Contains("argv secret in its cmdline") && Catch::Contains("(sh)"));
+  CHECK(report.find(in_argv) == std::string::npos);
+  CHECK(report.find(in_env) == std::string::npos);
+  CHECK(scanner.sweeps() > 10);
+  CHECK(scanner.descendant_names().count("sleep") == 1);
+}
 
 TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies and egress injects the real token",
           "[forwarding][integration]") {
@@ -88,6 +141,7 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   const fs::path& d = home.path();
   make_certs(d);
   const HostLogin login = write_host_codex_login(d / "codex-home");
+  proc_scan::Scanner scanner(real_tokens(login));
 
   const std::string gateway = docker_bridge_gateway();
   REQUIRE_FALSE(gateway.empty());
@@ -161,15 +215,19 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   }
 
   SECTION("no real token anywhere in the bottle's filesystem or environment") {
-    // The token travels on stdin, so it is in no argv on the host either.
+    // The token travels on stdin and stays in the shell's memory: grep reads it as a
+    // pattern file, the environment is matched by a builtin, so it is in no argv,
+    // on the host or in the bottle.
     const std::string search =
-        "read -r t; grep -rlF \"$t\" /bin /etc /home /root /tmp /usr /var /run 2>/dev/null; "
-        "env | grep -cF \"$t\"; true";
+        "read -r t; printf '%s\\n' \"$t\" | grep -rlF -f - /bin /etc /home /root /tmp /usr /var /run 2>/dev/null; "
+        "case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
     r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.access_token + "\n");
     CHECK(r.out == "0\n");
     r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.refresh_token + "\n");
     CHECK(r.out == "0\n");
   }
+
+  check_no_token_in_any_argv(scanner);
 }
 
 namespace {
@@ -207,6 +265,7 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
     doc["tokens"].as_object()["access_token"] = login.access_token;
     write_file(host_file, boost::json::serialize(doc));
   }
+  proc_scan::Scanner scanner(real_tokens(login));
   write_file(d / "tokens.json", boost::json::serialize(boost::json::object{
                                     {"mode", "rotate"}, {"refresh_token", login.refresh_token}, {"count", 0},
                                     {"account_id", "acct-e2e"}}));
@@ -271,4 +330,6 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   home.cli({"exec", name, "--", "timeout", "30", "codex", "logout"});
   CHECK(read_file(host_file) == before_logout);
   for (const auto& rec : upstream_requests(d / "upstream.log")) CHECK(rec.at("path") != "/oauth/revoke");
+
+  check_no_token_in_any_argv(scanner);
 }

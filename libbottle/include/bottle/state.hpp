@@ -7,6 +7,7 @@
 // Every directory bottle creates is 0700; every file is written atomically
 // (temp file + fsync + rename) with an explicit mode.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -33,21 +34,30 @@ struct StateDirs {
   std::filesystem::path spec_path(std::string_view name) const;
 };
 
-/// Write `content` to `path` atomically with `mode`: temp file in the same
-/// directory, fsync, rename, fsync of the directory. Creates missing parent
-/// directories with 0700. On failure the old file is untouched and no temp file
-/// is left behind. Throws Error(io).
+/// Temporary files of write_file_atomic at least this old belong to a writer that
+/// was killed; the next write of the same file removes them.
+inline constexpr std::chrono::minutes stale_temp_age{10};
+
+/// Write `content` to `path` atomically with `mode`: temp file
+/// (".NAME.tmp-XXXXXX") in the same directory, fsync, rename, fsync of the
+/// directory. Creates missing parent directories with 0700. On failure the old
+/// file is untouched and no temp file is left behind; a temp file left by a killed
+/// writer is never read, and is removed by a later write once stale_temp_age old.
+/// Throws Error(io).
 void write_file_atomic(const std::filesystem::path& path, std::string_view content,
                        unsigned mode = 0600);
 /// Create `dir` and missing parents with mode 0700. Throws Error(io).
 void make_private_dirs(const std::filesystem::path& dir);
-/// Read a whole file. Throws Error(not_found) if missing, Error(io) otherwise.
+/// Read a whole file. Throws Error(not_found) if missing, Error(io) otherwise
+/// (including for a directory).
 std::string read_file(const std::filesystem::path& path);
 
 /// Stored specs: one <config>/bottles/NAME.json each.
 class SpecStore {
  public:
   explicit SpecStore(StateDirs dirs) : dirs_(std::move(dirs)) {}
+  /// Whether a spec is stored under `name`. Something at the spec's path that is
+  /// not a loadable spec throws like load() does (never "free", never "taken").
   bool exists(std::string_view name) const;
   /// Throws Error(not_found) naming the bottle, or Error(invalid_input) when the
   /// stored file is corrupt (never silently replaced).

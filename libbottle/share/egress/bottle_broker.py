@@ -39,6 +39,7 @@ import fcntl
 import json
 import os
 import secrets
+import stat
 import tempfile
 import threading
 import time
@@ -236,29 +237,62 @@ def host_lock(host_file: str, timeout: float):
         thread_lock.release()
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Replace `path` by a new file in the same directory, keeping its mode and owner."""
-    st = os.stat(path)
+STALE_TEMP_AGE_S = 600
+
+
+def write_atomically(path: str, text: str, new_file_mode: int | None = None) -> None:
+    """Replace `path` by a new file in the same directory, keeping its mode and owner.
+
+    A missing `path` is an error, unless `new_file_mode` says what mode to create it
+    with. On failure `path` is untouched and the temporary file is removed; one left
+    by a killed writer (".NAME.XXXXXXXX.tmp") is removed by a later write once stale.
+    """
+    try:
+        st = os.stat(path)
+        mode, owner = st.st_mode & 0o7777, (st.st_uid, st.st_gid)
+    except FileNotFoundError:
+        if new_file_mode is None:
+            raise
+        mode, owner = new_file_mode, None
     directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    prefix = "." + os.path.basename(path) + "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), mode)
+            if owner is not None:
+                with contextlib.suppress(OSError):
+                    os.fchown(f.fileno(), *owner)
             f.write(text)
             f.flush()
-            os.fchmod(f.fileno(), st.st_mode & 0o7777)
-            with contextlib.suppress(OSError):
-                os.fchown(f.fileno(), st.st_uid, st.st_gid)
             os.fsync(f.fileno())
         os.rename(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    # The new file is in place: syncing the directory (the rename's durability) and
+    # tidying up must not turn that into a reported failure.
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    remove_stale_temps(directory, prefix)
+
+
+def remove_stale_temps(directory: str, prefix: str) -> None:
+    """Remove temporary files of killed writers: "<prefix>XXXXXXXX.tmp", regular, old."""
+    with contextlib.suppress(OSError):
+        now = time.time()
+        for name in os.listdir(directory):
+            if not (name.startswith(prefix) and name.endswith(".tmp") and len(name) == len(prefix) + 12):
+                continue
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(directory, name))
+                if stat.S_ISREG(st.st_mode) and now - st.st_mtime >= STALE_TEMP_AGE_S:
+                    os.unlink(os.path.join(directory, name))
 
 
 def rfc3339_now(now: float) -> str:
@@ -475,9 +509,4 @@ class DummyStore:
             del dummies[:-self.MAX_PER_ROUTE]
             if not self.path:
                 return
-            fd, tmp = tempfile.mkstemp(prefix=".bottle-broker-", dir=os.path.dirname(self.path) or ".")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": 1, "routes": self.routes}, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.path)
+            write_atomically(self.path, json.dumps({"version": 1, "routes": self.routes}), new_file_mode=0o600)
