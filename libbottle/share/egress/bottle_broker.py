@@ -246,7 +246,10 @@ def write_atomically(path: str, text: str, new_file_mode: int | None = None) -> 
     A missing `path` is an error, unless `new_file_mode` says what mode to create it
     with. On failure `path` is untouched and the temporary file is removed; one left
     by a killed writer (".NAME.XXXXXXXX.tmp") is removed by a later write once stale.
+    A symlink (say, a login file kept with the user's dotfiles) stays a symlink: its
+    target is what gets replaced.
     """
+    path = os.path.realpath(path)
     try:
         st = os.stat(path)
         mode, owner = st.st_mode & 0o7777, (st.st_uid, st.st_gid)
