@@ -39,6 +39,34 @@ class IntegrationHome {
     return runner_.run(c);
   }
 
+  /// Link `target` into this home's bin/ as `program`, first on the PATH bottle-cli
+  /// gets, as if it were installed.
+  void install_on_path(const std::string& program, const std::string& target) {
+    const auto bin = path_ / "bin";
+    std::filesystem::create_directories(bin);
+    std::filesystem::create_symlink(target, bin / program);
+    if (env_["PATH"].rfind(bin.string() + ":", 0) != 0) {
+      const char* path = std::getenv("PATH");
+      env_["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
+    }
+  }
+
+  /// smolvm is tests/fakes/fake_smolvm emulating `version`, with its state and log here.
+  void use_fake_smolvm(const std::string& version = "0.8.0") {
+    install_on_path("smolvm", test_paths::fake_smolvm);
+    env_["FAKE_SMOLVM_STATE"] = (path_ / "fake-state").string();
+    env_["FAKE_SMOLVM_LOG"] = (path_ / "fake.log").string();
+    env_["FAKE_SMOLVM_VERSION"] = version;
+    env_["BOTTLE_PTY_RESIZE"] = test_paths::pty_resize;
+  }
+
+  /// The first file named `file_name` below this home; empty when there is none.
+  std::filesystem::path find_file(const std::string& file_name) const {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(path_))
+      if (entry.path().filename() == file_name) return entry.path();
+    return {};
+  }
+
   bottle::ProcessResult run(std::vector<std::string> argv) {
     bottle::Command c;
     c.argv = std::move(argv);

@@ -21,12 +21,6 @@ namespace {
 const std::string real_token = "real-docker-pl-token-0001";
 const std::string dummy = "dummy-docker-pl-token-0001";
 
-fs::path find_file(const fs::path& root, const std::string& file_name) {
-  for (const auto& entry : fs::recursive_directory_iterator(root))
-    if (entry.path().filename() == file_name) return entry.path();
-  return {};
-}
-
 struct RemoveOnExit {
   IntegrationHome& home;
   std::string name;
@@ -42,11 +36,7 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   write_file(token_file, real_token + "\n");
 
   IntegrationHome home;
-  const fs::path bin = home.path() / "bin";
-  fs::create_directories(bin);
-  fs::create_symlink(test_paths::fake_pipelock, bin / "pipelock");
-  const char* path = std::getenv("PATH");
-  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
+  home.install_on_path("pipelock", test_paths::fake_pipelock);
   home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
   home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
@@ -67,7 +57,7 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   // pipelock listens on the bridge's gateway (where the egress container reaches the host).
   const std::string gateway = run({"docker", "network", "inspect", "bridge", "--format",
                                    "{{(index .IPAM.Config 0).Gateway}}"}).out;
-  const fs::path pid_file = find_file(home.path(), "pipelock.pid");
+  const fs::path pid_file = home.find_file("pipelock.pid");
   REQUIRE_FALSE(pid_file.empty());
   CHECK(read_file(pid_file.parent_path() / "listen").rfind(gateway.substr(0, gateway.find('\n')) + ":", 0) == 0);
   const pid_t pipelock_pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
@@ -76,7 +66,7 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   const std::string egress_ip =
       run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "bottle-" + name + "-egress"})
           .out;
-  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   REQUIRE_FALSE(egress_ca.empty());
   const auto status = [&](const std::string& url) {
     return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",

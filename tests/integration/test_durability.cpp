@@ -31,18 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void use_fake_smolvm(IntegrationHome& home) {
-  const auto bin = home.path() / "bin";
-  fs::create_directories(bin);
-  fs::create_symlink(test_paths::fake_smolvm, bin / "smolvm");
-  const char* path = std::getenv("PATH");
-  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
-  home.env()["FAKE_SMOLVM_STATE"] = (home.path() / "fake-state").string();
-  home.env()["FAKE_SMOLVM_LOG"] = (home.path() / "fake.log").string();
-  home.env()["FAKE_SMOLVM_VERSION"] = "0.8.0";
-  home.env()["BOTTLE_PTY_RESIZE"] = test_paths::pty_resize;
-}
-
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;
@@ -137,7 +125,7 @@ bool run_cli_and_kill(IntegrationHome& home, const std::vector<std::string>& arg
 TEST_CASE("durability: a corrupt stored spec fails every command with its path and is left byte-identical",
           "[durability][integration]") {
   IntegrationHome home;
-  use_fake_smolvm(home);
+  home.use_fake_smolvm();
   const std::string name = unique_bottle_name("it-corrupt");
   const fs::path spec_file = home.path() / "config" / "bottles" / (name + ".json");
   const std::vector<std::string> create = {"create", "--backend", "smolmachines", "--name", name, "--user", "nobody"};
@@ -258,7 +246,7 @@ TEST_CASE("durability: corrupt credential state and a corrupt egress CA are repo
 TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec absent or whole",
           "[durability][integration]") {
   IntegrationHome home;
-  use_fake_smolvm(home);
+  home.use_fake_smolvm();
   const std::string name = unique_bottle_name("it-kill");
   const fs::path bottles_dir = home.path() / "config" / "bottles";
   const fs::path spec_file = bottles_dir / (name + ".json");

@@ -22,18 +22,6 @@ namespace {
 const std::string real_token = "real-smol-token-0001";
 const std::string dummy = "dummy-smol-token-0001";
 
-void use_fake_smolvm(IntegrationHome& home, const std::string& version) {
-  const auto bin = home.path() / "bin";
-  fs::create_directories(bin);
-  fs::create_symlink(test_paths::fake_smolvm, bin / "smolvm");
-  const char* path = std::getenv("PATH");
-  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
-  home.env()["FAKE_SMOLVM_STATE"] = (home.path() / "fake-state").string();
-  home.env()["FAKE_SMOLVM_LOG"] = (home.path() / "fake.log").string();
-  home.env()["FAKE_SMOLVM_VERSION"] = version;
-  home.env()["BOTTLE_PTY_RESIZE"] = test_paths::pty_resize;
-}
-
 std::string spec_json(const std::string& name, const fs::path& token_file) {
   return boost::json::serialize(boost::json::value{
       {"name", name}, {"backend", "smolmachines"}, {"user", "nobody"},
@@ -50,12 +38,6 @@ std::vector<std::string> in_private_etc_bottle(std::vector<std::string> argv) {
                                       "mount -t tmpfs tmpfs /etc/bottle && exec \"$@\"", "sh"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
-}
-
-fs::path find_file(const fs::path& root, const std::string& file_name) {
-  for (const auto& entry : fs::recursive_directory_iterator(root))
-    if (entry.path().filename() == file_name) return entry.path();
-  return {};
 }
 
 std::string egress_of(IntegrationHome& home, const std::string& name) {
@@ -94,7 +76,7 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   write_file(token_file, real_token + "\n");
 
   IntegrationHome home;
-  use_fake_smolvm(home, "1.9.2");
+  home.use_fake_smolvm("1.9.2");
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://127.0.0.1:" + std::to_string(parent);
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
   const std::string name = unique_bottle_name("it-smolegress");
@@ -115,7 +97,7 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   CHECK(r.out == "http://100.96.0.1:" + std::to_string(port) + " localhost,127.0.0.1,::1\n");
 
   // egress runs, supervised, on loopback only; its argv has no secret.
-  const fs::path pid_file = find_file(home.path(), "mitmdump.pid");
+  const fs::path pid_file = home.find_file("mitmdump.pid");
   REQUIRE_FALSE(pid_file.empty());
   const pid_t egress_pid = pid_in(pid_file);
   CHECK(read_file("/proc/" + std::to_string(egress_pid) + "/comm") == "mitmdump\n");
@@ -126,7 +108,7 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
 
   // What the guest sends to the gateway: the dummy is swapped on its bound host and
   // blocked anywhere else.
-  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   REQUIRE_FALSE(egress_ca.empty());
   const auto curl = [&](const std::string& url) { return status_through(port, egress_ca, url); };
   CHECK(curl("https://chatgpt.com/smol-swap") == "200");
@@ -176,14 +158,14 @@ TEST_CASE("smolmachines egress: an smolvm that cannot confine the VM gets no bot
     DYNAMIC_SECTION("smolvm " << version) {
       TempDir host;
       IntegrationHome home;
-      use_fake_smolvm(home, version);
+      home.use_fake_smolvm(version);
       const std::string name = unique_bottle_name("it-smolold");
       write_file(home.path() / "spec.json", spec_json(name, host.path() / "token"));
       const auto r = home.cli({"create", "--spec", (home.path() / "spec.json").string()});
       CHECK(r.code == 6);
       CHECK(contains(r.err, "smolvm " + version + " cannot confine a VM's network to egress"));
       CHECK(home.cli({"ls", "--json"}).out == "[]\n");
-      CHECK(find_file(home.path(), "mitmdump.pid").empty());
+      CHECK(home.find_file("mitmdump.pid").empty());
     }
   }
 }
@@ -194,8 +176,8 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   const fs::path token_file = net.path("token");
   write_file(token_file, real_token + "\n");
   IntegrationHome home;
-  use_fake_smolvm(home, "1.9.2");
-  fs::create_symlink(test_paths::fake_pipelock, home.path() / "bin" / "pipelock");  // on PATH
+  home.use_fake_smolvm("1.9.2");
+  home.install_on_path("pipelock", test_paths::fake_pipelock);
   home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
   home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
@@ -209,7 +191,7 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   REQUIRE(r.ok());
 
   // pipelock runs with the bottle's config, on loopback, supervised.
-  const fs::path pid_file = find_file(home.path(), "pipelock.pid");
+  const fs::path pid_file = home.find_file("pipelock.pid");
   REQUIRE_FALSE(pid_file.empty());
   const pid_t pipelock_pid = pid_in(pid_file);
   CHECK(read_file("/proc/" + std::to_string(pipelock_pid) + "/comm") == "pipelock\n");
@@ -221,7 +203,7 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   // egress -> pipelock -> upstream: the allowed, bound host gets the real token;
   // pipelock refuses a host off the allowlist, so it never reaches upstream.
   const auto port = egress_port_of(home, name);
-  const fs::path egress_ca = find_file(home.path(), "mitmproxy-ca-cert.pem");
+  const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   CHECK(status_through(port, egress_ca, "https://chatgpt.com/pl-swap") == "200");
   CHECK(status_through(port, egress_ca, "https://broken.example/pl-off-allowlist") != "200");
   const std::string pipelock_log = read_file(net.path("pipelock.log"));

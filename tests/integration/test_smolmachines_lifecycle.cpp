@@ -10,19 +10,6 @@
 
 namespace {
 
-// A PATH directory whose `smolvm` is the fake, as the real one would be found.
-void use_fake_smolvm(IntegrationHome& home, const std::string& version = "0.8.0") {
-  const auto bin = home.path() / "bin";
-  std::filesystem::create_directories(bin);
-  std::filesystem::create_symlink(test_paths::fake_smolvm, bin / "smolvm");
-  const char* path = std::getenv("PATH");
-  home.env()["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
-  home.env()["FAKE_SMOLVM_STATE"] = (home.path() / "fake-state").string();
-  home.env()["FAKE_SMOLVM_LOG"] = (home.path() / "fake.log").string();
-  home.env()["FAKE_SMOLVM_VERSION"] = version;
-  home.env()["BOTTLE_PTY_RESIZE"] = test_paths::pty_resize;
-}
-
 std::vector<boost::json::array> logged_argvs(const IntegrationHome& home) {
   std::ifstream in(home.path() / "fake.log");
   std::vector<boost::json::array> argvs;
@@ -41,7 +28,7 @@ TEST_CASE("smolmachines: create, ls --json, exec, stop, rm against the fake smol
   for (const std::string version : {"0.8.0", "1.0.2"}) {
     DYNAMIC_SECTION("smolvm " << version) {
       IntegrationHome home;
-      use_fake_smolvm(home, version);
+      home.use_fake_smolvm(version);
       const std::string name = unique_bottle_name("it-smol");
       const auto workspace = home.path() / "ws";
       std::filesystem::create_directories(workspace);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/base64url.hpp"
 #include "bottle/credential_provisioning.hpp"
 #include "bottle/docker_backend.hpp"
@@ -119,17 +120,6 @@ std::string all_text(const ForwardedCredentials& fc) {
   for (const auto& r : fc.routes) text += r.name + r.dummy + r.value_file + r.value_json_pointer + r.header;
   for (const auto& d : fc.dummies) text += d;
   return text;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::invalid_input);
-    return e.what();
-  }
-  FAIL("expected bottle::Error");
-  return {};
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/base64url.hpp"
 #include "bottle/claude_credentials.hpp"
 #include "bottle/codex_credentials.hpp"
@@ -23,18 +24,6 @@ namespace json = boost::json;
 using namespace bottle;
 
 namespace {
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::invalid_input);
-    return e.what();
-  }
-  FAIL("expected bottle::Error");
-  return {};
-}
 
 constexpr long long real_exp = 1791234567;  // a fixed time, far from any "now + 1h"
 constexpr long long real_iat = 1790370567;

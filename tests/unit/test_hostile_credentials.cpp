@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/base64url.hpp"
 #include "bottle/claude_credentials.hpp"
 #include "bottle/codex_credentials.hpp"
@@ -22,18 +23,6 @@ namespace json = boost::json;
 using namespace bottle;
 
 namespace {
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::invalid_input);
-    return e.what();
-  }
-  FAIL("accepted hostile input");
-  return {};
-}
 
 const std::string secret_signature = base64url_encode("HOSTILE-TEST-SIGNATURE-must-not-leak");
 const std::string refresh = "rt_HOSTILE-refresh-must-not-leak-0123456789";

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/dashboard_launch.hpp"
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
@@ -23,18 +24,6 @@ struct Row {
   std::string output;
   std::string expected;
 };
-
-template <typename Fn>
-std::string backend_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::backend);
-    return e.what();
-  }
-  FAIL("accepted hostile engine output");
-  return {};
-}
 
 void check_one_safe_line(const std::string& message) {
   INFO("message: " << message);
@@ -75,7 +64,7 @@ TEST_CASE("hostile docker ps output is refused, naming line and field", "[hostil
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.label) {
-      const std::string message = backend_error_of([&] { docker.parse_list(row.output); });
+      const std::string message = error_of([&] { docker.parse_list(row.output); }, ErrorKind::backend);
       CHECK_THAT(message, Catch::StartsWith(row.expected));
       check_one_safe_line(message);
     }
@@ -107,7 +96,7 @@ TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]")
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.label) {
-      const std::string message = backend_error_of([&] { smol.parse_list(row.output); });
+      const std::string message = error_of([&] { smol.parse_list(row.output); }, ErrorKind::backend);
       CHECK_THAT(message, Catch::StartsWith("smolvm machine ls --json: ") && Catch::Contains(row.expected));
       check_one_safe_line(message);
     }
@@ -121,7 +110,7 @@ TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]")
   };
   for (const auto& row : states) {
     DYNAMIC_SECTION(row.label) {
-      const std::string message = backend_error_of([&] { smol.parse_list(row.output); });
+      const std::string message = error_of([&] { smol.parse_list(row.output); }, ErrorKind::backend);
       CHECK_THAT(message, Catch::StartsWith("smolvm machine ls --json: ") && Catch::Contains(row.expected));
       check_one_safe_line(message);
     }
@@ -146,7 +135,7 @@ TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]")
   };
   for (const auto& row : versions) {
     DYNAMIC_SECTION("version: " << row.label) {
-      const std::string message = backend_error_of([&] { smolvm_grammar_for_version(row.output); });
+      const std::string message = error_of([&] { smolvm_grammar_for_version(row.output); }, ErrorKind::backend);
       CHECK_THAT(message, Catch::StartsWith("smolvm --version: unexpected output (expected \"smolvm X.Y.Z\")"));
       check_one_safe_line(message);
     }
@@ -168,7 +157,7 @@ TEST_CASE("hostile tmux pane ids are refused", "[hostile][engine][tmux]") {
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.label) {
-      const std::string message = backend_error_of([&] { parse_tmux_pane_id(row.output); });
+      const std::string message = error_of([&] { parse_tmux_pane_id(row.output); }, ErrorKind::backend);
       CHECK_THAT(message, Catch::StartsWith("tmux split-window: expected a pane id such as %3, got ") &&
                               Catch::Contains(row.expected));
       CHECK(message.find('\n') == std::string::npos);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/base64url.hpp"
 #include "bottle/error.hpp"
 #include "bottle/jwt.hpp"
@@ -24,18 +25,6 @@ struct Row {
   std::string input;
   std::string expected;  ///< a substring of the error message
 };
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::invalid_input);
-    return e.what();
-  }
-  FAIL("accepted hostile input");
-  return {};
-}
 
 std::string b64(std::string_view s) { return base64url_encode(s); }
 

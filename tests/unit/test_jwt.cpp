@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/base64url.hpp"
 #include "bottle/error.hpp"
 #include "bottle/jwt.hpp"
@@ -18,19 +19,6 @@ namespace json = boost::json;
 using namespace bottle;
 
 namespace {
-
-// The message of the Error `fn` throws (fails the test if it throws nothing).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::invalid_input);
-    return e.what();
-  }
-  FAIL("expected bottle::Error");
-  return {};
-}
 
 // Deterministic "randomness": each call starts with a fresh counter value, so two
 // calls still differ.

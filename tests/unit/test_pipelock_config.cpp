@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "bottle/error.hpp"
 #include "bottle/pipelock_config.hpp"
 
@@ -43,16 +44,6 @@ PipelockOptions tls_options() {
   o.ca_cert = "/var/lib/bottle/pipelock/ca.pem";
   o.ca_key = "/var/lib/bottle/pipelock/ca-key.pem";
   return o;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const bottle::Error& e) {
-    CHECK(e.kind() == bottle::ErrorKind::invalid_input);
-    return e.what();
-  }
-  return "(no error)";
 }
 
 void append_utf8(std::string& out, std::uint32_t cp) {
@@ -328,7 +319,7 @@ TEST_CASE("pipelock input errors name the field", "[pipelock]") {
     CHECK_THAT(error_of([&] { bottle::validate_pipelock_settings(s); }),
                Catch::Contains("passthrough_domains[0]: must also be in api_allowlist"));
     s.api_allowlist = {"*.example.com"};  // covers b.example.com, as pipelock matches it
-    CHECK(error_of([&] { bottle::validate_pipelock_settings(s); }) == "(no error)");
+    CHECK_NOTHROW(bottle::validate_pipelock_settings(s));
     s.api_allowlist.clear();
     s.passthrough_domains.clear();
     CHECK_THAT(error_of([&] { bottle::validate_pipelock_settings(s); }),
