@@ -4,9 +4,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "bottle/agent.hpp"
 #include "bottle/credential_provisioning.hpp"
@@ -146,24 +144,17 @@ void Bottles::install_forwarded_files(Backend& b, const BottleSpec& spec) {
   write_file_atomic(marker, "", 0600);
 }
 
-void Bottles::run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what) {
-  const ProcessResult r = runner_.run(Command{.argv = argv});
-  if (r.ok()) return;
-  std::string detail = r.started() ? r.err : r.start_error;
-  while (!detail.empty() && detail.back() == '\n') detail.pop_back();
-  throw Error(kind, fmt::format("{}: {} failed: {}", what, argv.front(), detail));
-}
-
 void Bottles::start(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   start_egress(b, spec);
-  b.start(spec);
   try {
+    b.start(spec);
     provision(b, spec);
     install_forwarded_files(b, spec);
   } catch (...) {
-    // A bottle that could not be provisioned (e.g. its isolation) must not run.
+    // A bottle that could not be started or provisioned (e.g. its isolation) must
+    // not run, nor leave its host processes behind.
     runner_.run(Command{.argv = b.stop_argv(spec)});
     stop_host_processes(b, spec);
     throw;

@@ -90,7 +90,6 @@ class Bottles {
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
 
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
-  void run_or_throw(const Argv& argv, ErrorKind kind, const std::string& what);
   std::string engine_state(const BottleSpec& spec);
 
   Runner& runner_;
