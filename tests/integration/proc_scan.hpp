@@ -117,7 +117,9 @@ class Scanner {
     for (const auto& s : secrets_) {
       if (text.find(s.value) == std::string::npos) continue;
       std::lock_guard lock(mutex_);
-      hits_.try_emplace(std::to_string(pid) + "/" + s.label + "/" + where, Hit{pid, comm, s.label, where});
+      // The latest sighting wins: a process caught inside execve can show its new
+      // command line under its old name for an instant.
+      hits_.insert_or_assign(std::to_string(pid) + "/" + s.label + "/" + where, Hit{pid, comm, s.label, where});
     }
   }
 

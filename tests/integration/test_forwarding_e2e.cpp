@@ -115,7 +115,8 @@ TEST_CASE("proc scan: a secret in a child's argv or environment is found and rep
   bottle::SystemRunner runner;
   // sh keeps the secret in its argv ($0) while it sleeps; sleep gets it only in its
   // environment (env's own argv holds it for an instant, which may be seen too).
-  runner.run({.argv = {"sh", "-c", "sleep 0.5", in_argv}});
+  // Two commands: with one, dash would exec sleep in its own place and $0 would go.
+  runner.run({.argv = {"sh", "-c", "sleep 0.5; true", in_argv}});
   runner.run({.argv = {"env", "SCAN_ME=" + in_env, "sleep", "0.5"}});
   scanner.stop();
   const auto hits = scanner.hits();
