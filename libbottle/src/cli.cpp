@@ -262,7 +262,11 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   if (what == "egress") {
     ctx.out << render_egress_routes(bottles.egress_routes(spec));
   } else if (what == "pipelock") {
-    ctx.out << render_pipelock_yaml(pipelock_settings_for(spec, agent_api_hosts(spec.agent)));
+    // The config the bottle's own pipelock runs with, when bottle runs one.
+    const std::filesystem::path running = managed_pipelock_dir(ctx.dirs, spec) / "pipelock.yaml";
+    ctx.out << (std::filesystem::exists(running)
+                    ? read_file(running)
+                    : render_pipelock_yaml(pipelock_settings_for(spec, agent_api_hosts(spec.agent))));
   } else {
     ctx.out << render_env(bottles.backend(spec.backend).guest_env(spec));
   }

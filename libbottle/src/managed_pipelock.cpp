@@ -12,13 +12,9 @@ namespace bottle {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-fs::path pipelock_dir(const StateDirs& dirs, const BottleSpec& spec) {
+fs::path managed_pipelock_dir(const StateDirs& dirs, const BottleSpec& spec) {
   return dirs.bottle_state_dir(spec.name) / "pipelock";
 }
-
-}  // namespace
 
 HostDaemon ManagedPipelock::daemon() const {
   return HostDaemon{.program = program,
@@ -44,7 +40,7 @@ std::vector<std::string> agent_api_hosts(AgentKind agent) {
 
 ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& spec, const std::string& program,
                                        const std::string& listen) {
-  const ManagedPipelock pipelock{.program = program, .dir = pipelock_dir(dirs, spec), .listen = listen};
+  const ManagedPipelock pipelock{.program = program, .dir = managed_pipelock_dir(dirs, spec), .listen = listen};
   const PipelockSettings settings =
       pipelock_settings_for(spec, agent_api_hosts(spec.agent), PipelockOptions{.listen = listen});
   write_file_atomic(pipelock.dir / "pipelock.yaml", render_pipelock_yaml(settings), 0600);
@@ -53,7 +49,7 @@ ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& 
 }
 
 std::optional<ManagedPipelock> managed_pipelock_of(const StateDirs& dirs, const BottleSpec& spec) {
-  const fs::path dir = pipelock_dir(dirs, spec);
+  const fs::path dir = managed_pipelock_dir(dirs, spec);
   std::error_code ec;
   if (!fs::exists(dir / "listen", ec)) return std::nullopt;
   std::string listen = read_file(dir / "listen");

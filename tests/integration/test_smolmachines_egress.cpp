@@ -197,6 +197,7 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   CHECK(read_file("/proc/" + std::to_string(pipelock_pid) + "/comm") == "pipelock\n");
   const fs::path config = pid_file.parent_path() / "pipelock.yaml";
   CHECK(run({test_paths::fake_pipelock, "check", "--config", config.string()}).ok());
+  CHECK(home.cli({"render", "pipelock", name}).out == read_file(config));  // what it runs with
   const std::string listen = read_file(pid_file.parent_path() / "listen");
   CHECK(listen.rfind("127.0.0.1:", 0) == 0);
 

@@ -41,6 +41,9 @@ std::filesystem::path locate_pipelock();
 /// The API hosts an agent needs (pipelock's allowlist and passthrough for it).
 std::vector<std::string> agent_api_hosts(AgentKind agent);
 
+/// <state>/bottles/NAME/pipelock: where the files above live.
+std::filesystem::path managed_pipelock_dir(const StateDirs& dirs, const BottleSpec& spec);
+
 /// Write the config and listen files for `spec` (atomic, 0600 in 0700).
 ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& spec,
                                        const std::string& program, const std::string& listen);
