@@ -46,6 +46,11 @@ bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
   return spec.egress.enabled && b.guest_egress(spec).enabled;
 }
 
+std::vector<std::string> Bottles::bottle_dummies(const BottleSpec& spec) const {
+  const auto forwarded = load_forwarded_state(store_.dirs(), spec.name);
+  return forwarded ? forwarded->dummies : std::vector<std::string>{};
+}
+
 std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
   std::vector<EgressRoute> routes = spec.egress.routes;
   if (const auto forwarded = load_forwarded_state(store_.dirs(), spec.name))
@@ -70,7 +75,8 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
   const ForwardedCredentials forwarded = prepare_forwarded_credentials(spec);
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
   save_forwarded_state(store_.dirs(), spec.name, forwarded);
-  const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement());
+  const EgressFiles files =
+      write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement(), forwarded.dummies);
   // pipelock in front of egress, unless the user already runs a parent proxy.
   if (upstream.proxy.empty()) {
     if (const auto program = locate_pipelock(); !program.empty()) {

@@ -260,7 +260,7 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(args[1]);
   if (what == "egress") {
-    ctx.out << render_egress_routes(bottles.egress_routes(spec));
+    ctx.out << render_egress_routes(bottles.egress_routes(spec), bottles.bottle_dummies(spec));
   } else if (what == "pipelock") {
     // The config the bottle's own pipelock runs with, when bottle runs one.
     const std::filesystem::path running = managed_pipelock_dir(ctx.dirs, spec) / "pipelock.yaml";

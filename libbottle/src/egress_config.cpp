@@ -60,10 +60,15 @@ std::optional<EgressBroker> default_egress_broker(const EgressRoute& route) {
   return std::nullopt;
 }
 
-std::string render_egress_routes(const std::vector<EgressRoute>& routes) {
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::vector<std::string>& bottle_dummies) {
   std::map<std::string, EgressBroker> brokers;
-  for (const auto& r : routes)
-    if (auto b = default_egress_broker(r)) brokers.emplace(r.name, std::move(*b));
+  for (const auto& r : routes) {
+    if (auto b = default_egress_broker(r)) {
+      b->dummy_refresh_tokens = bottle_dummies;
+      brokers.emplace(r.name, std::move(*b));
+    }
+  }
   return render_egress_routes(routes, brokers);
 }
 

@@ -88,14 +88,15 @@ EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
 }
 
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
-                               const std::vector<EgressRoute>& routes, EgressPlacement placement) {
+                               const std::vector<EgressRoute>& routes, EgressPlacement placement,
+                               const std::vector<std::string>& bottle_dummies) {
   const EgressFiles files = egress_files_of(dirs, spec, routes, placement);
   // The egress process gets its own copy of the CA: mitmproxy writes into its
   // confdir, and the user's CA directory stays read-only to every bottle.
   write_file_atomic(files.conf_dir / "mitmproxy-ca.pem", read_file(ca.key_and_cert), 0600);
   write_file_atomic(files.conf_dir / "mitmproxy-ca-cert.pem", ca.cert_pem, 0644);
   write_file_atomic(files.routes_dir / "routes.json",
-                    render_egress_routes(routes_as_seen(routes, placement).routes), 0600);
+                    render_egress_routes(routes_as_seen(routes, placement).routes, bottle_dummies), 0600);
   return files;
 }
 

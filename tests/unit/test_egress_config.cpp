@@ -176,6 +176,12 @@ TEST_CASE("egress routes: forwarding's routes carry their token broker", "[egres
   CHECK(with_rt.find("\"dummy_refresh_tokens\": [\n          \"bottle-dummy-refresh-1\"\n        ]") !=
         std::string::npos);
   CHECK(with_rt.find("\"broker\"") == with_rt.rfind("\"broker\""));  // gh has none
-  CHECK(bottle::render_egress_routes({codex_route(), gh_route()}, {}) ==
+  CHECK(bottle::render_egress_routes({codex_route(), gh_route()}, std::map<std::string, bottle::EgressBroker>{}) ==
         bottle::render_egress_routes({codex_route(), gh_route()}));
+
+  // The bottle's own placeholders: its default brokers accept only those as refresh tokens.
+  const std::string own = bottle::render_egress_routes({codex, gh_route()}, std::vector<std::string>{"ph-1", "ph-2"});
+  CHECK(own.find("\"dummy_refresh_tokens\": [\n          \"ph-1\",\n          \"ph-2\"\n        ]") !=
+        std::string::npos);
+  CHECK(own.find("\"broker\"") == own.rfind("\"broker\""));  // still none for gh
 }

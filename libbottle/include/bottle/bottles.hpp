@@ -59,6 +59,9 @@ class Bottles {
   BottleSpec spec(const std::string& name) const { return store_.load(name); }
   /// What egress swaps for this bottle: the spec's routes plus forwarding's.
   std::vector<EgressRoute> egress_routes(const BottleSpec& spec) const;
+  /// The placeholders forwarding put in the bottle (its token brokers accept only
+  /// these as refresh tokens); empty without forwarding.
+  std::vector<std::string> bottle_dummies(const BottleSpec& spec) const;
   Backend& backend(BackendKind kind);
 
   void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }

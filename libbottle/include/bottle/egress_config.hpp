@@ -89,8 +89,11 @@ std::optional<EgressBroker> default_egress_broker(const EgressRoute& route);
 /// Routes with the brokers of `brokers` (keyed by route name) attached.
 std::string render_egress_routes(const std::vector<EgressRoute>& routes,
                                  const std::map<std::string, EgressBroker>& brokers);
-/// Routes with default_egress_broker() attached where it has one.
-std::string render_egress_routes(const std::vector<EgressRoute>& routes);
+/// Routes with default_egress_broker() attached where it has one. Each of those
+/// brokers accepts only `bottle_dummies` (the bottle's own placeholders, see
+/// ForwardedCredentials::dummies) as a refresh token; empty: any.
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::vector<std::string>& bottle_dummies = {});
 
 /// How to run one egress proxy. Paths are as mitmdump sees them.
 struct EgressLaunch {

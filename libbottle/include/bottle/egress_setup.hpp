@@ -56,9 +56,11 @@ struct EgressFiles {
 };
 
 /// Write (atomically, 0600 files in 0700 directories) the files above for `spec`
-/// with `routes` (the spec's own plus forwarding's). Throws Error(io) / Error(not_found).
+/// with `routes` (the spec's own plus forwarding's); the token brokers accept only
+/// `bottle_dummies` as refresh tokens (see render_egress_routes). Throws Error(io) / Error(not_found).
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
-                               const std::vector<EgressRoute>& routes, EgressPlacement placement);
+                               const std::vector<EgressRoute>& routes, EgressPlacement placement,
+                               const std::vector<std::string>& bottle_dummies = {});
 
 /// The same paths without writing anything (for start/remove of an existing bottle).
 EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
