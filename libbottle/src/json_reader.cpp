@@ -3,12 +3,114 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <set>
+#include <vector>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <fmt/format.h>
 
 namespace bottle::detail {
 
 namespace json = boost::json;
+
+namespace {
+
+json::parse_options reader_options() {
+  json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = 64;
+  return options;
+}
+
+// A basic_parser handler that only tracks where it is. The DOM parser keeps one
+// of two equal keys without a word, so `{"enforce": false, ..., "enforce": true}`
+// would mean whatever the last line says; a reader must see one meaning only.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  /// "$.a[2].b" of the first repeated key, once one was seen.
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return open(true); }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return close(); }
+  bool on_array_begin(boost::system::error_code&) { return open(false); }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return close(); }
+  bool on_key_part(json::string_view part, std::size_t, boost::system::error_code&) {
+    key_.append(part.data(), part.size());
+    return true;
+  }
+  bool on_key(json::string_view part, std::size_t, boost::system::error_code& ec) {
+    key_.append(part.data(), part.size());
+    Frame& frame = frames_.back();
+    if (!frame.keys.insert(key_).second) {
+      duplicate_ = path() + member_path(key_);
+      ec = json::error::syntax;  // stops the parse; duplicate_ says why
+      return false;
+    }
+    frame.key = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return value(); }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_bool(bool, boost::system::error_code&) { return value(); }
+  bool on_null(boost::system::error_code&) { return value(); }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  struct Frame {
+    bool object = false;
+    std::set<std::string> keys;
+    std::string key;        // the member being read, in an object
+    std::size_t index = 0;  // the element being read, in an array
+  };
+
+  bool open(bool object) {
+    frames_.push_back(Frame{.object = object});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    return value();
+  }
+  // A value is complete: an array moves on to its next element.
+  bool value() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+    return true;
+  }
+  std::string path() const {
+    std::string out = "$";
+    for (std::size_t i = 0; i + 1 < frames_.size(); ++i)
+      out += frames_[i].object ? member_path(frames_[i].key) : fmt::format("[{}]", frames_[i].index);
+    return out;
+  }
+
+  std::vector<Frame> frames_;
+  std::string key_;
+  std::optional<std::string> duplicate_;
+};
+
+// Run only on text the DOM parser accepted, so a stop here is a repeated key.
+std::optional<std::string> first_duplicate_key(std::string_view text) {
+  json::basic_parser<DuplicateKeyFinder> parser(reader_options());
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  return parser.handler().duplicate();
+}
+
+}  // namespace
 
 json::value parse_json_text(std::string_view text, std::string_view what) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF")
@@ -16,11 +118,7 @@ json::value parse_json_text(std::string_view text, std::string_view what) {
                 fmt::format("{}: not valid JSON: starts with a byte order mark (save it as UTF-8 without one)", what));
   if (const auto bad = invalid_utf8_at(text))
     throw Error(ErrorKind::invalid_input, fmt::format("{}: not valid JSON: not UTF-8 at byte {}", what, *bad));
-  json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.max_depth = 64;
-  json::parser parser({}, options);
+  json::parser parser({}, reader_options());
   boost::system::error_code ec;
   const std::size_t used = parser.write_some(text.data(), text.size(), ec);
   if (!ec && used < text.size()) ec = json::error::extra_data;
@@ -34,6 +132,8 @@ json::value parse_json_text(std::string_view text, std::string_view what) {
     throw Error(ErrorKind::invalid_input,
                 fmt::format("{}: not valid JSON at line {}, column {}: {}", what, line, column, ec.message()));
   }
+  if (const auto duplicate = first_duplicate_key(text))
+    throw_field_error(what, *duplicate, "duplicate key (each key may appear only once in an object)");
   return parser.release();
 }
 

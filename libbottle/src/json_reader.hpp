@@ -17,7 +17,9 @@ namespace bottle::detail {
 /// Parse JSON text allowing comments and trailing commas. `what` prefixes errors
 /// ("spec", "auth.json"), which say where the text stops being JSON ("spec: not
 /// valid JSON at line 3, column 7: syntax error") or at which byte it stops being
-/// UTF-8, and never quote the text. Throws Error(invalid_input).
+/// UTF-8, and never quote the text. A key repeated within one object is an error
+/// too ("spec: $.egress.enabled: duplicate key ..."): the text must have one
+/// meaning. Throws Error(invalid_input).
 boost::json::value parse_json_text(std::string_view text, std::string_view what);
 
 /// The offset of the first byte that does not belong to a well-formed UTF-8

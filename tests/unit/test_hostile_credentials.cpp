@@ -120,6 +120,8 @@ TEST_CASE("hostile codex auth.json files are rejected by field", "[hostile][cred
       {"byte order mark", raw("\xef\xbb\xbf" + valid), "auth.json: not valid JSON"},
       {"NUL byte in the text", raw(std::string("{\"a\":\0}", 8)), "auth.json: not valid JSON"},
       {"nested too deep", raw(std::string(200, '[') + std::string(200, ']')), "auth.json: not valid JSON"},
+      {"access token twice", raw(R"({"tokens": {"access_token": "a", "refresh_token": "r", "access_token": "b"}})"),
+       "auth.json: $.tokens.access_token: duplicate key"},
       {"array", raw("[]"), "auth.json: must be a JSON object"},
       {"null", raw("null"), "auth.json: must be a JSON object"},
       {"string", raw("\"tokens\""), "auth.json: must be a JSON object"},

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bottle/error.hpp"
@@ -35,9 +36,16 @@ std::string message_of(const std::string& json) {
 // {"name": "a", <member>}
 std::string with(const std::string& member) { return R"({"name": "a", )" + member + "}"; }
 
+// A valid route with `members` added or replacing the valid value of the same key
+// (a key given twice is an error of its own).
 std::string route(const std::string& members) {
-  return with(R"("egress": {"routes": [{"name": "gh", "hosts": ["api.github.com"], "dummy": "bottle-dummy-gh",
-              "value_file": "/home/u/.gh/token", )" + members + "}]}");
+  const std::vector<std::pair<std::string, std::string>> valid{
+      {"name", R"("gh")"}, {"hosts", R"(["api.github.com"])"}, {"dummy", R"("bottle-dummy-gh")"},
+      {"value_file", R"("/home/u/.gh/token")"}};
+  std::string text;
+  for (const auto& [key, value] : valid)
+    if (members.find("\"" + key + "\":") == std::string::npos) text += "\"" + key + "\": " + value + ", ";
+  return with(R"("egress": {"routes": [{)" + text + members + "}]}");
 }
 
 const std::string long_text(5000, 'x');
@@ -73,6 +81,22 @@ TEST_CASE("hostile specs: malformed JSON text", "[hostile][spec]") {
       {"not an object", "[\"name\"]", "spec: $: must be an object"},
       {"a string", R"("name")", "spec: $: must be an object"},
       {"null", "null", "spec: $: must be an object"},
+  });
+}
+
+TEST_CASE("hostile specs: a key given twice has no single meaning", "[hostile][spec]") {
+  run({
+      {"top level", R"({"name": "a", "image": "x", "name": "b"})", "spec: $.name: duplicate key"},
+      {"same key, escaped", R"({"name": "a", "n\u0061me": "b"})", "spec: $.name: duplicate key"},
+      {"nested", with(R"("egress": {"enabled": false, "routes": [], "enabled": true})"),
+       "spec: $.egress.enabled: duplicate key"},
+      {"inside an array element",
+       with(R"("workspaces": [{"host": "/a"}, {"host": "/b", "guest": "/w", "host": "/c"}])"),
+       "spec: $.workspaces[1].host: duplicate key"},
+      {"after nested arrays", with(R"("env": {"A": "1"}, "allowlist": [["x"], []], "env": {})"),
+       "spec: $.env: duplicate key"},
+      {"hostile key", with("\"env\": {\"a\\nb\": \"1\", \"a\\nb\": \"2\"}"),
+       "spec: $.env[\"a\\nb\"]: duplicate key"},
   });
 }
 
