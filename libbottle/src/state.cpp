@@ -103,6 +103,11 @@ void remove_stale_temps(const fs::path& dir, const fs::path& path) {
   ::closedir(d);
 }
 
+std::string byte_count(std::size_t bytes) {
+  if (bytes % (std::size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} bytes", bytes);
+}
+
 }  // namespace
 
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode) {
@@ -135,7 +140,7 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   remove_stale_temps(dir, path);
 }
 
-std::string read_file(const fs::path& path) {
+std::string read_file(const fs::path& path, std::size_t max_bytes) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int error = errno;
@@ -151,6 +156,9 @@ std::string read_file(const fs::path& path) {
       throw_io("read", path, errno);  // e.g. EISDIR: a directory is not an empty file
     }
     if (n == 0) return text;
+    if (static_cast<std::size_t>(n) > max_bytes - text.size())
+      throw Error(ErrorKind::invalid_input, fmt::format("{}: is larger than {}, more than bottle reads from such a file",
+                                                        path.string(), byte_count(max_bytes)));
     text.append(buffer, static_cast<std::size_t>(n));
   }
 }
@@ -178,7 +186,7 @@ BottleSpec SpecStore::load(std::string_view name) const {
   const fs::path path = dirs_.spec_path(name);
   std::string text;
   try {
-    text = read_file(path);
+    text = read_file(path, max_small_file_bytes);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::not_found)
       throw Error(ErrorKind::not_found, fmt::format("no bottle named \"{}\"", name));

@@ -37,6 +37,22 @@ TEST_CASE("atomic writes create private directories and files", "[state]") {
   CHECK(entries == 1);
 }
 
+TEST_CASE("read_file reads up to its limit and refuses more", "[state]") {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "f";
+  write_file_atomic(file, std::string(100000, 'x'));
+  CHECK(read_file(file, 100000).size() == 100000);
+  try {
+    read_file(file, 99999);
+    FAIL("read past the limit");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(std::string(e.what()) == file.string() + ": is larger than 99999 bytes, more than bottle reads from such a file");
+  }
+  // A device that never ends is cut off, not read until memory runs out.
+  CHECK_THROWS_WITH(read_file("/dev/zero"), "/dev/zero: is larger than 16 MiB, more than bottle reads from such a file");
+}
+
 TEST_CASE("a failed atomic write leaves the old file intact", "[state]") {
   TempDir tmp;
   const fs::path file = tmp.path() / "state.json";

@@ -8,6 +8,7 @@
 // (temp file + fsync + rename) with an explicit mode.
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -48,9 +49,16 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
                        unsigned mode = 0600);
 /// Create `dir` and missing parents with mode 0700. Throws Error(io).
 void make_private_dirs(const std::filesystem::path& dir);
-/// Read a whole file. Throws Error(not_found) if missing, Error(io) otherwise
-/// (including for a directory).
-std::string read_file(const std::filesystem::path& path);
+/// The most read_file() reads unless told otherwise: far above any file bottle
+/// reads, far below what would hurt (a device such as /dev/zero never ends).
+inline constexpr std::size_t default_max_read_bytes = std::size_t{16} << 20;
+/// The most a spec or a host credential file may hold.
+inline constexpr std::size_t max_small_file_bytes = std::size_t{1} << 20;
+
+/// Read a whole file of at most `max_bytes`. Throws Error(not_found) if missing,
+/// Error(invalid_input) if it holds more, Error(io) otherwise (including for a
+/// directory).
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes = default_max_read_bytes);
 
 /// Stored specs: one <config>/bottles/NAME.json each.
 class SpecStore {
