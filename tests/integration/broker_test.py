@@ -367,5 +367,112 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(bb.DummyStore(path).get("codex-chatgpt"), ["dummy-a"])
 
 
+
+class EnsureFreshCliTest(unittest.TestCase):
+    """`bottle_broker.py ensure-fresh`, run in-process: bottle-cli create's refresh before minting."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+
+    def host_file(self, kind, doc):
+        path = os.path.join(self.dir.name, "auth.json" if kind == "codex" else ".credentials.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        os.chmod(path, 0o600)
+        return path
+
+    def run_cli(self, kind, path, upstream, min_valid=600):
+        import io
+        out, err = io.StringIO(), io.StringIO()
+        code = bb.main(["ensure-fresh", "--kind", kind, "--host-file", path, "--min-valid", str(min_valid),
+                        "--proxy", "http://127.0.0.1:9", "--cafile", "/nonexistent/ca.pem"],
+                       fetch=upstream, clock=lambda: NOW, out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def assert_no_secret(self, *texts):
+        for text in texts:
+            self.assertFalse("real-rt" in text or "real-at" in text or "eyJ" in text)
+
+    def test_fresh_token_no_upstream_call(self):
+        up = FakeUpstream("codex")
+        path = self.host_file("codex", codex_doc(NOW + 3600))
+        with open(path, "rb") as f:
+            before = f.read()
+        code, out, err = self.run_cli("codex", path, up)
+        self.assertEqual((code, out, err, up.calls), (0, "fresh\n", "", 0))
+        with open(path, "rb") as f:
+            self.assertTrue(f.read() == before)
+
+    def test_min_valid_is_the_window(self):
+        # 8 minutes left: outside egress's 5-minute window, inside create's 10.
+        up = FakeUpstream("codex")
+        path = self.host_file("codex", codex_doc(NOW + 480))
+        self.assertEqual(self.run_cli("codex", path, up, min_valid=300)[0:2], (0, "fresh\n"))
+        self.assertEqual(up.calls, 0)
+        self.assertEqual(self.run_cli("codex", path, up, min_valid=600)[0:2], (0, "refreshed\n"))
+        self.assertEqual(up.calls, 1)
+
+    def test_near_expiry_refreshes_once_and_writes_back(self):
+        for kind, doc in [("codex", codex_doc(NOW + 120)), ("claude", claude_doc((NOW + 120) * 1000))]:
+            up = FakeUpstream(kind)
+            path = self.host_file(kind, doc)
+            code, out, err = self.run_cli(kind, path, up)
+            self.assertEqual((code, out, err, up.calls), (0, "refreshed\n", "", 1))
+            self.assertEqual(up.seen_rt, ["real-rt-0"])
+            with open(path) as f:
+                written = json.load(f)
+            if kind == "codex":
+                self.assertEqual(written["tokens"]["refresh_token"], "real-rt-1")
+                self.assertEqual(claims(written["tokens"]["access_token"])["exp"], NOW + 864000)
+            else:
+                self.assertEqual(written["claudeAiOauth"]["refreshToken"], "real-rt-1")
+                self.assertEqual(written["claudeAiOauth"]["expiresAt"], (NOW + 28800) * 1000)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            # A second run finds the rotated token fresh.
+            self.assertEqual(self.run_cli(kind, path, up)[0:2], (0, "fresh\n"))
+            self.assertEqual(up.calls, 1)
+
+    def test_dead_host_session_says_sign_in_again(self):
+        for kind, status, body, hint in [("codex", 401, {"error": {"code": "refresh_token_expired"}}, "codex login"),
+                                         ("claude", 400, {"error": "invalid_grant"}, "/login")]:
+            up = FakeUpstream(kind, status=status)
+            up.error_body = body
+            doc = codex_doc(NOW + 120) if kind == "codex" else claude_doc((NOW + 120) * 1000)
+            path = self.host_file(kind, doc)
+            code, out, err = self.run_cli(kind, path, up)
+            self.assertEqual((code, out), (bb.EXIT_SIGN_IN_AGAIN, ""))
+            self.assertIn("sign in again", err)
+            self.assertIn(hint, err)
+            self.assert_no_secret(out, err)
+            with open(path) as f:
+                self.assertTrue(json.load(f) == doc)  # host file untouched
+
+    def test_transient_failures(self):
+        for up in [FakeUpstream("codex", status=502), FakeUpstream("codex", fail=OSError("down"))]:
+            path = self.host_file("codex", codex_doc(NOW + 120))
+            code, out, err = self.run_cli("codex", path, up)
+            self.assertEqual((code, out), (bb.EXIT_TRANSIENT, ""))
+            self.assertIn("could not refresh", err)
+            self.assert_no_secret(out, err)
+        code, _, err = self.run_cli("codex", os.path.join(self.dir.name, "missing.json"), FakeUpstream("codex"))
+        self.assertEqual(code, bb.EXIT_TRANSIENT)
+        self.assertIn("cannot read host credential file", err)
+
+    def test_usage_errors_exit_2(self):
+        import contextlib, io
+        for argv in [[], ["ensure-fresh", "--kind", "gemini", "--host-file", "x", "--min-valid", "1"],
+                     ["ensure-fresh", "--kind", "codex", "--min-valid", "1"]]:
+            with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as e:
+                bb.main(argv, fetch=FakeUpstream("codex"))
+            self.assertEqual(e.exception.code, 2)
+
+    def test_runs_as_a_program(self):
+        import subprocess
+        path = self.host_file("codex", codex_doc(int(time.time()) + 3600))
+        r = subprocess.run([sys.executable, bb.__file__, "ensure-fresh", "--kind", "codex", "--host-file", path,
+                            "--min-valid", "600"], capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "fresh\n", ""))
+
 if __name__ == "__main__":
     unittest.main()

@@ -29,6 +29,17 @@ broker of the route it belongs to, and nothing from it ever goes upstream:
   * any other grant (a login inside the bottle) or an unknown refresh token -> 403.
 
 No real token appears in a log line, an error message or a response.
+
+Run as a program, it refreshes the host login before a bottle is minted from it
+(bottle-cli create), with the same lock, re-read and write-back as above:
+
+  python3 bottle_broker.py ensure-fresh --kind codex|claude --host-file PATH
+      --min-valid SECONDS [--proxy http://HOST:PORT] [--cafile PATH]
+
+refreshes only when the host access token expires within SECONDS. Exit status 0
+(stdout "fresh" or "refreshed"), 3 when the host session is dead (sign in again on
+the host), 4 when the refresh failed for now; 2 is a usage error. Nothing secret is
+taken from argv or printed.
 """
 
 import base64
@@ -38,6 +49,7 @@ import errno
 import fcntl
 import json
 import os
+import sys
 import secrets
 import stat
 import tempfile
@@ -47,6 +59,8 @@ import urllib.parse
 from dataclasses import dataclass
 
 REFRESH_WINDOW_S = 5 * 60
+EXIT_SIGN_IN_AGAIN = 3
+EXIT_TRANSIENT = 4
 LOCK_TIMEOUT_S = 30.0
 UPSTREAM_TIMEOUT_S = 30.0
 
@@ -306,11 +320,13 @@ class Broker:
     """The broker of one route: `host_file` is the route's value_file."""
 
     def __init__(self, config: BrokerConfig, host_file: str, fetch=None, proxy: str | None = None,
-                 cafile: str | None = None, clock=time.time, lock_timeout: float = LOCK_TIMEOUT_S):
+                 cafile: str | None = None, clock=time.time, lock_timeout: float = LOCK_TIMEOUT_S,
+                 refresh_window: float = REFRESH_WINDOW_S):
         self.config = config
         self.host_file = os.path.expanduser(host_file)
         self.fetch = fetch or default_fetch
         self.proxy, self.cafile, self.clock, self.lock_timeout = proxy, cafile, clock, lock_timeout
+        self.refresh_window = refresh_window
 
     # -- what the broker answers ------------------------------------------------
 
@@ -371,7 +387,7 @@ class Broker:
 
     def fresh(self, doc: dict) -> bool:
         exp = self.expiry(doc)
-        return exp is None or exp > self.clock() + REFRESH_WINDOW_S
+        return exp is None or exp > self.clock() + self.refresh_window
 
     def current_host_login(self):
         """(host document, whether this call refreshed it, extra response fields)."""
@@ -513,3 +529,41 @@ class DummyStore:
             if not self.path:
                 return
             write_atomically(self.path, json.dumps({"version": 1, "routes": self.routes}), new_file_mode=0o600)
+
+
+SIGN_IN_HINTS = {"codex": "run `codex login` on the host", "claude": "run `claude`, then /login, on the host"}
+
+
+def main(argv=None, fetch=None, clock=time.time, out=None, err=None) -> int:
+    """The command line above; `fetch` and `clock` are the tests' seams."""
+    import argparse
+    out, err = out or sys.stdout, err or sys.stderr
+    parser = argparse.ArgumentParser(prog="bottle_broker.py", description="bottle token broker, run on the host")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ensure = commands.add_parser("ensure-fresh", help="refresh the host login if it expires soon")
+    ensure.add_argument("--kind", required=True, choices=sorted(KINDS))
+    ensure.add_argument("--host-file", required=True)
+    ensure.add_argument("--min-valid", required=True, type=int, help="seconds the access token must stay valid")
+    ensure.add_argument("--proxy", help="http://HOST:PORT for the token request")
+    ensure.add_argument("--cafile", help="CA bundle the token endpoint is verified with")
+    args = parser.parse_args(argv)
+    broker = Broker(BrokerConfig.from_json({"kind": args.kind}), args.host_file, fetch=fetch, proxy=args.proxy,
+                    cafile=args.cafile, clock=clock, refresh_window=args.min_valid)
+    try:
+        _, refreshed, _ = broker.current_host_login()
+    except BrokerError as e:
+        if e.permanent:
+            print(f"bottle_broker.py: the host's {args.kind} login has expired or was revoked ({e.reason}); "
+                  f"sign in again: {SIGN_IN_HINTS[args.kind]}", file=err)
+            return EXIT_SIGN_IN_AGAIN
+        print(f"bottle_broker.py: could not refresh the host's {args.kind} login for now ({e.reason})", file=err)
+        return EXIT_TRANSIENT
+    except Exception as e:  # a bug or an odd file: say what kind, never a value
+        print(f"bottle_broker.py: could not refresh the host's {args.kind} login ({type(e).__name__})", file=err)
+        return EXIT_TRANSIENT
+    print("refreshed" if refreshed else "fresh", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
