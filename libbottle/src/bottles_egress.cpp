@@ -5,6 +5,7 @@
 // Error(isolation), and the bottle does not start.
 #include <chrono>
 #include <fmt/format.h>
+#include <iostream>
 #include <thread>
 
 #include "bottle/bottles.hpp"
@@ -12,6 +13,8 @@
 #include "bottle/egress_ca.hpp"
 #include "bottle/error.hpp"
 #include "bottle/host_port.hpp"
+#include "bottle/host_refresh.hpp"
+#include "bottle/locate.hpp"
 #include "bottle/managed_pipelock.hpp"
 
 namespace bottle {
@@ -72,7 +75,10 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
   // Host-side preparation first, cheapest checks first: a bad environment or host
   // login stops here, before any file or engine object exists.
   EgressUpstream upstream = EgressUpstream::from_environment();
-  const ForwardedCredentials forwarded = prepare_forwarded_credentials(spec);
+  const ForwardedCredentials forwarded =
+      prepare_forwarded_credentials(spec, system_random_bytes, [&](AgentKind agent, const std::filesystem::path& file) {
+        refresh_host_login(agent, file, upstream);
+      });
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
   save_forwarded_state(store_.dirs(), spec.name, forwarded);
   const EgressFiles files =
@@ -91,6 +97,41 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
     if (!r.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("create egress for {}: {} failed: {}", spec.name, argv.front(), trimmed_detail(r)));
+  }
+}
+
+void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& host_file,
+                                 const EgressUpstream& upstream) {
+  const auto warn = [&](const std::string& why) {
+    // Not fatal: an offline host can still create; egress's broker retries later.
+    std::cerr << fmt::format(
+        "bottle: warning: could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
+        "egress refreshes it when the agent first asks\n",
+        to_string(agent), host_file.string(), why);
+  };
+  std::filesystem::path broker;
+  try {
+    broker = locate_data_dir() / "egress" / "bottle_broker.py";
+  } catch (const Error& e) {
+    warn(e.what());
+    return;
+  }
+  const ProcessResult r = runner_.run(Command{.argv = host_refresh_argv(
+                                                  {.broker_script = broker, .agent = agent, .host_file = host_file,
+                                                   .upstream = upstream})});
+  switch (host_refresh_outcome(r)) {
+    case HostRefreshOutcome::fresh:
+    case HostRefreshOutcome::refreshed:
+      return;
+    case HostRefreshOutcome::sign_in_again:
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("forwarding host credentials: {}: the host's {} login has expired or was revoked; "
+                              "sign in again on the host ({}), then create the bottle again",
+                              host_file.string(), to_string(agent),
+                              agent == AgentKind::codex ? "run `codex login`" : "run `claude`, then /login"));
+    case HostRefreshOutcome::unavailable:
+      warn(trimmed_detail(r));
+      return;
   }
 }
 

@@ -3,11 +3,13 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <ctime>
 #include <set>
 
 #include "bottle/claude_credentials.hpp"
 #include "bottle/codex_credentials.hpp"
 #include "bottle/error.hpp"
+#include "bottle/host_refresh.hpp"
 #include "json_reader.hpp"
 
 namespace bottle {
@@ -75,10 +77,22 @@ std::string codex_config_toml(const BottleSpec& spec, CodexAuthMode mode) {
   return text;
 }
 
-ForwardedCredentials prepare_codex(const BottleSpec& spec, const RandomSource& random) {
-  const fs::path host_file = codex_auth_path_from_environment();
+CodexHostAuth read_codex_host(const fs::path& host_file) {
   const std::string text = read_host_file(host_file, "codex login");
-  const CodexHostAuth host = with_file_context(host_file, [&] { return parse_codex_auth(text); });
+  return with_file_context(host_file, [&] { return parse_codex_auth(text); });
+}
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+ForwardedCredentials prepare_codex(const BottleSpec& spec, const RandomSource& random,
+                                   const RefreshHostLogin& refresh_expiring) {
+  const fs::path host_file = codex_auth_path_from_environment();
+  CodexHostAuth host = read_codex_host(host_file);
+  // The dummies carry this token's exp: mint from a fresh one (re-read after the refresh).
+  if (refresh_expiring && host.mode == CodexAuthMode::chatgpt && host_token_expiring(host.access_exp, unix_now())) {
+    refresh_expiring(AgentKind::codex, host_file);
+    host = read_codex_host(host_file);
+  }
   CodexBottleAuth bottle_auth = build_codex_bottle_auth(host, host_file.string(), random);
 
   const std::string home = guest_user_home(spec.user);
@@ -91,10 +105,19 @@ ForwardedCredentials prepare_codex(const BottleSpec& spec, const RandomSource& r
   return fc;
 }
 
-ForwardedCredentials prepare_claude(const BottleSpec& spec, const RandomSource& random) {
-  const fs::path host_file = claude_credentials_path_from_environment();
+ClaudeHostCredentials read_claude_host(const fs::path& host_file) {
   const std::string text = read_host_file(host_file, "claude, then /login");
-  const ClaudeHostCredentials host = with_file_context(host_file, [&] { return parse_claude_credentials(text); });
+  return with_file_context(host_file, [&] { return parse_claude_credentials(text); });
+}
+
+ForwardedCredentials prepare_claude(const BottleSpec& spec, const RandomSource& random,
+                                    const RefreshHostLogin& refresh_expiring) {
+  const fs::path host_file = claude_credentials_path_from_environment();
+  ClaudeHostCredentials host = read_claude_host(host_file);
+  if (refresh_expiring && host_token_expiring(host.expires_at_ms / 1000, unix_now())) {
+    refresh_expiring(AgentKind::claude, host_file);
+    host = read_claude_host(host_file);
+  }
   ClaudeBottleCredentials creds = build_claude_bottle_credentials(host, host_file.string(), random);
 
   // The host's global config is optional (only its non-secret oauthAccount is
@@ -166,13 +189,15 @@ std::string guest_user_home(std::string_view user) {
   return user == "root" ? std::string("/root") : "/home/" + std::string(user);
 }
 
-ForwardedCredentials prepare_forwarded_credentials(const BottleSpec& spec, const RandomSource& random) {
+ForwardedCredentials prepare_forwarded_credentials(const BottleSpec& spec, const RandomSource& random,
+                                                   const RefreshHostLogin& refresh_expiring) {
   if (!spec.forward_host_credentials) return {};
   // The user name becomes guest paths and a chown argument.
   validate_spec(spec);
   // Everything is built in memory and returned whole, so a failure part-way
   // leaves nothing behind.
-  return spec.agent == AgentKind::codex ? prepare_codex(spec, random) : prepare_claude(spec, random);
+  return spec.agent == AgentKind::codex ? prepare_codex(spec, random, refresh_expiring)
+                                        : prepare_claude(spec, random, refresh_expiring);
 }
 
 fs::path forwarded_state_path(const StateDirs& dirs, std::string_view name) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -338,4 +339,96 @@ TEST_CASE("provisioning: two bottles of one host login never share a dummy", "[c
       for (const auto& file : second.files) CHECK(file.content.find(dummy) == std::string::npos);
     }
   }
+}
+
+// -- refreshing an expiring host login before minting ---------------------------
+
+namespace {
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+void write_codex_login_expiring_at(const fs::path& dir, std::int64_t exp, const std::string& tag) {
+  const std::string access = jwt({{"exp", exp}, {"tag", tag}, {"https://api.openai.com/auth", auth_block}},
+                                 "REAL-ACCESS-SIGNATURE-do-not-leak");
+  const json::object auth{{"auth_mode", "chatgpt"},
+                          {"tokens", json::object{{"id_token", real_id}, {"access_token", access},
+                                                  {"refresh_token", real_refresh}, {"account_id", "acc-5150-real"}}},
+                          {"last_refresh", "2026-09-20T10:11:12.123456Z"}};
+  write_file_atomic(dir / "auth.json", json::serialize(auth), 0600);
+}
+
+std::int64_t dummy_exp(const ForwardedCredentials& fc) {
+  const std::string at(json::parse(fc.files.at(0).content).at("tokens").at("access_token").as_string());
+  const std::string payload = at.substr(at.find('.') + 1, at.rfind('.') - at.find('.') - 1);
+  return json::parse(base64url_decode(payload, "dummy")).at("exp").as_int64();
+}
+
+}  // namespace
+
+TEST_CASE("provisioning: an expiring codex login is refreshed, then read again", "[credential_provisioning]") {
+  TempDir host;
+  EnvGuard env;
+  env.set("CODEX_HOME", host.path().string());
+  const std::int64_t now = unix_now();
+  const std::int64_t new_exp = now + 10 * 86400;
+  write_codex_login_expiring_at(host.path(), now + 120, "old");
+  std::vector<std::pair<AgentKind, fs::path>> calls;
+  const RefreshHostLogin refresh = [&](AgentKind agent, const fs::path& file) {
+    calls.emplace_back(agent, file);
+    write_codex_login_expiring_at(host.path(), new_exp, "new");  // as bottle_broker.py would
+  };
+  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::codex), counter_random(), refresh);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].first == AgentKind::codex);
+  CHECK(calls[0].second == host.path() / "auth.json");
+  CHECK(dummy_exp(fc) == new_exp);
+  check_no_secret(all_text(fc));
+}
+
+TEST_CASE("provisioning: a codex login valid past the window is not refreshed", "[credential_provisioning]") {
+  TempDir host;
+  EnvGuard env;
+  env.set("CODEX_HOME", host.path().string());
+  const std::int64_t exp = unix_now() + 3 * 3600;
+  write_codex_login_expiring_at(host.path(), exp, "fresh");
+  int calls = 0;
+  const ForwardedCredentials fc = prepare_forwarded_credentials(
+      spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
+  CHECK(calls == 0);
+  CHECK(dummy_exp(fc) == exp);
+
+  // API-key mode has no expiry.
+  write_file_atomic(host.path() / "auth.json",
+                    json::serialize(json::object{{"auth_mode", "apikey"}, {"OPENAI_API_KEY", "sk-REAL-key-do-not-leak"}}),
+                    0600);
+  prepare_forwarded_credentials(spec_for(AgentKind::codex), counter_random(),
+                                [&](AgentKind, const fs::path&) { ++calls; });
+  CHECK(calls == 0);
+}
+
+TEST_CASE("provisioning: a refresh that fails for now mints from the current token", "[credential_provisioning]") {
+  TempDir host;
+  EnvGuard env;
+  env.set("CODEX_HOME", host.path().string());
+  const std::int64_t exp = unix_now() + 120;
+  write_codex_login_expiring_at(host.path(), exp, "old");
+  int calls = 0;
+  const ForwardedCredentials fc = prepare_forwarded_credentials(
+      spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
+  CHECK(calls == 1);  // once: still expiring after it is not a reason to ask again
+  CHECK(dummy_exp(fc) == exp);
+}
+
+TEST_CASE("provisioning: a dead host session stops provisioning", "[credential_provisioning]") {
+  TempDir host;
+  EnvGuard env;
+  env.set("CLAUDE_CONFIG_DIR", host.path().string());
+  write_claude_login(host.path());  // expiresAt 1791234567000: long past
+  const std::string message = error_of([&] {
+    prepare_forwarded_credentials(spec_for(AgentKind::claude), counter_random(), [&](AgentKind agent, const fs::path&) {
+      CHECK(agent == AgentKind::claude);
+      throw Error(ErrorKind::invalid_input, "sign in again on the host");
+    });
+  });
+  CHECK(message == "sign in again on the host");
 }

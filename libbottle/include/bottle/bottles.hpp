@@ -87,6 +87,12 @@ class Bottles {
   EgressFiles egress_files(const Backend& backend, const BottleSpec& spec) const;
   /// Egress's parent proxy: the bottle's pipelock, else BOTTLE_EGRESS_UPSTREAM.
   EgressUpstream egress_upstream(const BottleSpec& spec) const;
+  /// Before minting a bottle's dummies from a host login that is about to expire:
+  /// refresh it with bottle_broker.py ensure-fresh through `upstream`. A dead host
+  /// session is Error(invalid_input) (sign in again on the host); anything else that
+  /// fails is a warning on stderr, and egress's broker refreshes on the agent's first
+  /// request.
+  void refresh_host_login(AgentKind agent, const std::filesystem::path& host_file, const EgressUpstream& upstream);
   /// Install the agent CA bundle (system roots + the egress CA) in the bottle.
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).

@@ -16,6 +16,7 @@
 // never a value.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ struct ForwardedCredentials {
   bool operator==(const ForwardedCredentials&) const = default;
 };
 
+/// Refreshes the host login file of `agent` in place (or throws to stop a create).
+using RefreshHostLogin = std::function<void(AgentKind agent, const std::filesystem::path& host_file)>;
+
 /// The guest home of `user`: "/root" for root, else "/home/<user>".
 std::string guest_user_home(std::string_view user);
 
@@ -65,11 +69,16 @@ std::string guest_user_home(std::string_view user);
 ///    <home>/.claude/.credentials.json  0600 user:user  dummy OAuth login
 ///    <home>/.claude.json               0600 user:user  onboarding done, workdir
 ///        trusted (build_claude_global_config)
+/// When the host's access token (Codex ChatGPT mode: the access JWT's exp; Claude:
+/// expiresAt) expires within host_refresh_window_s, `refresh_expiring` (if set) is
+/// called with the agent and host file first; it refreshes that file in place (see
+/// host_refresh.hpp) or throws to stop, and the file is read again before minting.
 /// Throws Error(invalid_input) naming the host file when it is missing, unreadable
 /// or malformed (and the field, from the parsers); nothing is returned or written
 /// then. Throws Error(invalid_input) for a spec whose user is not a plain name.
 ForwardedCredentials prepare_forwarded_credentials(const BottleSpec& spec,
-                                                   const RandomSource& random = system_random_bytes);
+                                                   const RandomSource& random = system_random_bytes,
+                                                   const RefreshHostLogin& refresh_expiring = {});
 
 /// <state>/bottles/NAME/credentials.json.
 std::filesystem::path forwarded_state_path(const StateDirs& dirs, std::string_view name);
