@@ -110,7 +110,7 @@ BottleSpec spec_from_flags(const std::vector<std::string>& args, CliContext& ctx
     if (std::filesystem::is_directory(file, ec))
       throw Error(ErrorKind::invalid_input, fmt::format("{}: is a directory, not a spec file", where));
     try {
-      base = parse_spec(read_file(file, max_small_file_bytes));
+      base = parse_spec(read_file(file));
     } catch (const Error& e) {
       const ErrorKind kind = e.kind() == ErrorKind::not_found ? ErrorKind::invalid_input : e.kind();
       const std::string message = e.kind() == ErrorKind::not_found ? "no such file" : e.what();

@@ -186,7 +186,7 @@ BottleSpec SpecStore::load(std::string_view name) const {
   const fs::path path = dirs_.spec_path(name);
   std::string text;
   try {
-    text = read_file(path, max_small_file_bytes);
+    text = read_file(path);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::not_found)
       throw Error(ErrorKind::not_found, fmt::format("no bottle named \"{}\"", name));

@@ -52,8 +52,6 @@ void make_private_dirs(const std::filesystem::path& dir);
 /// The most read_file() reads unless told otherwise: far above any file bottle
 /// reads, far below what would hurt (a device such as /dev/zero never ends).
 inline constexpr std::size_t default_max_read_bytes = std::size_t{16} << 20;
-/// The most a spec or a host credential file may hold.
-inline constexpr std::size_t max_small_file_bytes = std::size_t{1} << 20;
 
 /// Read a whole file of at most `max_bytes`. Throws Error(not_found) if missing,
 /// Error(invalid_input) if it holds more, Error(io) otherwise (including for a
