@@ -5,7 +5,6 @@
 // Error(isolation), and the bottle does not start.
 #include <chrono>
 #include <fmt/format.h>
-#include <iostream>
 #include <thread>
 
 #include "bottle/bottles.hpp"
@@ -104,10 +103,9 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
                                  const EgressUpstream& upstream) {
   const auto warn = [&](const std::string& why) {
     // Not fatal: an offline host can still create; egress's broker retries later.
-    std::cerr << fmt::format(
-        "bottle: warning: could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
-        "egress refreshes it when the agent first asks\n",
-        to_string(agent), host_file.string(), why);
+    warn_(fmt::format("could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
+                      "egress refreshes it when the agent first asks",
+                      to_string(agent), host_file.string(), why));
   };
   std::filesystem::path broker;
   try {

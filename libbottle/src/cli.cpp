@@ -124,6 +124,7 @@ int cmd_create(const std::vector<std::string>& args, CliContext& ctx) {
   bool no_start = false;
   const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr);
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  bottles.on_warning([&](const std::string& warning) { ctx.err << "bottle-cli: warning: " << warning << "\n"; });
   bottles.create(spec, !no_start);
   ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend),
                          to_string(spec.agent), no_start ? "" : ", running");

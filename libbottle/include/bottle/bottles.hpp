@@ -65,6 +65,9 @@ class Bottles {
   Backend& backend(BackendKind kind);
 
   void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }
+  /// Where warnings go (something went wrong that the operation works around, e.g.
+  /// a host login that could not be refreshed before minting). Dropped by default.
+  void on_warning(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
   const SpecStore& store() const { return store_; }
 
  private:
@@ -106,6 +109,7 @@ class Bottles {
   BackendFactory factory_;
   std::map<BackendKind, std::unique_ptr<Backend>> backends_;
   std::vector<ProvisionStep> provision_steps_;
+  std::function<void(const std::string&)> warn_ = [](const std::string&) {};
 };
 
 /// Provisioning that every bottle gets: the prompt file at guest_prompt_path.
