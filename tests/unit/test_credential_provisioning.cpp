@@ -24,6 +24,7 @@
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
 #include "bottle/state.hpp"
+#include "env_guard.hpp"
 #include "temp_dir.hpp"
 
 namespace json = boost::json;
@@ -31,26 +32,6 @@ namespace fs = std::filesystem;
 using namespace bottle;
 
 namespace {
-
-// Sets environment variables for one test and restores the old values.
-class EnvGuard {
- public:
-  void set(const std::string& key, const std::optional<std::string>& value) {
-    const char* old = std::getenv(key.c_str());
-    saved_.push_back({key, old ? std::optional<std::string>(old) : std::nullopt});
-    if (value) ::setenv(key.c_str(), value->c_str(), 1);
-    else ::unsetenv(key.c_str());
-  }
-  ~EnvGuard() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else ::unsetenv(it->first.c_str());
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 RandomSource counter_random() {
   auto next = std::make_shared<unsigned char>(0);

@@ -16,32 +16,13 @@
 #include "bottle/docker_backend.hpp"
 #include "bottle/host_refresh.hpp"
 #include "error_of.hpp"
+#include "env_guard.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Sets environment variables for one test and restores the old values.
-class EnvGuard {
- public:
-  void set(const std::string& key, const std::optional<std::string>& value) {
-    const char* old = std::getenv(key.c_str());
-    saved_.push_back({key, old ? std::optional<std::string>(old) : std::nullopt});
-    if (value) ::setenv(key.c_str(), value->c_str(), 1);
-    else ::unsetenv(key.c_str());
-  }
-  ~EnvGuard() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else ::unsetenv(it->first.c_str());
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 std::string jwt(const boost::json::object& payload) {
   return base64url_encode(R"({"alg":"RS256"})") + "." + base64url_encode(boost::json::serialize(payload)) + "." +
