@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -84,11 +85,12 @@ int count_temps(const fs::path& dir, const std::string& file) {
   return n;
 }
 
-// Run bottle-cli ARGS in a process group of its own and SIGKILL it (only it) after
-// `delay`. Returns true if the kill landed (it had not exited yet). Returns once no
-// process of its group (the engine CLIs it started) is left, so the next step sees
-// the engine's state settled.
-bool run_cli_and_kill(IntegrationHome& home, const std::vector<std::string>& args, Clock::duration delay) {
+// Run bottle-cli ARGS in a process group of its own and SIGKILL it (only it) as soon
+// as `kill_now()` says so (polled every 100 µs). Returns true if the kill landed (it
+// had not exited yet). Returns once no process of its group (the engine CLIs it
+// started) is left, so the next step sees the engine's state settled.
+bool run_cli_and_kill(IntegrationHome& home, const std::vector<std::string>& args,
+                      const std::function<bool()>& kill_now) {
   std::vector<std::string> words = {test_paths::bottle_cli};
   words.insert(words.end(), args.begin(), args.end());
   const pid_t pid = ::fork();
@@ -107,17 +109,29 @@ bool run_cli_and_kill(IntegrationHome& home, const std::vector<std::string>& arg
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here, so the group exists before we signal it
-  std::this_thread::sleep_for(delay);
   int status = 0;
-  const bool exited_already = ::waitpid(pid, &status, WNOHANG) == pid;
-  if (!exited_already) {
-    ::kill(pid, SIGKILL);
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+  bool exited_already = false;
+  for (;;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited_already = true;
+      break;
+    }
+    if (kill_now()) {
+      ::kill(pid, SIGKILL);
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+      break;
+    }
+    std::this_thread::sleep_for(100us);
   }
   const auto deadline = Clock::now() + 20s;
   while (::kill(-pid, 0) == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
   REQUIRE(::kill(-pid, 0) != 0);
   return !exited_already && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+bool run_cli_and_kill(IntegrationHome& home, const std::vector<std::string>& args, Clock::duration delay) {
+  const auto at = Clock::now() + delay;
+  return run_cli_and_kill(home, args, [at] { return Clock::now() >= at; });
 }
 
 }  // namespace
@@ -281,25 +295,59 @@ TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec ab
   REQUIRE(home.cli({"rm", "--force", name}).ok());
   REQUIRE_FALSE(fs::exists(spec_file));
 
-  // Kill points over the whole run first, then a staircase around the moment the
-  // spec is written: one step later after a kill that left no spec, one step earlier
-  // after one that left it whole, so the kills keep landing around the write.
-  constexpr int rounds = 80, spread_rounds = 20;
+  // Kill points over the whole run first. Then the kills bracket the moment the spec
+  // is written, wherever in the run it falls (a sanitizer build moves it): the latest
+  // kill that left no spec and the latest that left it whole bound it, each kill lands
+  // between them, and once they are close, around them, so kills keep landing inside
+  // the write. Runs differ, so a bound that crosses the other pushes it aside, further
+  // each time it happens again in a row.
+  // Last, rounds that kill the moment the spec's temporary file appears: a timed
+  // kill lands inside the write only by luck where runs jitter more than the write
+  // lasts (a sanitizer build).
+  constexpr int rounds = 80, spread_rounds = 20, at_write_rounds = 10;
+  constexpr Clock::duration window = 3ms;
   std::mt19937 random(static_cast<unsigned>(::getpid()));
-  Clock::duration stair = full * 9 / 10;
+  const auto fraction_of = [&](Clock::duration span) {
+    return std::chrono::duration_cast<Clock::duration>(span * (static_cast<double>(random()) / random.max()));
+  };
+  Clock::duration before_write = Clock::duration::zero();
+  Clock::duration after_write = full * 13 / 10;
+  Clock::duration reach = window;
   bool spec_there = false;
   int kills = 0, absent = 0, whole = 0, mid_write = 0, temps = 0;
-  for (int i = 0; i < rounds; ++i) {
-    Clock::duration delay;
-    if (i < spread_rounds) {
-      delay = full * 13 / 10 * i / spread_rounds + std::chrono::microseconds(random() % 5000);
-    } else {
-      if (i > spread_rounds) stair += spec_there ? -1500us : 1500us;
-      stair = std::max(stair, Clock::duration::zero());
-      delay = stair + std::chrono::microseconds(random() % 3000);
+  // A kill at `delay` found the spec written or not: move the bracket.
+  const auto learn = [&](int i, Clock::duration delay, bool written) {
+    // Over the spread the earliest "whole" and the latest "absent" count; after it,
+    // the latest of each, so the bracket follows how long this machine takes now.
+    if (written) after_write = i < spread_rounds ? std::min(after_write, delay) : delay;
+    else before_write = i < spread_rounds ? std::max(before_write, delay) : delay;
+    if (after_write > before_write) {
+      reach = window;
+      return;
     }
-    kills += run_cli_and_kill(home, create, delay) ? 1 : 0;
-    spec_there = fs::exists(spec_file);
+    if (written) before_write = std::max(Clock::duration::zero(), after_write - reach);
+    else after_write = before_write + reach;
+    reach *= 2;  // crossed again: the write is further off than the last push assumed
+  };
+  for (int i = 0; i < rounds + at_write_rounds; ++i) {
+    if (i < rounds) {
+      Clock::duration delay;
+      if (i < spread_rounds) {
+        delay = full * 13 / 10 * i / spread_rounds + std::chrono::microseconds(random() % 5000);
+      } else {
+        const Clock::duration gap = after_write - before_write;
+        delay = gap > window ? before_write + fraction_of(gap)
+                             : std::max(Clock::duration::zero(), before_write - window) + fraction_of(gap + 2 * window);
+      }
+      kills += run_cli_and_kill(home, create, delay) ? 1 : 0;
+      spec_there = fs::exists(spec_file);
+      learn(i, delay, spec_there);
+    } else {
+      const int temps_before = count_temps(bottles_dir, name + ".json");
+      const auto temp_appeared = [&] { return count_temps(bottles_dir, name + ".json") > temps_before; };
+      kills += run_cli_and_kill(home, create, temp_appeared) ? 1 : 0;
+      spec_there = fs::exists(spec_file);
+    }
     INFO("round " << i);
     // The store holds the whole spec or none, plus temporary files of killed writes.
     for (const auto& entry : entries(bottles_dir))
@@ -328,10 +376,13 @@ TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec ab
       fs::remove_all(home.path() / "state" / "bottles" / name);
     }
   }
-  WARN("create runs: " << rounds << ", SIGKILLed: " << kills << ", spec absent after: " << absent
+  WARN("create runs: " << rounds + at_write_rounds << ", SIGKILLed: " << kills << ", spec absent after: " << absent
                        << ", spec whole after: " << whole << ", killed while writing the spec (temp left): "
                        << mid_write << ", full run: "
-                       << std::chrono::duration_cast<std::chrono::milliseconds>(full).count() << " ms");
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(full).count()
+                       << " ms, the write bracketed at "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(before_write).count() << "-"
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(after_write).count() << " ms");
   // The kill points covered both sides of the spec write, and its inside.
   CHECK(kills >= rounds / 4);
   CHECK(absent >= 10);
