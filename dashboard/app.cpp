@@ -162,8 +162,9 @@ class App {
     const std::string self = env_or_empty("TMUX_PANE");
     const auto known = panes_.find(name);
     if (known != panes_.end() && pane_alive(known->second)) {
-      run_tmux(tmux_respawn_pane_argv(known->second, argv, options));
-      return;
+      // The pane may close between the check and the respawn (its agent just exited);
+      // then the agent gets a new pane like the first time.
+      if (runner_.run(Command{.argv = tmux_respawn_pane_argv(known->second, argv, options)}).ok()) return;
     }
     Argv split = tmux_split_window_argv(argv, options);
     if (!self.empty()) split.insert(split.begin() + 2, {"-t", self});

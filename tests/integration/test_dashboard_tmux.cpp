@@ -148,7 +148,9 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
 
     // r: `claude --continue || claude`; the continue form fails, so both run.
     t.tmux({"send-keys", "-t", pane, "r"});
-    REQUIRE(wait_until([&] { return t.agent_runs().size() >= 3; }));
+    const bool resumed = wait_until([&] { return t.agent_runs().size() >= 3; });
+    INFO("the dashboard now shows:\n" << t.capture(pane));
+    REQUIRE(resumed);
     CHECK(t.agent_runs() == Runs{{"claude"}, {"claude", "--continue"}, {"claude"}});
 
     // A key while the worker refreshes is handled at once: filter narrows to nothing.
