@@ -1,5 +1,7 @@
 #include "bottle/docker_backend.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <ctime>
 #include <iomanip>
@@ -172,14 +174,51 @@ Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&)
   return {options_.docker, "stop", egress_name(object_name(spec.name))};
 }
 
-Argv DockerBackend::bridge_gateway_argv() const {
-  return {options_.docker, "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"};
+Argv DockerBackend::bridge_inspect_argv() const {
+  return {options_.docker, "network", "inspect", "bridge", "--format",
+          "{{range .IPAM.Config}}{{.Gateway}},{{end}}\t{{index .Options \"com.docker.network.bridge.name\"}}"};
+}
+
+BridgeInspect parse_bridge_inspect(std::string_view output) {
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.remove_suffix(1);
+  const auto tab = output.find('\t');
+  if (tab == std::string_view::npos || output.find('\n') != std::string_view::npos)
+    throw Error(ErrorKind::backend, "docker network inspect bridge: unexpected output (expected gateways, a tab, "
+                                    "the bridge interface)");
+  BridgeInspect result;
+  std::string_view gateways = output.substr(0, tab);
+  while (!gateways.empty() && result.gateway.empty()) {
+    const auto comma = gateways.find(',');
+    const std::string candidate(gateways.substr(0, comma));
+    gateways = comma == std::string_view::npos ? std::string_view{} : gateways.substr(comma + 1);
+    in_addr parsed{};
+    // IPv6 gateways of a dual-stack bridge are skipped; only an IPv4 one is usable.
+    if (::inet_pton(AF_INET, candidate.c_str(), &parsed) == 1) result.gateway = candidate;
+  }
+  std::string_view interface = output.substr(tab + 1);
+  if (interface == "<no value>") interface = {};
+  const auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  };
+  if (interface.size() > 15 || !std::all_of(interface.begin(), interface.end(), name_char))
+    throw Error(ErrorKind::backend, "docker network inspect bridge: the bridge interface name is not a Linux "
+                                    "interface name");
+  result.interface = std::string(interface);
+  return result;
 }
 
 std::string DockerBackend::egress_parent_host() {
-  std::string gateway = run_checked(bridge_gateway_argv(), "find the Docker bridge's gateway").out;
-  while (!gateway.empty() && (gateway.back() == '\n' || gateway.back() == ' ')) gateway.pop_back();
-  return gateway;
+  const BridgeInspect bridge =
+      parse_bridge_inspect(run_checked(bridge_inspect_argv(), "inspect Docker's default bridge").out);
+  if (!bridge.gateway.empty()) return bridge.gateway;
+  const std::string interface =
+      bridge.interface.empty() ? std::string(docker_default_bridge_interface) : bridge.interface;
+  if (auto address = options_.interface_ipv4(interface)) return *address;
+  throw Error(ErrorKind::isolation,
+              fmt::format("cannot find the Docker bridge's gateway: its IPAM config lists none and interface {} "
+                          "has no IPv4 address (is the engine's default bridge up?)",
+                          interface));
 }
 
 Argv DockerBackend::list_argv() const {

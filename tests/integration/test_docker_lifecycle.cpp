@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_harness.hpp"
+#include "docker_bridge.hpp"
 #include "host_listener.hpp"
 
 namespace {
@@ -74,8 +75,9 @@ TEST_CASE("docker: create, ls --json, exec, stop, rm leave nothing behind", "[do
   // addresses when no pipelock is in front of it.
   {
     HostListener listener;
-    const std::string docker0 = docker_out({"network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"});
-    const std::string targets = "$(ip route | awk '/default/{print $3}') " + docker0.substr(0, docker0.find('\n'));
+    const std::string docker0 = docker_bridge_gateway();
+    REQUIRE_FALSE(docker0.empty());
+    const std::string targets = "$(ip route | awk '/default/{print $3}') " + docker0;
     const std::string port = std::to_string(listener.port());
     const std::string direct =
         "for gw in " + targets + "; do env -u http_proxy -u HTTP_PROXY timeout 3 wget -q -O- http://$gw:" + port +
@@ -135,8 +137,9 @@ TEST_CASE("docker: when egress dies the bottle has no network at all, and start 
   CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"down\""));
 
   HostListener listener;
-  const std::string docker0 = docker_out({"network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"});
-  const std::string target = "http://" + docker0.substr(0, docker0.find('\n')) + ":" + std::to_string(listener.port()) + "/";
+  const std::string docker0 = docker_bridge_gateway();
+  REQUIRE_FALSE(docker0.empty());
+  const std::string target = "http://" + docker0 + ":" + std::to_string(listener.port()) + "/";
   // Through the (dead) proxy and directly: nothing answers.
   auto r = home.cli({"exec", name, "--", "sh", "-c",
                      "timeout 5 wget -q -O- " + target + " && echo REACHED; "

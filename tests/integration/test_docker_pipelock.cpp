@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include "cli_harness.hpp"
+#include "docker_bridge.hpp"
 #include "net_harness.hpp"
 
 namespace fs = std::filesystem;
@@ -55,11 +56,11 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   REQUIRE(r.ok());
 
   // pipelock listens on the bridge's gateway (where the egress container reaches the host).
-  const std::string gateway = run({"docker", "network", "inspect", "bridge", "--format",
-                                   "{{(index .IPAM.Config 0).Gateway}}"}).out;
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
   const fs::path pid_file = home.find_file("pipelock.pid");
   REQUIRE_FALSE(pid_file.empty());
-  CHECK(read_file(pid_file.parent_path() / "listen").rfind(gateway.substr(0, gateway.find('\n')) + ":", 0) == 0);
+  CHECK(read_file(pid_file.parent_path() / "listen").rfind(gateway + ":", 0) == 0);
   const pid_t pipelock_pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
 
   // Into egress, as the bottle's requests arrive there.

@@ -13,6 +13,7 @@
 
 #include "bottle/base64url.hpp"
 #include "cli_harness.hpp"
+#include "docker_bridge.hpp"
 #include "net_harness.hpp"
 #include "proc_scan.hpp"
 
@@ -68,13 +69,6 @@ std::string header(const boost::json::object& record, const std::string& lower_n
     if (k == lower_name) return std::string(value.as_string());
   }
   return {};
-}
-
-std::string docker_bridge_gateway() {
-  bottle::SystemRunner r;
-  std::string gw = r.run({.argv = {"docker", "network", "inspect", "bridge", "-f",
-                                   "{{(index .IPAM.Config 0).Gateway}}"}}).out;
-  return gw.substr(0, gw.find('\n'));
 }
 
 struct BottleCleanup {

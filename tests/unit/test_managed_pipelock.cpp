@@ -3,6 +3,7 @@
 
 #include "bottle/docker_backend.hpp"
 #include "bottle/managed_pipelock.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 #include <cstdlib>
@@ -58,9 +59,45 @@ TEST_CASE("a bottle's pipelock files: config and listen address, private, no pip
 
 TEST_CASE("docker: egress reaches a host-side parent proxy at the default bridge's gateway", "[docker][argv]") {
   RecordingRunner runner;
-  runner.push_result(exited(0, "172.17.0.1\n"));
+  runner.push_result(exited(0, "172.17.0.1,\tdocker0\n"));
   DockerBackend docker(runner);
-  CHECK(docker.bridge_gateway_argv() == Argv{"docker", "network", "inspect", "bridge", "--format",
-                                             "{{(index .IPAM.Config 0).Gateway}}"});
+  CHECK(docker.bridge_inspect_argv() ==
+        Argv{"docker", "network", "inspect", "bridge", "--format",
+             "{{range .IPAM.Config}}{{.Gateway}},{{end}}\t{{index .Options \"com.docker.network.bridge.name\"}}"});
   CHECK(docker.egress_parent_host() == "172.17.0.1");
+}
+
+TEST_CASE("docker: a bridge whose IPAM config lists no gateway is reached at its interface's address",
+          "[docker][argv]") {
+  // dockerd 20.10 freshly started: IPAM config [{"Subnet":"172.17.0.0/16"}], no Gateway.
+  RecordingRunner runner;
+  std::vector<std::string> asked;
+  DockerOptions options;
+  options.interface_ipv4 = [&](std::string_view name) -> std::optional<std::string> {
+    asked.emplace_back(name);
+    return name == "br-custom" ? std::optional<std::string>("10.9.0.1") : std::nullopt;
+  };
+  SECTION("the interface the bridge names") {
+    runner.push_result(exited(0, ",\tbr-custom\n"));
+    DockerBackend docker(runner, options);
+    CHECK(docker.egress_parent_host() == "10.9.0.1");
+    CHECK(asked == std::vector<std::string>{"br-custom"});
+  }
+  SECTION("docker0 when the bridge names none, and a named error when it has no address") {
+    runner.push_result(exited(0, "\t\n"));
+    DockerBackend docker(runner, options);
+    CHECK_THAT(error_of([&] { docker.egress_parent_host(); }, ErrorKind::isolation),
+               Catch::Contains("interface docker0 has no IPv4 address"));
+    CHECK(asked == std::vector<std::string>{"docker0"});
+  }
+}
+
+TEST_CASE("docker: bridge inspect output is parsed strictly", "[docker][hostile]") {
+  CHECK(parse_bridge_inspect("172.17.0.1,\tdocker0\n") == BridgeInspect{"172.17.0.1", "docker0"});
+  CHECK(parse_bridge_inspect("fd00::1,172.18.0.1,\tdocker0") == BridgeInspect{"172.18.0.1", "docker0"});
+  CHECK(parse_bridge_inspect(",\t<no value>\n") == BridgeInspect{"", ""});
+  CHECK(parse_bridge_inspect("not-an-ip,\tdocker0") == BridgeInspect{"", "docker0"});
+  for (const char* bad : {"172.17.0.1", "172.17.0.1,\tdocker0\nsecond line", "x\t../../etc",
+                          "x\tname-longer-than-15-chars", "x\tdocker0 -o"})
+    CHECK_THROWS_AS(parse_bridge_inspect(bad), Error);
 }

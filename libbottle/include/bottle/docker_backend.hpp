@@ -6,7 +6,11 @@
 // proxy is the container "bottle-NAME-egress" (io.bottle.role=egress). Its main process idles until stopped; the agent and every
 // provisioning step run through `docker exec`.
 
+#include <functional>
+#include <optional>
+
 #include "bottle/backend.hpp"
+#include "bottle/host_interface.hpp"
 
 namespace bottle {
 
@@ -15,7 +19,22 @@ struct DockerOptions {
   std::string egress_image = "bottle-egress:latest";
   /// bottle's egress addon directory on the host (share/bottle/egress).
   std::string egress_addon_dir;
+  /// Looks up a host interface's IPv4 address (the bridge's, when the engine's
+  /// IPAM config names no gateway). Tests replace it.
+  std::function<std::optional<std::string>(std::string_view)> interface_ipv4 = bottle::interface_ipv4;
 };
+
+/// What `docker network inspect bridge` tells about the default bridge.
+struct BridgeInspect {
+  std::string gateway;    ///< the first IPv4 gateway of its IPAM config; "" when none is listed
+  std::string interface;  ///< its host interface (com.docker.network.bridge.name); "" when unset
+  bool operator==(const BridgeInspect&) const = default;
+};
+/// Parse the output of DockerBackend::bridge_inspect_argv(). Throws Error(backend)
+/// on output of another shape, or a gateway or interface name that is malformed.
+BridgeInspect parse_bridge_inspect(std::string_view output);
+/// The interface Docker's default bridge uses when its options name none.
+inline constexpr std::string_view docker_default_bridge_interface = "docker0";
 
 inline constexpr std::string_view docker_managed_label = "io.bottle.managed";
 inline constexpr std::string_view docker_name_label = "io.bottle.name";
@@ -50,9 +69,12 @@ class DockerBackend final : public Backend {
                          const EgressUpstream& upstream) const override;
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
-  /// The default bridge's gateway: the host as the egress container sees it.
+  /// The default bridge's gateway: the host as the egress container sees it. From
+  /// the bridge's IPAM config when it lists a gateway, else the IPv4 address of the
+  /// bridge's host interface (an engine freshly started by dockerd 20.10 lists only
+  /// the subnet). Throws Error(isolation) when neither gives an address.
   std::string egress_parent_host() override;
-  Argv bridge_gateway_argv() const;
+  Argv bridge_inspect_argv() const;
 
  private:
   DockerOptions options_;
