@@ -10,6 +10,12 @@ dummy for the real value, a log line) plus `responseheaders`, for requests with 
 and with JSON bodies like an agent's growing conversation. Also times the hooks for a
 request carrying no dummy (ordinary traffic). Log lines go to /dev/null (a write per
 line, as to the container log). Prints a Markdown table; the tokens are test strings.
+
+A second table is the reverse swap's cost on the answer of an injected request: the
+body callable `responseheaders` installs (scan with a carry-over tail, JSON/URL/base64
+needles of a JWT-sized real value) fed an SSE stream (one chunk per event, like a
+model's token stream) and a bulk download (64 KB chunks), next to today's pass-through
+(the chunk handed on untouched), and a gzip download decoded as it streams.
 """
 import json
 import os
@@ -105,6 +111,84 @@ def main():
                 timed(body_of(size), auth, 50)  # warm-up
                 s = sorted(timed(body_of(size), auth, count))
                 print(f"| {label} | {count} | {statistics.median(s):.1f} | {s[int(0.9 * (len(s) - 1))]:.1f} |")
+            print()
+            reverse_scan_table(module, addon, make, run_hooks, dummy, quick)
+
+
+def sse_chunks(count):
+    # Model output: short JSON deltas, text with plenty of "e" (the first byte of a JWT needle).
+    return [("event: response.output_text.delta\ndata: " + json.dumps(
+        {"type": "response.output_text.delta", "delta": "the quick brown fox jumped " * (1 + i % 3)}) +
+             "\n\n").encode() for i in range(count)]
+
+
+def bulk_chunks(total, size=65536):
+    block = (b"lorem ipsum dolor sit amet, eyJ consectetur adipiscing elit " * 1200)[:size]
+    return [block] * (total // size)
+
+
+def feed_all(stream, chunks):
+    out = 0
+    for c in chunks:
+        out += sum(map(len, stream(c)))
+    return out + sum(map(len, stream(b"")))
+
+
+def reverse_scan_table(module, addon, make, run_hooks, dummy, quick):
+    """Scan cost per body (see the module doc); the real value is swapped to a JWT-sized one."""
+    import gzip
+    jwt_real = "eyJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(1100) + "." + secrets.token_urlsafe(256)
+    route = addon.routes[0]
+    route._stamp, route._value = None, None
+    with open(route.value_file, "w") as f:
+        json.dump({"tokens": {"access_token": jwt_real}, "claudeAiOauth": {"accessToken": "bench-real-c"}}, f)
+
+    def injected_stream(headers):
+        flow = make(b"", "Bearer " + dummy)
+        run_hooks(flow)  # injects, installs the body callable
+        flow.response = http.Response.make(200, b"", headers)
+        addon.responseheaders(flow)
+        assert callable(flow.response.stream)
+        return flow.response.stream
+
+    def passthrough(c):
+        return [c] if c else []
+
+    reps = 3 if quick else 10
+    sse = sse_chunks(500 if quick else 2000)
+    bulk_mb = 8 if quick else 32
+    bulk = bulk_chunks(bulk_mb << 20)
+    gz = gzip.compress(b"".join(bulk), 1)
+    gz_chunks = [gz[i:i + 65536] for i in range(0, len(gz), 65536)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    saved_err = os.dup(2)
+
+    def best(make_stream, chunks):
+        times = []
+        for _ in range(reps):
+            stream = make_stream()
+            os.dup2(devnull, 2)
+            try:
+                t0 = time.perf_counter()
+                feed_all(stream, chunks)
+                times.append(time.perf_counter() - t0)
+            finally:
+                os.dup2(saved_err, 2)
+        return statistics.median(times)
+
+    needles = len(module.bottle_reflect.needles(jwt_real, dummy))
+    print(f"| answer of an injected request ({len(jwt_real)}-byte real value, {needles} needles) "
+          "| today: pass-through | with the reverse scan |")
+    print("|---|---|---|")
+    sse_bytes = sum(map(len, sse))
+    t_pass, t_scan = best(lambda: passthrough, sse), best(lambda: injected_stream({"Content-Type": "text/event-stream"}), sse)
+    print(f"| SSE, {len(sse)} events of ~{sse_bytes // len(sse)} B, µs per event | {t_pass / len(sse) * 1e6:.2f} "
+          f"| {t_scan / len(sse) * 1e6:.2f} |")
+    t_pass, t_scan = best(lambda: passthrough, bulk), best(lambda: injected_stream({}), bulk)
+    print(f"| bulk download, {bulk_mb} MB in 64 KB chunks, MB/s | {bulk_mb / t_pass:,.0f} | {bulk_mb / t_scan:,.0f} |")
+    t_gz = best(lambda: injected_stream({"Content-Encoding": "gzip"}), gz_chunks)
+    print(f"| gzip download (decoded + scanned), {bulk_mb} MB decoded, MB/s | {bulk_mb / t_pass:,.0f} (passed compressed) "
+          f"| {bulk_mb / t_gz:,.0f} |")
 
 
 if __name__ == "__main__":

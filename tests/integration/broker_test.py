@@ -134,7 +134,7 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(doc["tokens"]["account_id"], "acct-1")
         self.assertNotEqual(doc["last_refresh"], "2026-01-01T00:00:00Z")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
-        self.assertEqual(sorted(os.listdir(self.dir.name)), [".auth.json.bottle-lock", "auth.json"])
+        self.assertEqual(sorted(os.listdir(self.dir.name)), ["auth.json"])
 
     def test_claude_near_expiry_refreshes_and_writes_back(self):
         up = FakeUpstream("claude")
@@ -208,13 +208,50 @@ class BrokerTest(unittest.TestCase):
         import fcntl
         broker, path = self.broker("codex", codex_doc(NOW + 60), FakeUpstream("codex"))
         broker.lock_timeout = 0.3
-        fd = os.open(os.path.join(self.dir.name, ".auth.json.bottle-lock"), os.O_RDWR | os.O_CREAT)
+        fd = os.open(path, os.O_RDONLY)  # the lock is on the credential file itself
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             a = self.refresh(broker)
         finally:
             os.close(fd)
         self.assertEqual((a.status, a.reason), (503, "lock timeout"))
+
+    def test_minted_id_tokens_and_placeholders_are_handed_to_egress_to_guard(self):
+        codex, _ = self.broker("codex", codex_doc(NOW + 3600), FakeUpstream("codex"))
+        a = self.refresh(codex)
+        self.assertEqual(a.new_dummy, a.body["access_token"])
+        self.assertEqual(a.new_guarded, (a.body["id_token"], "dummy-rt-123"))
+        claude, _ = self.broker("claude", claude_doc((NOW + 3600) * 1000), FakeUpstream("claude"))
+        self.assertEqual(self.refresh(claude).new_guarded, ("dummy-rt-123",))
+
+    def test_lock_is_on_the_credential_file_and_follows_its_replacement(self):
+        import fcntl
+        _, path = self.broker("codex", codex_doc(NOW + 3600), FakeUpstream("codex"))
+        holder = os.open(path, os.O_RDONLY)  # another process, mid-refresh
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        acquired, excluded = [], []
+
+        def waiter():
+            with bb.host_lock(path, 5):
+                acquired.append(True)
+                other = os.open(path, os.O_RDONLY)  # a later opener of the path
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    excluded.append(False)
+                except BlockingIOError:
+                    excluded.append(True)
+                finally:
+                    os.close(other)
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.3)
+        self.assertEqual(acquired, [])  # waits for the holder
+        bb.write_atomically(path, json.dumps(codex_doc(NOW + 7200)) + "\n")  # its write-back: a new inode
+        os.close(holder)
+        t.join(5)
+        # The waiter got the old inode first, saw it replaced, and holds the new file's lock.
+        self.assertEqual((acquired, excluded), ([True], [True]))
+        self.assertEqual(sorted(os.listdir(self.dir.name)), ["auth.json"])
 
     def test_revoke_other_grants_unknown_tokens(self):
         up = FakeUpstream("codex")
@@ -234,7 +271,7 @@ class BrokerTest(unittest.TestCase):
         with open(path, "rb") as f:
             self.assertTrue(f.read() == before)  # compared as a boolean: no token in a failure
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), mode)
-        self.assertEqual(sorted(os.listdir(self.dir.name)), [".auth.json.bottle-lock", "auth.json"])
+        self.assertEqual(sorted(os.listdir(self.dir.name)), ["auth.json"])
 
     def test_write_back_failures_keep_host_file_and_leave_no_temp(self):
         failures = [("fsync", mock.patch.object(bb.os, "fsync", side_effect=OSError(errno.EIO, "I/O error"))),

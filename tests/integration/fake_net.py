@@ -5,8 +5,19 @@ logs each request (a JSON line) and echoes it (a WebSocket upgrade gets 101 and 
 "hello" frame), and a parent proxy -- standing in for pipelock -- that sends every
 CONNECT to it; the ports go to PORTS_FILE. The parent listens on $FAKE_NET_BIND
 (default 127.0.0.1), e.g. a Docker bridge address when egress runs in a container.
+Paths under /reflect/ quote the request's Authorization header back (the threat
+the egress reverse swap blocks): /reflect/header (a response header), plain (the
+body), json (JSON-escaped the way Go does: "\/", "\u003c"...), url (URL-encoded),
+base64 (base64 and base64url at all 3 byte offsets), gzip (gzipped whatever
+Accept-Encoding said), br (an unscannable encoding), split (the value straddles two
+chunks written 0.3 s apart), sse (an event, 1.5 s of silence, then an event quoting
+it) and ws (a WebSocket upgrade whose first frame quotes it).
 fake_net.py ws PROXY_PORT CA HOST PATH HEADER VALUE: a WebSocket upgrade through the
 proxy; prints the status line and the first frame.
+fake_net.py fetch PROXY_PORT CA HOST PATH HEADER VALUE OUT: a GET through the proxy;
+the raw response (head and body as they came, framing included) goes to OUT, and
+stdout gets {"status", "first_data_s", "end_s"}: seconds from the request to the
+first body bytes and to the end of the body.
 fake_net.py pipelock LISTEN UPSTREAM ALLOWLIST_JSON LOG: what tests/fake_pipelock's
 `run` becomes: a forward proxy on LISTEN (host:port) that sends each CONNECT to a host
 on the allowlist (exact, or "*.x" for subdomains of x) to UPSTREAM (host:port, the
@@ -21,7 +32,7 @@ reused), "count" (refreshes served) and optionally "delay" (seconds) and "accoun
 rotates: refresh_token "rt-<count>", access_token (for Codex a JWT with exp 10 days
 out, and an id_token), and the state file is rewritten.
 """
-import base64, hashlib, http.server, json, os, socket, ssl, sys, threading, time
+import base64, gzip, hashlib, http.server, json, os, socket, ssl, sys, threading, time, urllib.parse
 
 TOKEN_LOCK = threading.Lock()
 
@@ -87,6 +98,67 @@ def token_endpoint(path, body):
                  "expires_in": 28800, "scope": "user:inference user:profile",
                  "account": {"uuid": "acct-1"}}
 
+def reflect_bodies(mode, auth):
+    """The body quoting `auth` for a one-piece /reflect/ mode, and its headers."""
+    a = auth.encode()
+    if mode == "header":
+        return b"ok\n", [("X-Echo-Authorization", auth)]
+    if mode == "plain":
+        return b"you sent: " + a + b"\n", []
+    if mode == "json":
+        text = json.dumps({"authorization": auth}).replace("/", "\\/")
+        for c, e in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+            text = text.replace(c, e)
+        return text.encode(), [("Content-Type", "application/json")]
+    if mode == "url":
+        return b"next=" + urllib.parse.quote(auth, safe="").encode() + b"&x=1\n", []
+    if mode == "base64":
+        lines = [enc(pad + a) for pad in (b"", b"x", b"xy")
+                 for enc in (base64.b64encode, base64.urlsafe_b64encode)]
+        return b"\n".join(lines) + b"\n", []
+    if mode == "gzip":
+        return gzip.compress(b"you sent: " + a + b"\n"), [("Content-Encoding", "gzip")]
+    if mode == "br":
+        return b"\x0b\x02\x80" + a, [("Content-Encoding", "br")]  # not scannable as it streams
+    return None
+
+def reflect(handler, mode, auth):
+    if mode == "ws":
+        return websocket(handler, b"you sent: " + auth.encode())
+    if mode in ("split", "sse"):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream" if mode == "sse" else "text/plain")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        half = len(auth) // 2
+        first, second = ((b"data: first\n\n", b"data: " + auth.encode() + b"\n\n") if mode == "sse" else
+                         (b"you sent: " + auth[:half].encode(), auth[half:].encode() + b"\n"))
+        for i, piece in enumerate((first, second)):
+            if i:
+                time.sleep(1.5 if mode == "sse" else 0.3)
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            handler.wfile.flush()
+        handler.wfile.write(b"0\r\n\r\n")
+        return
+    body, headers = reflect_bodies(mode, auth)
+    handler.send_response(200)
+    for k, v in headers + [("Content-Length", str(len(body)))]:
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+def websocket(handler, first_frame):
+    accept = base64.b64encode(hashlib.sha1((handler.headers["Sec-WebSocket-Key"] +
+        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    handler.send_response(101)
+    for k, v in (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)):
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(bytes([0x81, len(first_frame)]) + first_frame)  # < 126 bytes
+    handler.wfile.flush()
+    handler.rfile.read(1)  # until the client goes away
+    handler.close_connection = True
+
 def serve(cert, key, ports_file, upstream_log, parent_log):
     class Echo(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -105,18 +177,10 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            if self.path.startswith("/reflect/"):
+                return reflect(self, self.path[len("/reflect/"):], self.headers.get("Authorization", ""))
             if self.headers.get("Upgrade", "").lower() == "websocket":
-                accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] +
-                    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-                self.send_response(101)
-                for k, v in (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)):
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(b"\x81\x05hello")
-                self.wfile.flush()
-                self.rfile.read(1)  # until the client goes away
-                self.close_connection = True
-                return
+                return websocket(self, b"hello")
             body = json.dumps(rec).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -147,12 +211,28 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
         conn, _ = parent.accept()
         threading.Thread(target=tunnel, args=(conn,), daemon=True).start()
 
-def ws(proxy_port, ca, host, path, header, value):
+def tls_through_proxy(proxy_port, ca, host):
     sock = socket.create_connection(("127.0.0.1", int(proxy_port)), timeout=20)
     sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
     reply = b""
     while b"\r\n\r\n" not in reply: reply += sock.recv(1)
-    tls = ssl.create_default_context(cafile=ca).wrap_socket(sock, server_hostname=host)
+    return ssl.create_default_context(cafile=ca).wrap_socket(sock, server_hostname=host)
+
+def fetch(proxy_port, ca, host, path, header, value, out):
+    tls = tls_through_proxy(proxy_port, ca, host)
+    start = time.monotonic()
+    tls.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{header}: {value}\r\n\r\n").encode())
+    raw, first_data = b"", None
+    while data := tls.recv(65536):
+        raw += data
+        if first_data is None and b"\r\n\r\n" in raw and raw.split(b"\r\n\r\n", 1)[1]:
+            first_data = time.monotonic() - start
+    end = time.monotonic() - start
+    with open(out, "wb") as f: f.write(raw)
+    print(json.dumps({"status": int(raw.split(b" ", 2)[1]) if raw else 0, "first_data_s": first_data, "end_s": end}))
+
+def ws(proxy_port, ca, host, path, header, value):
+    tls = tls_through_proxy(proxy_port, ca, host)
     tls.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                  f"{header}: {value}\r\n\r\n").encode())
@@ -194,4 +274,4 @@ def pipelock(listen, upstream, allowlist_json, log):
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 if __name__ == "__main__":
-    {"serve": serve, "ws": ws, "pipelock": pipelock}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "ws": ws, "fetch": fetch, "pipelock": pipelock}[sys.argv[1]](*sys.argv[2:])

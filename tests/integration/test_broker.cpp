@@ -325,7 +325,7 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(codex_file.parent_path())) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{".auth.json.bottle-lock", "auth.json"});
+  CHECK(names == std::vector<std::string>{"auth.json"});  // no lock file left behind
   // The rotated real token is what egress injects from now on.
   CHECK(egress.curl("https://chatgpt.com/after-rotation", {"-H", "Authorization: Bearer " + new_dummy}).status == 200);
   CHECK((egress.upstream_header("/after-rotation", "Authorization") ==

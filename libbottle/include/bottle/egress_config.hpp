@@ -61,8 +61,9 @@ inline constexpr int egress_routes_version = 1;
 inline constexpr const char* egress_routes_option = "bottle_routes";
 
 /// The token broker of one route (see above). The host credential file is the
-/// route's value_file; the lock file next to it is ".<file name>.bottle-lock", so
-/// that directory must be writable for egress.
+/// route's value_file. A host refresh is serialised by an flock on that file itself
+/// (shared with `bottle_broker.py ensure-fresh`; no lock file is created) and
+/// written back by temp file + rename, so its directory must be writable for egress.
 struct EgressBroker {
   std::string kind;  ///< "codex" or "claude"
   std::string token_url;
@@ -73,6 +74,9 @@ struct EgressBroker {
   std::string client_id;
   /// The bottle's placeholder refresh tokens; empty: any refresh token the bottle
   /// sends (an egress serves one bottle, which only ever holds placeholders).
+  /// Egress also guards each of them that is not the route's dummy (the id and
+  /// refresh dummies): sent to any host but the route's hosts and token_hosts, the
+  /// request is blocked (403), like the access dummy elsewhere.
   std::vector<std::string> dummy_refresh_tokens;
   bool operator==(const EgressBroker&) const = default;
 };

@@ -14,8 +14,8 @@ broker of the route it belongs to, and nothing from it ever goes upstream:
     The new dummy access token is added to the route's dummies (egress swaps it like
     the original one).
   * the host token itself inside its refresh window (5 minutes) -> exactly one host
-    refresh, serialised across threads, bottles and processes by a lock file next to
-    the host credential file; under the lock the host file is re-read first and a
+    refresh, serialised across threads, bottles and processes by an flock on
+    the host credential file itself (see host_lock; no lock file is created); under the lock the host file is re-read first and a
     token someone else refreshed meanwhile is reused. The refresh is a real request
     with the REAL refresh token (through egress's parent proxy); the rotated tokens
     are written back into the host file atomically (temp + fsync + rename, every
@@ -187,6 +187,9 @@ class Answer:
     event: str    # for the log: minted / refreshed / revoked / permanent / transient / blocked
     reason: str = ""
     new_dummy: str | None = None  # a new dummy access token egress must accept from now on
+    # Other dummies the bottle now holds (a minted id token, its refresh placeholder):
+    # egress guards them like the access dummies.
+    new_guarded: tuple = ()
 
 
 def json_answer_error(kind: str, permanent: bool, reason: str) -> Answer:
@@ -220,30 +223,60 @@ _process_locks: dict[str, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
 
 
+def _flock_until(fd: int, deadline: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                raise BrokerError(False, "lock timeout") from None
+            time.sleep(0.05)
+
+
+def _lock_current_file(path: str, deadline: float) -> int:
+    """An fd of `path`, flocked, whose inode is still the one `path` names."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as e:
+            raise BrokerError(False, f"cannot open host credential file to lock it ({e.strerror})") from None
+        try:
+            _flock_until(fd, deadline)
+            held, current = os.fstat(fd), os.stat(path)
+            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                return fd
+        except OSError as e:
+            os.close(fd)
+            raise BrokerError(False, f"cannot lock host credential file ({e.strerror})") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # replaced while we waited: lock the new file instead
+
+
 @contextlib.contextmanager
 def host_lock(host_file: str, timeout: float):
-    """Exclusive flock on <dir>/.<name>.bottle-lock (one refresher across processes)."""
-    directory, name = os.path.split(host_file)
-    lock_path = os.path.join(directory, "." + name + ".bottle-lock")
+    """Exclusive flock on the host credential file itself: one refresher across
+    threads, bottles' egress and the host's ensure-fresh, and no lock file left in
+    the user's credential directory.
+
+    The write-back replaces the file by rename, and a lock held on the old inode
+    does not exclude whoever opens the path afterwards. So a lock counts only once
+    the path still names the locked inode (else it is taken again on the new file);
+    and a holder replaces the file only as the last step under its lock, so a waiter
+    that got the old inode meanwhile re-reads a file already written. Symlinks are
+    resolved first, as write_atomically replaces the target.
+    """
+    path = os.path.realpath(host_file)
     with _process_locks_guard:
-        thread_lock = _process_locks.setdefault(lock_path, threading.Lock())
+        thread_lock = _process_locks.setdefault(path, threading.Lock())
     deadline = time.monotonic() + timeout
     if not thread_lock.acquire(timeout=timeout):
         raise BrokerError(False, "lock timeout")
     try:
+        fd = _lock_current_file(path, deadline)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as e:
-            raise BrokerError(False, f"cannot open lock file ({e.strerror})") from None
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as e:
-                    if e.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                        raise BrokerError(False, "lock timeout") from None
-                    time.sleep(0.05)
             yield
         finally:
             os.close(fd)  # releases the flock
@@ -469,14 +502,14 @@ class Broker:
             exp = at_payload.get("exp")
             if isinstance(exp, int) and not isinstance(exp, bool):
                 body["expires_in"] = max(0, int(exp - now))
-            return Answer(200, body, event, new_dummy=new_at)
+            return Answer(200, body, event, new_dummy=new_at, new_guarded=(body["id_token"], dummy_rt))
         new_at = CLAUDE_ACCESS_PREFIX + b64url(secrets.token_bytes(71))  # 95 characters, like real tokens
         scopes = block.get("scopes")
         body = {"token_type": "Bearer", "access_token": new_at, "refresh_token": dummy_rt,
                 "expires_in": max(0, int(self.expiry(doc) - now)),
                 "scope": " ".join(scopes) if isinstance(scopes, list) else ""}
         body.update(extra)
-        return Answer(200, body, event, new_dummy=new_at)
+        return Answer(200, body, event, new_dummy=new_at, new_guarded=(dummy_rt,))
 
 
 def error_code(reply: dict) -> str:
@@ -509,26 +542,30 @@ class DummyStore:
         self.path = path
         self.lock = threading.Lock()
         self.routes: dict[str, list[str]] = {}
+        self.guarded: dict[str, list[str]] = {}
         if path:
             try:
                 with open(path, encoding="utf-8") as f:
                     doc = json.load(f)
                 self.routes = {str(k): [str(d) for d in v] for k, v in doc.get("routes", {}).items()}
+                self.guarded = {str(k): [str(d) for d in v] for k, v in doc.get("guarded", {}).items()}
             except (OSError, ValueError, AttributeError):
-                self.routes = {}
+                self.routes, self.guarded = {}, {}
 
-    def get(self, route: str) -> list[str]:
+    def get(self, route: str, guarded: bool = False) -> list[str]:
         with self.lock:
-            return list(self.routes.get(route, []))
+            return list((self.guarded if guarded else self.routes).get(route, []))
 
-    def add(self, route: str, dummy: str) -> None:
+    def add(self, route: str, dummy: str, guarded: bool = False) -> None:
+        """`guarded`: a dummy egress only guards (id token, refresh placeholder)."""
         with self.lock:
-            dummies = self.routes.setdefault(route, [])
+            dummies = (self.guarded if guarded else self.routes).setdefault(route, [])
             dummies.append(dummy)
             del dummies[:-self.MAX_PER_ROUTE]
             if not self.path:
                 return
-            write_atomically(self.path, json.dumps({"version": 1, "routes": self.routes}), new_file_mode=0o600)
+            write_atomically(self.path, json.dumps({"version": 1, "routes": self.routes, "guarded": self.guarded}),
+                             new_file_mode=0o600)
 
 
 SIGN_IN_HINTS = {"codex": "run `codex login` on the host", "claude": "run `claude`, then /login, on the host"}

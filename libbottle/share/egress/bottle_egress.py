@@ -27,7 +27,21 @@ token becomes one more dummy of the route (kept in <confdir>/bottle_broker_state
 across restarts; the routes file's dummy stays valid too).
 This includes the HTTP/1.1 WebSocket upgrade request (an ordinary request to
 mitmproxy). Client WebSocket messages carrying an unbound dummy kill the flow.
-Responses are streamed through untouched (agents read SSE streams).
+
+Every dummy is guarded, not only the one swapped: a broker route's
+`dummy_refresh_tokens` (the bottle's id, access and refresh dummies) and the id
+tokens and placeholders the broker minted since are, like the access dummies, blocked
+(403, logged) on any host but the route's bound hosts and its token hosts.
+
+The reverse swap (bottle_reflect.py): in the answer to a request egress injected a
+real value into, every occurrence of that value -- as-is, JSON-escaped, URL-encoded,
+base64 -- is replaced by the bottle's dummy before the bottle sees it: in response
+headers, in the body as it streams (a carry-over tail shorter than the longest
+needle; SSE stays live) and in the server's WebSocket messages. Injected requests ask
+for `Accept-Encoding: identity`; a gzip/deflate answer is decoded as it streams and
+passed on decoded; any other Content-Encoding (br, zstd, ...) gets a 502 instead of
+its body. An injected answer's body length can change, so it is sent chunked.
+Other responses are streamed through untouched (agents read SSE streams).
 
 Without a parent proxy, connections to non-public addresses (loopback, private,
 link-local, CGNAT, ...) are refused, so a bottle cannot reach the host or the local
@@ -49,20 +63,22 @@ from dataclasses import dataclass, field
 from mitmproxy import ctx, exceptions, http
 
 ROUTES_OPTION = "bottle_routes"
+REFLECT_KEY = "bottle_injected"  # flow.metadata: [(route, real value, dummy sent)]
 BROKER_STATE_FILE = "bottle_broker_state.json"
 
 
-def _load_broker_module():
-    """bottle_broker.py from this file's directory (mitmproxy only puts it on
-    sys.path while the script loads)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bottle_broker.py")
-    spec = importlib.util.spec_from_file_location("bottle_broker", path)
+def _load_sibling_module(name: str):
+    """A module from this file's directory (mitmproxy only puts it on sys.path
+    while the script loads)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-bottle_broker = _load_broker_module()
+bottle_broker = _load_sibling_module("bottle_broker")
+bottle_reflect = _load_sibling_module("bottle_reflect")
 
 
 def log(event: str, **fields) -> None:
@@ -103,7 +119,12 @@ class Route:
     broker_config: object = None  # bottle_broker.BrokerConfig, or None
     # Every dummy egress swaps for this route: the routes file's, then minted ones.
     dummies: list = field(default_factory=list)
+    # The route's other dummies (id and refresh tokens, kept and minted): never
+    # swapped, only guarded.
+    guarded: list = field(default_factory=list)
     broker: object = field(default=None, repr=False)
+    # The reverse swap's needles per (real value, dummy) pair, a few at most.
+    _scrubbers: dict = field(default_factory=dict, repr=False)
     # Cache of the real value, keyed by the file's identity and stamp, so a
     # host-side refresh (in place or by atomic rename) is seen on the next request.
     _stamp: tuple | None = field(default=None, repr=False)
@@ -138,6 +159,39 @@ class Route:
         self._stamp, self._value = stamp, value
         return value
 
+    def token_hosts(self) -> frozenset:
+        return self.broker_config.token_hosts if self.broker_config is not None else frozenset()
+
+    def leak(self, haystacks: list[bytes], hosts: set[str]) -> bool:
+        """A dummy of this route is in `haystacks` and `hosts` are not all its own:
+        the access dummies belong to the bound hosts, the guarded ones to the bound
+        hosts and the token hosts."""
+        if not hosts <= self.hosts and contains_any(haystacks, self.dummies):
+            return True
+        return not hosts <= self.hosts | self.token_hosts() and contains_any(haystacks, self.guarded)
+
+    def foreign_host(self, hosts: set[str]) -> str:
+        """The destination or a Host header naming a host not the route's own."""
+        return min(hosts - self.hosts - self.token_hosts() or hosts - self.hosts)
+
+    def present(self, haystacks: list[bytes]) -> bool:
+        return contains_any(haystacks, self.dummies) or contains_any(haystacks, self.guarded)
+
+    def scrubber(self, real: str, dummy: str):
+        """The reverse swap of `real` to `dummy`; built once per pair (a host-side
+        refresh makes a new pair, the old one is dropped)."""
+        key = (real, dummy)
+        if key not in self._scrubbers:
+            if len(self._scrubbers) >= 8:
+                self._scrubbers.clear()
+            self._scrubbers[key] = bottle_reflect.Scrubber(bottle_reflect.needles(real, dummy))
+        return self._scrubbers[key]
+
+
+def contains_any(haystacks: list[bytes], strings: list[str]) -> bool:
+    needles = [d.encode("utf-8") for d in strings]
+    return any(n in h for h in haystacks for n in needles)
+
 
 def load_routes(path: str) -> list[Route]:
     try:
@@ -166,8 +220,21 @@ def load_routes(path: str) -> list[Route]:
             raise exceptions.OptionsError(
                 f"bottle egress: {path}: routes[{i}]: needs hosts, a header and a dummy of >= 8 characters")
         route.dummies = [route.dummy]
+        route.guarded = guarded_dummies(route, [])
         routes.append(route)
     return routes
+
+
+def guarded_dummies(route: Route, minted: list) -> list[str]:
+    """The bottle's dummies the broker knows (its own, then minted ones) that are not
+    swapped; short strings are left out, like a short dummy (they would match
+    ordinary traffic)."""
+    known = list(route.broker_config.dummy_refresh_tokens) if route.broker_config is not None else []
+    out = []
+    for d in sorted(known) + list(minted):
+        if len(d) >= 8 and d not in route.dummies and d not in out:
+            out.append(d)
+    return out
 
 
 def request_hosts(flow: http.HTTPFlow) -> set[str]:
@@ -251,6 +318,7 @@ class BottleEgress:
         cafile = getattr(ctx.options, "ssl_verify_upstream_trusted_ca", None) or None
         for route in self.routes:
             route.dummies = [route.dummy] + [d for d in self.store.get(route.name) if d != route.dummy]
+            route.guarded = guarded_dummies(route, self.store.get(route.name, guarded=True))
             if route.broker_config is not None:
                 route.broker = bottle_broker.Broker(route.broker_config, route.value_file, proxy=proxy, cafile=cafile)
 
@@ -287,6 +355,10 @@ class BottleEgress:
         if answer.new_dummy:
             route.dummies.append(answer.new_dummy)
             self.store.add(route.name, answer.new_dummy)
+        for dummy in answer.new_guarded:
+            if len(dummy) >= 8 and dummy not in route.dummies and dummy not in route.guarded:
+                route.guarded.append(dummy)
+                self.store.add(route.name, dummy, guarded=True)
         log("broker", host=host, route=route.name, action=str(answer.status), result=answer.event,
             **({"reason": answer.reason} if answer.reason else {}))
         json_response(flow, answer.status, answer.body)
@@ -296,12 +368,13 @@ class BottleEgress:
             return
         hosts = request_hosts(flow)
         host = flow.request.host.lower()
-        present = self._routes_present(request_haystacks(flow.request))
+        haystacks = request_haystacks(flow.request)
+        present = [r for r in self.routes if r.present(haystacks)]
         if not present:
             return
         for route in present:
-            if not hosts <= route.hosts:
-                host = min(hosts - route.hosts)  # the destination or a Host header naming another host
+            if route.leak(haystacks, hosts):
+                host = route.foreign_host(hosts)
                 log("blocked", host=host, route=route.name, action="403", reason="dummy sent to unbound host")
                 return blocked(flow, 403, f"blocked by bottle egress: credential for {route.name} sent to {host}")
         if flow.request.method == "CONNECT" or flow.request.scheme != "https":
@@ -309,9 +382,11 @@ class BottleEgress:
             log("blocked", host=host, route=route.name, action="403", reason=f"dummy in {where}")
             return blocked(flow, 403, f"blocked by bottle egress: credential for {route.name} sent to {host} "
                                       f"in {where}")
+        injected = []
         for route in present:
             values = flow.request.headers.get_all(route.header)
-            if not any(d in v for v in values for d in route.dummies):
+            sent = [d for d in sorted(route.dummies, key=len, reverse=True) if any(d in v for v in values)]
+            if not sent:
                 continue  # the dummy is elsewhere (e.g. a body): harmless, forwarded as is
             try:
                 real = route.real_value()
@@ -319,8 +394,14 @@ class BottleEgress:
                 log("value_unavailable", host=host, route=route.name, action="502", reason=str(e))
                 return blocked(flow, 502, f"bottle egress: the credential for {route.name} is unavailable: {e}")
             flow.request.headers.set_all(route.header, [swap(v, route.dummies, real) for v in values])
+            injected.append((route, real, sent[0]))
             log("injected", host=host, route=route.name, action="replaced", header=route.header,
                 websocket=flow.request.headers.get("upgrade", "").lower() == "websocket")
+        if injected:
+            # The answer is scanned for the real values (the reverse swap); a
+            # compressed body could not be scanned as it streams.
+            flow.metadata[REFLECT_KEY] = injected
+            flow.request.headers["Accept-Encoding"] = "identity"
 
     # CONNECT requests get the same dummy scan (a dummy there is never forwarded).
     http_connect = check_and_swap
@@ -328,30 +409,119 @@ class BottleEgress:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         # Pass responses through as they arrive: buffering would stall SSE streams.
         # A 101 (WebSocket upgrade) is left to mitmproxy's own upgrade handling.
-        if flow.response is not None and flow.response.status_code != 101:
+        if flow.response is None:
+            return
+        injected = flow.metadata.get(REFLECT_KEY)
+        if injected:
+            return self._reflect_response(flow, injected)
+        if flow.response.status_code != 101:
             flow.response.stream = True
+
+    def _reflect_response(self, flow: http.HTTPFlow, injected: list) -> None:
+        """The answer to an injected request: headers scanned now, the body as it
+        streams (see the module doc)."""
+        response = flow.response
+        scrubbers = [(route, route.scrubber(real, dummy)) for route, real, dummy in injected]
+        fields = []
+        for name, value in response.headers.fields:
+            for route, scrubber in scrubbers:
+                name = self._scrub(flow, route, scrubber, name, "header name")
+                value = self._scrub(flow, route, scrubber, value, "header " + name.decode("latin-1"))
+            fields.append((name, value))
+        response.headers.fields = tuple(fields)
+        if response.status_code == 101 or flow.request.method == "HEAD" or response.status_code in (204, 304):
+            return  # no body
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity") and encoding not in bottle_reflect.Decoder.SUPPORTED:
+            route = scrubbers[0][0]
+            log("blocked", host=flow.request.host.lower(), route=route.name, action="502",
+                reason="answer of an injected request has an encoding egress cannot scan")
+            return self._replace_streamed(flow, 502, f"bottle egress: the answer for {route.name} came with a "
+                                                     f"Content-Encoding egress cannot scan\n")
+        decoder = bottle_reflect.Decoder(encoding) if encoding not in ("", "identity") else None
+        if decoder is not None:
+            del response.headers["content-encoding"]
+        # The length changes with a swap (and a decoded body): send it chunked.
+        response.headers.pop("content-length", None)
+        response.headers["transfer-encoding"] = "chunked"
+        response.stream = BodyScrub(self, flow, scrubbers, decoder)
+
+    @staticmethod
+    def _replace_streamed(flow: http.HTTPFlow, status: int, message: str) -> None:
+        """Answer `status` instead of the upstream's response; its body is read and dropped."""
+        text = message.encode()
+        flow.response = http.Response.make(status, text, {"Content-Type": "text/plain; charset=utf-8"})
+        sent = []
+
+        def drop_body(data: bytes) -> list:
+            if sent:
+                return []
+            sent.append(True)
+            return [text]
+        flow.response.stream = drop_body
+
+    @staticmethod
+    def _scrub(flow: http.HTTPFlow, route: Route, scrubber, data: bytes, where: str) -> bytes:
+        out, hits = scrubber.scrub(data)
+        log_reflected(flow, route, hits, where)
+        return out
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         message = flow.websocket.messages[-1]
         if not message.from_client:
+            for route, real, dummy in flow.metadata.get(REFLECT_KEY, []):
+                message.content = self._scrub(flow, route, route.scrubber(real, dummy), message.content,
+                                              "websocket message")
             return
         hosts = request_hosts(flow)
-        for route in self._routes_present([message.content]):
-            if not hosts <= route.hosts:
+        for route in self.routes:
+            if route.leak([message.content], hosts):
                 log("blocked", host=flow.request.host.lower(), route=route.name, action="websocket_killed",
                     reason="dummy sent to unbound host")
                 message.drop()
                 flow.kill()
                 return
 
-    def _routes_present(self, haystacks: list[bytes]) -> list[Route]:
-        found = []
-        for route in self.routes:
-            needles = [d.encode("utf-8") for d in route.dummies]
-            if any(n in h for h in haystacks for n in needles):
-                found.append(route)
-        return found
+
+def log_reflected(flow: http.HTTPFlow, route: Route, hits: list, where: str) -> None:
+    """One line per encoding found; never the value."""
+    for encoding in sorted({h.encoding for h in hits}):
+        log("reflected", host=flow.request.host.lower(), route=route.name, action="replaced", where=where,
+            encoding=encoding, count=sum(1 for h in hits if h.encoding == encoding))
+
+
+class BodyScrub:
+    """mitmproxy's `response.stream` callable of an injected answer: decode (gzip,
+    deflate), scan with a carry-over tail, never return b"" (an empty chunk would end
+    a chunked body early)."""
+
+    def __init__(self, egress: "BottleEgress", flow: http.HTTPFlow, scrubbers: list, decoder):
+        self.flow, self.decoder, self.failed = flow, decoder, False
+        self.streams = [(route, bottle_reflect.StreamScrub(s)) for route, s in scrubbers]
+
+    def __call__(self, data: bytes) -> list:
+        if self.failed:
+            return []
+        end = not data
+        if self.decoder is not None:
+            try:
+                data = self.decoder.feed(data)
+            except bottle_reflect.DecodeError as e:
+                # The headers are gone already: stop the body here, nothing unscanned passes.
+                self.failed = True
+                log("blocked", host=self.flow.request.host.lower(), route=self.streams[0][0].name,
+                    action="truncated", reason=str(e))
+                return []
+            if not data and not end:
+                return []
+        for route, stream in self.streams:
+            # One stream per injected route, each on what the one before emitted; an
+            # empty input is the end of the body, so only pass it on at the end.
+            if data or end:
+                data, hits = stream.feed(data)
+                log_reflected(self.flow, route, hits, "body")
+        return [data] if data else []
 
 
 addons = [BottleEgress()]
