@@ -1,10 +1,16 @@
 // `machine cp SRC DST` (§10.2): exactly one side is NAME:/path; the guest path maps under
-// $FAKE_SMOLVM_STATE/fs/NAME/.
+// $FAKE_SMOLVM_STATE/fs/NAME/, or into a volume when it lies in one. The copy runs inside
+// the guest mount namespace, so it meets the same mounts (and read-only volumes) as exec.
 #include "fake_smolvm.hpp"
 #include "fake_smolvm_args.hpp"
+#include "fake_smolvm_guest_ns.hpp"
+#include "fake_smolvm_process.hpp"
 #include "fake_smolvm_state.hpp"
 
+#include <cerrno>
 #include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace fake_smolvm {
 
@@ -26,12 +32,55 @@ std::optional<RemotePath> remote_path(const std::string& word) {
     return RemotePath{word.substr(0, colon), word.substr(colon + 1)};
 }
 
-fs::path guest_to_host(const StateStore& store, const RemotePath& remote) {
-    std::string relative = remote.path;
+std::string without_trailing_slashes(std::string path) {
+    while (path.size() > 1 && path.ends_with('/')) {
+        path.pop_back();
+    }
+    return path;
+}
+
+// The deepest volume containing the path wins, as the later mount shadows the earlier.
+fs::path guest_to_host(const fs::path& guest_fs, const MachineRecord& record, const std::string& guest_path) {
+    std::optional<Volume> best;
+    for (const auto& spec : record.volumes) {
+        auto volume = parse_volume(spec);
+        if (!volume) {
+            continue;
+        }
+        volume->guest = without_trailing_slashes(volume->guest);
+        const bool inside = guest_path == volume->guest || guest_path.starts_with(volume->guest + "/");
+        if (inside && (!best || volume->guest.size() > best->guest.size())) {
+            best = std::move(volume);
+        }
+    }
+    if (best) {
+        return guest_dir_on_host(guest_fs, best->guest) / fs::path(guest_path.substr(best->guest.size())).relative_path();
+    }
+    std::string relative = guest_path;
     while (relative.starts_with('/')) {
         relative.erase(0, 1);
     }
-    return store.guest_fs(remote.machine) / relative;
+    return guest_fs / relative;
+}
+
+int copy_in_guest(const fs::path& guest_fs, const MachineRecord& record, int ns_fd,
+                  const std::optional<RemotePath>& source_remote, const std::optional<RemotePath>& target_remote,
+                  const std::vector<std::string>& positionals) {
+    if (const auto problem = enter_guest(ns_fd, guest_fs, record.volumes)) {
+        return runtime_error(*problem);
+    }
+    const fs::path source = source_remote ? guest_to_host(guest_fs, record, source_remote->path) : fs::path(positionals[0]);
+    fs::path target = target_remote ? guest_to_host(guest_fs, record, target_remote->path) : fs::path(positionals[1]);
+    std::error_code error;
+    if (fs::is_directory(target, error)) {
+        target /= source.filename();
+    }
+    fs::create_directories(target.parent_path(), error);
+    fs::copy(source, target, fs::copy_options::overwrite_existing | fs::copy_options::recursive, error);
+    if (error) {
+        return runtime_error("agent operation failed: cp: " + source.string() + ": " + error.message());
+    }
+    return 0;
 }
 
 } // namespace
@@ -64,19 +113,27 @@ int command_cp(const Context& context, const std::vector<std::string>& args) {
     if (!machine_running(*record) && context.notrunning_is_error) {
         return runtime_error(not_running_message(remote.machine));
     }
-    const fs::path source = source_remote ? guest_to_host(store, *source_remote) : fs::path(parsed->positionals[0]);
-    fs::path target = target_remote ? guest_to_host(store, *target_remote) : fs::path(parsed->positionals[1]);
-    std::error_code error;
-    if (fs::is_directory(target, error)) {
-        target /= source.filename();
+    GuestNamespace guest_ns;
+    if (machine_running(*record)) {
+        auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid));
+        if (!opened.problem.empty()) {
+            return runtime_error("agent operation failed: cp: machine '" + remote.machine + "': " + opened.problem);
+        }
+        guest_ns = std::move(opened.ns);
     }
-    fs::create_directories(target.parent_path(), error);
-    fs::copy(source, target,
-             fs::copy_options::overwrite_existing | fs::copy_options::recursive, error);
-    if (error) {
-        return runtime_error("agent operation failed: cp: " + source.string() + ": " + error.message());
+    // A child joins the namespace, so this process never leaves the host's.
+    const pid_t child = fork();
+    if (child < 0) {
+        return runtime_error("agent operation failed: cp: fork failed");
     }
-    return 0;
+    if (child == 0) {
+        _exit(copy_in_guest(store.guest_fs(remote.machine), *record, guest_ns.fd(), source_remote, target_remote,
+                            parsed->positionals));
+    }
+    int wait_status = 0;
+    while (waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+    return exit_status_of(wait_status);
 }
 
 } // namespace fake_smolvm

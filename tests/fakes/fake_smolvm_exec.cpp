@@ -4,6 +4,7 @@
 
 #include "fake_smolvm_args.hpp"
 #include "fake_smolvm_guest.hpp"
+#include "fake_smolvm_guest_ns.hpp"
 #include "fake_smolvm_log.hpp"
 #include "fake_smolvm_process.hpp"
 
@@ -81,8 +82,19 @@ int run_exec(const Context& context, const ParsedArgs& parsed) {
     if (!machine_running(*record) && context.notrunning_is_error) {
         return runtime_error(not_running_message(name));
     }
+    // Held until the runner returns, so the namespace outlives the children joining it.
+    GuestNamespace guest_ns;
+    if (machine_running(*record)) {
+        auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid));
+        if (!opened.problem.empty()) {
+            return runtime_error("agent operation failed: connect: machine '" + name + "': " + opened.problem);
+        }
+        guest_ns = std::move(opened.ns);
+    }
     ExecPlan plan;
     plan.record = std::move(*record);
+    plan.guest_fs = store.guest_fs(name);
+    plan.guest_ns_fd = guest_ns.fd();
     plan.command = parsed.trailing;
     std::vector<std::string> cli_env;
     for (const auto& entry : parsed.values("env")) {
@@ -91,7 +103,7 @@ int run_exec(const Context& context, const ParsedArgs& parsed) {
         }
     }
     plan.env = guest_environment(plan.record, cli_env);
-    plan.workdir = guest_workdir(store, plan.record, parsed.value("workdir"));
+    plan.workdir = guest_workdir(plan.record, parsed.value("workdir"));
     plan.interactive = parsed.has("interactive");
     plan.tty = parsed.has("tty");
     plan.stream = parsed.has("stream");
@@ -181,9 +193,16 @@ void RegistrationFile::rewrite(const std::string& content) const {
 }
 
 void exec_guest_command(const ExecPlan& plan) {
-    if (!plan.workdir.empty() && chdir(plan.workdir.c_str()) != 0) {
-        std::cerr << "fake-smolvm: cannot enter workdir " << plan.workdir << ": " << std::strerror(errno) << "\n";
+    if (const auto problem = enter_guest(plan.guest_ns_fd, plan.guest_fs, plan.record.volumes)) {
+        std::cerr << "fake-smolvm: " << *problem << "\n";
         _exit(126);
+    }
+    if (!plan.workdir.empty()) {
+        const std::string workdir = guest_dir_on_host(plan.guest_fs, plan.workdir).string();
+        if (chdir(workdir.c_str()) != 0) {
+            std::cerr << "fake-smolvm: cannot enter workdir " << workdir << ": " << std::strerror(errno) << "\n";
+            _exit(126);
+        }
     }
     std::vector<std::string> words = plan.command;
     std::vector<std::string> env = plan.env;

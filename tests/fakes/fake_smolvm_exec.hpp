@@ -17,7 +17,9 @@ struct ExecPlan {
     std::vector<std::string> command; // guest argv, verbatim
     std::string program;              // command[0] resolved against the guest PATH
     std::vector<std::string> env;
-    std::string workdir; // empty: keep the caller's cwd
+    std::string workdir; // a guest path, mapped in the child; empty: keep the caller's cwd
+    std::filesystem::path guest_fs;
+    int guest_ns_fd = -1; // the running machine's mount namespace; -1: a throwaway one
     bool interactive = false;
     bool tty = false;
     bool stream = false;
@@ -54,7 +56,8 @@ private:
     std::filesystem::path path_;
 };
 
-// Child side of every spawn: apply workdir, then execve the resolved program.
+// Child side of every spawn: enter the guest mount namespace, apply the workdir, then
+// execve the resolved program.
 [[noreturn]] void exec_guest_command(const ExecPlan& plan);
 
 } // namespace fake_smolvm

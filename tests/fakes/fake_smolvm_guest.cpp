@@ -1,7 +1,5 @@
 #include "fake_smolvm_guest.hpp"
 
-#include <filesystem>
-
 extern char** environ;
 
 namespace fake_smolvm {
@@ -56,23 +54,8 @@ std::vector<std::string> guest_environment(const MachineRecord& record,
     return env;
 }
 
-std::string guest_workdir(const StateStore& store, const MachineRecord& record,
-                          const std::optional<std::string>& cli_workdir) {
-    const std::string wanted = cli_workdir.value_or(record.workdir.value_or(""));
-    if (wanted.empty()) {
-        return "";
-    }
-    std::error_code error;
-    if (std::filesystem::is_directory(wanted, error)) {
-        return wanted;
-    }
-    std::string relative = wanted;
-    while (relative.starts_with('/')) {
-        relative.erase(0, 1);
-    }
-    const auto mapped = store.guest_fs(record.name) / relative;
-    std::filesystem::create_directories(mapped, error);
-    return mapped.string();
+std::string guest_workdir(const MachineRecord& record, const std::optional<std::string>& cli_workdir) {
+    return cli_workdir.value_or(record.workdir.value_or(""));
 }
 
 } // namespace fake_smolvm

@@ -1,14 +1,17 @@
 // `machine start|stop|delete` (§4.3, §10.2). A running machine is a stand-in VMM process
-// (`sleep infinity` in its own session) whose PID and start time the record keeps.
+// (`sleep infinity` in its own session, holding the guest mount namespace) whose PID and
+// start time the record keeps. A dead stand-in is a dead VM: not running, mounts gone.
 #include "fake_smolvm.hpp"
 #include "fake_smolvm_args.hpp"
 #include "fake_smolvm_guest.hpp"
+#include "fake_smolvm_guest_ns.hpp"
 #include "fake_smolvm_log.hpp"
 #include "fake_smolvm_process.hpp"
 #include "fake_smolvm_state.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <fcntl.h>
 #include <iostream>
@@ -26,12 +29,40 @@ CommandSpec named_spec(const std::string& usage) {
     return spec;
 }
 
+struct VmmStart {
+    std::optional<pid_t> pid;
+    std::string problem; // the error line when pid is empty
+};
+
+std::string read_to_eof(int fd) {
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t count = read(fd, buffer, sizeof buffer);
+        if (count > 0) {
+            text.append(buffer, static_cast<std::size_t>(count));
+        } else if (count == 0 || errno != EINTR) {
+            return text;
+        }
+    }
+}
+
+// The stand-in VMM holds the guest mount namespace (fake_smolvm_guest_ns.hpp): it builds
+// it, reports on a pipe, then execs `sleep`, which keeps it; so the namespace lives
+// exactly as long as the "VM". The pipe closing with nothing said means ready, and only
+// then is the machine running, so no exec can join a half-mounted guest.
 // The stand-in must not hold the caller's pipes open, or a caller reading our stdout to
 // EOF would wait for the whole life of the "VM".
-std::optional<pid_t> spawn_stand_in_vmm() {
+VmmStart spawn_stand_in_vmm(const StateStore& store, const MachineRecord& record) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        return {std::nullopt, "agent operation failed: start machine: pipe failed"};
+    }
     const pid_t child = fork();
     if (child < 0) {
-        return std::nullopt;
+        close(report[0]);
+        close(report[1]);
+        return {std::nullopt, "agent operation failed: start machine: fork failed"};
     }
     if (child == 0) {
         setsid();
@@ -39,6 +70,10 @@ std::optional<pid_t> spawn_stand_in_vmm() {
         dup2(null_fd, STDIN_FILENO);
         dup2(null_fd, STDOUT_FILENO);
         dup2(null_fd, STDERR_FILENO);
+        if (const auto problem = build_guest_mounts(store.guest_fs(record.name), record.volumes)) {
+            write_all(report[1], *problem);
+            _exit(1);
+        }
         close_inherited_fds();
         reset_signals_for_child();
         execlp("sleep", "sleep", "infinity", static_cast<char*>(nullptr));
@@ -46,7 +81,14 @@ std::optional<pid_t> spawn_stand_in_vmm() {
             pause(); // no `sleep` on PATH: a paused child is as good a stand-in
         }
     }
-    return child;
+    close(report[1]);
+    const std::string problem = read_to_eof(report[0]);
+    close(report[0]);
+    if (!problem.empty()) {
+        waitpid(child, nullptr, 0);
+        return {std::nullopt, problem};
+    }
+    return {child, ""};
 }
 
 struct InitOutcome {
@@ -54,14 +96,15 @@ struct InitOutcome {
     std::string output;
 };
 
-InitOutcome run_init_on_host(const StateStore& store, const MachineRecord& record,
+// Init runs as guest root inside the guest namespace, like an exec.
+InitOutcome run_init_on_host(const StateStore& store, const MachineRecord& record, const GuestNamespace& guest_ns,
                              const std::string& command) {
     int output_pipe[2];
     if (pipe2(output_pipe, O_CLOEXEC) != 0) {
         return {1, "pipe failed"};
     }
     std::vector<std::string> env = guest_environment(record, {});
-    const std::string workdir = guest_workdir(store, record, std::nullopt);
+    const std::string workdir = guest_workdir(record, std::nullopt);
     const pid_t child = fork();
     if (child == 0) {
         const int null_fd = open("/dev/null", O_RDONLY);
@@ -69,7 +112,11 @@ InitOutcome run_init_on_host(const StateStore& store, const MachineRecord& recor
         dup2(output_pipe[1], STDOUT_FILENO);
         dup2(output_pipe[1], STDERR_FILENO);
         reset_signals_for_child();
-        if (!workdir.empty() && chdir(workdir.c_str()) != 0) {
+        if (const auto problem = enter_guest(guest_ns.fd(), store.guest_fs(record.name), record.volumes)) {
+            write_all(STDOUT_FILENO, *problem);
+            _exit(1);
+        }
+        if (!workdir.empty() && chdir(guest_dir_on_host(store.guest_fs(record.name), workdir).c_str()) != 0) {
             _exit(1);
         }
         std::vector<std::string> words = {"sh", "-c", command};
@@ -133,12 +180,17 @@ int run_init_commands(const Context& context, const StateStore& store, MachineRe
         return 0;
     }
     std::cout << "Running " << record.init.size() << " init command(s)...\n";
+    auto opened = context.run_init ? open_guest_namespace(static_cast<pid_t>(*record.pid)) : GuestNamespaceOpen{};
+    if (!opened.problem.empty()) {
+        halt_machine(store, record);
+        return runtime_error("agent operation failed: init: " + opened.problem);
+    }
     for (std::size_t index = 0; index < record.init.size(); ++index) {
         if (!context.run_init) {
             log_event("init-skipped", {field("machine", record.name), field("command", record.init[index])});
             continue;
         }
-        const InitOutcome outcome = run_init_on_host(store, record, record.init[index]);
+        const InitOutcome outcome = run_init_on_host(store, record, opened.ns, record.init[index]);
         log_event("init-ran", {field("machine", record.name), field("command", record.init[index]),
                                field("status", outcome.status)});
         if (outcome.status != 0) {
@@ -190,20 +242,21 @@ int command_start(const Context& context, const std::vector<std::string>& args) 
     if (record->image) {
         std::cerr << "Pulling " << *record->image << "...\n";
     }
-    const auto vmm = spawn_stand_in_vmm();
-    if (!vmm) {
-        return runtime_error("agent operation failed: start machine: fork failed");
+    const VmmStart started = spawn_stand_in_vmm(store, *record);
+    if (!started.pid) {
+        return runtime_error(started.problem);
     }
+    const pid_t vmm = *started.pid;
     record->state = "running";
-    record->pid = *vmm;
-    record->pid_start_time = process_start_time(*vmm);
+    record->pid = vmm;
+    record->pid_start_time = process_start_time(vmm);
     store.save(*record);
     if (const int init_status = run_init_commands(context, store, *record); init_status != 0) {
         return init_status;
     }
     store.save(*record);
-    log_event("machine-started", {field("machine", name), field("vmm_pid", *vmm)});
-    std::cout << "Machine '" << name << "' running (PID: " << *vmm << ")\n";
+    log_event("machine-started", {field("machine", name), field("vmm_pid", vmm)});
+    std::cout << "Machine '" << name << "' running (PID: " << vmm << ")\n";
     return 0;
 }
 

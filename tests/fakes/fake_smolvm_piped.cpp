@@ -224,7 +224,7 @@ int run_detached(const StateStore& store, const ExecPlan& plan) {
         dup2(null_fd, STDIN_FILENO);
         dup2(null_fd, STDOUT_FILENO);
         dup2(null_fd, STDERR_FILENO);
-        close_inherited_fds();
+        close_inherited_fds(plan.guest_ns_fd); // exec_guest_command still has to join it
         reset_signals_for_child();
         exec_guest_command(plan);
     }

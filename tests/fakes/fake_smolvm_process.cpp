@@ -105,11 +105,13 @@ void reset_signals_for_child() {
     sigprocmask(SIG_SETMASK, &empty, nullptr);
 }
 
-void close_inherited_fds() {
+void close_inherited_fds(int keep) {
     const long limit = sysconf(_SC_OPEN_MAX);
     const int highest = limit > 0 && limit < 65536 ? static_cast<int>(limit) : 65536;
     for (int fd = 3; fd < highest; ++fd) {
-        close(fd);
+        if (fd != keep) {
+            close(fd);
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //     recognised and replaced by `stty -F <pts> cols X rows Y` for each session pts of
 //     the machine (each logged as an invocation). Any other /dev/pts glob is refused.
 #include "fake_smolvm_exec.hpp"
+#include "fake_smolvm_guest_ns.hpp"
 #include "fake_smolvm_log.hpp"
 #include "fake_smolvm_process.hpp"
 
@@ -114,6 +115,10 @@ int run_stty(const ExecPlan& plan, const std::vector<std::string>& words) {
     }
     const pid_t child = fork();
     if (child == 0) {
+        if (const auto problem = enter_guest(plan.guest_ns_fd, plan.guest_fs, plan.record.volumes)) {
+            std::cerr << "fake-smolvm: " << *problem << "\n";
+            _exit(126);
+        }
         const int null_fd = open("/dev/null", O_RDONLY);
         dup2(null_fd, STDIN_FILENO);
         reset_signals_for_child();

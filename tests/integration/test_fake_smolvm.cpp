@@ -1,6 +1,7 @@
 // Self-test of the fake `smolvm` (reference/smolvm-cli.md §10): exact strings, streams and
-// exit codes, the PTY emulation and the strict /dev/pts side-channel guard. Other tests
-// trust the fake, so its fidelity is checked here against the spec, not against bottle.
+// exit codes, the PTY emulation, the strict /dev/pts side-channel guard and the guest mount
+// namespace that gives volumes VM semantics. Other tests trust the fake, so its fidelity
+// is checked here against the spec, not against bottle.
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,9 +14,12 @@
 #include <fstream>
 #include <map>
 #include <poll.h>
+#include <linux/capability.h>
 #include <pty.h>
+#include <pwd.h>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <tuple>
 #include <unistd.h>
@@ -56,7 +60,10 @@ int wait_status(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-Result run_fake(const std::vector<std::string>& args, const Env& env, const std::string& input = "") {
+// `without_sys_admin` runs the fake as root minus CAP_SYS_ADMIN (dropped from the bounding
+// set, so exec cannot grant it back): what a non-root run looks like to mount(2).
+Result run_fake(const std::vector<std::string>& args, const Env& env, const std::string& input = "",
+                bool without_sys_admin = false) {
     int in[2];
     int out[2];
     int err[2];
@@ -71,6 +78,9 @@ Result run_fake(const std::vector<std::string>& args, const Env& env, const std:
         dup2(err[1], STDERR_FILENO);
         for (const int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) {
             close(fd);
+        }
+        if (without_sys_admin && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) != 0) {
+            _exit(126);
         }
         exec_fake(args, env);
     }
@@ -246,6 +256,61 @@ std::string pts_in(const std::string& output) {
     }
     const auto end = output.find_first_of("\r\n", at);
     return output.substr(at, end - at);
+}
+
+// ---- guest mount helpers -----------------------------------------------------------
+
+std::string read_file(const fs::path& path) {
+    std::ifstream file(path);
+    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// The test process never joins a guest namespace, so this is the host's mount table.
+std::string host_mountinfo() {
+    return read_file("/proc/self/mountinfo");
+}
+
+// A workspace with a .git/hooks tree, owned by "nobody" like an agent's own checkout, so
+// only a mount can stop the agent from writing it. Outside the 0700 state dir so that
+// "nobody" can reach it.
+struct AgentWorkspace {
+    AgentWorkspace() {
+        std::string pattern = (fs::temp_directory_path() / "fake-smolvm-ws-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        dir = pattern;
+        git = dir / ".git";
+        hooks = git / "hooks";
+        fs::create_directories(hooks);
+        const passwd* nobody = getpwnam("nobody");
+        REQUIRE(nobody != nullptr);
+        for (const auto& path : {dir, git, hooks}) {
+            REQUIRE(chown(path.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
+        }
+    }
+    ~AgentWorkspace() {
+        std::error_code error;
+        fs::remove_all(dir, error);
+    }
+    AgentWorkspace(const AgentWorkspace&) = delete;
+    AgentWorkspace& operator=(const AgentWorkspace&) = delete;
+
+    fs::path dir;
+    fs::path git;
+    fs::path hooks;
+};
+
+// `machine exec` as the agent: non-root through runuser, C locale for stable messages.
+std::vector<std::string> as_agent(const std::string& machine, const std::string& script, bool tty = false) {
+    std::vector<std::string> args = {"machine", "exec", "--name", machine, "-e", "LC_ALL=C"};
+    if (tty) {
+        args.push_back("-t");
+    }
+    args.insert(args.end(), {"--", "runuser", "-u", "nobody", "--", "sh", "-c", script});
+    return args;
+}
+
+std::vector<std::string> as_root(const std::string& machine, const std::string& script) {
+    return {"machine", "exec", "--name", machine, "-e", "LC_ALL=C", "--", "sh", "-c", script};
 }
 
 } // namespace
@@ -496,4 +561,152 @@ TEST_CASE("fake smolvm: side-channel resize reaches the session", "[fake_smolvm]
     CHECK(wait_with_timeout(session.pid, 5000) != -1);
     close(session.master);
     CHECK_FALSE(fs::exists(state.dir / "sessions" / "m1" / (std::to_string(session.pid) + ".json")));
+}
+
+TEST_CASE("fake smolvm: volumes are bind mounts seen only by the guest", "[fake_smolvm][guest_mounts]") {
+    FakeState state;
+    const fs::path share = state.dir / "share";
+    fs::create_directories(share);
+    std::ofstream(share / "file") << "from host\n";
+    // A guest path that is a host directory is mounted over in place; any other guest
+    // path lives under the machine's guest fs, where -w finds it.
+    const fs::path point = state.dir / "point";
+    fs::create_directories(point);
+    const std::string unmapped = "/fake-smolvm-test-volume";
+    REQUIRE_FALSE(fs::exists(unmapped));
+    const fs::path mapped = state.dir / "fs" / "m1" / unmapped.substr(1);
+    state.create_and_start("m1", {"-v", share.string() + ":" + point.string(), "-v", share.string() + ":" + unmapped});
+
+    const Result in_place = state.run(as_root("m1", "cat " + point.string() + "/file"));
+    CHECK(in_place.status == 0);
+    CHECK(in_place.out == "from host\n");
+    const Result by_workdir = state.run({"machine", "exec", "--name", "m1", "-w", unmapped, "--", "sh", "-c", "pwd; cat file"});
+    CHECK(by_workdir.status == 0);
+    CHECK(by_workdir.out == mapped.string() + "\nfrom host\n");
+
+    // Writes go through to the host directory; the mount points stay empty on the host.
+    CHECK(state.run(as_root("m1", "echo guest > " + point.string() + "/new")).status == 0);
+    CHECK(read_file(share / "new") == "guest\n");
+    const fs::path copied = state.dir / "copied";
+    std::ofstream(copied) << "copied in\n";
+    CHECK(state.run({"machine", "cp", copied.string(), "m1:" + unmapped + "/copied"}).status == 0);
+    CHECK(read_file(share / "copied") == "copied in\n");
+    CHECK(fs::is_empty(point));
+    CHECK(fs::is_empty(mapped));
+    CHECK(host_mountinfo().find(state.dir.string()) == std::string::npos);
+}
+
+TEST_CASE("fake smolvm: a :ro volume is read-only in the guest, writable on the host", "[fake_smolvm][guest_mounts]") {
+    FakeState state;
+    const fs::path share = state.dir / "share";
+    const fs::path point = state.dir / "point";
+    fs::create_directories(share);
+    fs::create_directories(point);
+    std::ofstream(share / "file") << "original\n";
+    state.create_and_start("m1", {"-v", share.string() + ":" + point.string() + ":ro"});
+
+    const Result write = state.run(as_root("m1", "echo guest > " + point.string() + "/file"));
+    CHECK(write.status != 0);
+    CHECK_THAT(write.err, Catch::Contains("Read-only file system"));
+    const fs::path source = state.dir / "source";
+    std::ofstream(source) << "x\n";
+    const Result copy = state.run({"machine", "cp", source.string(), "m1:" + point.string() + "/x"});
+    CHECK(copy.status == 1);
+    CHECK_THAT(copy.err, Catch::Contains("Read-only file system"));
+
+    std::ofstream(share / "file") << "host wrote\n";
+    CHECK(read_file(share / "file") == "host wrote\n");
+    CHECK(state.run(as_root("m1", "cat " + point.string() + "/file")).out == "host wrote\n");
+}
+
+TEST_CASE("fake smolvm: guest mounts persist across execs, stay off the host, end with stop",
+          "[fake_smolvm][guest_mounts]") {
+    FakeState state;
+    const AgentWorkspace ws;
+    const std::string git = ws.git.string();
+    const std::string hooks = ws.hooks.string();
+    state.create_and_start("m1", {"-v", ws.dir.string() + ":" + ws.dir.string()});
+
+    // What bottle runs as guest root during provisioning.
+    const Result protect = state.run(as_root(
+        "m1", "mount --bind " + git + " " + git + " && mount --bind " + hooks + " " + hooks +
+                  " && mount -o remount,bind,ro " + hooks));
+    INFO(protect.err);
+    REQUIRE(protect.status == 0);
+
+    // Later execs (piped and PTY) join the same namespace: the agent meets the mounts.
+    const Result hook = state.run(as_agent("m1", "echo evil > " + hooks + "/pre-commit"));
+    CHECK(hook.status != 0);
+    CHECK_THAT(hook.err, Catch::Contains("Read-only file system"));
+    const Result hook_tty = state.run(as_agent("m1", "echo evil > " + hooks + "/post-checkout", true));
+    CHECK(hook_tty.status != 0);
+    CHECK_THAT(hook_tty.out, Catch::Contains("Read-only file system"));
+    const Result move_hooks = state.run(as_agent("m1", "mv " + hooks + " " + git + "/hooks.moved"));
+    CHECK(move_hooks.status != 0);
+    CHECK_THAT(move_hooks.err, Catch::Contains("Device or resource busy"));
+    const Result move_git = state.run(as_agent("m1", "mv " + git + " " + ws.dir.string() + "/git.moved"));
+    CHECK(move_git.status != 0);
+    CHECK_THAT(move_git.err, Catch::Contains("Device or resource busy"));
+    CHECK(state.run(as_agent("m1", "echo fine > " + ws.dir.string() + "/work.txt")).status == 0);
+    CHECK(state.run(as_root("m1", "cat /proc/self/mountinfo")).out.find(" " + hooks + " ") != std::string::npos);
+
+    // The host never sees those mounts and keeps full access.
+    CHECK(host_mountinfo().find(ws.dir.string()) == std::string::npos);
+    std::ofstream(ws.hooks / "host-hook") << "host\n";
+    CHECK(read_file(ws.hooks / "host-hook") == "host\n");
+    CHECK_FALSE(fs::exists(ws.hooks / "pre-commit"));
+    CHECK(read_file(ws.dir / "work.txt") == "fine\n");
+
+    // A stopped VM loses every mount its guest made; the next start has only the volumes.
+    REQUIRE(state.run({"machine", "stop", "--name", "m1"}).status == 0);
+    REQUIRE(state.run({"machine", "start", "--name", "m1"}).status == 0);
+    const std::string mounts = state.run(as_root("m1", "cat /proc/self/mountinfo")).out;
+    CHECK(mounts.find(" " + ws.dir.string() + " ") != std::string::npos);
+    CHECK(mounts.find(hooks) == std::string::npos);
+    CHECK(state.run(as_agent("m1", "mv " + hooks + " " + git + "/h && mv " + git + "/h " + hooks)).status == 0);
+}
+
+TEST_CASE("fake smolvm: a dead VM takes its mount namespace with it", "[fake_smolvm][guest_mounts]") {
+    FakeState state;
+    REQUIRE(state.run({"machine", "create", "m1"}).status == 0);
+    const Result started = state.run({"machine", "start", "--name", "m1"});
+    const long pid = pid_in(started.out);
+    REQUIRE(pid > 0);
+    REQUIRE(kill(static_cast<pid_t>(pid), SIGKILL) == 0);
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (process_alive(static_cast<pid_t>(pid)) && Clock::now() < deadline) {
+        usleep(20000);
+    }
+    const Result exec = state.run({"machine", "exec", "--name", "m1", "--", "true"});
+    CHECK(exec.status == 1);
+    CHECK(exec.err == "Error: agent operation failed: connect: machine 'm1' is not running. "
+                      "Use 'smolvm machine start --name m1' first.\n");
+    CHECK(state.run({"machine", "start", "--name", "m1"}).status == 0);
+    CHECK(state.run({"machine", "exec", "--name", "m1", "--", "true"}).status == 0);
+}
+
+TEST_CASE("fake smolvm: start refuses volumes a VM cannot mount, and needs root", "[fake_smolvm][guest_mounts]") {
+    FakeState state;
+    const fs::path file = state.dir / "a-file";
+    std::ofstream(file) << "x\n";
+    REQUIRE(state.run({"machine", "create", "file-vol", "-v", file.string() + ":/x"}).status == 0);
+    const Result file_start = state.run({"machine", "start", "--name", "file-vol"});
+    CHECK(file_start.status == 1);
+    CHECK(file_start.err == "Starting machine 'file-vol' with 1 mount(s)...\nError: mount operation failed: validate "
+                            "host path: source path on host must be a directory (virtiofs limitation): " +
+                                file.string() + "\n");
+    CHECK(state.run({"machine", "status", "--name", "file-vol"}).out == "Machine 'file-vol': not running\n");
+
+    const std::string missing = (state.dir / "missing").string();
+    REQUIRE(state.run({"machine", "create", "gone-vol", "-v", missing + ":/x"}).status == 0);
+    const Result missing_start = state.run({"machine", "start", "--name", "gone-vol"});
+    CHECK(missing_start.status == 1);
+    CHECK_THAT(missing_start.err, Catch::EndsWith("Error: mount source not found: " + missing + "\n"));
+
+    REQUIRE(state.run({"machine", "create", "m1"}).status == 0);
+    const Result unprivileged = run_fake({"machine", "start", "--name", "m1"}, state.env(), "", true);
+    CHECK(unprivileged.status == 1);
+    CHECK_THAT(unprivileged.err, Catch::Contains("Error: agent operation failed: start machine: the fake smolvm needs "
+                                                 "root (CAP_SYS_ADMIN) for guest mounts"));
+    CHECK(state.run({"machine", "status", "--name", "m1"}).out == "Machine 'm1': not running\n");
 }
