@@ -6,7 +6,7 @@ set -euo pipefail
 readonly BUILD_PKGS=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2 libncurses-dev
-  libyaml-cpp-dev
+  libyaml-cpp-dev libssl-dev
 )
 readonly RUNTIME_PKGS=(
   docker.io iptables tmux mitmproxy tinyproxy

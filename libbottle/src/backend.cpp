@@ -34,8 +34,8 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what) {
   return r;
 }
 
-void Backend::create(const BottleSpec& spec) {
-  for (const auto& argv : create_argvs(spec)) run_checked(argv, "create " + spec.name);
+void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guard) {
+  for (const auto& argv : create_argvs(spec, guard)) run_checked(argv, "create " + spec.name);
 }
 
 void Backend::start(const BottleSpec& spec) { run_checked(start_argv(spec), "start " + spec.name); }

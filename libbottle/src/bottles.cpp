@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 
 #include "bottle/agent.hpp"
@@ -14,10 +15,54 @@
 #include "bottle/host_port.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/smolmachines_backend.hpp"
+#include "bottle/workspace_guard.hpp"
 
 namespace bottle {
 
 namespace {
+
+// The protection applied to a bottle, one line per mount ("ro|at GUEST"): a
+// container's at create (paths that appear later are not in it, and start says
+// so), a guest's at its last start.
+std::filesystem::path guard_plan_path(const StateDirs& dirs, const std::string& name) {
+  return dirs.bottle_state_dir(name) / "workspace-guard.txt";
+}
+std::string guard_plan_line(const GuardMount& mount) {
+  return fmt::format("{} {}\n", mount.read_only ? "ro" : "at", mount.guest);
+}
+std::string guard_plan_text(const std::vector<GuardMount>& guard) {
+  std::string text;
+  for (const auto& mount : guard) text += guard_plan_line(mount);
+  return text;
+}
+
+std::filesystem::path placeholders_path(const StateDirs& dirs, const std::string& name) {
+  return dirs.bottle_state_dir(name) / "workspace-placeholders.json";
+}
+
+std::vector<std::string> load_placeholders(const StateDirs& dirs, const std::string& name) {
+  const std::filesystem::path file = placeholders_path(dirs, name);
+  if (!std::filesystem::exists(file)) return {};
+  std::vector<std::string> paths;
+  const boost::json::value list = boost::json::parse(read_file(file));
+  for (const auto& item : list.as_array()) paths.emplace_back(item.as_string());
+  return paths;
+}
+
+// Placeholders stay for the bottle's life (a container's mounts need them at every
+// start) and go with it at rm.
+void record_placeholders(const StateDirs& dirs, const std::string& name, const std::vector<std::string>& made) {
+  if (made.empty()) return;
+  std::vector<std::string> all = load_placeholders(dirs, name);
+  all.insert(all.end(), made.begin(), made.end());
+  write_file_atomic(placeholders_path(dirs, name), boost::json::serialize(boost::json::array(all.begin(), all.end())),
+                    0600);
+}
+
+std::string last_lines(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text.size() > 400 ? "..." + text.substr(text.size() - 400) : text;
+}
 
 std::string env_or(const char* variable, std::string fallback) {
   const char* value = std::getenv(variable);
@@ -111,14 +156,24 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
   // address is built from it.
   if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec) && spec.egress.port == 0)
     spec.egress.port = pick_free_port();
+  std::vector<std::string> made_placeholders;
   try {
+    // A workspace path that cannot be protected stops the bottle here, before
+    // anything exists (Error(isolation), exit 6).
+    made_placeholders = make_placeholders(spec);
+    const std::vector<GuardMount> guard = guard_mounts(spec);
     if (egress_runs(b, spec))
-      create_with_egress(b, spec);
+      create_with_egress(b, spec, guard);
     else
-      b.create(spec);
+      b.create(spec, guard);
+    // Recorded once the engine has the bottle: a create that fails before leaves
+    // no state behind.
+    record_placeholders(store_.dirs(), spec.name, made_placeholders);
+    write_file_atomic(guard_plan_path(store_.dirs(), spec.name), guard_plan_text(guard), 0600);
     if (start_it) {
       start_egress(b, spec);
       b.start(spec);
+      protect_workspace(b, spec);
       provision(b, spec);
       install_forwarded_files(b, spec);
     }
@@ -127,6 +182,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     // Undo whatever part exists; the original error is what the user needs to see.
     stop_host_processes(b, spec);
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
+    remove_placeholders(made_placeholders);
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
     throw;
@@ -147,9 +203,12 @@ void Bottles::install_forwarded_files(Backend& b, const BottleSpec& spec) {
 void Bottles::start(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
+  // A container's protection mounts need their placeholders to exist again.
+  record_placeholders(store_.dirs(), name, make_placeholders(spec));
   start_egress(b, spec);
   try {
     b.start(spec);
+    protect_workspace(b, spec);
     provision(b, spec);
     install_forwarded_files(b, spec);
   } catch (...) {
@@ -161,11 +220,71 @@ void Bottles::start(const std::string& name) {
   }
 }
 
+void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
+  const std::vector<GuardMount> guard = guard_mounts(spec);
+  if (b.protects_in_guest()) {
+    if (!guard.empty()) {
+      const ProcessResult r = b.exec(spec, {"sh", "-c", guest_protection_script(guard)}, ExecOptions{.user = "root"});
+      if (!r.ok())
+        throw Error(ErrorKind::isolation,
+                    fmt::format("workspace protection could not be applied in bottle {} (status {}): {}", spec.name,
+                                r.shell_status(), last_lines(r.err.empty() ? r.out : r.err)));
+    }
+    write_file_atomic(guard_plan_path(store_.dirs(), spec.name), guard_plan_text(guard), 0600);
+  } else {
+    // A container's mounts were fixed at create: what appeared since is unprotected.
+    const std::filesystem::path plan_file = guard_plan_path(store_.dirs(), spec.name);
+    const std::string fixed = std::filesystem::exists(plan_file) ? read_file(plan_file) : std::string();
+    for (const auto& mount : guard)
+      if (fixed.find(guard_plan_line(mount)) == std::string::npos)
+        warn_(fmt::format("workspace: {} is not protected in this bottle (it appeared after the bottle was "
+                          "created; recreate the bottle to protect it)",
+                          mount.host));
+  }
+  write_file_atomic(store_.dirs().bottle_state_dir(spec.name) / "workspace-manifest.json",
+                    manifest_to_json(take_manifest(spec)), 0600);
+}
+
+std::vector<WorkspaceChange> Bottles::workspace_changes(const std::string& name) const {
+  const BottleSpec spec = store_.load(name);
+  const std::filesystem::path baseline = store_.dirs().bottle_state_dir(name) / "workspace-manifest.json";
+  if (!std::filesystem::exists(baseline)) return {};
+  return compare_manifests(manifest_from_json(read_file(baseline)), take_manifest(spec));
+}
+
+std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
+  const BottleSpec spec = store_.load(name);
+  if (engine_state(spec) != "running") return {};
+  Backend& b = backend(spec.backend);
+  const ProcessResult r = b.exec(spec, {"cat", "/proc/self/mountinfo"}, ExecOptions{.user = "root"});
+  if (!r.ok())
+    throw Error(ErrorKind::backend, fmt::format("check {}: cannot read the bottle's mount table (status {})", name,
+                                                r.shell_status()));
+  const std::set<std::string> points = mount_points(r.out);
+  const std::filesystem::path plan_file = guard_plan_path(store_.dirs(), name);
+  const std::string plan = std::filesystem::exists(plan_file) ? read_file(plan_file) : std::string();
+  std::vector<std::string> missing;
+  std::size_t start = 0;
+  while (start < plan.size()) {
+    const auto end = plan.find('\n', start);
+    const std::string line = plan.substr(start, end - start);
+    start = end == std::string::npos ? plan.size() : end + 1;
+    if (line.size() > 3 && points.count(line.substr(3)) == 0) missing.push_back(line.substr(3));
+  }
+  return missing;
+}
+
 void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   b.stop(spec);
   stop_egress(b, spec);
+  // Reported, not fatal: the bottle is stopped either way.
+  try {
+    for (const auto& change : workspace_changes(name)) warn_(format_change(change));
+  } catch (const Error& e) {
+    warn_(fmt::format("workspace: could not compare the protected paths with their state at start: {}", e.what()));
+  }
 }
 
 std::string Bottles::engine_state(const BottleSpec& spec) {
@@ -182,6 +301,11 @@ void Bottles::remove(const std::string& name, bool force) {
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
   if (state != "missing") b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
+  try {
+    remove_placeholders(load_placeholders(store_.dirs(), name));
+  } catch (const std::exception& e) {
+    warn_(fmt::format("workspace: could not remove the empty placeholders bottle made: {}", e.what()));
+  }
   store_.remove(name);
 }
 

@@ -70,7 +70,7 @@ EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
   return upstream;
 }
 
-void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
+void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::vector<GuardMount>& guard) {
   // Host-side preparation first, cheapest checks first: a bad environment or host
   // login stops here, before any file or engine object exists.
   EgressUpstream upstream = EgressUpstream::from_environment();
@@ -90,7 +90,7 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec) {
       upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
     }
   }
-  b.create(spec);
+  b.create(spec, guard);
   for (const auto& argv : b.egress_create_argvs(spec, files, upstream)) {
     const ProcessResult r = runner_.run(Command{.argv = argv});
     if (!r.ok())

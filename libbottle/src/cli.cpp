@@ -17,6 +17,7 @@
 #include "bottle/agent.hpp"
 #include "bottle/resume.hpp"
 #include "bottle/rows_format.hpp"
+#include "bottle/workspace_manifest.hpp"
 #include "json_reader.hpp"
 
 namespace bottle {
@@ -120,11 +121,25 @@ BottleSpec spec_from_flags(const std::vector<std::string>& args, CliContext& ctx
   return apply_overrides(std::move(base), overrides, cwd);
 }
 
+void warn_to(CliContext& ctx, Bottles& bottles) {
+  bottles.on_warning([&](const std::string& warning) { ctx.err << "bottle-cli: warning: " << warning << "\n"; });
+}
+
+// After the agent ran: what it changed that protection could not prevent.
+void report_workspace_changes(CliContext& ctx, Bottles& bottles, const std::string& name) {
+  try {
+    for (const auto& change : bottles.workspace_changes(name))
+      ctx.err << "bottle-cli: warning: " << format_change(change) << "\n";
+  } catch (const Error& e) {
+    ctx.err << "bottle-cli: warning: workspace: could not check the protected paths: " << e.what() << "\n";
+  }
+}
+
 int cmd_create(const std::vector<std::string>& args, CliContext& ctx) {
   bool no_start = false;
   const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr);
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
-  bottles.on_warning([&](const std::string& warning) { ctx.err << "bottle-cli: warning: " << warning << "\n"; });
+  warn_to(ctx, bottles);
   bottles.create(spec, !no_start);
   ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend),
                          to_string(spec.agent), no_start ? "" : ", running");
@@ -153,7 +168,9 @@ int cmd_start(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
   const std::string name = single_name(args, "stop");
-  Bottles(ctx.runner, ctx.dirs, ctx.backends).stop(name);
+  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  warn_to(ctx, bottles);
+  bottles.stop(name);
   ctx.out << fmt::format("stopped bottle {}\n", name);
   return exit_code::ok;
 }
@@ -226,27 +243,60 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
   Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   Backend& backend = bottles.backend(spec.backend);
-  if (!resume) return backend.run_agent(spec, agent_args, !no_tty);
+  if (!resume) {
+    const int status = backend.run_agent(spec, agent_args, !no_tty);
+    report_workspace_changes(ctx, bottles, name);
+    return status;
+  }
   const Argv argv = resume_argv(backend.agent_argv(spec, agent_args, !no_tty),
                                 agent_continue_command(spec, agent_args));
   const ProcessResult r = ctx.runner.run(Command{.argv = argv, .interactive = true});
   if (!r.started()) throw Error(ErrorKind::backend, fmt::format("attach: could not start the agent: {}", r.start_error));
+  report_workspace_changes(ctx, bottles, name);
   return r.shell_status();
+}
+
+int cmd_check(const std::vector<std::string>& args, CliContext& ctx) {
+  bool workspace = false, as_json = false;
+  const std::string name = single_name(args, "check", {{"--workspace", &workspace}, {"--json", &as_json}});
+  if (!workspace) usage("check: name what to check: --workspace");
+  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  const auto changes = bottles.workspace_changes(name);
+  const auto unprotected = bottles.unprotected_paths(name);
+  if (as_json) {
+    json::array items;
+    for (const auto& c : changes) items.push_back(json::object{{"path", c.path}, {"change", c.change}});
+    json::array loose(unprotected.begin(), unprotected.end());
+    ctx.out << json::serialize(json::object{
+                   {"workspace", json::object{{"changes", std::move(items)}, {"unprotected", std::move(loose)}}}})
+            << "\n";
+  } else {
+    for (const auto& c : changes) ctx.out << format_change(c) << "\n";
+    for (const auto& path : unprotected)
+      ctx.out << fmt::format("workspace: {}: not protected in the running bottle (restart it)\n", shown(path));
+    if (changes.empty() && unprotected.empty()) ctx.out << "workspace: no protected path changed\n";
+  }
+  return changes.empty() && unprotected.empty() ? exit_code::ok : exit_code::isolation;
 }
 
 int cmd_config(const std::vector<std::string>& args, CliContext& ctx) {
   if (args.empty() || args.front() != "show") usage("config: expected `config show [NAME] [flags]`");
   std::string name;
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  bool as_json = false;
+  bool as_json = false, protected_paths = false;
   std::vector<std::string> spec_args;
   for (const auto& a : rest) {
     if (a == "--json") as_json = true;  // JSON is the only format; accepted for scripts
+    else if (a == "--protected") protected_paths = true;
     else spec_args.push_back(a);
   }
   (void)as_json;
   const BottleSpec spec = spec_from_flags(spec_args, ctx, nullptr, &name);
-  ctx.out << spec_to_json(spec);
+  if (!protected_paths) {
+    ctx.out << spec_to_json(spec);
+    return exit_code::ok;
+  }
+  ctx.out << render_protection(spec);
   return exit_code::ok;
 }
 
@@ -291,7 +341,12 @@ const std::vector<CommandInfo>& commands() {
       {"rm", "rm [-f|--force] NAME", "Remove a bottle (a running one needs --force).", cmd_rm},
       {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...", "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
       {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.", cmd_attach},
-      {"config", "config show [NAME] [SPEC FLAGS]", "Print the effective spec as JSON.", cmd_config},
+      {"config", "config show [--protected] [NAME] [SPEC FLAGS]",
+       "Print the effective spec as JSON; --protected: the workspace paths a bottle may not change.", cmd_config},
+      {"check", "check --workspace [--json] NAME",
+       "Report protected workspace paths that changed since the bottle started, or that are no longer "
+       "protected in it (exit 6 when any).",
+       cmd_check},
       {"render", "render egress|pipelock|env NAME",
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
       {"version", "version", "Print the version.", cmd_version},

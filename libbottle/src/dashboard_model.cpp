@@ -1,6 +1,7 @@
 #include "bottle/dashboard_model.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 #include "bottle/rows_format.hpp"
 
@@ -11,7 +12,8 @@ DashCells dash_cells(const BottleRow& row, std::int64_t now) {
           std::string(to_string(row.backend)),
           std::string(to_string(row.agent)),
           row.state,
-          row.workspace.empty() ? "-" : row.workspace,
+          (row.workspace_changes.value_or(0) > 0 ? fmt::format("!{} changed ", *row.workspace_changes) : "") +
+              (row.workspace.empty() ? "-" : row.workspace),
           format_age(row.created_unix, now),
           row.egress.empty() ? "-" : row.egress};
 }

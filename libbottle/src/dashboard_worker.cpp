@@ -107,6 +107,15 @@ void DashboardWorker::run() {
       try {
         if (!bottles) bottles = std::make_unique<Bottles>(*runner_, dirs_, factory_);
         snap.rows = bottles->list();
+        // What protection could not prevent, per bottle, so the table shows it.
+        for (auto& row : snap.rows) {
+          if (!row.managed) continue;
+          try {
+            row.workspace_changes = bottles->workspace_changes(row.name).size();
+          } catch (const std::exception&) {
+            row.workspace_changes.reset();  // unknown; `check --workspace` says why
+          }
+        }
       } catch (const std::exception& e) {
         snap.error = e.what();
       }

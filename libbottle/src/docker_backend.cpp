@@ -68,7 +68,7 @@ std::int64_t parse_created_at(const std::string& text) {
 DockerBackend::DockerBackend(Runner& runner, DockerOptions options)
     : Backend(runner), options_(std::move(options)) {}
 
-std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec) const {
+std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const {
   const std::string container = object_name(spec.name);
   const std::string managed = fmt::format("{}=1", docker_managed_label);
   const std::string named = fmt::format("{}={}", docker_name_label, spec.name);
@@ -92,11 +92,19 @@ std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec) const {
   }
   create.insert(create.end(), {"--security-opt", "no-new-privileges", "--pids-limit", "4096"});
   if (spec.resources.cpus > 0) create.insert(create.end(), {"--cpus", std::to_string(spec.resources.cpus)});
-  if (spec.resources.memory_mib > 0)
-    create.insert(create.end(), {"--memory", fmt::format("{}m", spec.resources.memory_mib)});
+  // Memory and swap alike, so the limit is not just moved to swap.
+  const std::string memory =
+      fmt::format("{}m", spec.resources.memory_mib > 0 ? spec.resources.memory_mib : default_memory_mib);
+  create.insert(create.end(), {"--memory", memory, "--memory-swap", memory});
   for (const auto& m : spec.workspaces) {
     create.emplace_back("-v");
     create.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));
+  }
+  // Docker mounts shallowest first (moby sortMounts), so these land on top of the
+  // workspace, and a protected directory's mount on top of its parent's.
+  for (const auto& m : guard) {
+    create.emplace_back("--mount");
+    create.push_back(fmt::format("type=bind,source={},target={}{}", m.host, m.guest, m.read_only ? ",readonly" : ""));
   }
   create.insert(create.end(), {"--entrypoint", "/bin/sh", spec.image, "-c", std::string(idle_script)});
   return {network, create};
@@ -147,8 +155,9 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
   if (!upstream.trusted_ca_file.empty())
     create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
   // The real credentials' directories, read-write: egress reads the current token on
-  // every change, and its token broker locks (a lock file next to the credential
-  // file) and writes back rotated tokens when it refreshes the host login.
+  // every change, and its token broker locks the credential file and writes back
+  // rotated tokens (temp file + rename in that directory) when it refreshes the
+  // host login.
   for (const auto& [host_dir, inside] : files.host_mounts)
     create.insert(create.end(), {"-v", host_dir + ":" + inside});
   create.insert(create.end(), {"--entrypoint", "mitmdump", options_.egress_image});

@@ -19,6 +19,7 @@ std::string rows_to_json(const std::vector<BottleRow>& rows) {
                                  {"created", r.created_unix},
                                  {"egress", r.egress},
                                  {"managed", r.managed}});
+    if (r.workspace_changes) array.back().as_object()["workspace_changes"] = *r.workspace_changes;
   }
   return json::serialize(array) + "\n";
 }

@@ -72,7 +72,7 @@ SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
 SmolmachinesBackend::SmolmachinesBackend(Runner& runner, SmolmachinesOptions options)
     : Backend(runner), options_(std::move(options)) {}
 
-std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec) const {
+std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>&) const {
   Argv argv{options_.smolvm, "machine", "create"};
   if (options_.grammar == SmolvmGrammar::flag_names)
     argv.insert(argv.end(), {"--name", object_name(spec.name)});
@@ -80,8 +80,8 @@ std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec) cons
     argv.push_back(object_name(spec.name));
   argv.insert(argv.end(), {"--image", spec.image});
   if (spec.resources.cpus > 0) argv.insert(argv.end(), {"--cpus", std::to_string(spec.resources.cpus)});
-  if (spec.resources.memory_mib > 0)
-    argv.insert(argv.end(), {"--mem", std::to_string(spec.resources.memory_mib)});
+  argv.insert(argv.end(),
+              {"--mem", std::to_string(spec.resources.memory_mib > 0 ? spec.resources.memory_mib : default_memory_mib)});
   for (const auto& m : spec.workspaces) {
     argv.emplace_back("-v");
     argv.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "bottle/error.hpp"
+#include "bottle/workspace_guard.hpp"
 #include "json_reader.hpp"
 
 namespace bottle {
@@ -100,7 +101,8 @@ EgressRoute parse_route(const JsonField& f) {
 BottleSpec parse_spec_object(const JsonField& root) {
   BottleSpec s;
   root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress",
-                  "allowlist", "forward_host_credentials", "prompt_file", "resources"});
+                  "allowlist", "forward_host_credentials", "prompt_file", "resources", "protected_paths",
+                  "unsafe_unprotected_paths"});
   if (!root.with("name", [&](const JsonField& v) { s.name = v.string(); }))
     root.fail("missing key \"name\"");
   root.with("backend", [&](const JsonField& v) { s.backend = parse_backend_kind(v.string(), v.path()); });
@@ -120,6 +122,12 @@ BottleSpec parse_spec_object(const JsonField& root) {
   root.with("allowlist", [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
   root.with("forward_host_credentials", [&](const JsonField& v) { s.forward_host_credentials = v.boolean(); });
   root.with("prompt_file", [&](const JsonField& v) { s.prompt_file = v.string(); });
+  root.with("protected_paths", [&](const JsonField& v) {
+    v.each([&](const JsonField& p) { s.protected_paths.push_back(p.string()); });
+  });
+  root.with("unsafe_unprotected_paths", [&](const JsonField& v) {
+    v.each([&](const JsonField& p) { s.unsafe_unprotected_paths.push_back(p.string()); });
+  });
   root.with("resources", [&](const JsonField& v) {
     v.only_keys({"cpus", "memory_mib"});
     v.with("cpus", [&](const JsonField& n) { s.resources.cpus = static_cast<int>(n.integer(0, 256)); });
@@ -237,6 +245,33 @@ void validate_path(std::string_view path, std::string_view field) {
   if (const auto problem = path_problem(path)) field_error(field, *problem);
 }
 
+void validate_protected_path(std::string_view path, std::string_view field) {
+  if (!path.empty() && path.front() == '!')
+    field_error(field, "cannot take a path out of the protection; name it in $.unsafe_unprotected_paths instead");
+  if (path.empty() || path.front() == '/' || path.back() == '/')
+    field_error(field, "must be a path relative to the workspace, without a leading or trailing '/'");
+  const std::string absolute = "/" + std::string(path);
+  if (const auto problem = path_problem(absolute)) field_error(field, *problem);
+  std::string_view rest = path;
+  while (true) {
+    const auto slash = rest.find('/');
+    const std::string_view part = rest.substr(0, slash);
+    if (part.empty() || part == ".") field_error(field, "must not contain empty or '.' components");
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+void validate_unprotected_name(std::string_view name, std::string_view field) {
+  const auto& defaults = default_protected_names();
+  const auto& git = git_dir_protected_names();
+  const bool known = std::find(defaults.begin(), defaults.end(), name) != defaults.end() ||
+                     (name.substr(0, 5) == ".git/" && std::find(git.begin(), git.end(), name.substr(5)) != git.end());
+  if (!known)
+    field_error(field, "must be a name from the default protected list (see `bottle-cli config show`), e.g. "
+                       "\".vscode\" or \".git/hooks\"");
+}
+
 void validate_spec(const BottleSpec& s) {
   validate_bottle_name(s.name, "$.name");
   validate_image(s.image, "$.image");
@@ -262,6 +297,10 @@ void validate_spec(const BottleSpec& s) {
   if (s.resources.memory_mib != 0 && (s.resources.memory_mib < 64 || s.resources.memory_mib > (1 << 20)))
     field_error("$.resources.memory_mib", "must be 0 (default) or from 64 to 1048576");
   if (!s.prompt_file.empty()) validate_path(s.prompt_file, "$.prompt_file");
+  for (std::size_t i = 0; i < s.protected_paths.size(); ++i)
+    validate_protected_path(s.protected_paths[i], fmt::format("$.protected_paths[{}]", i));
+  for (std::size_t i = 0; i < s.unsafe_unprotected_paths.size(); ++i)
+    validate_unprotected_name(s.unsafe_unprotected_paths[i], fmt::format("$.unsafe_unprotected_paths[{}]", i));
 }
 
 BottleSpec parse_spec(std::string_view json_text) {
@@ -304,6 +343,8 @@ std::string spec_to_json(const BottleSpec& s) {
   o["forward_host_credentials"] = s.forward_host_credentials;
   o["prompt_file"] = s.prompt_file;
   o["resources"] = json::object{{"cpus", s.resources.cpus}, {"memory_mib", s.resources.memory_mib}};
+  o["protected_paths"] = json::array(s.protected_paths.begin(), s.protected_paths.end());
+  o["unsafe_unprotected_paths"] = json::array(s.unsafe_unprotected_paths.begin(), s.unsafe_unprotected_paths.end());
   return detail::pretty_json(o);
 }
 

@@ -81,6 +81,8 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
   else if (flag == "--prompt-file") prompt_file = value_of(args, i);
   else if (flag == "--cpus") cpus = int_value(flag, value_of(args, i), 1, 256);
   else if (flag == "--memory") memory_mib = int_value(flag, value_of(args, i), 64, 1 << 20);
+  else if (flag == "--protect") protect.push_back(value_of(args, i));
+  else if (flag == "--unsafe-unprotect") unsafe_unprotect.push_back(value_of(args, i));
   else return false;
   return true;
 }
@@ -100,7 +102,10 @@ const char* spec_flags_help() {
          "  --no-forward-host-credentials\n"
          "  --no-egress                 no network at all\n"
          "  --prompt-file FILE          extra instructions for the agent\n"
-         "  --cpus N, --memory MIB      resources\n";
+         "  --cpus N, --memory MIB      resources (default memory: 4096 MiB)\n"
+         "  --protect PATH              keep one more workspace path read-only (repeatable)\n"
+         "  --unsafe-unprotect NAME     leave a default protected name writable (repeatable;\n"
+         "                              weakens the workspace boundary, see SECURITY.md)\n";
 }
 
 BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::string& cwd) {
@@ -167,6 +172,17 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
   }
   if (o.cpus) s.resources.cpus = *o.cpus;
   if (o.memory_mib) s.resources.memory_mib = *o.memory_mib;
+  for (const auto& path : o.protect) {
+    as_flag("--protect", [&] { validate_protected_path(path, "$.protected_paths"); });
+    if (std::find(s.protected_paths.begin(), s.protected_paths.end(), path) == s.protected_paths.end())
+      s.protected_paths.push_back(path);
+  }
+  for (const auto& name : o.unsafe_unprotect) {
+    as_flag("--unsafe-unprotect", [&] { validate_unprotected_name(name, "$.unsafe_unprotected_paths"); });
+    if (std::find(s.unsafe_unprotected_paths.begin(), s.unsafe_unprotected_paths.end(), name) ==
+        s.unsafe_unprotected_paths.end())
+      s.unsafe_unprotected_paths.push_back(name);
+  }
   if (s.name.empty()) s.name = default_bottle_name(s);
   validate_spec(s);
   return s;

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "bottle/cli.hpp"
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
+#include "bottle/workspace_guard.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -73,9 +76,21 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   const auto argvs = f.runner.argvs();
   REQUIRE(argvs.size() == 4);  // ps (name check), network create, create, start
   CHECK(argvs[0] == docker.list_argv());
-  CHECK(argvs[1] == docker.create_argvs(spec)[0]);
-  CHECK(argvs[2] == docker.create_argvs(spec)[1]);
+  // The workspace is not a repository: its protection is the placeholders bottle
+  // made (an empty `.git` refuses `git init` inside), each mounted read-only.
+  const std::string ws = (f.tmp.path() / "ws").string();
+  for (const char* name : {".git", ".claude", ".vscode"})
+    CHECK(std::filesystem::is_directory(ws + "/" + name));
+  const std::vector<GuardMount> guard = guard_mounts(spec);
+  CHECK(std::find(guard.begin(), guard.end(), GuardMount{ws + "/.git", "/workspace/.git", true}) != guard.end());
+  CHECK(argvs[1] == docker.create_argvs(spec, guard)[0]);
+  CHECK(argvs[2] == docker.create_argvs(spec, guard)[1]);
   CHECK(argvs[3] == docker.start_argv(spec));
+  // rm takes the placeholders away again.
+  CHECK(f.run({"rm", "-f", "ws-codex"}) == 0);
+  CHECK_FALSE(std::filesystem::exists(ws + "/.git"));
+  CHECK(std::filesystem::is_empty(ws));
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) == 0);
 
   CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--no-egress"}) == exit_code::conflict);
   CHECK_THAT(f.err.str(), Catch::Contains("already exists"));

@@ -246,6 +246,13 @@ TEST_CASE("dashboard model: keys map to actions", "[dashboard]") {
   }
   CHECK(dash_cells(row("x", "running", BackendKind::smolmachines, ""), 100) ==
         DashCells{"x", "smolmachines", "claude", "running", "-", "-", "-"});
+  // Workspace changes that protection could not prevent lead the workspace cell.
+  BottleRow changed = row("x", "running", BackendKind::smolmachines, "");
+  changed.workspace = "/src/api";
+  changed.workspace_changes = 2;
+  CHECK(dash_cells(changed, 100)[4] == "!2 changed /src/api");
+  changed.workspace_changes = 0;
+  CHECK(dash_cells(changed, 100)[4] == "/src/api");
 }
 
 TEST_CASE("dashboard worker: refreshes off the caller's thread, reports job failures", "[dashboard]") {

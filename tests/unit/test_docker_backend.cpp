@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
 #include "bottle/egress_setup.hpp"
@@ -67,8 +69,9 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
   RecordingRunner runner;
   DockerBackend docker(runner);
   BottleSpec s = sample_spec();
-  s.resources = {2, 4096};
-  const auto argvs = docker.create_argvs(s);
+  s.resources = {2, 2048};
+  const auto argvs = docker.create_argvs(s, {{"/src/api/.git", "/workspace/.git", false},
+                                             {"/src/api/.git/config", "/workspace/.git/config", true}});
   REQUIRE(argvs.size() == 2);
   CHECK(argvs[0] == Argv{"docker", "network", "create", "--internal", "-o",
                          "com.docker.network.bridge.inhibit_ipv4=true", "--label", "io.bottle.managed=1",
@@ -80,10 +83,23 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
                          "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
                          "--cap-add", "SETUID", "--cap-add", "SETGID",
                          "--security-opt", "no-new-privileges", "--pids-limit", "4096",
-                         "--cpus", "2", "--memory", "4096m",
+                         "--cpus", "2", "--memory", "2048m", "--memory-swap", "2048m",
                          "-v", "/src/api:/workspace", "-v", "/data:/data:ro",
+                         "--mount", "type=bind,source=/src/api/.git,target=/workspace/.git",
+                         "--mount", "type=bind,source=/src/api/.git/config,target=/workspace/.git/config,readonly",
                          "--entrypoint", "/bin/sh", "bottle-agent:latest", "-c",
                          "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"});
+}
+
+TEST_CASE("docker bottles get a memory limit by default", "[docker][argv]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  BottleSpec s = sample_spec();
+  s.resources = {};
+  const Argv create = docker.create_argvs(s, {})[1];
+  const auto memory = std::find(create.begin(), create.end(), "--memory");
+  REQUIRE(memory != create.end());
+  CHECK(Argv(memory, memory + 4) == Argv{"--memory", "4096m", "--memory-swap", "4096m"});
 }
 
 TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
@@ -132,11 +148,11 @@ TEST_CASE("docker operations run exactly the built argvs", "[docker][ops]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   const BottleSpec s = sample_spec();
-  docker.create(s);
+  docker.create(s, {});
   docker.start(s);
   REQUIRE(runner.argvs().size() == 3);
-  CHECK(runner.argvs()[0] == docker.create_argvs(s)[0]);
-  CHECK(runner.argvs()[1] == docker.create_argvs(s)[1]);
+  CHECK(runner.argvs()[0] == docker.create_argvs(s, {})[0]);
+  CHECK(runner.argvs()[1] == docker.create_argvs(s, {})[1]);
   CHECK(runner.argvs()[2] == docker.start_argv(s));
 }
 

@@ -80,12 +80,12 @@ TEST_CASE("smolvm create/delete follow the installed grammar", "[smolmachines][a
   BottleSpec s = sample_spec();
   s.resources = {2, 2048};
   SmolmachinesBackend old_grammar(runner, options(SmolvmGrammar::positional_names));
-  CHECK(old_grammar.create_argvs(s) == std::vector<Argv>{{"smolvm", "machine", "create", "bottle-api",
+  CHECK(old_grammar.create_argvs(s, {}) == std::vector<Argv>{{"smolvm", "machine", "create", "bottle-api",
                                                           "--image", "bottle-agent:latest", "--cpus", "2",
                                                           "--mem", "2048", "-v", "/src/api:/workspace"}});
   CHECK(old_grammar.remove_argvs(s) == std::vector<Argv>{{"smolvm", "machine", "delete", "bottle-api", "-f"}});
   SmolmachinesBackend new_grammar(runner, options(SmolvmGrammar::flag_names));
-  CHECK(new_grammar.create_argvs(s)[0][3] == "--name");
+  CHECK(new_grammar.create_argvs(s, {})[0][3] == "--name");
   CHECK(new_grammar.remove_argvs(s) ==
         std::vector<Argv>{{"smolvm", "machine", "delete", "--name", "bottle-api", "-f"}});
   CHECK(new_grammar.start_argv(s) == Argv{"smolvm", "machine", "start", "--name", "bottle-api"});

@@ -51,7 +51,7 @@ TEST_CASE("smolvm versions before 1.7.2 get no egress, and say why", "[smolmachi
     CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
     CHECK(smol.egress_unavailable_reason().find("smolvm " + old.text() + " cannot confine") != std::string::npos);
     // No egress means no network at all: no --net on create.
-    const std::vector<Argv> create = smol.create_argvs(egress_spec());
+    const std::vector<Argv> create = smol.create_argvs(egress_spec(), {});
     for (const auto& word : create.front()) CHECK(word.rfind("--net", 0) != 0);
   }
   SmolmachinesBackend current(runner, egress_options({1, 7, 2}));
@@ -70,13 +70,13 @@ TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egre
 TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smolmachines][egress][argv]") {
   RecordingRunner runner;
   SmolmachinesBackend smol(runner, egress_options());
-  CHECK(smol.create_argvs(egress_spec()) ==
+  CHECK(smol.create_argvs(egress_spec(), {}) ==
         std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api", "--image", "bottle-agent:latest",
-                           "--net", "--net-backend", "virtio-net", "--allow-cidr", "100.96.0.1/32"}});
+                           "--mem", "4096", "--net", "--net-backend", "virtio-net", "--allow-cidr", "100.96.0.1/32"}});
   BottleSpec off = egress_spec();
   off.egress.enabled = false;
-  CHECK(smol.create_argvs(off) == std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api",
-                                                      "--image", "bottle-agent:latest"}});
+  CHECK(smol.create_argvs(off, {}) == std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api",
+                                                      "--image", "bottle-agent:latest", "--mem", "4096"}});
 }
 
 TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smolmachines][egress]") {

@@ -18,6 +18,7 @@
 #include "bottle/guest_env.hpp"
 #include "bottle/spec.hpp"
 #include "bottle/subprocess.hpp"
+#include "bottle/workspace_guard.hpp"
 
 namespace bottle {
 
@@ -73,8 +74,13 @@ class Backend {
   std::map<std::string, std::string> guest_env(const BottleSpec& spec) const;
 
   // ---- Pure argv builders -------------------------------------------------------
-  /// The commands that create (but do not start) the bottle, in order.
-  virtual std::vector<Argv> create_argvs(const BottleSpec& spec) const = 0;
+  /// The commands that create (but do not start) the bottle, in order. `guard` is
+  /// the workspace protection (guard_mounts()); a backend that protects inside the
+  /// guest instead (protects_in_guest()) takes it at every start.
+  virtual std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const = 0;
+  /// True when workspace protection is applied inside the running guest, by
+  /// guest_protection_script() run as root at every start, rather than at create.
+  virtual bool protects_in_guest() const { return false; }
   virtual Argv start_argv(const BottleSpec& spec) const = 0;
   virtual Argv stop_argv(const BottleSpec& spec) const = 0;
   /// The commands that remove the bottle and everything bottle made for it.
@@ -118,7 +124,7 @@ class Backend {
   virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;
 
   // ---- Operations (run the argvs above through the runner) ----------------------
-  virtual void create(const BottleSpec& spec);
+  virtual void create(const BottleSpec& spec, const std::vector<GuardMount>& guard);
   virtual void start(const BottleSpec& spec);
   virtual void stop(const BottleSpec& spec);
   /// Runs every remove_argvs() command; objects that are already gone are fine.

@@ -7,12 +7,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bottle/backend.hpp"
 #include "bottle/error.hpp"
 #include "bottle/state.hpp"
+#include "bottle/workspace_manifest.hpp"
 
 namespace bottle {
 
@@ -26,6 +28,9 @@ struct BottleRow {
   std::int64_t created_unix = 0;
   std::string egress;          ///< "off", "on", "down", ... ("" when unknown)
   bool managed = true;         ///< false: an engine object with no stored spec
+  /// Protected workspace paths changed since the bottle started (the dashboard
+  /// counts them; `ls` does not look, and leaves it unset).
+  std::optional<std::size_t> workspace_changes;
 };
 
 /// Builds the backend for a kind. The default factory (make_default_backend)
@@ -63,6 +68,13 @@ class Bottles {
   /// these as refresh tokens); empty without forwarding.
   std::vector<std::string> bottle_dummies(const BottleSpec& spec) const;
   Backend& backend(BackendKind kind);
+  /// What changed in the bottle's protected workspace paths since it last started
+  /// (workspace_manifest.hpp); empty when nothing did or no baseline was taken.
+  std::vector<WorkspaceChange> workspace_changes(const std::string& name) const;
+  /// Guest paths that should be protected in the running bottle and are not (a host
+  /// program replaced a protected file, which detaches its mount; or the path
+  /// appeared after a container's mounts were fixed). Empty when it is not running.
+  std::vector<std::string> unprotected_paths(const std::string& name);
 
   void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }
   /// Where warnings go (something went wrong that the operation works around, e.g.
@@ -75,7 +87,7 @@ class Bottles {
   // ---- egress (bottles_egress.cpp) ----
   /// Host-side preparation (CA, forwarded credentials, egress files, pipelock
   /// config), then the bottle and its egress in the engine.
-  void create_with_egress(Backend& backend, const BottleSpec& spec);
+  void create_with_egress(Backend& backend, const BottleSpec& spec, const std::vector<GuardMount>& guard);
   /// Start the bottle's pipelock (if bottle runs one) and egress, and wait until
   /// they serve; Error(isolation) otherwise, so the bottle never starts without them.
   void start_egress(Backend& backend, const BottleSpec& spec);
@@ -102,6 +114,12 @@ class Bottles {
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
 
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
+  /// Right after the engine starts the bottle, before anything runs in it: apply
+  /// the workspace protection in the guest where the backend does it there, warn
+  /// about protected paths that appeared after a container's mounts were fixed,
+  /// and take the baseline that workspace_changes() compares with. Error(isolation)
+  /// when protection cannot be applied.
+  void protect_workspace(Backend& backend, const BottleSpec& spec);
   std::string engine_state(const BottleSpec& spec);
 
   Runner& runner_;

@@ -49,7 +49,8 @@ class DockerBackend final : public Backend {
   DockerBackend(Runner& runner, DockerOptions options = {});
   BackendKind kind() const override { return BackendKind::docker; }
 
-  std::vector<Argv> create_argvs(const BottleSpec& spec) const override;
+  /// Workspace protection is bind mounts of the container (`--mount ...,readonly`).
+  std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;

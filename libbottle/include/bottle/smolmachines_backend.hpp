@@ -61,7 +61,10 @@ class SmolmachinesBackend final : public Backend {
   SmolmachinesBackend(Runner& runner, SmolmachinesOptions options);
   BackendKind kind() const override { return BackendKind::smolmachines; }
 
-  std::vector<Argv> create_argvs(const BottleSpec& spec) const override;
+  /// virtiofs volumes are directories only: workspace protection is applied by
+  /// bind mounts inside the guest at every start instead (protects_in_guest()).
+  std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
+  bool protects_in_guest() const override { return true; }
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;

@@ -17,7 +17,9 @@
 //     "allowlist": ["github.com"],
 //     "forward_host_credentials": true,
 //     "prompt_file": "/src/api/PROMPT.md",
-//     "resources": {"cpus": 2, "memory_mib": 4096}
+//     "resources": {"cpus": 2, "memory_mib": 4096},
+//     "protected_paths": ["tools/release.sh"],    // more read-only paths (workspace_guard.hpp)
+//     "unsafe_unprotected_paths": [".vscode"]     // fewer: names from the default list only
 //   }
 //
 // Every error names the JSON path of the offending field and says what is wrong,
@@ -72,9 +74,13 @@ struct EgressSpec {
   bool operator==(const EgressSpec&) const = default;
 };
 
+/// The memory a bottle gets when its spec names none: an agent that runs away
+/// (a build, a test loop) must not take the host down with it.
+inline constexpr int default_memory_mib = 4096;
+
 struct Resources {
   int cpus = 0;          ///< 0: the backend's default
-  int memory_mib = 0;    ///< 0: the backend's default
+  int memory_mib = 0;    ///< 0: default_memory_mib
   bool operator==(const Resources&) const = default;
 };
 
@@ -94,6 +100,12 @@ struct BottleSpec {
   bool forward_host_credentials = false;
   std::string prompt_file;  ///< host path; empty: none
   Resources resources;
+  /// Paths relative to each writable workspace that the bottle may not change, on
+  /// top of the default list (default_protected_names()).
+  std::vector<std::string> protected_paths;
+  /// Names of the default list left writable. Narrowing the protection is only
+  /// possible here, under a name that says what it is.
+  std::vector<std::string> unsafe_unprotected_paths;
 
   /// The directory the agent starts in: the first workspace's guest path, else the
   /// user's home.
@@ -131,5 +143,11 @@ void validate_user(std::string_view user, std::string_view field);
 std::optional<std::string> path_problem(std::string_view path);
 /// Throw Error(invalid_input) naming `field` when path_problem(path) finds one.
 void validate_path(std::string_view path, std::string_view field);
+/// A protected path: relative to the workspace, no empty, '.' or '..' components,
+/// and otherwise what path_problem() accepts.
+void validate_protected_path(std::string_view path, std::string_view field);
+/// A name of the default protected list (workspace_guard.hpp), or ".git/NAME" for a
+/// protected name inside git directories.
+void validate_unprotected_name(std::string_view name, std::string_view field);
 
 }  // namespace bottle

@@ -25,6 +25,8 @@ struct SpecOverrides {
   std::optional<std::string> prompt_file;
   std::optional<int> cpus;
   std::optional<int> memory_mib;
+  std::vector<std::string> protect;           ///< --protect PATH
+  std::vector<std::string> unsafe_unprotect;  ///< --unsafe-unprotect NAME
 
   /// Try to consume the flag at args[i] (and its value); returns false when the
   /// flag is not a spec flag. Throws Error(usage) naming the flag when its value is
