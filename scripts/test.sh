@@ -68,7 +68,7 @@ build build -DBOTTLE_SANITIZE=OFF
 heading "start the Docker engine"
 bash scripts/start-dockerd.sh
 
-heading "build test images (bottle-test, bottle-test-codex)"
+heading "build test images (bottle-test, bottle-test-codex, bottle-test-git)"
 bash images/test/build.sh --all
 bash images/egress/build.sh
 

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <set>
 
 #include "bottle/agent.hpp"
 #include "bottle/credential_provisioning.hpp"
@@ -15,7 +16,9 @@
 #include "bottle/host_port.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/smolmachines_backend.hpp"
+#include "bottle/host_daemon.hpp"
 #include "bottle/workspace_guard.hpp"
+#include "bottle/workspace_sentinel.hpp"
 
 namespace bottle {
 
@@ -34,6 +37,31 @@ std::string guard_plan_text(const std::vector<GuardMount>& guard) {
   std::string text;
   for (const auto& mount : guard) text += guard_plan_line(mount);
   return text;
+}
+
+// The sentinel is bottle-cli itself (`guard NAME`), run from where this program is:
+// bottle-cli, or a sibling of it (the dashboard, tests).
+std::string sentinel_program() {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error(ErrorKind::isolation, "workspace sentinel: cannot find this program (/proc/self/exe)");
+  const std::filesystem::path cli = self.filename() == "bottle-cli" ? self : self.parent_path() / "bottle-cli";
+  if (!std::filesystem::exists(cli, ec))
+    throw Error(ErrorKind::isolation,
+                fmt::format("workspace sentinel: {} not found (install bottle-cli next to {})", cli.string(),
+                            self.filename().string()));
+  return cli.string();
+}
+
+HostDaemon sentinel_daemon(const StateDirs& dirs, const std::string& name, std::string program = {}) {
+  const std::filesystem::path state = dirs.bottle_state_dir(name);
+  return HostDaemon{.program = std::move(program), .args = {"guard", name}, .pid_file = state / "sentinel.pid",
+                    .log_file = state / "sentinel.log", .process_name = "bottle-cli", .notifies_ready = true,
+                    .ready_timeout_seconds = 60};
+}
+
+bool has_writable_workspace(const BottleSpec& spec) {
+  return std::any_of(spec.workspaces.begin(), spec.workspaces.end(), [](const Mount& m) { return !m.read_only; });
 }
 
 std::filesystem::path placeholders_path(const StateDirs& dirs, const std::string& name) {
@@ -181,6 +209,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
   } catch (...) {
     // Undo whatever part exists; the original error is what the user needs to see.
     stop_host_processes(b, spec);
+    stop_sentinel(spec);
     for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
     remove_placeholders(made_placeholders);
     std::error_code ec;
@@ -216,6 +245,7 @@ void Bottles::start(const std::string& name) {
     // not run, nor leave its host processes behind.
     runner_.run(Command{.argv = b.stop_argv(spec)});
     stop_host_processes(b, spec);
+    stop_sentinel(spec);
     throw;
   }
 }
@@ -243,13 +273,74 @@ void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
   }
   write_file_atomic(store_.dirs().bottle_state_dir(spec.name) / "workspace-manifest.json",
                     manifest_to_json(take_manifest(spec)), 0600);
+  if (!has_writable_workspace(spec)) return;
+  // What the sentinel watches, fixed now: the stored spec may not exist yet (create).
+  const ProtectionPolicy policy = protection_policy(spec);
+  boost::json::array roots, allowed;
+  for (const auto& workspace : spec.workspaces) {
+    if (workspace.read_only) continue;
+    roots.emplace_back(workspace.host);
+    const WorkspaceScan scan = scan_workspace(workspace.host, policy);
+    for (const auto& [relative, kind] : scan.entries)
+      if (kind != EntryKind::missing && std::filesystem::path(relative).filename() == ".git")
+        allowed.emplace_back((std::filesystem::path(workspace.host) / relative).string());
+    for (const auto& git_dir : scan.git_dirs)
+      allowed.emplace_back((std::filesystem::path(workspace.host) / git_dir).string());
+  }
+  write_file_atomic(store_.dirs().bottle_state_dir(spec.name) / "sentinel.json",
+                    boost::json::serialize(boost::json::object{{"roots", roots}, {"allowed", allowed}}), 0600);
+  // The sentinel is up, watching, before anything runs in the bottle.
+  const HostDaemon sentinel = sentinel_daemon(store_.dirs(), spec.name, sentinel_program());
+  const ProcessResult r = runner_.run(Command{.argv = daemon_start_argv(sentinel)});
+  if (!r.ok())
+    throw Error(ErrorKind::isolation, fmt::format("the workspace sentinel of {} did not start (status {}); see {}",
+                                                  spec.name, r.shell_status(), sentinel.log_file.string()));
+}
+
+void Bottles::stop_sentinel(const BottleSpec& spec) noexcept {
+  if (!has_writable_workspace(spec)) return;  // it has none
+  try {
+    runner_.run(Command{.argv = daemon_stop_argv(sentinel_daemon(store_.dirs(), spec.name))});
+  } catch (const std::exception&) {
+    // Best effort: it also exits by itself once the bottle's state is gone.
+  }
+}
+
+void Bottles::run_sentinel(const std::string& name, const std::atomic<bool>& stop,
+                           const std::function<void()>& ready) {
+  const std::filesystem::path state = store_.dirs().bottle_state_dir(name);
+  std::vector<std::filesystem::path> roots;
+  std::set<std::string> allowed;
+  try {
+    const boost::json::object plan = boost::json::parse(read_file(state / "sentinel.json")).as_object();
+    for (const auto& root : plan.at("roots").as_array()) roots.emplace_back(std::string(root.as_string()));
+    for (const auto& path : plan.at("allowed").as_array()) allowed.emplace(path.as_string());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::io, fmt::format("workspace sentinel of {}: cannot read its plan: {}", name, e.what()));
+  }
+  const std::filesystem::path events = state / std::string(sentinel_events_file);
+  WorkspaceSentinel sentinel(roots, allowed, [&](const SentinelEvent& event) {
+    append_sentinel_event(events, event);
+  });
+  const std::size_t unwatched = sentinel.arm();
+  if (unwatched > 0)
+    append_sentinel_event(events, {.path = fmt::format("({} directories could not be watched: inotify limit)", unwatched)});
+  ready();
+  sentinel.run(stop, [&] { return std::filesystem::exists(state); });
 }
 
 std::vector<WorkspaceChange> Bottles::workspace_changes(const std::string& name) const {
   const BottleSpec spec = store_.load(name);
-  const std::filesystem::path baseline = store_.dirs().bottle_state_dir(name) / "workspace-manifest.json";
-  if (!std::filesystem::exists(baseline)) return {};
-  return compare_manifests(manifest_from_json(read_file(baseline)), take_manifest(spec));
+  const std::filesystem::path state = store_.dirs().bottle_state_dir(name);
+  const std::filesystem::path baseline = state / "workspace-manifest.json";
+  std::vector<WorkspaceChange> changes;
+  if (std::filesystem::exists(baseline))
+    changes = compare_manifests(manifest_from_json(read_file(baseline)), take_manifest(spec));
+  for (const auto& event : read_sentinel_events(state / std::string(sentinel_events_file)))
+    changes.push_back({event.path, event.quarantined.empty()
+                                       ? std::string("new repository, could not be quarantined")
+                                       : "new repository, quarantined as " + event.quarantined});
+  return changes;
 }
 
 std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
@@ -278,6 +369,7 @@ void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   b.stop(spec);
+  stop_sentinel(spec);
   stop_egress(b, spec);
   // Reported, not fatal: the bottle is stopped either way.
   try {
@@ -301,6 +393,7 @@ void Bottles::remove(const std::string& name, bool force) {
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
   if (state != "missing") b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
+  stop_sentinel(spec);
   try {
     remove_placeholders(load_placeholders(store_.dirs(), name));
   } catch (const std::exception& e) {

@@ -1,6 +1,8 @@
 #include "bottle/cli.hpp"
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 #include <ostream>
 
 #include "bottle/egress_config.hpp"
+#include "bottle/host_daemon.hpp"
 #include "bottle/error.hpp"
 #include "bottle/managed_pipelock.hpp"
 #include "bottle/pipelock_config.hpp"
@@ -324,6 +327,19 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   return exit_code::ok;
 }
 
+std::atomic<bool> guard_stop{false};
+
+// Internal: the workspace sentinel of a running bottle, started by `start` under
+// start-stop-daemon (see workspace_sentinel.hpp). Runs until TERM.
+int cmd_guard(const std::vector<std::string>& args, CliContext& ctx) {
+  const std::string name = single_name(args, "guard");
+  std::signal(SIGTERM, [](int) { guard_stop.store(true); });
+  std::signal(SIGINT, [](int) { guard_stop.store(true); });
+  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  bottles.run_sentinel(name, guard_stop, notify_ready);
+  return exit_code::ok;
+}
+
 int cmd_version(const std::vector<std::string>&, CliContext& ctx) {
   ctx.out << "bottle-cli " << bottle_version() << "\n";
   return exit_code::ok;
@@ -350,6 +366,7 @@ const std::vector<CommandInfo>& commands() {
       {"render", "render egress|pipelock|env NAME",
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
       {"version", "version", "Print the version.", cmd_version},
+      {"guard", "guard NAME", "Internal: the workspace sentinel `start` runs for a bottle.", cmd_guard},
       {"help", "help [COMMAND]", "Show help.", cmd_help},
   };
   return table;

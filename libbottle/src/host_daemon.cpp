@@ -1,6 +1,12 @@
 #include "bottle/host_daemon.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 namespace bottle {
@@ -45,6 +51,22 @@ std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon) {
   const auto match = selector(daemon);
   argv.insert(argv.end(), match.begin(), match.end());
   return argv;
+}
+
+void notify_ready() {
+  const char* socket_path = std::getenv("NOTIFY_SOCKET");
+  if (socket_path == nullptr || *socket_path == '\0' || std::strlen(socket_path) >= sizeof(sockaddr_un::sun_path))
+    return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, socket_path, std::strlen(socket_path));
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  constexpr std::string_view ready = "READY=1";
+  ::sendto(fd, ready.data(), ready.size(), 0, reinterpret_cast<const sockaddr*>(&address),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + std::strlen(socket_path)));
+  ::close(fd);
 }
 
 bool daemon_running(const HostDaemon& daemon) {

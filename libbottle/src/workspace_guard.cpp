@@ -152,6 +152,11 @@ WorkspaceScan scan_workspace(const fs::path& root, const ProtectionPolicy& polic
     const fs::path& path = it->path();
     const std::string relative = path.lexically_relative(root).generic_string();
     const EntryKind kind = kind_at(path);
+    // The sentinel's quarantine: unreadable to git, and nothing to protect.
+    if (path.filename().string().find(".quarantined-by-bottle-") != std::string::npos) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (path.filename() == ".git") {
       scan.entries[relative] = kind;
       // An empty `.git` (a placeholder) is no repository: git walks past it.

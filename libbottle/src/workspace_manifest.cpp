@@ -70,12 +70,22 @@ WorkspaceFingerprints fingerprint_workspace(const fs::path& root, const Workspac
     // A git directory is fingerprinted by its protected names (they are entries of
     // their own), never by its objects and refs, which ordinary work changes.
     if (kind != EntryKind::directory || git_dirs.count(relative) != 0) continue;
+    // A linked worktree's admin directory also holds its HEAD, index and logs,
+    // which host git changes: only what redirects git is fingerprinted there.
+    const bool worktrees = path.filename() == "worktrees";
     std::error_code ec;
     std::size_t seen = 0;
     for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator() && seen < max_entries_per_directory;
-         it.increment(ec), ++seen)
+         it.increment(ec), ++seen) {
+      const std::string name = it->path().filename().string();
+      if (worktrees && it.depth() >= 1 && name != "config.worktree" && name != "commondir" &&
+          name != "gitdir") {
+        it.disable_recursion_pending();
+        continue;
+      }
       prints[it->path().lexically_relative(root).generic_string()] = fingerprint(it->path());
+    }
   }
   return prints;
 }

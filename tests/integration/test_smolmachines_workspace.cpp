@@ -80,11 +80,10 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
       "/commondir\\n' > evil/config && echo ../evil > .git/commondir && echo PLANTED commondir; "
       "mv .git .git-old && echo PLANTED rename; "
       "echo '{\"hooks\":{}}' > .claude/settings.json && echo PLANTED claude; "
-      "mkdir -p newdir && cd newdir && git init -q && echo CREATED nested; true";
+      "mkdir -p newdir && cd newdir && git init -q && echo PLANTED nested; true";
   r = home.cli({"exec", name, "--", "sh", "-c", plants});
   INFO(r.out << r.err);
-  CHECK_THAT(r.out, !Catch::Contains("PLANTED"));
-  CHECK_THAT(r.out, Catch::Contains("CREATED nested"));  // not preventable: reported below
+  CHECK_THAT(r.out, !Catch::Contains("PLANTED"));  // git init fails: the sentinel takes its .git away
   CHECK_THAT(r.err, Catch::Contains("Read-only file system"));
   CHECK_THAT(r.err, Catch::Contains("Device or resource busy"));
 
@@ -107,11 +106,13 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
   // Detection: what mounts could not prevent is reported.
   r = home.cli({"check", name, "--workspace"});
   CHECK(r.code == 6);
-  CHECK_THAT(r.out, Catch::Contains("workspace: newdir/.git: created"));
+  CHECK_THAT(r.out, Catch::Contains("workspace: newdir/.git: new repository, quarantined as newdir/.git" +
+                                    std::string(".quarantined-by-bottle-")));
   CHECK_THAT(r.out, !Catch::Contains("not protected"));
   r = home.cli({"stop", name});
   CHECK(r.ok());
-  CHECK_THAT(r.err, Catch::Contains("bottle-cli: warning: workspace: newdir/.git: created"));
+  CHECK_THAT(r.err,
+             Catch::Contains("bottle-cli: warning: workspace: newdir/.git: new repository, quarantined"));
   // The host keeps full control of its repository once the guest is gone.
   CHECK(as_owner(owner_home, ws, "echo '#' >> .git/config").ok());
 }

@@ -2,12 +2,18 @@
 // script, the spec fields, and the manifest that detects what mounts cannot stop.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "bottle/error.hpp"
 #include "bottle/spec.hpp"
 #include "bottle/workspace_guard.hpp"
 #include "bottle/workspace_manifest.hpp"
+#include "bottle/workspace_sentinel.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
@@ -217,4 +223,62 @@ TEST_CASE("mount points are read from mountinfo, escapes decoded", "[workspace]"
       "38 36 98:0 /src/my\\040dir /workspace/my\\040dir rw - ext4 /dev/vda rw\n";
   CHECK(mount_points(mountinfo) ==
         std::set<std::string>{"/workspace", "/workspace/.git/config", "/workspace/my dir"});
+}
+
+TEST_CASE("the sentinel quarantines a repository the moment it appears, and leaves the rest", "[workspace]") {
+  TempDir dir;
+  make_repo(dir.path());
+  std::vector<SentinelEvent> events;
+  std::mutex lock;
+  const std::string root = dir.path().string();
+  WorkspaceSentinel sentinel({dir.path()}, {root + "/.git", root + "/sm/.git", root + "/sub/nested/.git"},
+                             [&](const SentinelEvent& e) {
+                               std::lock_guard guard(lock);
+                               events.push_back(e);
+                             });
+  write(dir.path() / "early/.git", "gitdir: ../elsewhere\n");  // there before arm(): found by the walk
+  CHECK(sentinel.arm() == 0);
+  std::atomic<bool> stop{false};
+  std::thread loop([&] {
+    sentinel.run(
+        stop, [] { return true; }, 20);
+  });
+  const auto wait_for = [&](std::size_t count) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard guard(lock);
+        if (events.size() >= count) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  CHECK(wait_for(1));
+  // git init in a new subdirectory; a bare-layout directory moved in; a .git file.
+  write(dir.path() / "new/deeper/.git/HEAD", "ref: refs/heads/main\n");
+  fs::create_directories(dir.path() / "t/objects");
+  fs::create_directories(dir.path() / "t/refs");
+  write(dir.path() / "t/HEAD", "ref: refs/heads/main\n");
+  fs::rename(dir.path() / "t", dir.path() / "bare");
+  write(dir.path() / "src/.git", "gitdir: ../evil\n");
+  write(dir.path() / "src/ordinary.c", "int x;\n");
+  CHECK(wait_for(4));
+  stop = true;
+  loop.join();
+  std::vector<std::string> paths;
+  for (const auto& e : events) {
+    paths.push_back(e.path);
+    CHECK(e.quarantined.rfind(e.path + ".quarantined-by-bottle-", 0) == 0);
+    CHECK_FALSE(fs::exists(dir.path() / e.path));
+  }
+  std::sort(paths.begin(), paths.end());
+  CHECK(paths == std::vector<std::string>{"bare", "early/.git", "new/deeper/.git", "src/.git"});
+  // What existed at start, and ordinary files, are untouched.
+  CHECK(fs::exists(dir.path() / ".git/config"));
+  CHECK(fs::exists(dir.path() / "sub/nested/.git/config"));
+  CHECK(fs::exists(dir.path() / "src/ordinary.c"));
+  // The events file round-trips.
+  const fs::path file = dir.path() / "events.jsonl";
+  for (const auto& e : events) append_sentinel_event(file, e);
+  CHECK(read_sentinel_events(file) == events);
 }

@@ -4,6 +4,7 @@
 // bottle that fails to come up leaves neither a spec nor an engine object behind.
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,6 +76,10 @@ class Bottles {
   /// program replaced a protected file, which detaches its mount; or the path
   /// appeared after a container's mounts were fixed). Empty when it is not running.
   std::vector<std::string> unprotected_paths(const std::string& name);
+  /// Run the bottle's workspace sentinel in this process until `stop` is set or the
+  /// bottle is removed (what `bottle-cli guard NAME` does under start-stop-daemon).
+  /// Calls `ready` once every workspace is watched.
+  void run_sentinel(const std::string& name, const std::atomic<bool>& stop, const std::function<void()>& ready);
 
   void add_provision_step(ProvisionStep step) { provision_steps_.push_back(std::move(step)); }
   /// Where warnings go (something went wrong that the operation works around, e.g.
@@ -120,6 +125,7 @@ class Bottles {
   /// and take the baseline that workspace_changes() compares with. Error(isolation)
   /// when protection cannot be applied.
   void protect_workspace(Backend& backend, const BottleSpec& spec);
+  void stop_sentinel(const BottleSpec& spec) noexcept;
   std::string engine_state(const BottleSpec& spec);
 
   Runner& runner_;

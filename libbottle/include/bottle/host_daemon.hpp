@@ -37,4 +37,8 @@ std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon);
 /// whose comm is the daemon's process name.
 bool daemon_running(const HostDaemon& daemon);
 
+/// For a daemon of ours: tell start-stop-daemon --notify-await that it is ready
+/// (sd_notify READY=1 on $NOTIFY_SOCKET). Nothing happens without that variable.
+void notify_ready();
+
 }  // namespace bottle
