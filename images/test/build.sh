@@ -6,16 +6,22 @@
 #   bottle-test-codex:latest  the same plus the real static codex binary
 #                             (from the @openai/codex npm package) at
 #                             /usr/local/bin/codex
+#   bottle-test-git:latest    the same plus the host's git (/usr/bin/git, the
+#                             libraries ldd lists with the loader, the builtin
+#                             commands of /usr/lib/git-core and the templates):
+#                             an agent that can commit in /workspace
 #
-# Usage: images/test/build.sh [--codex | --all] [--force]
+# Usage: images/test/build.sh [--codex | --git | --all] [--force]
 #   (default)  build bottle-test:latest
 #   --codex    build bottle-test-codex:latest
-#   --all      build both
+#   --git      build bottle-test-git:latest
+#   --all      build all three
 #   --force    rebuild even if the image is current
 # Env: BOTTLE_CODEX_VERSION pins the codex npm version (default: latest).
 #
 # An image is reused when it carries the recipe label of the current build
-# inputs (this script, busybox, codex version); otherwise it is rebuilt.
+# inputs (this script, busybox, codex version, git and its libraries); otherwise
+# it is rebuilt.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +31,10 @@ source "$HERE/../lib.sh"
 
 readonly PLAIN_IMAGE=bottle-test:latest
 readonly CODEX_IMAGE=bottle-test-codex:latest
+readonly GIT_IMAGE=bottle-test-git:latest
+readonly HOST_GIT=/usr/bin/git
+readonly GIT_CORE=/usr/lib/git-core
+readonly GIT_TEMPLATES=/usr/share/git-core/templates
 readonly BUSYBOX=/bin/busybox
 readonly HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
@@ -33,11 +43,13 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 force=0
 want_plain=1
 want_codex=0
+want_git=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --codex) want_plain=0; want_codex=1 ;;
-    --all) want_plain=1; want_codex=1 ;;
+    --git) want_plain=0; want_git=1 ;;
+    --all) want_plain=1; want_codex=1; want_git=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
@@ -164,5 +176,72 @@ build_codex() {
   log "built $CODEX_IMAGE (codex $version)"
 }
 
+# The shared libraries a host binary needs, with the dynamic loader: the
+# absolute paths ldd resolves (vdso has none).
+host_libraries() {
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }'
+}
+
+# The git-core programs that are not builtins but that ordinary commands call
+# (submodule and its i18n helper, merge strategies, bisect); the big helpers
+# (http, daemon, imap, shell, scalar) stay out.
+readonly GIT_CORE_SCRIPTS=(git-sh-setup git-sh-i18n git-submodule git-merge-one-file
+  git-merge-octopus git-merge-resolve git-bisect git-sh-i18n--envsubst)
+
+git_recipe() {
+  local lib
+  {
+    sha256sum "$HOST_GIT"
+    while IFS= read -r lib; do sha256sum "$lib"; done < <(host_libraries "$HOST_GIT")
+    for lib in "${GIT_CORE_SCRIPTS[@]}"; do sha256sum "$GIT_CORE/$lib"; done
+    find "$GIT_CORE" -maxdepth 1 -type l -lname git -printf '%f\n' | LC_ALL=C sort
+    find "$GIT_TEMPLATES" -type f -exec sha256sum {} + | LC_ALL=C sort
+  } | sha256sum | cut -c1-16
+}
+
+# Adds the host's git to the rootfs in $1. /usr/lib/git-core/git and every
+# builtin's git-<cmd> link point at the one /usr/bin/git.
+add_git() {
+  local root="$1" lib name
+  log "adding $HOST_GIT, its libraries, the git-core builtins and templates"
+  while IFS= read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done < <(host_libraries "$HOST_GIT")
+  cp "$HOST_GIT" "$root/usr/bin/git"
+  mkdir -p "$root$GIT_CORE" "$root$(dirname "$GIT_TEMPLATES")"
+  ln -s ../../bin/git "$root$GIT_CORE/git"
+  while IFS= read -r name; do
+    ln -s git "$root$GIT_CORE/$name"
+  done < <(find "$GIT_CORE" -maxdepth 1 -type l -lname git -printf '%f\n')
+  for name in "${GIT_CORE_SCRIPTS[@]}"; do cp "$GIT_CORE/$name" "$root$GIT_CORE/$name"; done
+  cp -r "$GIT_TEMPLATES" "$root$GIT_TEMPLATES"
+}
+
+build_git() {
+  local recipe version
+  [[ -x "$HOST_GIT" && -d "$GIT_CORE" && -d "$GIT_TEMPLATES" ]] ||
+    die "$HOST_GIT, $GIT_CORE or $GIT_TEMPLATES missing; run scripts/install-deps.sh (git)"
+  version="$("$HOST_GIT" --version | awk '{print $NF}')"
+  recipe="$(base_recipe)-git-$(git_recipe)"
+  if ((force == 0)) && image_is_current "$GIT_IMAGE" "$recipe"; then
+    log "$GIT_IMAGE is current (recipe $recipe); skipping (use --force to rebuild)"
+    return 0
+  fi
+  rm -rf "$WORK/rootfs"
+  make_rootfs "$WORK/rootfs"
+  add_git "$WORK/rootfs"
+  import_rootfs "$WORK/rootfs" "$GIT_IMAGE" "$recipe"
+  # The check that matters: git works in the image as the agent user. A failed
+  # image is dropped, so its recipe label cannot make the next run skip it.
+  if ! docker run --rm --network none --user 1000:1000 -e HOME=/home/node -w /home/node "$GIT_IMAGE" \
+    sh -c 'git init -q r && cd r && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m t'; then
+    docker image rm "$GIT_IMAGE" >/dev/null 2>&1 || true
+    die "git does not work inside $GIT_IMAGE"
+  fi
+  log "built $GIT_IMAGE (git $version)"
+}
+
 if ((want_plain)); then build_plain; fi
 if ((want_codex)); then build_codex; fi
+if ((want_git)); then build_git; fi
