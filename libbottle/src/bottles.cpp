@@ -15,8 +15,8 @@
 #include "bottle/error.hpp"
 #include "bottle/host_port.hpp"
 #include "bottle/locate.hpp"
-#include "bottle/smolmachines_backend.hpp"
 #include "bottle/host_daemon.hpp"
+#include "bottle/smolmachines_backend.hpp"
 #include "bottle/workspace_guard.hpp"
 #include "bottle/workspace_sentinel.hpp"
 
@@ -287,6 +287,10 @@ void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
     for (const auto& git_dir : scan.git_dirs)
       allowed.emplace_back((std::filesystem::path(workspace.host) / git_dir).string());
   }
+  // A new baseline, so the last run's quarantines (reported at its stop) are done.
+  std::error_code ec;
+  std::filesystem::remove(store_.dirs().bottle_state_dir(spec.name) / std::string(sentinel_events_file), ec);
+  std::filesystem::remove(store_.dirs().bottle_state_dir(spec.name) / "sentinel-unwatched", ec);
   write_file_atomic(store_.dirs().bottle_state_dir(spec.name) / "sentinel.json",
                     boost::json::serialize(boost::json::object{{"roots", roots}, {"allowed", allowed}}), 0600);
   // The sentinel is up, watching, before anything runs in the bottle.
@@ -322,9 +326,8 @@ void Bottles::run_sentinel(const std::string& name, const std::atomic<bool>& sto
   WorkspaceSentinel sentinel(roots, allowed, [&](const SentinelEvent& event) {
     append_sentinel_event(events, event);
   });
-  const std::size_t unwatched = sentinel.arm();
-  if (unwatched > 0)
-    append_sentinel_event(events, {.path = fmt::format("({} directories could not be watched: inotify limit)", unwatched)});
+  if (const std::size_t unwatched = sentinel.arm(); unwatched > 0)
+    write_file_atomic(state / "sentinel-unwatched", std::to_string(unwatched), 0600);
   ready();
   sentinel.run(stop, [&] { return std::filesystem::exists(state); });
 }
@@ -340,6 +343,11 @@ std::vector<WorkspaceChange> Bottles::workspace_changes(const std::string& name)
     changes.push_back({event.path, event.quarantined.empty()
                                        ? std::string("new repository, could not be quarantined")
                                        : "new repository, quarantined as " + event.quarantined});
+  if (const auto unwatched = state / "sentinel-unwatched"; std::filesystem::exists(unwatched))
+    changes.push_back({"(sentinel)", fmt::format("{} directories could not be watched (raise "
+                                                 "fs.inotify.max_user_watches); new repositories there are only "
+                                                 "reported",
+                                                 read_file(unwatched))});
   return changes;
 }
 

@@ -108,13 +108,19 @@ void DashboardWorker::run() {
         if (!bottles) bottles = std::make_unique<Bottles>(*runner_, dirs_, factory_);
         snap.rows = bottles->list();
         // What protection could not prevent, per bottle, so the table shows it.
+        const auto now = std::chrono::steady_clock::now();
         for (auto& row : snap.rows) {
           if (!row.managed) continue;
-          try {
-            row.workspace_changes = bottles->workspace_changes(row.name).size();
-          } catch (const std::exception&) {
-            row.workspace_changes.reset();  // unknown; `check --workspace` says why
+          auto& [when, count] = workspace_seen_[row.name];
+          if (when == std::chrono::steady_clock::time_point{} || now - when >= workspace_interval) {
+            when = now;
+            try {
+              count = bottles->workspace_changes(row.name).size();
+            } catch (const std::exception&) {
+              count.reset();  // unknown; `check --workspace` says why
+            }
           }
+          row.workspace_changes = count;
         }
       } catch (const std::exception& e) {
         snap.error = e.what();

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,6 +78,11 @@ class DashboardWorker {
   std::vector<BottleRow> last_rows_;
   std::vector<Message> messages_;
   std::uint64_t refreshes_ = 0;
+  /// Per bottle: when its workspace was last compared, and how many changes that
+  /// found. A comparison walks the workspace, so it runs at most every
+  /// workspace_interval, not at every refresh.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::optional<std::size_t>>> workspace_seen_;
+  static constexpr std::chrono::seconds workspace_interval{20};
   std::thread thread_;
 };
 
