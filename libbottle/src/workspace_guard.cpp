@@ -249,13 +249,14 @@ std::vector<GuardPath> plan_protection(const WorkspaceScan& scan, const Protecti
     for (std::string up = parent_of(path); !up.empty(); up = parent_of(up)) read_only.emplace(up, false);
 
   std::vector<GuardPath> plan;
-  for (const auto& [path, ro] : read_only) {
+  for (const auto& entry : read_only) {
     // Below a read-only directory everything is read-only already, and a writable
-    // mount there would undo it.
+    // mount there would undo it. (No structured binding: clang 14 cannot capture one.)
+    const std::string& path = entry.first;
     const bool covered = std::any_of(read_only.begin(), read_only.end(), [&](const auto& other) {
       return other.second && is_below(path, other.first);
     });
-    if (!covered) plan.push_back({path, ro});
+    if (!covered) plan.push_back({path, entry.second});
   }
   std::stable_sort(plan.begin(), plan.end(), [](const GuardPath& a, const GuardPath& b) {
     return depth(a.relative) < depth(b.relative);
