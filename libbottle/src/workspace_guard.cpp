@@ -11,6 +11,7 @@
 
 #include "bottle/error.hpp"
 #include "bottle/resume.hpp"
+#include "bottle/workspace_sentinel.hpp"
 
 namespace bottle {
 
@@ -37,10 +38,6 @@ const std::vector<std::string>& git_dir_protected_names() {
   static const std::vector<std::string> names = {"config", "config.worktree", "commondir", "hooks",
                                                  "info",   "worktrees"};
   return names;
-}
-
-const std::vector<std::string>& git_dir_watched_names() {
-  return git_dir_protected_names();
 }
 
 const std::vector<std::string>& placeholder_directories() {
@@ -153,7 +150,7 @@ WorkspaceScan scan_workspace(const fs::path& root, const ProtectionPolicy& polic
     const std::string relative = path.lexically_relative(root).generic_string();
     const EntryKind kind = kind_at(path);
     // The sentinel's quarantine: unreadable to git, and nothing to protect.
-    if (path.filename().string().find(".quarantined-by-bottle-") != std::string::npos) {
+    if (path.filename().string().find(quarantine_marker) != std::string::npos) {
       it.disable_recursion_pending();
       continue;
     }

@@ -34,10 +34,6 @@ const std::vector<std::string>& default_protected_names();
 /// itself, and the modules/ of submodules, stay writable for ordinary git work.
 const std::vector<std::string>& git_dir_protected_names();
 
-/// Names that, created inside a git directory, redirect or extend what git loads
-/// (reported when they appear; see workspace_manifest.hpp).
-const std::vector<std::string>& git_dir_watched_names();
-
 enum class EntryKind { missing, file, directory, symlink, other };
 
 /// What scan_workspace() found. Paths are relative to the workspace root, '/'
