@@ -42,8 +42,10 @@ class DashboardTmux {
     workspace_ = pub_ / "work space";
     fs::create_directories(workspace_);
     fs::create_symlink(test_paths::fake_smolvm, pub_ / "bin" / "smolvm");
-    fs::create_symlink(test_paths::fake_agent, pub_ / "bin" / "claude");
-    fs::create_symlink(test_paths::fake_agent, pub_ / "bin" / "codex");
+    // Copies, not links: the agent runs as "nobody", who may not be able to reach
+    // the build tree (a clone under a 0700 mktemp directory, say).
+    fs::copy_file(test_paths::fake_agent, pub_ / "bin" / "claude");
+    fs::copy_file(test_paths::fake_agent, pub_ / "bin" / "codex");
     const char* path = std::getenv("PATH");
     auto& env = home_.env();
     env["PATH"] = (pub_ / "bin").string() + ":" + (path ? path : "/usr/bin:/bin");
