@@ -8,6 +8,7 @@
 
 #include "bottle/claude_credentials.hpp"
 #include "bottle/codex_credentials.hpp"
+#include "bottle/egress_route_json.hpp"
 #include "bottle/error.hpp"
 #include "bottle/host_refresh.hpp"
 #include "json_reader.hpp"
@@ -144,22 +145,9 @@ ForwardedCredentials prepare_claude(const BottleSpec& spec, const RandomSource& 
 
 constexpr int state_version = 1;
 
-json::object route_to_json(const EgressRoute& r) {
-  json::array hosts;
-  for (const auto& h : r.hosts) hosts.emplace_back(h);
-  return {{"name", r.name},   {"hosts", std::move(hosts)},        {"header", r.header},
-          {"dummy", r.dummy}, {"value_file", r.value_file}, {"value_json_pointer", r.value_json_pointer}};
-}
-
-EgressRoute route_from_json(const JsonField& f) {
-  f.only_keys({"name", "hosts", "header", "dummy", "value_file", "value_json_pointer"});
-  EgressRoute r;
-  f.with("name", [&](const JsonField& v) { r.name = v.string(); });
-  f.with("hosts", [&](const JsonField& v) { v.each([&](const JsonField& h) { r.hosts.push_back(h.string()); }); });
-  f.with("header", [&](const JsonField& v) { r.header = v.string(); });
-  f.with("dummy", [&](const JsonField& v) { r.dummy = v.string(); });
-  f.with("value_file", [&](const JsonField& v) { r.value_file = v.string(); });
-  f.with("value_json_pointer", [&](const JsonField& v) { r.value_json_pointer = v.string(); });
+// The codec reads any route; a stored one must also be usable.
+EgressRoute stored_route(const JsonField& f) {
+  EgressRoute r = egress_route_from_json(f.value(), f.path(), f.what());
   if (r.dummy.empty() || r.value_file.empty()) f.fail("a route needs a dummy and a value_file");
   return r;
 }
@@ -210,7 +198,7 @@ void save_forwarded_state(const StateDirs& dirs, std::string_view name, const Fo
     files.push_back(json::object{{"path", f.path}, {"owner", f.owner},
                                  {"mode", fmt::format("{:04o}", f.mode)}, {"content", f.content}});
   json::array routes;
-  for (const auto& r : fc.routes) routes.push_back(route_to_json(r));
+  for (const auto& r : fc.routes) routes.push_back(egress_route_to_json(r));
   json::array dummies;
   for (const auto& d : fc.dummies) dummies.emplace_back(d);
   const json::object root{{"version", state_version},
@@ -242,7 +230,7 @@ std::optional<ForwardedCredentials> load_forwarded_state(const StateDirs& dirs, 
     if (!versioned) root.fail("missing key \"version\"");
     ForwardedCredentials fc;
     root.with("files", [&](const JsonField& v) { v.each([&](const JsonField& f) { fc.files.push_back(file_from_json(f)); }); });
-    root.with("routes", [&](const JsonField& v) { v.each([&](const JsonField& r) { fc.routes.push_back(route_from_json(r)); }); });
+    root.with("routes", [&](const JsonField& v) { v.each([&](const JsonField& r) { fc.routes.push_back(stored_route(r)); }); });
     root.with("dummies", [&](const JsonField& v) { v.each([&](const JsonField& d) { fc.dummies.push_back(d.string()); }); });
     return fc;
   } catch (const Error& e) {

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "bottle/egress_route_json.hpp"
 #include "json_reader.hpp"
 
 namespace bottle {
@@ -76,16 +77,7 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes,
                                  const std::map<std::string, EgressBroker>& brokers) {
   json::array out;
   for (const auto& r : routes) {
-    json::array hosts;
-    for (const auto& h : r.hosts) hosts.emplace_back(h);
-    // Insertion order is the written order: keep it fixed for a stable file.
-    json::object o;
-    o["name"] = r.name;
-    o["hosts"] = std::move(hosts);
-    o["header"] = r.header;
-    o["dummy"] = r.dummy;
-    o["value_file"] = r.value_file;
-    o["value_json_pointer"] = r.value_json_pointer;
+    json::object o = egress_route_to_json(r);
     if (const auto it = brokers.find(r.name); it != brokers.end()) o["broker"] = broker_json(it->second);
     out.emplace_back(std::move(o));
   }

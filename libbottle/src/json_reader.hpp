@@ -48,6 +48,8 @@ class JsonField {
 
   const std::string& path() const { return path_; }
   const boost::json::value& value() const { return value_; }
+  /// What the document is called in errors ("spec", a file name).
+  std::string_view what() const { return what_; }
   [[noreturn]] void fail(std::string_view problem) const { throw_field_error(what_, path_, problem); }
 
   const boost::json::object& object() const;

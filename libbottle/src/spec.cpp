@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "bottle/egress_route_json.hpp"
 #include "bottle/error.hpp"
 #include "bottle/workspace_guard.hpp"
 #include "json_reader.hpp"
@@ -86,18 +87,6 @@ Mount parse_mount(const JsonField& f) {
   return m;
 }
 
-EgressRoute parse_route(const JsonField& f) {
-  EgressRoute r;
-  f.only_keys({"name", "hosts", "header", "dummy", "value_file", "value_json_pointer"});
-  f.with("name", [&](const JsonField& v) { r.name = v.string(); });
-  f.with("hosts", [&](const JsonField& v) { v.each([&](const JsonField& h) { r.hosts.push_back(h.string()); }); });
-  f.with("header", [&](const JsonField& v) { r.header = v.string(); });
-  f.with("dummy", [&](const JsonField& v) { r.dummy = v.string(); });
-  f.with("value_file", [&](const JsonField& v) { r.value_file = v.string(); });
-  f.with("value_json_pointer", [&](const JsonField& v) { r.value_json_pointer = v.string(); });
-  return r;
-}
-
 BottleSpec parse_spec_object(const JsonField& root) {
   BottleSpec s;
   root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress",
@@ -117,7 +106,7 @@ BottleSpec parse_spec_object(const JsonField& root) {
     v.only_keys({"enabled", "routes", "port"});
     v.with("enabled", [&](const JsonField& e) { s.egress.enabled = e.boolean(); });
     v.with("port", [&](const JsonField& p) { s.egress.port = static_cast<int>(p.integer(0, 65535)); });
-    v.with("routes", [&](const JsonField& r) { r.each([&](const JsonField& route) { s.egress.routes.push_back(parse_route(route)); }); });
+    v.with("routes", [&](const JsonField& r) { r.each([&](const JsonField& route) { s.egress.routes.push_back(egress_route_from_json(route.value(), route.path(), route.what())); }); });
   });
   root.with("allowlist", [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
   root.with("forward_host_credentials", [&](const JsonField& v) { s.forward_host_credentials = v.boolean(); });
@@ -330,12 +319,7 @@ std::string spec_to_json(const BottleSpec& s) {
   for (const auto& [k, v] : s.env) env[k] = v;
   o["env"] = std::move(env);
   json::array routes;
-  for (const auto& r : s.egress.routes) {
-    json::array hosts(r.hosts.begin(), r.hosts.end());
-    routes.push_back(json::object{{"name", r.name}, {"hosts", std::move(hosts)}, {"header", r.header},
-                                  {"dummy", r.dummy}, {"value_file", r.value_file},
-                                  {"value_json_pointer", r.value_json_pointer}});
-  }
+  for (const auto& r : s.egress.routes) routes.push_back(egress_route_to_json(r));
   json::object egress{{"enabled", s.egress.enabled}, {"routes", std::move(routes)}};
   if (s.egress.port != 0) egress["port"] = s.egress.port;
   o["egress"] = std::move(egress);
