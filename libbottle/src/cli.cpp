@@ -43,15 +43,13 @@ struct CommandInfo {
 std::string shown(std::string_view arg) { return detail::printable(arg); }
 
 // A spec validation error under the name of the argument that carried the value
-// ("-u: must match ..."), like spec_overrides does for spec flags.
+// ("exec: --user: must match ..."), like spec_overrides does for spec flags.
 template <typename Fn>
 void as_argument(std::string_view argument, Fn&& fn) {
   try {
     fn();
   } catch (const Error& e) {
-    const std::string message = e.what();
-    const auto colon = message.find(": ", message.find(": ") + 2);
-    throw Error(e.kind(), fmt::format("{}: {}", argument, colon == std::string::npos ? message : message.substr(colon + 2)));
+    throw e.relabeled(std::string(argument));
   }
 }
 

@@ -289,11 +289,7 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
       start = tab + 1;
     }
     if (fields.size() != 4) bad("unexpected output line (expected 4 tab-separated fields)");
-    try {
-      validate_bottle_name(fields[0], docker_name_label);
-    } catch (const Error&) {
-      bad(fmt::format("label {} is not a valid bottle name", docker_name_label));
-    }
+    if (bottle_name_problem(fields[0])) bad(fmt::format("label {} is not a valid bottle name", docker_name_label));
     const bool state_ok = !fields[1].empty() && fields[1].size() <= 32 &&
                           std::all_of(fields[1].begin(), fields[1].end(), [](char c) { return c >= 'a' && c <= 'z'; });
     if (!state_ok) bad("the state is not a docker container state (lowercase letters)");

@@ -225,7 +225,7 @@ std::string pretty_json(const json::value& value) {
 }
 
 void throw_field_error(std::string_view what, std::string_view path, std::string_view problem) {
-  throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: {}", what, path, problem));
+  throw Error(ErrorKind::invalid_input, std::string(path), std::string(problem), what);
 }
 
 const json::object& JsonField::object() const {

@@ -167,11 +167,7 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
     // that merely starts with the prefix is not bottle's, and its name never
     // reaches a table, a terminal or an argv.
     const std::string bottle_name = machine.substr(object_prefix.size());
-    try {
-      validate_bottle_name(bottle_name);
-    } catch (const Error&) {
-      continue;
-    }
+    if (bottle_name_problem(bottle_name)) continue;
     const std::string machine_state(state->get_string());
     if (machine_state.empty() || machine_state.size() > 32 ||
         !std::all_of(machine_state.begin(), machine_state.end(), [](char c) { return c >= 'a' && c <= 'z'; }))

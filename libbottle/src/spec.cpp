@@ -145,16 +145,21 @@ AgentKind parse_agent_kind(std::string_view text, std::string_view field) {
   field_error(field, "must be \"claude\" or \"codex\"");
 }
 
-void validate_bottle_name(std::string_view name, std::string_view field) {
-  if (name.empty()) field_error(field, "must not be empty");
-  if (name.size() > max_name_length) field_error(field, fmt::format("must be at most {} characters", max_name_length));
+std::optional<std::string> bottle_name_problem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > max_name_length) return fmt::format("must be at most {} characters", max_name_length);
   const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
     return is_lower_alnum(c) || c == '-' || c == '_';
   });
-  if (!chars_ok) field_error(field, "may contain only lowercase letters, digits, '-' and '_'");
+  if (!chars_ok) return "may contain only lowercase letters, digits, '-' and '_'";
   if (!is_lower_alnum(name.front()) || !is_lower_alnum(name.back()))
-    field_error(field, "must start and end with a lowercase letter or digit");
-  if (name.find("--") != std::string_view::npos) field_error(field, "must not contain \"--\"");
+    return "must start and end with a lowercase letter or digit";
+  if (name.find("--") != std::string_view::npos) return "must not contain \"--\"";
+  return std::nullopt;
+}
+
+void validate_bottle_name(std::string_view name, std::string_view field) {
+  if (const auto problem = bottle_name_problem(name)) field_error(field, *problem);
 }
 
 void validate_hostname(std::string_view host, std::string_view field, bool allow_wildcard) {

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void usage_error(std::string_view flag, std::string_view problem) {
-  throw Error(ErrorKind::usage, fmt::format("{}: {}", flag, problem));
+  throw Error(ErrorKind::usage, std::string(flag), std::string(problem));
 }
 
 const std::string& value_of(const std::vector<std::string>& args, std::size_t& i) {
@@ -49,17 +49,14 @@ void as_flag(std::string_view flag, Fn&& fn) {
   try {
     fn();
   } catch (const Error& e) {
-    std::string message = e.what();
-    const auto colon = message.find(": ", message.find(": ") + 2);
-    throw Error(ErrorKind::invalid_input,
-                fmt::format("{}: {}", flag, colon == std::string::npos ? message : message.substr(colon + 2)));
+    throw e.relabeled(std::string(flag), ErrorKind::invalid_input);
   }
 }
 
 // Paths are checked before anything echoes them back in a message.
 void check_path(std::string_view flag, std::string_view part, const std::string& path) {
   if (const auto problem = path_problem(path))
-    throw Error(ErrorKind::invalid_input, fmt::format("{}: {}{}", flag, part, *problem));
+    throw Error(ErrorKind::invalid_input, std::string(flag), fmt::format("{}{}", part, *problem));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace bottle {
 
@@ -21,13 +22,44 @@ enum class ErrorKind {
 
 /// The exception libbottle throws. what() is the whole human-readable message and
 /// never contains a secret.
+///
+/// An error about one field (a spec key, a flag, a file's JSON path) keeps the field
+/// and the problem apart, so a caller can put the problem under another name (a
+/// spec field re-labelled as the command-line argument that set it) without taking
+/// the message apart: what() is "[WHERE: ]FIELD: PROBLEM".
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  /// An error with no particular field: field() is "", problem() is the message.
+  Error(ErrorKind kind, const std::string& message)
+      : std::runtime_error(message), kind_(kind), problem_(message) {}
+  /// An error about `field`; `where` names the document it is in ("spec", a file).
+  Error(ErrorKind kind, std::string field, std::string problem, std::string_view where = {})
+      : std::runtime_error(compose(field, problem, where)),
+        kind_(kind),
+        field_(std::move(field)),
+        problem_(std::move(problem)) {}
+
   ErrorKind kind() const noexcept { return kind_; }
+  /// The field, flag or argument it is about; "" when none.
+  const std::string& field() const noexcept { return field_; }
+  /// What is wrong, without the field ("must be an absolute path").
+  const std::string& problem() const noexcept { return problem_; }
+
+  /// The same problem about `field` ("--user: must match ..."), of `kind`.
+  Error relabeled(std::string field, ErrorKind kind) const { return Error(kind, std::move(field), problem_); }
+  Error relabeled(std::string field) const { return relabeled(std::move(field), kind_); }
 
  private:
+  static std::string compose(std::string_view field, std::string_view problem, std::string_view where) {
+    std::string message;
+    if (!where.empty()) message.append(where).append(": ");
+    if (!field.empty()) message.append(field).append(": ");
+    return message.append(problem);
+  }
+
   ErrorKind kind_;
+  std::string field_;
+  std::string problem_;
 };
 
 /// Exit codes shared by bottle-cli and bottle-dashboard (documented in the README).

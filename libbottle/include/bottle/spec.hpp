@@ -23,7 +23,8 @@
 //   }
 //
 // Every error names the JSON path of the offending field and says what is wrong,
-// e.g. "spec: $.workspaces[0].host: must be an absolute path".
+// e.g. "spec: $.workspaces[0].host: must be an absolute path"; the Error carries
+// the two apart (Error::field(), Error::problem()).
 
 #include <cstdint>
 #include <map>
@@ -122,7 +123,9 @@ void validate_spec(const BottleSpec& spec);
 
 /// Bottle names are safe as Docker container/network names, smolvm machine names,
 /// argv words and YAML scalars: 1-48 of [a-z0-9_-], starting and ending with [a-z0-9],
-/// no "--". Throws Error(invalid_input) naming `field`.
+/// no "--". What is wrong with `name`; nullopt when it is a bottle name.
+std::optional<std::string> bottle_name_problem(std::string_view name);
+/// Throw Error(invalid_input) naming `field` when bottle_name_problem(name) finds one.
 void validate_bottle_name(std::string_view name, std::string_view field = "name");
 /// A DNS hostname (letters, digits, '-', '.'; labels 1-63; total <= 253), lowercased
 /// by the caller. `allow_wildcard` permits one leading "*.".
