@@ -46,9 +46,8 @@ void Backend::remove(const BottleSpec& spec) {
   std::string first_error;
   for (const auto& argv : remove_argvs(spec)) {
     const ProcessResult r = runner_.run(Command{.argv = argv});
-    // "No such container/network/machine": already gone, which is what we want.
-    const bool gone = r.started() && (r.err.find("No such") != std::string::npos ||
-                                      r.err.find("not found") != std::string::npos);
+    // Already gone is what we want.
+    const bool gone = r.started() && !r.ok() && is_gone(r);
     if (r.ok() || gone || !first_error.empty()) continue;
     std::string detail = r.started() ? r.err : r.start_error;
     while (!detail.empty() && detail.back() == '\n') detail.pop_back();

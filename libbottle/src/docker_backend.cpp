@@ -309,4 +309,13 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
   return rows;
 }
 
+// What docker prints when the object of `rm -f` / `network rm` does not exist:
+// "Error: No such container: X", "Error response from daemon: No such container: X",
+// "Error: No such network: X", "Error response from daemon: network X not found".
+bool DockerBackend::is_gone(const ProcessResult& result) const {
+  const std::string& err = result.err;
+  return err.find("No such container") != std::string::npos || err.find("No such network") != std::string::npos ||
+         (err.find("network ") != std::string::npos && err.find(" not found") != std::string::npos);
+}
+
 }  // namespace bottle

@@ -150,6 +150,13 @@ AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& ag
   return result;
 }
 
+// What smolvm prints when `machine delete` names a machine that does not exist
+// differs between versions ("Error: vm not found: NAME", "machine 'NAME' not
+// found"); both say "not found", and a delete fails that way for no other reason.
+bool SmolmachinesBackend::is_gone(const ProcessResult& result) const {
+  return result.err.find("not found") != std::string::npos;
+}
+
 std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& output) const {
   boost::system::error_code ec;
   const json::value doc = json::parse(output, ec);

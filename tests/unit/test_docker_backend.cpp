@@ -222,3 +222,33 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
   s.egress.enabled = false;
   CHECK_FALSE(docker.guest_egress(s).enabled);
 }
+
+TEST_CASE("docker: an object already gone is recognised from each engine message", "[docker][gone]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  CHECK(docker.is_gone(exited(1, "", "Error: No such container: bottle-api\n")));
+  CHECK(docker.is_gone(exited(1, "", "Error response from daemon: No such container: bottle-api-egress\n")));
+  CHECK(docker.is_gone(exited(1, "", "Error: No such network: bottle-api-net\n")));
+  CHECK(docker.is_gone(exited(1, "", "Error response from daemon: network bottle-api-net not found\n")));
+  CHECK_FALSE(docker.is_gone(exited(1, "", "Error response from daemon: error while removing network: "
+                                           "network bottle-api-net id 1234 has active endpoints\n")));
+  CHECK_FALSE(docker.is_gone(exited(1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                                           "Is the docker daemon running?\n")));
+  CHECK_FALSE(docker.is_gone(exited(1, "", "")));
+}
+
+TEST_CASE("docker remove: gone objects are fine, a real failure is reported", "[docker][gone][ops]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  runner.push_result(exited(1, "", "Error: No such container: bottle-api\n"));
+  runner.push_result(exited(1, "", "Error: No such container: bottle-api-egress\n"));
+  runner.push_result(exited(1, "", "Error: No such network: bottle-api-net\n"));
+  CHECK_NOTHROW(docker.remove(sample_spec()));
+
+  RecordingRunner failing;
+  DockerBackend docker2(failing);
+  failing.push_result(exited(0));
+  failing.push_result(exited(0));
+  failing.push_result(exited(1, "", "Error response from daemon: network bottle-api-net has active endpoints\n"));
+  CHECK_THROWS_WITH(docker2.remove(sample_spec()), Catch::Contains("has active endpoints"));
+}

@@ -122,6 +122,9 @@ class Backend {
 
   /// Parse list_argv()'s output. Throws Error(backend) on malformed output.
   virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;
+  /// Whether a failed remove_argvs() command failed only because its object (container,
+  /// network, machine) is already gone, judged from the engine's own message.
+  virtual bool is_gone(const ProcessResult& result) const = 0;
 
   // ---- Operations (run the argvs above through the runner) ----------------------
   virtual void create(const BottleSpec& spec, const std::vector<GuardMount>& guard);

@@ -59,6 +59,7 @@ class DockerBackend final : public Backend {
                  const ExecOptions& options) const override;
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
+  bool is_gone(const ProcessResult& result) const override;
 
   /// Egress runs as the sidecar container bottle-NAME-egress: on the bottle's internal
   /// network (alias "egress") and on Docker's default bridge for the way out.

@@ -73,6 +73,7 @@ class SmolmachinesBackend final : public Backend {
                  const ExecOptions& options) const override;
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
+  bool is_gone(const ProcessResult& result) const override;
 
   std::string egress_unavailable_reason() const override;
   EgressPlacement egress_placement() const override { return EgressPlacement::host; }
