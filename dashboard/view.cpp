@@ -57,10 +57,10 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
 
   // Column widths from the content, each capped so the row fits the screen;
   // the workspace column gives way first.
-  std::array<std::size_t, 7> widths{};
+  std::array<std::size_t, row_columns.size()> widths{};
   std::vector<DashCells> cells;
   cells.reserve(rows.size());
-  for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = std::string(dash_columns[c]).size();
+  for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = row_columns[c].size();
   for (const auto& row : rows) {
     cells.push_back(dash_cells(row, now));
     for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = std::max(widths[c], cells.back()[c].size());
@@ -69,7 +69,8 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   std::size_t total = 0;
   for (std::size_t c = 0; c < widths.size(); ++c) total += widths[c] + 2;
   const auto cols = static_cast<std::size_t>(std::max(COLS, 1));
-  if (total > cols) widths[4] = std::max<std::size_t>(9, widths[4] - std::min(widths[4], total - cols));
+  auto& workspace = widths[workspace_column];
+  if (total > cols) workspace = std::max<std::size_t>(9, workspace - std::min(workspace, total - cols));
   auto line_of = [&](auto cell_at) {
     std::string line;
     for (std::size_t c = 0; c < widths.size(); ++c) line += fit(cell_at(c), widths[c]) + "  ";
@@ -84,7 +85,7 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   put(0, 0, fit(title, cols), COLS);
   attroff(A_REVERSE);
   attron(A_BOLD);
-  put(1, 0, line_of([](std::size_t c) { return std::string(dash_columns[c]); }), COLS);
+  put(1, 0, line_of([](std::size_t c) { return std::string(row_columns[c]); }), COLS);
   attroff(A_BOLD);
 
   const int body = std::max(LINES - 4, 1);

@@ -78,7 +78,24 @@ Argv Backend::egress_start_argv(const BottleSpec&, const EgressFiles&, const Egr
 }
 Argv Backend::egress_probe_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
 Argv Backend::egress_stop_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
-std::string Backend::host_egress_state(const BottleSpec&, const EgressFiles&) const { return ""; }
+std::optional<EngineState> Backend::host_egress_state(const BottleSpec&, const EgressFiles&) const {
+  return std::nullopt;
+}
+
+std::string_view to_string(EngineState state) {
+  switch (state) {
+    case EngineState::running: return "running";
+    case EngineState::stopped: return "stopped";
+    case EngineState::created: return "created";
+    case EngineState::missing: return "missing";
+    case EngineState::other: break;
+  }
+  return "other";
+}
+
+std::string BottleInfo::state_text() const {
+  return state == EngineState::other ? other_state : std::string(to_string(state));
+}
 
 std::vector<BottleInfo> Backend::list() {
   return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind()))).out);

@@ -353,7 +353,7 @@ std::vector<WorkspaceChange> Bottles::workspace_changes(const std::string& name)
 
 std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
   const BottleSpec spec = store_.load(name);
-  if (engine_state(spec) != "running") return {};
+  if (engine_state(spec) != EngineState::running) return {};
   Backend& b = backend(spec.backend);
   const ProcessResult r = b.exec(spec, {"cat", "/proc/self/mountinfo"}, ExecOptions{.user = "root"});
   if (!r.ok())
@@ -387,19 +387,19 @@ void Bottles::stop(const std::string& name) {
   }
 }
 
-std::string Bottles::engine_state(const BottleSpec& spec) {
+EngineState Bottles::engine_state(const BottleSpec& spec) {
   for (const auto& info : backend(spec.backend).list())
     if (info.name == spec.name) return info.state;
-  return "missing";
+  return EngineState::missing;
 }
 
 void Bottles::remove(const std::string& name, bool force) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
-  const std::string state = engine_state(spec);
-  if (state == "running" && !force)
+  const EngineState state = engine_state(spec);
+  if (state == EngineState::running && !force)
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
-  if (state != "missing") b.remove(spec);  // a container egress goes with it
+  if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
   stop_sentinel(spec);
   try {
@@ -418,19 +418,21 @@ std::vector<BottleRow> Bottles::list() {
     if (!engine.count(spec.backend)) engine[spec.backend] = backend(spec.backend).list();
 
   for (const auto& spec : specs) {
-    BottleRow row{.name = spec.name, .backend = spec.backend, .agent = spec.agent, .state = "missing",
+    BottleRow row{.name = spec.name, .backend = spec.backend, .agent = spec.agent, .state = EngineState::missing,
                   .workspace = spec.workspaces.empty() ? "" : spec.workspaces.front().host,
-                  .egress = spec.egress.enabled ? "missing" : "off"};
+                  .egress = spec.egress.enabled ? EgressState::missing : EgressState::off};
     for (const auto& info : engine[spec.backend]) {
       if (info.name != spec.name) continue;
       row.state = info.state;
+      row.other_state = info.other_state;
       row.created_unix = info.created_unix;
       const Backend& b = backend(spec.backend);
-      std::string egress_state = info.egress_state;
-      if (spec.egress.enabled && !egress_runs(b, spec)) row.egress = "none";  // and so no network
-      else if (egress_state.empty() && egress_runs(b, spec))
+      std::optional<EngineState> egress_state = info.egress_state;
+      if (spec.egress.enabled && !egress_runs(b, spec)) row.egress = EgressState::none;  // and so no network
+      else if (!egress_state && egress_runs(b, spec))
         egress_state = b.host_egress_state(spec, egress_files(b, spec));
-      if (spec.egress.enabled && !egress_state.empty()) row.egress = egress_state == "running" ? "on" : "down";
+      if (spec.egress.enabled && egress_state)
+        row.egress = *egress_state == EngineState::running ? EgressState::on : EgressState::down;
     }
     rows.push_back(std::move(row));
   }
@@ -442,7 +444,8 @@ std::vector<BottleRow> Bottles::list() {
       });
       if (!known)
         rows.push_back(BottleRow{.name = info.name, .backend = kind, .state = info.state,
-                                 .created_unix = info.created_unix, .managed = false});
+                                 .other_state = info.other_state, .created_unix = info.created_unix,
+                                 .managed = false});
     }
   }
   return rows;

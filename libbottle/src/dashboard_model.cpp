@@ -7,16 +7,7 @@
 
 namespace bottle {
 
-DashCells dash_cells(const BottleRow& row, std::int64_t now) {
-  return {row.managed ? row.name : row.name + "*",
-          std::string(to_string(row.backend)),
-          std::string(to_string(row.agent)),
-          row.state,
-          (row.workspace_changes.value_or(0) > 0 ? fmt::format("!{} changed ", *row.workspace_changes) : "") +
-              (row.workspace.empty() ? "-" : row.workspace),
-          format_age(row.created_unix, now),
-          row.egress.empty() ? "-" : row.egress};
-}
+DashCells dash_cells(const BottleRow& row, std::int64_t now) { return row_cells(row, now); }
 
 void DashboardModel::set_rows(std::vector<BottleRow> rows) {
   rows_ = std::move(rows);
@@ -33,9 +24,9 @@ void DashboardModel::refilter() {
         row.name.find(filter_) != std::string::npos ||
         to_string(row.backend).find(filter_) != std::string_view::npos ||
         to_string(row.agent).find(filter_) != std::string_view::npos ||
-        row.state.find(filter_) != std::string::npos ||
+        row.state_text().find(filter_) != std::string::npos ||
         row.workspace.find(filter_) != std::string::npos ||
-        row.egress.find(filter_) != std::string::npos;
+        to_string(row.egress).find(filter_) != std::string_view::npos;
     if (match) visible_.push_back(row);
   }
   const int count = static_cast<int>(visible_.size());

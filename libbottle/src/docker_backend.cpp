@@ -38,9 +38,13 @@ void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
   }
 }
 
-std::string state_from_docker(std::string_view docker_state) {
-  if (docker_state == "exited" || docker_state == "dead") return "stopped";
-  return std::string(docker_state);
+// docker's container states: created, running, paused, restarting, removing,
+// exited, dead.
+EngineState state_from_docker(std::string_view docker_state) {
+  if (docker_state == "running") return EngineState::running;
+  if (docker_state == "exited" || docker_state == "dead") return EngineState::stopped;
+  if (docker_state == "created") return EngineState::created;
+  return EngineState::other;
 }
 
 // docker's CreatedAt: "2026-11-26 18:50:00 +0000 UTC".
@@ -265,7 +269,7 @@ AgentArgv DockerBackend::agent_argv(const BottleSpec& spec, const Argv& agent_ar
 
 std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) const {
   std::vector<BottleInfo> rows;
-  std::map<std::string, std::string> egress_states;
+  std::map<std::string, EngineState> egress_states;
   std::istringstream lines(output);
   std::string line;
   std::size_t number = 0;
@@ -300,9 +304,11 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
       egress_states[fields[0]] = state_from_docker(fields[1]);
       continue;
     }
+    const EngineState state = state_from_docker(fields[1]);
     rows.push_back(BottleInfo{.name = fields[0], .backend = BackendKind::docker,
-                              .state = state_from_docker(fields[1]),
-                              .created_unix = parse_created_at(fields[2])});
+                              .state = state,
+                              .created_unix = parse_created_at(fields[2]),
+                              .other_state = state == EngineState::other ? fields[1] : ""});
   }
   for (auto& row : rows)
     if (auto it = egress_states.find(row.name); it != egress_states.end()) row.egress_state = it->second;

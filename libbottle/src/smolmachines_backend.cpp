@@ -150,6 +150,18 @@ AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& ag
   return result;
 }
 
+namespace {
+
+// smolvm's machine states: created, running, stopped.
+EngineState state_from_smolvm(std::string_view state) {
+  if (state == "running") return EngineState::running;
+  if (state == "stopped") return EngineState::stopped;
+  if (state == "created") return EngineState::created;
+  return EngineState::other;
+}
+
+}  // namespace
+
 // What smolvm prints when `machine delete` names a machine that does not exist
 // differs between versions ("Error: vm not found: NAME", "machine 'NAME' not
 // found"); both say "not found", and a delete fails that way for no other reason.
@@ -185,7 +197,8 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
     BottleInfo info;
     info.name = bottle_name;
     info.backend = BackendKind::smolmachines;
-    info.state = machine_state;
+    info.state = state_from_smolvm(machine_state);
+    if (info.state == EngineState::other) info.other_state = machine_state;
     if (const auto* created = obj->if_contains("created_at"); created && created->is_int64())
       info.created_unix = created->get_int64();
     rows.push_back(std::move(info));
@@ -253,8 +266,9 @@ Argv SmolmachinesBackend::egress_stop_argv(const BottleSpec& spec, const EgressF
   return daemon_stop_argv(egress_daemon(spec, files, {}));
 }
 
-std::string SmolmachinesBackend::host_egress_state(const BottleSpec& spec, const EgressFiles& files) const {
-  return daemon_running(egress_daemon(spec, files, {})) ? "running" : "stopped";
+std::optional<EngineState> SmolmachinesBackend::host_egress_state(const BottleSpec& spec,
+                                                                   const EgressFiles& files) const {
+  return daemon_running(egress_daemon(spec, files, {})) ? EngineState::running : EngineState::stopped;
 }
 
 }  // namespace bottle

@@ -30,12 +30,12 @@ BottleSpec spec_for(BackendKind backend, AgentKind agent, std::string guest = "/
   return s;
 }
 
-BottleRow row(std::string name, std::string state = "running",
+BottleRow row(std::string name, EngineState state = EngineState::running,
               BackendKind backend = BackendKind::docker, std::string workspace = "/src") {
   BottleRow r;
   r.name = std::move(name);
   r.backend = backend;
-  r.state = std::move(state);
+  r.state = state;
   r.workspace = std::move(workspace);
   return r;
 }
@@ -143,7 +143,7 @@ TEST_CASE("dashboard model: filter, selection follows the bottle, clamps after r
           "[dashboard]") {
   DashboardModel m;
   CHECK(m.selected_index() == -1);
-  m.set_rows({row("alpha"), row("beta", "stopped"), row("gamma"), row("delta")});
+  m.set_rows({row("alpha"), row("beta", EngineState::stopped), row("gamma"), row("delta")});
   CHECK(m.selected_index() == 0);
   m.on_key(dash_key::down);
   m.on_key('j');
@@ -191,7 +191,7 @@ TEST_CASE("dashboard model: filter, selection follows the bottle, clamps after r
     CHECK(m.selected()->name == "beta");
   }
   SECTION("filter matches state and backend too") {
-    m.set_rows({row("a"), row("b", "stopped", BackendKind::smolmachines)});
+    m.set_rows({row("a"), row("b", EngineState::stopped, BackendKind::smolmachines)});
     m.on_key('/');
     for (char c : std::string("smol")) m.on_key(c);
     REQUIRE(m.visible().size() == 1);
@@ -244,15 +244,15 @@ TEST_CASE("dashboard model: keys map to actions", "[dashboard]") {
     big.set_rows({row("b1"), row("b2")});
     CHECK(big.scroll_top(10) == 0);
   }
-  CHECK(dash_cells(row("x", "running", BackendKind::smolmachines, ""), 100) ==
+  CHECK(dash_cells(row("x", EngineState::running, BackendKind::smolmachines, ""), 100) ==
         DashCells{"x", "smolmachines", "claude", "running", "-", "-", "-"});
   // Workspace changes that protection could not prevent lead the workspace cell.
-  BottleRow changed = row("x", "running", BackendKind::smolmachines, "");
+  BottleRow changed = row("x", EngineState::running, BackendKind::smolmachines, "");
   changed.workspace = "/src/api";
   changed.workspace_changes = 2;
-  CHECK(dash_cells(changed, 100)[4] == "!2 changed /src/api");
+  CHECK(dash_cells(changed, 100)[workspace_column] == "!2 changed /src/api");
   changed.workspace_changes = 0;
-  CHECK(dash_cells(changed, 100)[4] == "/src/api");
+  CHECK(dash_cells(changed, 100)[workspace_column] == "/src/api");
 }
 
 TEST_CASE("dashboard worker: refreshes off the caller's thread, reports job failures", "[dashboard]") {
@@ -276,7 +276,7 @@ TEST_CASE("dashboard worker: refreshes off the caller's thread, reports job fail
   CHECK(snap->error.empty());
   REQUIRE(snap->rows.size() == 1);
   CHECK(snap->rows[0].name == "api");
-  CHECK(snap->rows[0].state == "running");
+  CHECK(snap->rows[0].state == EngineState::running);
 
   worker.submit(DashboardWorker::Job::stop, "ghost");
   std::vector<DashboardWorker::Message> messages;

@@ -136,8 +136,8 @@ TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
       "api\texited\t2026-11-26 18:50:00 +0000 UTC\tegress\n"
       "web\texited\t2026-11-26 19:50:00 +0100 CET\tbottle\n");
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, "running", 1795719000, "stopped"});
-  CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, "stopped", 1795719000, ""});
+  CHECK(rows[0] == BottleInfo{"api", BackendKind::docker, EngineState::running, 1795719000, EngineState::stopped});
+  CHECK(rows[1] == BottleInfo{"web", BackendKind::docker, EngineState::stopped, 1795719000, std::nullopt});
   CHECK(docker.parse_list("").empty());
   // A malformed offset (found by fuzzing) is ignored, not a crash.
   CHECK(docker.parse_list("api\trunning\t2026-11-26 18:50:00 +00x0 UTC\tbottle\n").at(0).created_unix == 1795719000);
@@ -221,6 +221,27 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
   CHECK(docker.guest_egress(s).proxy_url == "http://egress:8080");
   s.egress.enabled = false;
   CHECK_FALSE(docker.guest_egress(s).enabled);
+}
+
+TEST_CASE("docker states are parsed once into EngineState; other words are kept to show", "[docker][parse]") {
+  RecordingRunner runner;
+  DockerBackend docker(runner);
+  const auto state_of = [&](const std::string& word) {
+    return docker.parse_list("api\t" + word + "\t2026-11-26 18:50:00 +0000 UTC\tbottle\n").at(0);
+  };
+  CHECK(state_of("running").state == EngineState::running);
+  CHECK(state_of("exited").state == EngineState::stopped);
+  CHECK(state_of("dead").state == EngineState::stopped);
+  CHECK(state_of("created").state == EngineState::created);
+  CHECK(state_of("running").other_state.empty());
+  CHECK(state_of("paused").state == EngineState::other);
+  CHECK(state_of("paused").other_state == "paused");
+  CHECK(state_of("paused").state_text() == "paused");
+  CHECK(state_of("exited").state_text() == "stopped");
+  // An egress container in a state bottle does not know is still not running.
+  const auto rows = docker.parse_list("api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
+                                      "api\trestarting\t2026-11-26 18:50:00 +0000 UTC\tegress\n");
+  CHECK(rows.at(0).egress_state == EngineState::other);
 }
 
 TEST_CASE("docker: an object already gone is recognised from each engine message", "[docker][gone]") {

@@ -123,7 +123,7 @@ TEST_CASE("smolvm ls --json keeps only bottle's machines", "[smolmachines][parse
     {"name": "someone-else", "state": "stopped", "created_at": 1}
   ])");
   REQUIRE(rows.size() == 1);
-  CHECK(rows[0] == BottleInfo{"api", BackendKind::smolmachines, "running", 1795719000});
+  CHECK(rows[0] == BottleInfo{"api", BackendKind::smolmachines, EngineState::running, 1795719000});
   CHECK(smol.parse_list("[]").empty());
   CHECK_THROWS_WITH(smol.parse_list("No machines found"), Catch::Contains("not a JSON array"));
   CHECK_THROWS_WITH(smol.parse_list(R"([{"name": 3}])"), Catch::Contains("lacks a string name"));
@@ -139,6 +139,23 @@ TEST_CASE("resume keeps the backend framing and wraps only the agent", "[resume]
         Argv{"/opt/bottle/libexec/bottle/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--name",
              "bottle-api", "-t", "-w", "/workspace", "--", "runuser", "-u", "node", "--",
              "sh", "-c", "claude --continue || claude"});
+}
+
+TEST_CASE("smolvm machine states are parsed once into EngineState", "[smolmachines][parse]") {
+  RecordingRunner runner;
+  SmolmachinesBackend smol(runner, options());
+  const auto rows = smol.parse_list(R"([
+    {"name": "bottle-a", "state": "running"}, {"name": "bottle-b", "state": "stopped"},
+    {"name": "bottle-c", "state": "created"}, {"name": "bottle-d", "state": "starting"}
+  ])");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].state == EngineState::running);
+  CHECK(rows[1].state == EngineState::stopped);
+  CHECK(rows[2].state == EngineState::created);
+  CHECK(rows[3].state == EngineState::other);
+  CHECK(rows[3].state_text() == "starting");
+  CHECK(rows[0].other_state.empty());
+  CHECK(!rows[0].egress_state);  // egress runs on the host: host_egress_state() reports it
 }
 
 TEST_CASE("smolvm: a machine already gone is recognised from each engine message", "[smolmachines][gone]") {

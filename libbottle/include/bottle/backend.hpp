@@ -44,13 +44,30 @@ struct ExecOptions {
   std::map<std::string, std::string> env;
 };
 
-/// One row of `bottle-cli ls`.
+/// A bottle's (or its egress container's) state. Each backend parses the engine's
+/// words into it once (parse_list); everything else compares the enum.
+enum class EngineState {
+  running,
+  stopped,  ///< docker "exited"/"dead", smolvm "stopped"
+  created,  ///< made, never started
+  missing,  ///< bottle has a spec, the engine has no such object
+  other,    ///< any other engine word ("paused", "restarting"): BottleInfo keeps it
+};
+/// "running", "stopped", "created", "missing", "other".
+std::string_view to_string(EngineState state);
+
+/// One bottle as its engine lists it.
 struct BottleInfo {
   std::string name;            ///< the bottle's name (not the engine's object name)
   BackendKind backend = BackendKind::docker;
-  std::string state;           ///< "running", "stopped", "created", "missing", ...
+  EngineState state = EngineState::other;
   std::int64_t created_unix = 0;
-  std::string egress_state;    ///< engine state of its egress proxy; "" when it has none
+  /// The state of its egress container; nullopt when it has none.
+  std::optional<EngineState> egress_state;
+  /// The engine's own word when state is other (lowercase letters only); else "".
+  std::string other_state;
+  /// What to show: other_state for other, else to_string(state).
+  std::string state_text() const;
   bool operator==(const BottleInfo&) const = default;
 };
 
@@ -116,9 +133,9 @@ class Backend {
   /// The host address a parent proxy running on the host (pipelock) must listen on
   /// for this backend's egress to reach it. May ask the engine.
   virtual std::string egress_parent_host() { return "127.0.0.1"; }
-  /// For host placement, "running" or "stopped" without running anything (ls);
-  /// container egress is reported by parse_list() instead, and this returns "".
-  virtual std::string host_egress_state(const BottleSpec& spec, const EgressFiles& files) const;
+  /// For host placement, running or stopped without running anything (ls);
+  /// container egress is reported by parse_list() instead, and this returns nullopt.
+  virtual std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const;
 
   /// Parse list_argv()'s output. Throws Error(backend) on malformed output.
   virtual std::vector<BottleInfo> parse_list(const std::string& output) const = 0;

@@ -20,18 +20,33 @@
 namespace bottle {
 
 /// One bottle as `ls` and the dashboard show it.
+/// A bottle's egress as `ls` reports it.
+enum class EgressState {
+  unknown,  ///< not known (a bottle with no stored spec)
+  off,      ///< the spec turns egress off: no network
+  on,       ///< its egress proxy runs
+  down,     ///< its egress proxy does not run
+  missing,  ///< egress is on, but the engine has no such bottle
+  none,     ///< this backend cannot run egress here, so the bottle has no network
+};
+/// "", "off", "on", "down", "missing", "none".
+std::string_view to_string(EgressState state);
+
 struct BottleRow {
   std::string name;
   BackendKind backend = BackendKind::docker;
   AgentKind agent = AgentKind::claude;
-  std::string state;           ///< engine state, "missing" when the engine lost it
+  EngineState state = EngineState::missing;  ///< missing when the engine lost it
+  std::string other_state;     ///< the engine's word when state is other (BottleInfo::other_state)
   std::string workspace;       ///< first workspace's host path, or ""
   std::int64_t created_unix = 0;
-  std::string egress;          ///< "off", "on", "down", ... ("" when unknown)
+  EgressState egress = EgressState::unknown;
   bool managed = true;         ///< false: an engine object with no stored spec
   /// Protected workspace paths changed since the bottle started (the dashboard
   /// counts them; `ls` does not look, and leaves it unset).
   std::optional<std::size_t> workspace_changes;
+  /// What to show for the state: other_state for other, else to_string(state).
+  std::string state_text() const;
 };
 
 /// Builds the backend for a kind. The default factory (make_default_backend)
@@ -126,7 +141,7 @@ class Bottles {
   /// when protection cannot be applied.
   void protect_workspace(Backend& backend, const BottleSpec& spec);
   void stop_sentinel(const BottleSpec& spec) noexcept;
-  std::string engine_state(const BottleSpec& spec);
+  EngineState engine_state(const BottleSpec& spec);
 
   Runner& runner_;
   SpecStore store_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bottle/bottles.hpp"
+#include "bottle/rows_format.hpp"
 
 namespace bottle {
 
@@ -41,12 +42,9 @@ struct DashAction {
   bool operator==(const DashAction&) const = default;
 };
 
-/// The columns, in order: name, backend, agent, state, workspace, age, egress.
-inline constexpr std::array<const char*, 7> dash_columns = {
-    "NAME", "BACKEND", "AGENT", "STATE", "WORKSPACE", "AGE", "EGRESS"};
-using DashCells = std::array<std::string, 7>;
-/// One row's cells; age relative to `now` (unix seconds). Unmanaged rows are
-/// marked with a trailing "*" on the name; an empty egress shows as "-".
+/// The dashboard's table is `ls`'s: the same columns (row_columns) and cells.
+using DashCells = RowCells;
+/// One row's cells: exactly row_cells(row, now).
 DashCells dash_cells(const BottleRow& row, std::int64_t now);
 
 class DashboardModel {
@@ -60,7 +58,7 @@ class DashboardModel {
   DashMode mode() const { return mode_; }
   const std::string& filter() const { return filter_; }
   /// Rows passing the filter (case-sensitive substring of name, backend, agent,
-  /// state, workspace or egress), in list order.
+  /// state, workspace or egress, as row_cells() shows them), in list order.
   const std::vector<BottleRow>& visible() const { return visible_; }
   const std::vector<BottleRow>& rows() const { return rows_; }
   /// Index into visible(); -1 when nothing is visible.

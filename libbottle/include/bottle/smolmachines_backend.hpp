@@ -86,7 +86,7 @@ class SmolmachinesBackend final : public Backend {
                          const EgressUpstream& upstream) const override;
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
-  std::string host_egress_state(const BottleSpec& spec, const EgressFiles& files) const override;
+  std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const override;
   /// The supervised mitmdump of one bottle.
   HostDaemon egress_daemon(const BottleSpec& spec, const EgressFiles& files,
                            const EgressUpstream& upstream) const;
