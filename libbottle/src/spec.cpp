@@ -106,7 +106,11 @@ BottleSpec parse_spec_object(const JsonField& root) {
     v.only_keys({"enabled", "routes", "port"});
     v.with("enabled", [&](const JsonField& e) { s.egress.enabled = e.boolean(); });
     v.with("port", [&](const JsonField& p) { s.egress.port = static_cast<int>(p.integer(0, 65535)); });
-    v.with("routes", [&](const JsonField& r) { r.each([&](const JsonField& route) { s.egress.routes.push_back(egress_route_from_json(route.value(), route.path(), route.what())); }); });
+    v.with("routes", [&](const JsonField& r) {
+      r.each([&](const JsonField& route) {
+        s.egress.routes.push_back(egress_route_from_json(route.value(), route.path(), route.what()));
+      });
+    });
   });
   root.with("allowlist", [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
   root.with("forward_host_credentials", [&](const JsonField& v) { s.forward_host_credentials = v.boolean(); });

@@ -162,7 +162,8 @@ TEST_CASE("smolvm: a machine already gone is recognised from each engine message
   RecordingRunner runner;
   SmolmachinesBackend smol(runner, options());
   CHECK(smol.is_gone(exited(1, "", "Error: vm not found: bottle-api\n")));
-  CHECK(smol.is_gone(exited(1, "", "Error: config operation failed: machine status: machine 'bottle-api' not found\n")));
+  CHECK(smol.is_gone(
+      exited(1, "", "Error: config operation failed: machine status: machine 'bottle-api' not found\n")));
   CHECK_FALSE(smol.is_gone(exited(1, "", "Error: agent operation failed: delete machine: permission denied\n")));
   CHECK_FALSE(smol.is_gone(exited(1, "", "")));
 }
