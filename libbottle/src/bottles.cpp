@@ -107,13 +107,17 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
 
   SmolmachinesOptions options;
   options.smolvm = host.env_or(Var::bottle_smolvm, "smolvm");
-  const ProcessResult version = runner.run(Command{.argv = {options.smolvm, "--version"}});
-  if (!version.started())
-    throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", options.smolvm, version.start_error));
-  if (!version.ok())
-    throw Error(ErrorKind::backend, fmt::format("smolmachines: {} --version failed (status {})", options.smolvm, version.shell_status()));
-  options.version = parse_smolvm_version(version.out);
-  options.grammar = smolvm_grammar(options.version);
+  // Asked when an operation first needs it, not here: building a backend (e.g. on
+  // the dashboard's UI thread) must not wait for smolvm.
+  options.probe_version = [&runner, smolvm = options.smolvm] {
+    const ProcessResult version = runner.run(Command{.argv = {smolvm, "--version"}});
+    if (!version.started())
+      throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
+    if (!version.ok())
+      throw Error(ErrorKind::backend,
+                  fmt::format("smolmachines: {} --version failed (status {})", smolvm, version.shell_status()));
+    return parse_smolvm_version(version.out);
+  };
   options.mitmdump = host.absolute_path(Var::bottle_mitmdump).string();
   if (options.mitmdump.empty()) options.mitmdump = find_on_path(host, "mitmdump").string();
   try {

@@ -221,3 +221,23 @@ TEST_CASE("pipelock's port taken: pipelock is not started, nor the bottle", "[ho
   CHECK(f.count(daemon_start_argv(pipelock.daemon())) == 0);
   CHECK(f.count(f.vm_start()) == 0);
 }
+
+TEST_CASE("the default smolmachines backend asks smolvm its version only when an operation needs it",
+          "[host][smolmachines]") {
+  RecordingRunner runner;
+  runner.fallback = exited(0);
+  const Host host(Host::Environment{{"BOTTLE_SMOLVM", "/opt/smolvm"}});
+  const std::unique_ptr<Backend> smol = make_default_backend(BackendKind::smolmachines, runner, host);
+  CHECK(runner.argvs().empty());  // building it runs nothing (the dashboard's UI thread builds one)
+  CHECK(smol->start_argv(BottleSpec{.name = "api"}) == Argv{"/opt/smolvm", "machine", "start", "--name", "bottle-api"});
+  CHECK(runner.argvs().empty());
+
+  runner.push_result(exited(2));  // a failing probe fails the operation, and is asked again next time
+  CHECK_THROWS_WITH(smol->remove_argvs(BottleSpec{.name = "api"}),
+                    "smolmachines: /opt/smolvm --version failed (status 2)");
+  runner.push_result(exited(0, "smolvm 1.0.2\n"));
+  CHECK(smol->remove_argvs(BottleSpec{.name = "api"}) ==
+        std::vector<Argv>{{"/opt/smolvm", "machine", "delete", "--name", "bottle-api", "-f"}});
+  CHECK(smol->remove_argvs(BottleSpec{.name = "api"}).size() == 1);
+  CHECK(runner.argvs() == std::vector<Argv>{{"/opt/smolvm", "--version"}, {"/opt/smolvm", "--version"}});
+}
