@@ -241,3 +241,20 @@ TEST_CASE("the default smolmachines backend asks smolvm its version only when an
   CHECK(smol->remove_argvs(BottleSpec{.name = "api"}).size() == 1);
   CHECK(runner.argvs() == std::vector<Argv>{{"/opt/smolvm", "--version"}, {"/opt/smolvm", "--version"}});
 }
+
+TEST_CASE("README's environment table lists exactly the variables bottle reads", "[host][readme]") {
+  std::ifstream readme(fs::path(BOTTLE_TEST_SOURCE_DIR) / ".." / "README.md");
+  REQUIRE(readme);
+  std::vector<std::string> documented;
+  bool in_section = false;
+  for (std::string line; std::getline(readme, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Environment variables";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    const auto end = line.find('`', 3);
+    REQUIRE(end != std::string::npos);
+    documented.push_back(line.substr(3, end - 3));
+  }
+  std::vector<std::string> read;
+  for (const auto& row : environment_variables()) read.emplace_back(row.name);
+  CHECK(documented == read);
+}
