@@ -21,7 +21,7 @@
 #include "view.hpp"
 
 using namespace bottle;
-using Clock = std::chrono::steady_clock;
+using BenchClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -44,7 +44,7 @@ class SlowEngine final : public Runner {
   }
 };
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(BenchClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 void report(const char* what, std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
@@ -90,39 +90,39 @@ int main() {
   keypad(stdscr, TRUE);
   nodelay(stdscr, TRUE);
 
-  DashboardWorker worker(std::make_unique<SlowEngine>(), dirs, factory, std::chrono::milliseconds(0));
+  DashboardWorker worker(Host{}, std::make_unique<SlowEngine>(), dirs, factory, std::chrono::milliseconds(0));
   worker.start();
   DashboardModel model;
-  const auto first = Clock::now();
+  const auto first = BenchClock::now();
   std::optional<DashboardWorker::Snapshot> snap;
   while (!(snap = worker.take_snapshot())) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const double first_list_ms = ms(Clock::now() - first);
+  const double first_list_ms = ms(BenchClock::now() - first);
   model.set_rows(std::move(snap->rows));
 
   std::vector<double> frames;
   for (int i = 0; i < 500; ++i) {
     if (i % 2 == 0) clearok(curscr, TRUE);  // half the frames are full repaints
-    const auto t0 = Clock::now();
+    const auto t0 = BenchClock::now();
     dashboard::draw(model, std::time(nullptr), false);
-    frames.push_back(ms(Clock::now() - t0));
+    frames.push_back(ms(BenchClock::now() - t0));
   }
 
   // Key to screen, the app loop's path: getch, model, pick up any snapshot, draw.
   // The worker refreshes back to back the whole time (each refresh blocks 300 ms).
   std::vector<double> keys;
   const auto refreshes_before = worker.refreshes();
-  const auto run_start = Clock::now();
+  const auto run_start = BenchClock::now();
   for (int i = 0; i < 400; ++i) {
-    const auto t0 = Clock::now();
+    const auto t0 = BenchClock::now();
     ungetch((i / 100) % 2 == 0 ? KEY_DOWN : KEY_UP);
     const int ch = getch();
     model.on_key(dashboard::translate_key(ch));
     if (auto s = worker.take_snapshot()) model.set_rows(std::move(s->rows));
     dashboard::draw(model, std::time(nullptr), false);
-    keys.push_back(ms(Clock::now() - t0));
+    keys.push_back(ms(BenchClock::now() - t0));
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a fast typist
   }
-  const double run_ms = ms(Clock::now() - run_start);
+  const double run_ms = ms(BenchClock::now() - run_start);
   const auto refreshes = worker.refreshes() - refreshes_before;
   endwin();
   delscreen(screen);

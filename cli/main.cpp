@@ -9,8 +9,9 @@
 int main(int argc, char** argv) {
   try {
     bottle::SystemRunner runner;
-    bottle::CliContext ctx{.runner = runner, .dirs = bottle::StateDirs::from_environment(),
-                           .out = std::cout, .err = std::cerr};
+    const bottle::Host host = bottle::Host::from_process();
+    bottle::CliContext ctx{.runner = runner, .dirs = bottle::StateDirs::from_environment(host),
+                           .out = std::cout, .err = std::cerr, .host = host};
     return bottle::run_cli(std::vector<std::string>(argv + 1, argv + argc), ctx);
   } catch (const bottle::Error& e) {
     std::cerr << "bottle-cli: error: " << e.what() << "\n";

@@ -50,17 +50,12 @@ class CursesSession {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 class App {
  public:
-  explicit App(const StateDirs& dirs)
-      : dirs_(dirs), bottles_(runner_, dirs),
-        worker_(std::make_unique<SystemRunner>(), dirs),
-        in_tmux_(inside_tmux(std::getenv("TMUX"))) {}
+  App(const Host& host, const StateDirs& dirs)
+      : host_(host), dirs_(dirs), bottles_(host, runner_, dirs),
+        worker_(host, std::make_unique<SystemRunner>(), dirs),
+        in_tmux_(inside_tmux(host.env(Var::tmux) ? host.env(Var::tmux)->c_str() : nullptr)) {}
 
   int run() {
     CursesSession session;
@@ -126,7 +121,7 @@ class App {
       const BottleSpec spec = bottles_.spec(name);
       Argv argv = agent_launch_argv(bottles_.backend(spec.backend), spec, mode);
       // The pane or child may start anywhere: make the program an absolute path.
-      argv.front() = resolve_program(argv.front(), env_or_empty("PATH"));
+      argv.front() = resolve_program(argv.front(), host_.env_or(Var::path, ""));
       if (in_tmux_) {
         launch_in_tmux(name, argv);
         model_.set_status(std::string(what) + " " + name + ": opened in a tmux pane");
@@ -158,8 +153,8 @@ class App {
   // otherwise a new pane is split off the dashboard's.
   void launch_in_tmux(const std::string& name, const Argv& argv) {
     TmuxOptions options;
-    options.env["PATH"] = env_or_empty("PATH");
-    const std::string self = env_or_empty("TMUX_PANE");
+    options.env["PATH"] = host_.env_or(Var::path, "");
+    const std::string self = host_.env_or(Var::tmux_pane, "");
     const auto known = panes_.find(name);
     if (known != panes_.end() && pane_alive(known->second)) {
       // The pane may close between the check and the respawn (its agent just exited);
@@ -193,6 +188,7 @@ class App {
     return r;
   }
 
+  Host host_;
   StateDirs dirs_;
   SystemRunner runner_;
   Bottles bottles_;  // UI thread: specs and pure argv builders only
@@ -204,8 +200,8 @@ class App {
 
 }  // namespace
 
-int run_interactive(const StateDirs& dirs) {
-  App app(dirs);
+int run_interactive(const Host& host, const StateDirs& dirs) {
+  App app(host, dirs);
   return app.run();
 }
 

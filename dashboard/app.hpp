@@ -16,6 +16,6 @@ extern volatile std::sig_atomic_t terminated;   ///< SIGTERM, SIGHUP
 
 /// Run the UI until q or a signal. Always leaves the terminal as it found it
 /// (endwin on every path, exceptions included). Returns the exit code.
-int run_interactive(const StateDirs& dirs);
+int run_interactive(const Host& host, const StateDirs& dirs);
 
 }  // namespace bottle::dashboard

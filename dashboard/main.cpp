@@ -68,17 +68,18 @@ int main(int argc, char** argv) {
     }
     if (json && !once) throw bottle::Error(bottle::ErrorKind::usage, "--json needs --once");
 
-    const auto dirs = bottle::StateDirs::from_environment();
+    const bottle::Host host = bottle::Host::from_process();
+    const auto dirs = bottle::StateDirs::from_environment(host);
     if (once) {
       bottle::SystemRunner runner;
-      bottle::Bottles bottles(runner, dirs);
+      bottle::Bottles bottles(host, runner, dirs);
       const auto rows = bottles.list();
       std::cout << (json ? bottle::rows_to_json(rows)
                          : bottle::rows_to_table(rows, static_cast<std::int64_t>(std::time(nullptr))));
       return bottle::exit_code::ok;
     }
     install_signal_handlers();
-    return bottle::dashboard::run_interactive(dirs);
+    return bottle::dashboard::run_interactive(host, dirs);
   } catch (const bottle::Error& e) {
     std::cerr << "bottle-dashboard: error: " << e.what() << "\n";
     return bottle::exit_code_for(e.kind());

@@ -1,7 +1,6 @@
 #include "bottle/bottles.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -13,7 +12,6 @@
 #include "bottle/egress_ca.hpp"
 #include "bottle/docker_backend.hpp"
 #include "bottle/error.hpp"
-#include "bottle/host_port.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/host_daemon.hpp"
 #include "bottle/smolmachines_backend.hpp"
@@ -92,19 +90,14 @@ std::string last_lines(std::string text) {
   return text.size() > 400 ? "..." + text.substr(text.size() - 400) : text;
 }
 
-std::string env_or(const char* variable, std::string fallback) {
-  const char* value = std::getenv(variable);
-  return (value != nullptr && *value != '\0') ? std::string(value) : fallback;
-}
-
 }  // namespace
 
-std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) {
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host) {
   if (kind == BackendKind::docker) {
-    DockerOptions options{.docker = env_or("BOTTLE_DOCKER", "docker"),
-                          .egress_image = env_or("BOTTLE_EGRESS_IMAGE", "bottle-egress:latest")};
+    DockerOptions options{.docker = host.env_or(Var::bottle_docker, "docker"),
+                          .egress_image = host.env_or(Var::bottle_egress_image, "bottle-egress:latest")};
     try {
-      options.egress_addon_dir = (locate_data_dir() / "egress").string();
+      options.egress_addon_dir = (locate_data_dir(host) / "egress").string();
     } catch (const Error& e) {
       // Only bottles with egress need the addon; creating one reports its absence.
       if (e.kind() != ErrorKind::not_found) throw;
@@ -113,24 +106,28 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
   }
 
   SmolmachinesOptions options;
-  options.smolvm = env_or("BOTTLE_SMOLVM", "smolvm");
-  const ProcessResult version = runner.run(Command{.argv = {options.smolvm, "--version"}});
-  if (!version.started())
-    throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", options.smolvm, version.start_error));
-  if (!version.ok())
-    throw Error(ErrorKind::backend, fmt::format("smolmachines: {} --version failed (status {})", options.smolvm, version.shell_status()));
-  options.version = parse_smolvm_version(version.out);
-  options.grammar = smolvm_grammar(options.version);
-  options.mitmdump = absolute_path_from_env("BOTTLE_MITMDUMP").string();
-  if (options.mitmdump.empty()) options.mitmdump = find_on_path("mitmdump").string();
+  options.smolvm = host.env_or(Var::bottle_smolvm, "smolvm");
+  // Asked when an operation first needs it, not here: building a backend (e.g. on
+  // the dashboard's UI thread) must not wait for smolvm.
+  options.probe_version = [&runner, smolvm = options.smolvm] {
+    const ProcessResult version = runner.run(Command{.argv = {smolvm, "--version"}});
+    if (!version.started())
+      throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
+    if (!version.ok())
+      throw Error(ErrorKind::backend,
+                  fmt::format("smolmachines: {} --version failed (status {})", smolvm, version.shell_status()));
+    return parse_smolvm_version(version.out);
+  };
+  options.mitmdump = host.absolute_path(Var::bottle_mitmdump).string();
+  if (options.mitmdump.empty()) options.mitmdump = find_on_path(host, "mitmdump").string();
   try {
-    options.egress_addon_dir = (locate_data_dir() / "egress").string();
+    options.egress_addon_dir = (locate_data_dir(host) / "egress").string();
   } catch (const Error& e) {
     // Only bottles with egress need the addons; egress_unavailable_reason() says so.
     if (e.kind() != ErrorKind::not_found) throw;
   }
   try {
-    options.pty_resize = locate_pty_resize().string();
+    options.pty_resize = locate_pty_resize(host).string();
   } catch (const Error& e) {
     // Only TTY sessions need the wrapper; agent_argv reports its absence then.
     if (e.kind() != ErrorKind::not_found) throw;
@@ -138,8 +135,13 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
   return std::make_unique<SmolmachinesBackend>(runner, options);
 }
 
-Bottles::Bottles(Runner& runner, StateDirs dirs, BackendFactory factory)
-    : runner_(runner), store_(std::move(dirs)), factory_(std::move(factory)) {
+BackendFactory default_backends(Host host) {
+  return [host = std::move(host)](BackendKind kind, Runner& runner) { return make_default_backend(kind, runner, host); };
+}
+
+Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactory factory)
+    : host_(host), runner_(runner), store_(std::move(dirs)),
+      factory_(factory ? std::move(factory) : default_backends(host)) {
   provision_steps_.push_back(install_prompt_file);
   provision_steps_.push_back([this](Backend& b, const BottleSpec& spec, const StateDirs&) {
     provision_egress_trust(b, spec);
@@ -183,7 +185,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
   // A host-side egress keeps one port for the bottle's life: the guest's proxy
   // address is built from it.
   if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec) && spec.egress.port == 0)
-    spec.egress.port = pick_free_port();
+    spec.egress.port = host_.ports().pick_free_port("127.0.0.1");
   std::vector<std::string> made_placeholders;
   try {
     // A workspace path that cannot be protected stops the bottle here, before

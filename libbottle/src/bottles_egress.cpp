@@ -3,15 +3,12 @@
 //   bottle runs one) or BOTTLE_EGRESS_UPSTREAM -> internet
 // Everything here fails closed: an egress or pipelock that does not come up is an
 // Error(isolation), and the bottle does not start.
-#include <chrono>
 #include <fmt/format.h>
-#include <thread>
 
 #include "bottle/bottles.hpp"
 #include "bottle/credential_provisioning.hpp"
 #include "bottle/egress_ca.hpp"
 #include "bottle/error.hpp"
-#include "bottle/host_port.hpp"
 #include "bottle/host_refresh.hpp"
 #include "bottle/locate.hpp"
 #include "bottle/managed_pipelock.hpp"
@@ -42,6 +39,18 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen, co
   return {listen.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
+// Ask `ready` every egress_poll_interval until it says yes (true) or
+// egress_ready_timeout has passed (false); it is asked once more at the deadline.
+template <typename Ready>
+bool wait_until_ready(Clock& clock, Ready&& ready) {
+  const auto deadline = clock.now() + egress_ready_timeout;
+  for (;;) {
+    if (ready()) return true;
+    if (clock.now() >= deadline) return false;
+    clock.sleep_for(egress_poll_interval);
+  }
+}
+
 }  // namespace
 
 bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
@@ -65,17 +74,17 @@ EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) cons
 }
 
 EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
-  EgressUpstream upstream = EgressUpstream::from_environment();
-  if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec)) upstream.proxy = pipelock->proxy_url();
+  EgressUpstream upstream = EgressUpstream::from_environment(host_);
+  if (const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec)) upstream.proxy = pipelock->proxy_url();
   return upstream;
 }
 
 void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::vector<GuardMount>& guard) {
   // Host-side preparation first, cheapest checks first: a bad environment or host
   // login stops here, before any file or engine object exists.
-  EgressUpstream upstream = EgressUpstream::from_environment();
+  EgressUpstream upstream = EgressUpstream::from_environment(host_);
   const ForwardedCredentials forwarded =
-      prepare_forwarded_credentials(spec, system_random_bytes, [&](AgentKind agent, const std::filesystem::path& file) {
+      prepare_forwarded_credentials(host_, spec, system_random_bytes, [&](AgentKind agent, const std::filesystem::path& file) {
         refresh_host_login(agent, file, upstream);
       });
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
@@ -84,9 +93,9 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
       write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement(), forwarded.dummies);
   // pipelock in front of egress, unless the user already runs a parent proxy.
   if (upstream.proxy.empty()) {
-    if (const auto program = locate_pipelock(); !program.empty()) {
+    if (const auto program = locate_pipelock(host_); !program.empty()) {
       const std::string host = b.egress_parent_host();
-      const std::string listen = fmt::format("{}:{}", host, pick_free_port(host));
+      const std::string listen = fmt::format("{}:{}", host, host_.ports().pick_free_port(host));
       upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
     }
   }
@@ -109,7 +118,7 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
   };
   std::filesystem::path broker;
   try {
-    broker = locate_data_dir() / "egress" / "bottle_broker.py";
+    broker = locate_data_dir(host_) / "egress" / "bottle_broker.py";
   } catch (const Error& e) {
     warn(e.what());
     return;
@@ -134,12 +143,12 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
 }
 
 void Bottles::start_pipelock(const BottleSpec& spec) {
-  const auto pipelock = managed_pipelock_of(store_.dirs(), spec);
+  const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec);
   if (!pipelock) return;
   const HostDaemon daemon = pipelock->daemon();
   if (!daemon_running(daemon)) {
     const auto [host, port] = split_listen(pipelock->listen, spec.name);
-    if (!port_free(host, port))
+    if (!host_.ports().port_free(host, port))
       throw Error(ErrorKind::isolation, fmt::format("pipelock for {}: {} is in use by another process", spec.name,
                                                     pipelock->listen));
     const ProcessResult started = runner_.run(Command{.argv = daemon_start_argv(daemon)});
@@ -148,10 +157,8 @@ void Bottles::start_pipelock(const BottleSpec& spec) {
                   fmt::format("pipelock for {} did not start: {}", spec.name, trimmed_detail(started)));
   }
   // pipelock does not report readiness itself: poll its health check.
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (runner_.run(Command{.argv = pipelock->health_argv()}).ok()) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  if (wait_until_ready(host_.clock(), [&] { return runner_.run(Command{.argv = pipelock->health_argv()}).ok(); }))
+    return;
   runner_.run(Command{.argv = daemon_stop_argv(daemon)});
   throw Error(ErrorKind::isolation, fmt::format("pipelock for {} did not become healthy (its log: {})", spec.name,
                                                 daemon.log_file.string()));
@@ -165,7 +172,7 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     if (b.egress_placement() == EgressPlacement::host) {
       if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;  // already up
       // Someone else's listener there would receive the bottle's traffic.
-      if (!port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
+      if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
         throw Error(ErrorKind::isolation,
                     fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
                                 spec.name, spec.egress.port));
@@ -174,13 +181,12 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     if (!started.ok())
       throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
     // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
-    for (int attempt = 0;; ++attempt) {
-      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;
-      if (attempt == 100)
-        throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    if (!wait_until_ready(host_.clock(),
+                          [&] { return runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok(); }))
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
   } catch (const Error& e) {
+    // Nothing of a half-started egress may keep running (nor hold its ports).
+    stop_egress_quietly(b, spec);
     if (e.kind() == ErrorKind::isolation) throw;
     throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
   }
@@ -191,7 +197,7 @@ std::vector<std::pair<Argv, std::string>> Bottles::egress_stop_argvs(const Backe
   std::vector<std::pair<Argv, std::string>> stops;
   if (!host_processes_only || b.egress_placement() == EgressPlacement::host)
     stops.emplace_back(b.egress_stop_argv(spec, egress_files(b, spec)), "egress");
-  if (const auto pipelock = managed_pipelock_of(store_.dirs(), spec))
+  if (const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec))
     stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
   return stops;
 }
@@ -207,6 +213,14 @@ void Bottles::stop_egress(Backend& b, const BottleSpec& spec) {
                               trimmed_detail(r));
   }
   if (!failures.empty()) throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
+}
+
+void Bottles::stop_egress_quietly(Backend& b, const BottleSpec& spec) noexcept {
+  try {
+    for (const auto& [argv, what] : egress_stop_argvs(b, spec, false)) runner_.run(Command{.argv = argv});
+  } catch (...) {
+    // Best effort: this runs while another error is being reported.
+  }
 }
 
 void Bottles::stop_host_processes(Backend& b, const BottleSpec& spec) noexcept {

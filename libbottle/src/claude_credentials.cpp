@@ -43,11 +43,6 @@ fs::path claude_dir_file(const std::optional<std::string>& config_dir, const std
   return fs::path(*home) / in_home;
 }
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::nullopt : std::optional<std::string>(v);
-}
-
 // Claude writes "absent" as null in places (subscriptionType: null).
 const json::value* present(const json::object& obj, std::string_view key) {
   const auto it = obj.find(key);
@@ -101,12 +96,12 @@ fs::path claude_global_config_path(const std::optional<std::string>& claude_conf
   return claude_dir_file(claude_config_dir, home, ".claude.json", ".claude.json");
 }
 
-fs::path claude_credentials_path_from_environment() {
-  return claude_credentials_path(env("CLAUDE_CONFIG_DIR"), env("HOME"));
+fs::path claude_credentials_path_from_environment(const Host& host) {
+  return claude_credentials_path(host.env(Var::claude_config_dir), host.env(Var::home));
 }
 
-fs::path claude_global_config_path_from_environment() {
-  return claude_global_config_path(env("CLAUDE_CONFIG_DIR"), env("HOME"));
+fs::path claude_global_config_path_from_environment(const Host& host) {
+  return claude_global_config_path(host.env(Var::claude_config_dir), host.env(Var::home));
 }
 
 ClaudeHostCredentials parse_claude_credentials(std::string_view credentials_json_text) {

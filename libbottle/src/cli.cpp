@@ -139,7 +139,7 @@ void report_workspace_changes(CliContext& ctx, Bottles& bottles, const std::stri
 int cmd_create(const std::vector<std::string>& args, CliContext& ctx) {
   bool no_start = false;
   const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr);
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
   bottles.create(spec, !no_start);
   ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend),
@@ -154,7 +154,7 @@ int cmd_ls(const std::vector<std::string>& args, CliContext& ctx) {
     if (arg == "--json") as_json = true;
     else usage(fmt::format("ls: unknown option '{}'", shown(arg)));
   }
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const auto rows = bottles.list();
   ctx.out << (as_json ? rows_to_json(rows) : rows_to_table(rows, std::time(nullptr)));
   return exit_code::ok;
@@ -162,14 +162,14 @@ int cmd_ls(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_start(const std::vector<std::string>& args, CliContext& ctx) {
   const std::string name = single_name(args, "start");
-  Bottles(ctx.runner, ctx.dirs, ctx.backends).start(name);
+  Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).start(name);
   ctx.out << fmt::format("started bottle {}\n", name);
   return exit_code::ok;
 }
 
 int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
   const std::string name = single_name(args, "stop");
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
   bottles.stop(name);
   ctx.out << fmt::format("stopped bottle {}\n", name);
@@ -179,7 +179,7 @@ int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
 int cmd_rm(const std::vector<std::string>& args, CliContext& ctx) {
   bool force = false, force_long = false;
   const std::string name = single_name(args, "rm", {{"-f", &force}, {"--force", &force_long}});
-  Bottles(ctx.runner, ctx.dirs, ctx.backends).remove(name, force || force_long);
+  Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).remove(name, force || force_long);
   ctx.out << fmt::format("removed bottle {}\n", name);
   return exit_code::ok;
 }
@@ -213,7 +213,7 @@ int cmd_exec(const std::vector<std::string>& args, CliContext& ctx) {
   if (i >= args.size() || i + 1 == args.size()) usage("exec: missing `-- CMD...`");
   validate_bottle_name(name, "NAME");
   const Argv command(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   Backend& backend = bottles.backend(spec.backend);
   if (options.user.empty()) options.user = spec.user;
@@ -241,7 +241,7 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
   validate_bottle_name(name, "NAME");
   Argv agent_args;
   if (i < args.size()) agent_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   Backend& backend = bottles.backend(spec.backend);
   if (!resume) {
@@ -261,7 +261,7 @@ int cmd_check(const std::vector<std::string>& args, CliContext& ctx) {
   bool workspace = false, as_json = false;
   const std::string name = single_name(args, "check", {{"--workspace", &workspace}, {"--json", &as_json}});
   if (!workspace) usage("check: name what to check: --workspace");
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const auto changes = bottles.workspace_changes(name);
   const auto unprotected = bottles.unprotected_paths(name);
   if (as_json) {
@@ -309,7 +309,7 @@ int cmd_render(const std::vector<std::string>& args, CliContext& ctx) {
   if (what != "egress" && what != "pipelock" && what != "env")
     usage(fmt::format("render: unknown item '{}' (egress, pipelock or env)", shown(what)));
   validate_bottle_name(args[1], "NAME");
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(args[1]);
   if (what == "egress") {
     ctx.out << render_egress_routes(bottles.egress_routes(spec), bottles.bottle_dummies(spec));
@@ -333,8 +333,8 @@ int cmd_guard(const std::vector<std::string>& args, CliContext& ctx) {
   const std::string name = single_name(args, "guard");
   std::signal(SIGTERM, [](int) { guard_stop.store(true); });
   std::signal(SIGINT, [](int) { guard_stop.store(true); });
-  Bottles bottles(ctx.runner, ctx.dirs, ctx.backends);
-  bottles.run_sentinel(name, guard_stop, notify_ready);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  bottles.run_sentinel(name, guard_stop, [&] { notify_ready(ctx.host); });
   return exit_code::ok;
 }
 

@@ -152,12 +152,8 @@ fs::path codex_auth_path(const std::optional<std::string>& codex_home, const std
   return fs::path(*home) / ".codex" / "auth.json";
 }
 
-fs::path codex_auth_path_from_environment() {
-  auto env = [](const char* name) -> std::optional<std::string> {
-    const char* v = std::getenv(name);
-    return v == nullptr ? std::nullopt : std::optional<std::string>(v);
-  };
-  return codex_auth_path(env("CODEX_HOME"), env("HOME"));
+fs::path codex_auth_path_from_environment(const Host& host) {
+  return codex_auth_path(host.env(Var::codex_home), host.env(Var::home));
 }
 
 CodexHostAuth parse_codex_auth(std::string_view auth_json_text) {

@@ -85,9 +85,9 @@ CodexHostAuth read_codex_host(const fs::path& host_file) {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-ForwardedCredentials prepare_codex(const BottleSpec& spec, const RandomSource& random,
+ForwardedCredentials prepare_codex(const Host& host_env, const BottleSpec& spec, const RandomSource& random,
                                    const RefreshHostLogin& refresh_expiring) {
-  const fs::path host_file = codex_auth_path_from_environment();
+  const fs::path host_file = codex_auth_path_from_environment(host_env);
   CodexHostAuth host = read_codex_host(host_file);
   // The dummies carry this token's exp: mint from a fresh one (re-read after the refresh).
   if (refresh_expiring && host.mode == CodexAuthMode::chatgpt && host_token_expiring(host.access_exp, unix_now())) {
@@ -111,9 +111,9 @@ ClaudeHostCredentials read_claude_host(const fs::path& host_file) {
   return with_file_context(host_file, [&] { return parse_claude_credentials(text); });
 }
 
-ForwardedCredentials prepare_claude(const BottleSpec& spec, const RandomSource& random,
+ForwardedCredentials prepare_claude(const Host& host_env, const BottleSpec& spec, const RandomSource& random,
                                     const RefreshHostLogin& refresh_expiring) {
-  const fs::path host_file = claude_credentials_path_from_environment();
+  const fs::path host_file = claude_credentials_path_from_environment(host_env);
   ClaudeHostCredentials host = read_claude_host(host_file);
   if (refresh_expiring && host_token_expiring(host.expires_at_ms / 1000, unix_now())) {
     refresh_expiring(AgentKind::claude, host_file);
@@ -123,7 +123,7 @@ ForwardedCredentials prepare_claude(const BottleSpec& spec, const RandomSource& 
 
   // The host's global config is optional (only its non-secret oauthAccount is
   // copied), but a malformed one is reported rather than ignored.
-  const fs::path global_file = claude_global_config_path_from_environment();
+  const fs::path global_file = claude_global_config_path_from_environment(host_env);
   std::string host_global;
   std::error_code ec;
   if (fs::exists(global_file, ec)) host_global = read_host_file(global_file, "claude");
@@ -177,15 +177,16 @@ std::string guest_user_home(std::string_view user) {
   return user == "root" ? std::string("/root") : "/home/" + std::string(user);
 }
 
-ForwardedCredentials prepare_forwarded_credentials(const BottleSpec& spec, const RandomSource& random,
+ForwardedCredentials prepare_forwarded_credentials(const Host& host, const BottleSpec& spec,
+                                                   const RandomSource& random,
                                                    const RefreshHostLogin& refresh_expiring) {
   if (!spec.forward_host_credentials) return {};
   // The user name becomes guest paths and a chown argument.
   validate_spec(spec);
   // Everything is built in memory and returned whole, so a failure part-way
   // leaves nothing behind.
-  return spec.agent == AgentKind::codex ? prepare_codex(spec, random, refresh_expiring)
-                                        : prepare_claude(spec, random, refresh_expiring);
+  return spec.agent == AgentKind::codex ? prepare_codex(host, spec, random, refresh_expiring)
+                                        : prepare_claude(host, spec, random, refresh_expiring);
 }
 
 fs::path forwarded_state_path(const StateDirs& dirs, std::string_view name) {

@@ -7,9 +7,9 @@
 
 namespace bottle {
 
-DashboardWorker::DashboardWorker(std::unique_ptr<Runner> runner, StateDirs dirs,
+DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs,
                                  BackendFactory factory, std::chrono::milliseconds interval)
-    : runner_(std::move(runner)), dirs_(std::move(dirs)), factory_(std::move(factory)),
+    : host_(std::move(host)), runner_(std::move(runner)), dirs_(std::move(dirs)), factory_(std::move(factory)),
       interval_(interval) {}
 
 DashboardWorker::~DashboardWorker() { stop(); }
@@ -91,7 +91,7 @@ void DashboardWorker::run() {
       jobs_.pop_front();
       lock.unlock();
       try {
-        if (!bottles) bottles = std::make_unique<Bottles>(*runner_, dirs_, factory_);
+        if (!bottles) bottles = std::make_unique<Bottles>(host_, *runner_, dirs_, factory_);
         do_job(*bottles, job, name);
       } catch (const std::exception& e) {
         std::lock_guard relock(mutex_);
@@ -105,7 +105,7 @@ void DashboardWorker::run() {
       lock.unlock();
       Snapshot snap;
       try {
-        if (!bottles) bottles = std::make_unique<Bottles>(*runner_, dirs_, factory_);
+        if (!bottles) bottles = std::make_unique<Bottles>(host_, *runner_, dirs_, factory_);
         snap.rows = bottles->list();
         // What protection could not prevent, per bottle, so the table shows it.
         const auto now = std::chrono::steady_clock::now();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <fmt/format.h>
 
 #include "bottle/error.hpp"
@@ -37,10 +36,10 @@ bool valid_proxy_url(std::string_view url) {
 
 }  // namespace
 
-EgressUpstream EgressUpstream::from_environment() {
+EgressUpstream EgressUpstream::from_environment(const Host& host) {
   EgressUpstream upstream;
-  if (const char* proxy = std::getenv("BOTTLE_EGRESS_UPSTREAM")) upstream.proxy = proxy;
-  if (const char* ca = std::getenv("BOTTLE_EGRESS_UPSTREAM_CA")) upstream.trusted_ca_file = ca;
+  upstream.proxy = host.env_or(Var::bottle_egress_upstream, "");
+  upstream.trusted_ca_file = host.env_or(Var::bottle_egress_upstream_ca, "");
   if (!upstream.proxy.empty() && !valid_proxy_url(upstream.proxy))
     throw Error(ErrorKind::invalid_input,
                 "environment variable BOTTLE_EGRESS_UPSTREAM: must be an http:// URL: http://HOST:PORT");

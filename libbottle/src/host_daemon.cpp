@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -53,10 +52,10 @@ std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon) {
   return argv;
 }
 
-void notify_ready() {
-  const char* socket_path = std::getenv("NOTIFY_SOCKET");
-  if (socket_path == nullptr || *socket_path == '\0' || std::strlen(socket_path) >= sizeof(sockaddr_un::sun_path))
-    return;
+void notify_ready(const Host& host) {
+  const std::string socket_name = host.env_or(Var::notify_socket, "");
+  const char* socket_path = socket_name.c_str();
+  if (socket_name.empty() || socket_name.size() >= sizeof(sockaddr_un::sun_path)) return;
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::memcpy(address.sun_path, socket_path, std::strlen(socket_path));

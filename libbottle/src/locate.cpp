@@ -1,6 +1,5 @@
 #include "bottle/locate.hpp"
 
-#include <cstdlib>
 #include <vector>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -28,9 +27,9 @@ fs::path current_executable() {
   return exe;
 }
 
-fs::path locate_pty_resize() {
+fs::path locate_pty_resize(const Host& host) {
   std::vector<fs::path> candidates;
-  if (fs::path from_env = absolute_path_from_env("BOTTLE_PTY_RESIZE"); !from_env.empty()) {
+  if (fs::path from_env = host.absolute_path(Var::bottle_pty_resize); !from_env.empty()) {
     if (is_executable_file(from_env)) return from_env;
     throw Error(ErrorKind::not_found,
                 fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
@@ -47,8 +46,8 @@ fs::path locate_pty_resize() {
   throw Error(ErrorKind::not_found, fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
 }
 
-fs::path locate_data_dir() {
-  if (fs::path from_env = absolute_path_from_env("BOTTLE_DATA_DIR"); !from_env.empty()) return from_env;
+fs::path locate_data_dir(const Host& host) {
+  if (fs::path from_env = host.absolute_path(Var::bottle_data_dir); !from_env.empty()) return from_env;
   std::error_code ec;
   const fs::path exe_dir = current_executable().parent_path();
   for (const fs::path& c : {exe_dir.parent_path() / BOTTLE_DATA_RELDIR,
@@ -59,9 +58,9 @@ fs::path locate_data_dir() {
   throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");
 }
 
-fs::path find_on_path(std::string_view name) {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "";
+fs::path find_on_path(const Host& host, std::string_view name) {
+  const std::string path = host.env_or(Var::path, "");
+  std::string_view rest = path;
   while (!rest.empty()) {
     const std::size_t colon = rest.find(':');
     const std::string_view dir = rest.substr(0, colon);

@@ -29,9 +29,9 @@ std::vector<std::string> ManagedPipelock::health_argv() const {
   return {program, "healthcheck", "--addr", listen};
 }
 
-fs::path locate_pipelock() {
-  if (fs::path from_env = absolute_path_from_env("BOTTLE_PIPELOCK"); !from_env.empty()) return from_env;
-  return find_on_path("pipelock");
+fs::path locate_pipelock(const Host& host) {
+  if (fs::path from_env = host.absolute_path(Var::bottle_pipelock); !from_env.empty()) return from_env;
+  return find_on_path(host, "pipelock");
 }
 
 std::vector<std::string> agent_api_hosts(AgentKind agent) {
@@ -48,13 +48,13 @@ ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& 
   return pipelock;
 }
 
-std::optional<ManagedPipelock> managed_pipelock_of(const StateDirs& dirs, const BottleSpec& spec) {
+std::optional<ManagedPipelock> managed_pipelock_of(const Host& host, const StateDirs& dirs, const BottleSpec& spec) {
   const fs::path dir = managed_pipelock_dir(dirs, spec);
   std::error_code ec;
   if (!fs::exists(dir / "listen", ec)) return std::nullopt;
   std::string listen = read_file(dir / "listen");
   while (!listen.empty() && listen.back() == '\n') listen.pop_back();
-  const fs::path program = locate_pipelock();
+  const fs::path program = locate_pipelock(host);
   if (program.empty())
     throw Error(ErrorKind::not_found,
                 fmt::format("bottle {} was created with pipelock in front of its egress, and pipelock is no "

@@ -72,9 +72,17 @@ SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
 SmolmachinesBackend::SmolmachinesBackend(Runner& runner, SmolmachinesOptions options)
     : Backend(runner), options_(std::move(options)) {}
 
+SmolvmVersion SmolmachinesBackend::version() const {
+  if (!options_.probe_version) return options_.version;
+  // A backend may be shared by threads (the dashboard's worker and UI): one probe.
+  std::lock_guard lock(version_mutex_);
+  if (!probed_version_) probed_version_ = options_.probe_version();
+  return *probed_version_;
+}
+
 std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>&) const {
   Argv argv{options_.smolvm, "machine", "create"};
-  if (options_.grammar == SmolvmGrammar::flag_names)
+  if (grammar() == SmolvmGrammar::flag_names)
     argv.insert(argv.end(), {"--name", object_name(spec.name)});
   else
     argv.push_back(object_name(spec.name));
@@ -104,7 +112,7 @@ Argv SmolmachinesBackend::stop_argv(const BottleSpec& spec) const {
 
 std::vector<Argv> SmolmachinesBackend::remove_argvs(const BottleSpec& spec) const {
   Argv argv{options_.smolvm, "machine", "delete"};
-  if (options_.grammar == SmolvmGrammar::flag_names)
+  if (grammar() == SmolvmGrammar::flag_names)
     argv.insert(argv.end(), {"--name", object_name(spec.name)});
   else
     argv.push_back(object_name(spec.name));
@@ -208,11 +216,11 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
 
 
 std::string SmolmachinesBackend::egress_unavailable_reason() const {
-  if (!options_.version.at_least(smolvm_egress_minimum.major, smolvm_egress_minimum.minor,
-                                 smolvm_egress_minimum.patch))
+  const SmolvmVersion installed = version();
+  if (!installed.at_least(smolvm_egress_minimum.major, smolvm_egress_minimum.minor, smolvm_egress_minimum.patch))
     return fmt::format("smolvm {} cannot confine a VM's network to egress (needs smolvm {} or later: "
                        "an enforced allow-list and the gateway to the host)",
-                       options_.version.text(), smolvm_egress_minimum.text());
+                       installed.text(), smolvm_egress_minimum.text());
   if (options_.mitmdump.empty())
     return "egress needs mitmdump on the host (Debian package mitmproxy), and it is not on PATH";
   if (options_.egress_addon_dir.empty()) return "bottle's egress addon directory was not found (set BOTTLE_DATA_DIR)";

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <dirent.h>
@@ -38,21 +37,12 @@ class FileDescriptor {
 
 }  // namespace
 
-fs::path absolute_path_from_env(const char* variable) {
-  const char* value = std::getenv(variable);
-  if (value == nullptr || *value == '\0') return {};
-  fs::path path(value);
-  if (!path.is_absolute())
-    throw Error(ErrorKind::invalid_input, fmt::format("environment variable {}: must be an absolute path", variable));
-  return path;
-}
-
-StateDirs StateDirs::from_environment() {
-  if (fs::path home = absolute_path_from_env("BOTTLE_HOME"); !home.empty())
+StateDirs StateDirs::from_environment(const Host& host) {
+  if (fs::path home = host.absolute_path(Var::bottle_home); !home.empty())
     return {home / "config", home / "state"};
-  fs::path user_home = absolute_path_from_env("HOME");
-  fs::path config = absolute_path_from_env("XDG_CONFIG_HOME");
-  fs::path state = absolute_path_from_env("XDG_STATE_HOME");
+  fs::path user_home = host.absolute_path(Var::home);
+  fs::path config = host.absolute_path(Var::xdg_config_home);
+  fs::path state = host.absolute_path(Var::xdg_state_home);
   if ((config.empty() || state.empty()) && user_home.empty())
     throw Error(ErrorKind::invalid_input, "environment variable HOME: not set (needed to find bottle's directories)");
   if (config.empty()) config = user_home / ".config";

@@ -1,32 +1,29 @@
 #pragma once
-// Sets environment variables for one test and restores the old values.
+// The environment one test gives libbottle: a bottle::Host built from the
+// variables set here. Nothing touches the process environment, so tests cannot
+// leak variables into each other.
 
-#include <cstdlib>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
-class EnvGuard {
+#include "bottle/host.hpp"
+
+class TestEnv {
  public:
-  EnvGuard() = default;
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-  ~EnvGuard() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else ::unsetenv(it->first.c_str());
-    }
-  }
-
   /// Set `key` to `value`, or unset it for nullopt.
   void set(const std::string& key, const std::optional<std::string>& value) {
-    const char* old = std::getenv(key.c_str());
-    saved_.push_back({key, old ? std::optional<std::string>(old) : std::nullopt});
-    if (value) ::setenv(key.c_str(), value->c_str(), 1);
-    else ::unsetenv(key.c_str());
+    if (value) vars_[key] = *value;
+    else vars_.erase(key);
+  }
+
+  /// A Host with these variables (and, when given, this clock and these ports).
+  bottle::Host host(std::shared_ptr<bottle::Clock> clock = nullptr,
+                    std::shared_ptr<bottle::PortProber> ports = nullptr) const {
+    return bottle::Host(vars_, std::move(clock), std::move(ports));
   }
 
  private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+  bottle::Host::Environment vars_;
 };

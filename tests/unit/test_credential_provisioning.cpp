@@ -109,10 +109,10 @@ std::string all_text(const ForwardedCredentials& fc) {
 TEST_CASE("provisioning: codex login becomes dummy files and a route", "[credential_provisioning]") {
   TempDir host;
   write_codex_login(host.path());
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
 
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::codex), counter_random());
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/home/node/.codex/auth.json");
   CHECK(fc.files[0].owner == "node:node");
@@ -146,10 +146,10 @@ TEST_CASE("provisioning: codex login becomes dummy files and a route", "[credent
 TEST_CASE("provisioning: claude login becomes dummy files and a route", "[credential_provisioning]") {
   TempDir host;
   write_claude_login(host.path());
-  EnvGuard env;
+  TestEnv env;
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
 
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::claude, "root"), counter_random());
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude, "root"), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/root/.claude/.credentials.json");
   CHECK(fc.files[0].owner == "root:root");
@@ -176,10 +176,10 @@ TEST_CASE("provisioning: claude via HOME, without a global config", "[credential
   fs::create_directories(host.path() / ".claude");
   write_claude_login(host.path() / ".claude");
   fs::remove(host.path() / ".claude" / ".claude.json");
-  EnvGuard env;
+  TestEnv env;
   env.set("CLAUDE_CONFIG_DIR", std::nullopt);
   env.set("HOME", host.path().string());
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::claude), counter_random());
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/home/node/.claude/.credentials.json");
   CHECK(fc.files[1].path == "/home/node/.claude.json");
@@ -188,24 +188,24 @@ TEST_CASE("provisioning: claude via HOME, without a global config", "[credential
 }
 
 TEST_CASE("provisioning: nothing without forward_host_credentials", "[credential_provisioning]") {
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", "/nonexistent-bottle-test");
   BottleSpec s = spec_for(AgentKind::codex);
   s.forward_host_credentials = false;
-  CHECK(prepare_forwarded_credentials(s) == ForwardedCredentials{});
+  CHECK(prepare_forwarded_credentials(env.host(), s) == ForwardedCredentials{});
 }
 
 TEST_CASE("provisioning: missing or malformed host files name the file and field", "[credential_provisioning]") {
   TempDir host;
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
 
-  std::string message = error_of([&] { prepare_forwarded_credentials(spec_for(AgentKind::codex)); });
+  std::string message = error_of([&] { prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex)); });
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / "auth.json").string()));
   CHECK_THAT(message, Catch::Matchers::Contains("no such file"));
 
-  message = error_of([&] { prepare_forwarded_credentials(spec_for(AgentKind::claude)); });
+  message = error_of([&] { prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude)); });
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / ".credentials.json").string()));
 
   const std::string secret = "not-a-jwt-SECRETVALUE";
@@ -215,7 +215,7 @@ TEST_CASE("provisioning: missing or malformed host files name the file and field
                                                                          {"access_token", secret},
                                                                          {"refresh_token", real_refresh}}},
                                                  {"last_refresh", "2026-09-20T10:11:12Z"}}));
-  message = error_of([&] { prepare_forwarded_credentials(spec_for(AgentKind::codex)); });
+  message = error_of([&] { prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex)); });
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / "auth.json").string()));
   CHECK_THAT(message, Catch::Matchers::Contains("tokens.access_token"));
   CHECK(message.find("SECRETVALUE") == std::string::npos);
@@ -223,7 +223,7 @@ TEST_CASE("provisioning: missing or malformed host files name the file and field
 
   write_claude_login(host.path());
   write_file_atomic(host.path() / ".claude.json", "[1, 2]");
-  message = error_of([&] { prepare_forwarded_credentials(spec_for(AgentKind::claude)); });
+  message = error_of([&] { prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude)); });
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / ".claude.json").string()));
   check_no_secret(message);
 }
@@ -232,12 +232,12 @@ TEST_CASE("provisioning: state round-trips and holds no real token", "[credentia
   TempDir host;
   TempDir state;
   write_codex_login(host.path());
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   const StateDirs dirs{state.path() / "config", state.path() / "state"};
 
   CHECK(!load_forwarded_state(dirs, "work"));
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::codex));
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex));
   save_forwarded_state(dirs, "work", fc);
   const fs::path path = forwarded_state_path(dirs, "work");
   CHECK(path == state.path() / "state" / "bottles" / "work" / "credentials.json");
@@ -262,10 +262,10 @@ TEST_CASE("provisioning: state round-trips and holds no real token", "[credentia
 TEST_CASE("provisioning: install_guest_files sends content on stdin only", "[credential_provisioning]") {
   TempDir host;
   write_codex_login(host.path());
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   const BottleSpec spec = spec_for(AgentKind::codex);
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec);
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec);
 
   RecordingRunner runner;
   DockerBackend docker(runner);
@@ -304,14 +304,14 @@ TEST_CASE("provisioning: two bottles of one host login never share a dummy", "[c
   TempDir host;
   write_codex_login(host.path());
   write_claude_login(host.path());
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
   for (const AgentKind agent : {AgentKind::codex, AgentKind::claude}) {
     INFO(to_string(agent));
     // The system random source, as bottle-cli uses it.
-    const ForwardedCredentials first = prepare_forwarded_credentials(spec_for(agent));
-    const ForwardedCredentials second = prepare_forwarded_credentials(spec_for(agent));
+    const ForwardedCredentials first = prepare_forwarded_credentials(env.host(), spec_for(agent));
+    const ForwardedCredentials second = prepare_forwarded_credentials(env.host(), spec_for(agent));
     REQUIRE_FALSE(first.dummies.empty());
     REQUIRE(first.dummies.size() == second.dummies.size());
     for (const auto& dummy : first.dummies) {
@@ -348,7 +348,7 @@ std::int64_t dummy_exp(const ForwardedCredentials& fc) {
 
 TEST_CASE("provisioning: an expiring codex login is refreshed, then read again", "[credential_provisioning]") {
   TempDir host;
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   const std::int64_t now = unix_now();
   const std::int64_t new_exp = now + 10 * 86400;
@@ -358,7 +358,7 @@ TEST_CASE("provisioning: an expiring codex login is refreshed, then read again",
     calls.emplace_back(agent, file);
     write_codex_login_expiring_at(host.path(), new_exp, "new");  // as bottle_broker.py would
   };
-  const ForwardedCredentials fc = prepare_forwarded_credentials(spec_for(AgentKind::codex), counter_random(), refresh);
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random(), refresh);
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].first == AgentKind::codex);
   CHECK(calls[0].second == host.path() / "auth.json");
@@ -368,12 +368,12 @@ TEST_CASE("provisioning: an expiring codex login is refreshed, then read again",
 
 TEST_CASE("provisioning: a codex login valid past the window is not refreshed", "[credential_provisioning]") {
   TempDir host;
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   const std::int64_t exp = unix_now() + 3 * 3600;
   write_codex_login_expiring_at(host.path(), exp, "fresh");
   int calls = 0;
-  const ForwardedCredentials fc = prepare_forwarded_credentials(
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(),
       spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 0);
   CHECK(dummy_exp(fc) == exp);
@@ -382,19 +382,19 @@ TEST_CASE("provisioning: a codex login valid past the window is not refreshed", 
   write_file_atomic(host.path() / "auth.json",
                     json::serialize(json::object{{"auth_mode", "apikey"}, {"OPENAI_API_KEY", "sk-REAL-key-do-not-leak"}}),
                     0600);
-  prepare_forwarded_credentials(spec_for(AgentKind::codex), counter_random(),
+  prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random(),
                                 [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 0);
 }
 
 TEST_CASE("provisioning: a refresh that fails for now mints from the current token", "[credential_provisioning]") {
   TempDir host;
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", host.path().string());
   const std::int64_t exp = unix_now() + 120;
   write_codex_login_expiring_at(host.path(), exp, "old");
   int calls = 0;
-  const ForwardedCredentials fc = prepare_forwarded_credentials(
+  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(),
       spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 1);  // once: still expiring after it is not a reason to ask again
   CHECK(dummy_exp(fc) == exp);
@@ -402,11 +402,11 @@ TEST_CASE("provisioning: a refresh that fails for now mints from the current tok
 
 TEST_CASE("provisioning: a dead host session stops provisioning", "[credential_provisioning]") {
   TempDir host;
-  EnvGuard env;
+  TestEnv env;
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
   write_claude_login(host.path());  // expiresAt 1791234567000: long past
   const std::string message = error_of([&] {
-    prepare_forwarded_credentials(spec_for(AgentKind::claude), counter_random(), [&](AgentKind agent, const fs::path&) {
+    prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random(), [&](AgentKind agent, const fs::path&) {
       CHECK(agent == AgentKind::claude);
       throw Error(ErrorKind::invalid_input, "sign in again on the host");
     });

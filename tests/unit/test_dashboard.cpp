@@ -265,7 +265,7 @@ TEST_CASE("dashboard worker: refreshes off the caller's thread, reports job fail
   const BackendFactory factory = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
     return std::make_unique<SmolmachinesBackend>(r, SmolmachinesOptions{.pty_resize = pty});
   };
-  DashboardWorker worker(std::move(runner), dirs, factory, std::chrono::milliseconds(20));
+  DashboardWorker worker(Host(), std::move(runner), dirs, factory, std::chrono::milliseconds(20));
   worker.start();
   std::optional<DashboardWorker::Snapshot> snap;
   for (int i = 0; i < 500 && !snap; ++i) {

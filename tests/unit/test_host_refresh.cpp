@@ -104,7 +104,7 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
                                     {"refresh_token", "rt-unit"}}},
                         {"last_refresh", "2026-11-26T10:00:00Z"}}),
                     0600);
-  EnvGuard env;
+  TestEnv env;
   env.set("CODEX_HOME", codex_home.string());
   env.set("BOTTLE_DATA_DIR", (tmp.path() / "share").string());
   env.set("BOTTLE_EGRESS_UPSTREAM", "http://127.0.0.1:3128");
@@ -115,7 +115,7 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
   runner.push_result(exited(0));  // docker ps (name check)
   runner.push_result(exited(host_refresh_exit_sign_in_again, "", "bottle_broker.py: ... sign in again"));
   const StateDirs dirs{tmp.path() / "config", tmp.path() / "state"};
-  Bottles bottles(runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
+  Bottles bottles(env.host(), runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
     return std::make_unique<DockerBackend>(r);
   });
   BottleSpec spec;

@@ -5,7 +5,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <optional>
@@ -22,46 +21,27 @@ using namespace bottle;
 
 namespace {
 
-const std::vector<std::string> variables{"BOTTLE_HOME",       "XDG_CONFIG_HOME",           "XDG_STATE_HOME",
-                                         "HOME",              "BOTTLE_EGRESS_UPSTREAM",    "BOTTLE_EGRESS_UPSTREAM_CA",
-                                         "CODEX_HOME",        "CLAUDE_CONFIG_DIR"};
-
-// Sets exactly `values` among `variables` for one row, and restores them after.
-class ScopedEnvironment {
- public:
-  explicit ScopedEnvironment(const std::map<std::string, std::optional<std::string>>& values) {
-    for (const auto& name : variables) {
-      const char* old = std::getenv(name.c_str());
-      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
-      ::unsetenv(name.c_str());
-    }
-    for (const auto& [name, value] : values)
-      if (value) ::setenv(name.c_str(), value->c_str(), 1);
-  }
-  ~ScopedEnvironment() {
-    for (const auto& [name, value] : saved_) {
-      if (value) ::setenv(name.c_str(), value->c_str(), 1);
-      else ::unsetenv(name.c_str());
-    }
-  }
-  ScopedEnvironment(const ScopedEnvironment&) = delete;
-  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
-
- private:
-  std::map<std::string, std::optional<std::string>> saved_;
-};
+// The Host one row reads: exactly `values`, nothing from the process.
+Host host_of(const std::map<std::string, std::optional<std::string>>& values) {
+  Host::Environment environment;
+  for (const auto& [name, value] : values)
+    if (value) environment.emplace(name, *value);
+  return Host(environment);
+}
 
 struct Row {
   std::string label;
   std::map<std::string, std::optional<std::string>> env;
-  std::function<void()> read;
+  std::function<void(const Host&)> read;
   std::string expected;
 };
 
-const std::function<void()> state_dirs = [] { StateDirs::from_environment(); };
-const std::function<void()> upstream = [] { EgressUpstream::from_environment(); };
-const std::function<void()> codex_path = [] { codex_auth_path_from_environment(); };
-const std::function<void()> claude_path = [] { claude_credentials_path_from_environment(); };
+const std::function<void(const Host&)> state_dirs = [](const Host& h) { StateDirs::from_environment(h); };
+const std::function<void(const Host&)> upstream = [](const Host& h) { EgressUpstream::from_environment(h); };
+const std::function<void(const Host&)> codex_path = [](const Host& h) { codex_auth_path_from_environment(h); };
+const std::function<void(const Host&)> claude_path = [](const Host& h) {
+  claude_credentials_path_from_environment(h);
+};
 
 }  // namespace
 
@@ -130,9 +110,9 @@ TEST_CASE("hostile environment variables are rejected by name", "[hostile][env]"
     DYNAMIC_SECTION(row.label) {
       std::string message;
       {
-        ScopedEnvironment env(row.env);
+        const Host host = host_of(row.env);
         try {
-          row.read();
+          row.read(host);
           FAIL("accepted a hostile environment");
         } catch (const Error& e) {
           CHECK(e.kind() == ErrorKind::invalid_input);

@@ -33,7 +33,7 @@ TEST_CASE("a bottle's pipelock files: config and listen address, private, no pip
   spec.name = "api";
   spec.agent = AgentKind::codex;
   spec.allowlist = {"github.com"};
-  CHECK_FALSE(managed_pipelock_of(dirs, spec));
+  CHECK_FALSE(managed_pipelock_of(Host(), dirs, spec));
 
   const ManagedPipelock written = write_managed_pipelock(dirs, spec, "/usr/bin/pipelock", "127.0.0.1:41003");
   const std::string config = read_file(written.dir / "pipelock.yaml");
@@ -43,18 +43,13 @@ TEST_CASE("a bottle's pipelock files: config and listen address, private, no pip
   CHECK((std::filesystem::status(written.dir / "pipelock.yaml").permissions() & std::filesystem::perms::all) ==
         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 
-  ::setenv("BOTTLE_PIPELOCK", "/usr/bin/pipelock", 1);
-  const auto found = managed_pipelock_of(dirs, spec);
+  const auto found = managed_pipelock_of(Host(Host::Environment{{"BOTTLE_PIPELOCK", "/usr/bin/pipelock"}}), dirs, spec);
   REQUIRE(found);
   CHECK(found->listen == "127.0.0.1:41003");
   CHECK(found->program == "/usr/bin/pipelock");
   // Created with pipelock, and pipelock is gone: the bottle must not run without it.
-  const std::string path = std::getenv("PATH");
-  ::setenv("BOTTLE_PIPELOCK", "", 1);
-  ::setenv("PATH", home.path().c_str(), 1);
-  CHECK_THROWS_WITH(managed_pipelock_of(dirs, spec), Catch::Contains("pipelock is no longer installed"));
-  ::setenv("PATH", path.c_str(), 1);
-  ::unsetenv("BOTTLE_PIPELOCK");
+  CHECK_THROWS_WITH(managed_pipelock_of(Host({{"BOTTLE_PIPELOCK", ""}, {"PATH", home.path().string()}}), dirs, spec),
+                    Catch::Contains("pipelock is no longer installed"));
 }
 
 TEST_CASE("docker: egress reaches a host-side parent proxy at the default bridge's gateway", "[docker][argv]") {

@@ -68,22 +68,19 @@ TEST_CASE("a failed atomic write leaves the old file intact", "[state]") {
 }
 
 TEST_CASE("state directories come from BOTTLE_HOME or XDG variables", "[state]") {
-  ::setenv("BOTTLE_HOME", "/tmp/bh-test", 1);
-  StateDirs d = StateDirs::from_environment();
+  StateDirs d = StateDirs::from_environment(Host({{"BOTTLE_HOME", "/tmp/bh-test"}, {"HOME", "/home/u"}}));
   CHECK(d.config == "/tmp/bh-test/config");
   CHECK(d.state == "/tmp/bh-test/state");
   CHECK(d.spec_path("x") == "/tmp/bh-test/config/bottles/x.json");
   CHECK_THROWS_WITH(d.spec_path("../x"), Catch::Contains("may contain only"));
-  ::setenv("BOTTLE_HOME", "relative", 1);
-  CHECK_THROWS_WITH(StateDirs::from_environment(), "environment variable BOTTLE_HOME: must be an absolute path");
-  ::unsetenv("BOTTLE_HOME");
-  ::setenv("XDG_CONFIG_HOME", "/c", 1);
-  ::setenv("XDG_STATE_HOME", "/s", 1);
-  d = StateDirs::from_environment();
+  CHECK_THROWS_WITH(StateDirs::from_environment(Host(Host::Environment{{"BOTTLE_HOME", "relative"}})),
+                    "environment variable BOTTLE_HOME: must be an absolute path");
+  d = StateDirs::from_environment(Host({{"XDG_CONFIG_HOME", "/c"}, {"XDG_STATE_HOME", "/s"}}));
   CHECK(d.config == "/c/bottle");
   CHECK(d.state == "/s/bottle");
-  ::unsetenv("XDG_CONFIG_HOME");
-  ::unsetenv("XDG_STATE_HOME");
+  d = StateDirs::from_environment(Host(Host::Environment{{"HOME", "/home/u"}}));
+  CHECK(d.config == "/home/u/.config/bottle");
+  CHECK(d.state == "/home/u/.local/state/bottle");
 }
 
 TEST_CASE("a corrupt stored spec is reported, not replaced", "[state]") {

@@ -3,6 +3,7 @@
 // specs (SpecStore) with the engines (Backend) and keeps the two consistent: a
 // bottle that fails to come up leaves neither a spec nor an engine object behind.
 
+#include <chrono>
 #include <cstdint>
 #include <atomic>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include "bottle/backend.hpp"
 #include "bottle/error.hpp"
+#include "bottle/host.hpp"
 #include "bottle/state.hpp"
 #include "bottle/workspace_manifest.hpp"
 
@@ -49,14 +51,23 @@ struct BottleRow {
   std::string state_text() const;
 };
 
-/// Builds the backend for a kind. The default factory (make_default_backend)
-/// uses the real docker/smolvm CLIs; tests pass their own.
+/// Builds the backend for a kind. The default factory (default_backends) uses the
+/// real docker/smolvm CLIs; tests pass their own.
 using BackendFactory = std::function<std::unique_ptr<Backend>(BackendKind, Runner&)>;
 
 /// The real backends: docker from PATH ($BOTTLE_DOCKER overrides), smolvm from
-/// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`), pty-resize
-/// from locate_pty_resize().
-std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner);
+/// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`, run the first
+/// time an operation needs it, never here), pty-resize from locate_pty_resize(),
+/// all from `host`'s environment.
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host);
+/// make_default_backend with `host`, as a BackendFactory.
+BackendFactory default_backends(Host host);
+
+/// How long start waits for a bottle's pipelock to pass its health check, and for
+/// its egress to accept connections, polling every egress_poll_interval. Past it
+/// the start fails (Error(isolation)) and what it started is stopped again.
+inline constexpr std::chrono::milliseconds egress_ready_timeout{30'000};
+inline constexpr std::chrono::milliseconds egress_poll_interval{100};
 
 /// A step run after a bottle starts (prompt file, credentials, ...). Steps are
 /// registered by the features that need them.
@@ -64,7 +75,9 @@ using ProvisionStep = std::function<void(Backend&, const BottleSpec&, const Stat
 
 class Bottles {
  public:
-  Bottles(Runner& runner, StateDirs dirs, BackendFactory factory = make_default_backend);
+  /// `host` is where every environment variable, wait and port probe comes from;
+  /// an empty `factory` means default_backends(host).
+  Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactory factory = {});
 
   /// Create and (unless `start` is false) start and provision a bottle. Throws
   /// Error(conflict) if the name is taken. On any failure, whatever was made is
@@ -117,6 +130,8 @@ class Bottles {
   /// Best effort, for clean-up paths: stop what runs on the host (a host-side
   /// egress, pipelock). A container egress goes with the bottle's engine objects.
   void stop_host_processes(Backend& backend, const BottleSpec& spec) noexcept;
+  /// Best effort: stop the bottle's egress (wherever it runs) and its pipelock.
+  void stop_egress_quietly(Backend& backend, const BottleSpec& spec) noexcept;
   std::vector<std::pair<Argv, std::string>> egress_stop_argvs(const Backend& backend, const BottleSpec& spec,
                                                               bool host_processes_only) const;
   EgressFiles egress_files(const Backend& backend, const BottleSpec& spec) const;
@@ -143,6 +158,7 @@ class Bottles {
   void stop_sentinel(const BottleSpec& spec) noexcept;
   EngineState engine_state(const BottleSpec& spec);
 
+  Host host_;
   Runner& runner_;
   SpecStore store_;
   BackendFactory factory_;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bottle/base64url.hpp"
+#include "bottle/host.hpp"
 #include "bottle/spec.hpp"
 
 namespace bottle {
@@ -32,9 +33,9 @@ std::filesystem::path claude_credentials_path(const std::optional<std::string>& 
 /// Claude's global config: `claude_config_dir`/.claude.json, else `home`/.claude.json.
 std::filesystem::path claude_global_config_path(const std::optional<std::string>& claude_config_dir,
                                                 const std::optional<std::string>& home);
-/// The two above with $CLAUDE_CONFIG_DIR and $HOME.
-std::filesystem::path claude_credentials_path_from_environment();
-std::filesystem::path claude_global_config_path_from_environment();
+/// The two above with the host's $CLAUDE_CONFIG_DIR and $HOME.
+std::filesystem::path claude_credentials_path_from_environment(const Host& host);
+std::filesystem::path claude_global_config_path_from_environment(const Host& host);
 
 /// The host's claudeAiOauth entry, validated. Holds real secrets: never log it.
 struct ClaudeHostCredentials {

@@ -15,8 +15,10 @@ struct CliContext {
   StateDirs dirs;
   std::ostream& out;
   std::ostream& err;
-  BackendFactory backends = make_default_backend;
+  BackendFactory backends = {};  ///< empty: default_backends(host)
   std::string cwd;  ///< for resolving relative paths in flags; empty: the process cwd
+  /// The environment, clock and ports every operation uses (main: Host::from_process()).
+  Host host = {};
 };
 
 /// Run `bottle-cli ARGS...` (args excludes argv[0]). Returns the exit code; never

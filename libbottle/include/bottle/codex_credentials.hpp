@@ -20,6 +20,7 @@
 #include <boost/json/object.hpp>
 
 #include "bottle/base64url.hpp"
+#include "bottle/host.hpp"
 #include "bottle/spec.hpp"
 
 namespace bottle {
@@ -29,8 +30,8 @@ namespace bottle {
 /// Throws Error(invalid_input) for a relative CODEX_HOME, or when neither is usable.
 std::filesystem::path codex_auth_path(const std::optional<std::string>& codex_home,
                                       const std::optional<std::string>& home);
-/// codex_auth_path() with $CODEX_HOME and $HOME.
-std::filesystem::path codex_auth_path_from_environment();
+/// codex_auth_path() with the host's $CODEX_HOME and $HOME.
+std::filesystem::path codex_auth_path_from_environment(const Host& host);
 
 enum class CodexAuthMode { chatgpt, api_key };
 

@@ -4,7 +4,7 @@
 // claude_credentials.hpp), keep what was built in bottle's state so the dummies
 // stay stable across starts, and install the files into a bottle.
 //
-//   ForwardedCredentials fc = prepare_forwarded_credentials(spec);  // at create
+//   ForwardedCredentials fc = prepare_forwarded_credentials(host, spec);  // at create
 //   save_forwarded_state(dirs, spec.name, fc);
 //   install_guest_files(backend, spec, fc.files);                   // after start
 //   ...
@@ -58,14 +58,14 @@ std::string guest_user_home(std::string_view user);
 
 /// Everything a bottle gets when spec.forward_host_credentials is set; empty when
 /// it is not.
-///  codex (host file: codex_auth_path_from_environment()):
+///  codex (host file: codex_auth_path_from_environment(host)):
 ///    <home>/.codex/auth.json     0600 user:user  dummy login (build_codex_bottle_auth)
 ///    <home>/.codex/config.toml   0600 user:user  cli_auth_credentials_store = "file"
 ///        (a keyring store would ignore auth.json), forced_login_method matching the
 ///        host login, update check, analytics and metrics off, and the workdir
 ///        trusted (no trust prompt)
-///  claude (host files: claude_credentials_path_from_environment() and, if it
-///  exists, claude_global_config_path_from_environment() for oauthAccount):
+///  claude (host files: claude_credentials_path_from_environment(host) and, if it
+///  exists, claude_global_config_path_from_environment(host) for oauthAccount):
 ///    <home>/.claude/.credentials.json  0600 user:user  dummy OAuth login
 ///    <home>/.claude.json               0600 user:user  onboarding done, workdir
 ///        trusted (build_claude_global_config)
@@ -76,7 +76,7 @@ std::string guest_user_home(std::string_view user);
 /// Throws Error(invalid_input) naming the host file when it is missing, unreadable
 /// or malformed (and the field, from the parsers); nothing is returned or written
 /// then. Throws Error(invalid_input) for a spec whose user is not a plain name.
-ForwardedCredentials prepare_forwarded_credentials(const BottleSpec& spec,
+ForwardedCredentials prepare_forwarded_credentials(const Host& host, const BottleSpec& spec,
                                                    const RandomSource& random = system_random_bytes,
                                                    const RefreshHostLogin& refresh_expiring = {});
 

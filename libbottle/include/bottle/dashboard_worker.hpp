@@ -40,8 +40,8 @@ class DashboardWorker {
     bool operator==(const Message&) const = default;
   };
 
-  DashboardWorker(std::unique_ptr<Runner> runner, StateDirs dirs,
-                  BackendFactory factory = make_default_backend,
+  /// An empty `factory` means default_backends(host).
+  DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs, BackendFactory factory = {},
                   std::chrono::milliseconds interval = std::chrono::milliseconds(2000));
   ~DashboardWorker();  ///< stops and joins
   DashboardWorker(const DashboardWorker&) = delete;
@@ -64,6 +64,7 @@ class DashboardWorker {
   void run();
   void do_job(Bottles& bottles, Job job, const std::string& name);
 
+  Host host_;
   std::unique_ptr<Runner> runner_;
   StateDirs dirs_;
   BackendFactory factory_;

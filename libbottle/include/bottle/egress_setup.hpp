@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bottle/egress_ca.hpp"
+#include "bottle/host.hpp"
 #include "bottle/spec.hpp"
 
 namespace bottle {
@@ -41,7 +42,7 @@ RouteMounts map_route_files(const std::vector<EgressRoute>& routes, std::string_
 struct EgressUpstream {
   std::string proxy;
   std::string trusted_ca_file;
-  static EgressUpstream from_environment();
+  static EgressUpstream from_environment(const Host& host);
   bool operator==(const EgressUpstream&) const = default;
 };
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "bottle/host.hpp"
+
 namespace bottle {
 
 struct HostDaemon {
@@ -38,7 +40,8 @@ std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon);
 bool daemon_running(const HostDaemon& daemon);
 
 /// For a daemon of ours: tell start-stop-daemon --notify-await that it is ready
-/// (sd_notify READY=1 on $NOTIFY_SOCKET). Nothing happens without that variable.
-void notify_ready();
+/// (sd_notify READY=1 on the host's $NOTIFY_SOCKET). Nothing happens without that
+/// variable.
+void notify_ready(const Host& host);
 
 }  // namespace bottle

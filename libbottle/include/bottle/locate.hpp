@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "bottle/host.hpp"
+
 namespace bottle {
 
 /// The running executable (/proc/self/exe). Throws Error(internal) if unreadable.
@@ -15,14 +17,15 @@ std::filesystem::path current_executable();
 /// <exe dir>/../libexec/bottle/pty-resize (relocatable install), else the
 /// compiled-in install prefix. Throws Error(not_found) naming every place looked at
 /// when none is an executable file.
-std::filesystem::path locate_pty_resize();
+std::filesystem::path locate_pty_resize(const Host& host);
 
 /// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else
 /// <exe dir>/../share/bottle, else the install prefix's, else the source tree's.
-std::filesystem::path locate_data_dir();
+std::filesystem::path locate_data_dir(const Host& host);
 
-/// `name` looked up on $PATH, as an absolute path; empty when it is not there.
-std::filesystem::path find_on_path(std::string_view name);
+/// `name` looked up on the host's $PATH (absolute entries only), as an absolute
+/// path; empty when it is not there.
+std::filesystem::path find_on_path(const Host& host, std::string_view name);
 
 std::string bottle_version();
 

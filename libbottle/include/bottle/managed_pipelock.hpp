@@ -36,7 +36,7 @@ struct ManagedPipelock {
 
 /// The pipelock binary: $BOTTLE_PIPELOCK (absolute) if set, else `pipelock` on
 /// PATH; empty when there is none.
-std::filesystem::path locate_pipelock();
+std::filesystem::path locate_pipelock(const Host& host);
 
 /// The API hosts an agent needs (pipelock's allowlist and passthrough for it).
 std::vector<std::string> agent_api_hosts(AgentKind agent);
@@ -50,6 +50,6 @@ ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& 
 
 /// The bottle's pipelock, when it was created with one. Throws Error(not_found)
 /// when it was but the binary is gone (the bottle must not run without it).
-std::optional<ManagedPipelock> managed_pipelock_of(const StateDirs& dirs, const BottleSpec& spec);
+std::optional<ManagedPipelock> managed_pipelock_of(const Host& host, const StateDirs& dirs, const BottleSpec& spec);
 
 }  // namespace bottle

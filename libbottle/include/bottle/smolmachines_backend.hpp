@@ -14,6 +14,10 @@
 // 1.7.2 the gateway did not reach the host's loopback. Older versions get no egress
 // (and so no network at all).
 
+#include <functional>
+#include <mutex>
+#include <optional>
+
 #include "bottle/backend.hpp"
 #include "bottle/host_daemon.hpp"
 
@@ -54,6 +58,11 @@ struct SmolmachinesOptions {
   std::string mitmdump;
   /// The directory holding bottle's mitmproxy addons (bottle_egress.py, bottle_ready.py).
   std::string egress_addon_dir;
+  /// When set, `version` and `grammar` above are not used: this is asked once, the
+  /// first time an operation needs them (create/remove argvs, egress checks), and
+  /// its answer decides both. Constructing the backend runs nothing. If it throws,
+  /// that operation fails and the next one asks again.
+  std::function<SmolvmVersion()> probe_version;
 };
 
 class SmolmachinesBackend final : public Backend {
@@ -91,10 +100,17 @@ class SmolmachinesBackend final : public Backend {
   HostDaemon egress_daemon(const BottleSpec& spec, const EgressFiles& files,
                            const EgressUpstream& upstream) const;
 
+  /// As constructed: with probe_version set, version and grammar are not resolved here.
   const SmolmachinesOptions& options() const { return options_; }
 
  private:
+  /// The installed smolvm's version, probed on first use when probe_version is set.
+  SmolvmVersion version() const;
+  SmolvmGrammar grammar() const { return options_.probe_version ? smolvm_grammar(version()) : options_.grammar; }
+
   SmolmachinesOptions options_;
+  mutable std::mutex version_mutex_;
+  mutable std::optional<SmolvmVersion> probed_version_;
 };
 
 }  // namespace bottle

@@ -14,13 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "bottle/host.hpp"
 #include "bottle/spec.hpp"
 
 namespace bottle {
-
-/// The path in environment variable `variable`; empty when unset or empty. Throws
-/// Error(invalid_input) naming the variable when it is set but not absolute.
-std::filesystem::path absolute_path_from_env(const char* variable);
 
 struct StateDirs {
   std::filesystem::path config;
@@ -29,7 +26,7 @@ struct StateDirs {
   /// From BOTTLE_HOME, else XDG_CONFIG_HOME / XDG_STATE_HOME, else ~/.config and
   /// ~/.local/state. Throws Error(invalid_input) when a variable is set but not an
   /// absolute path, or when no home can be found.
-  static StateDirs from_environment();
+  static StateDirs from_environment(const Host& host);
   /// Generated files of one bottle: <state>/bottles/NAME (name must be valid).
   std::filesystem::path bottle_state_dir(std::string_view name) const;
   std::filesystem::path spec_path(std::string_view name) const;
