@@ -57,9 +57,9 @@ std::string env_or_empty(const char* name) {
 
 class App {
  public:
-  explicit App(const StateDirs& dirs)
-      : dirs_(dirs), bottles_(runner_, dirs),
-        worker_(std::make_unique<SystemRunner>(), dirs),
+  App(const StateDirs& dirs, const BackendFactory& backends)
+      : dirs_(dirs), bottles_(runner_, dirs, backends),
+        worker_(std::make_unique<SystemRunner>(), dirs, backends),
         in_tmux_(inside_tmux(std::getenv("TMUX"))) {}
 
   int run() {
@@ -96,7 +96,8 @@ class App {
       perform(action);
       dirty = true;
     }
-    // Restore the terminal first; joining may wait for an engine call to finish.
+    // Restore the terminal first, then stop the worker: stopping kills an engine
+    // call in flight, so q quits at once even when the engine hangs.
     endwin();
     worker_.stop();
     return terminated ? 128 + SIGTERM : interrupted ? 128 + SIGINT : 0;
@@ -204,8 +205,8 @@ class App {
 
 }  // namespace
 
-int run_interactive(const StateDirs& dirs) {
-  App app(dirs);
+int run_interactive(const StateDirs& dirs, const BackendFactory& backends) {
+  App app(dirs, backends);
   return app.run();
 }
 

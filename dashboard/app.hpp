@@ -5,6 +5,7 @@
 #include <atomic>
 #include <csignal>
 
+#include "bottle/bottles.hpp"
 #include "bottle/state.hpp"
 
 namespace bottle::dashboard {
@@ -16,6 +17,7 @@ extern volatile std::sig_atomic_t terminated;   ///< SIGTERM, SIGHUP
 
 /// Run the UI until q or a signal. Always leaves the terminal as it found it
 /// (endwin on every path, exceptions included). Returns the exit code.
-int run_interactive(const StateDirs& dirs);
+/// `backends` makes the backends (and so sets their engine timeouts).
+int run_interactive(const StateDirs& dirs, const BackendFactory& backends = make_default_backend);
 
 }  // namespace bottle::dashboard

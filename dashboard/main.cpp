@@ -3,6 +3,7 @@
 // this file parses the command line, installs signal handlers and catches
 // everything so the terminal is never left in curses mode.
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <iostream>
@@ -32,7 +33,9 @@ constexpr const char* usage_text =
     "keys: Up/Down or k/j move, Enter attach, r resume, s stop, d remove,\n"
     "      / filter, ? help, q quit\n"
     "\n"
-    "BOTTLE_HOME (or XDG_CONFIG_HOME / XDG_STATE_HOME) selects the state directory.\n";
+    "BOTTLE_HOME (or XDG_CONFIG_HOME / XDG_STATE_HOME) selects the state directory.\n"
+    "BOTTLE_ENGINE_TIMEOUT=SECONDS limits every engine call (default 30 s for queries,\n"
+    "300 s for changes).\n";
 
 extern "C" void on_signal(int signal_number) {
   if (signal_number == SIGINT) bottle::dashboard::interrupted = 1;
@@ -69,16 +72,19 @@ int main(int argc, char** argv) {
     if (json && !once) throw bottle::Error(bottle::ErrorKind::usage, "--json needs --once");
 
     const auto dirs = bottle::StateDirs::from_environment();
+    const char* engine_timeout = std::getenv("BOTTLE_ENGINE_TIMEOUT");
+    const bottle::BackendFactory backends =
+        bottle::make_backend_factory(bottle::engine_timeouts_from(engine_timeout ? engine_timeout : ""));
     if (once) {
       bottle::SystemRunner runner;
-      bottle::Bottles bottles(runner, dirs);
+      bottle::Bottles bottles(runner, dirs, backends);
       const auto rows = bottles.list();
       std::cout << (json ? bottle::rows_to_json(rows)
                          : bottle::rows_to_table(rows, static_cast<std::int64_t>(std::time(nullptr))));
       return bottle::exit_code::ok;
     }
     install_signal_handlers();
-    return bottle::dashboard::run_interactive(dirs);
+    return bottle::dashboard::run_interactive(dirs, backends);
   } catch (const bottle::Error& e) {
     std::cerr << "bottle-dashboard: error: " << e.what() << "\n";
     return bottle::exit_code_for(e.kind());

@@ -99,7 +99,9 @@ std::string env_or(const char* variable, std::string fallback) {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) {
+namespace {
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, Runner& runner, const EngineTimeouts& timeouts) {
   if (kind == BackendKind::docker) {
     DockerOptions options{.docker = env_or("BOTTLE_DOCKER", "docker"),
                           .egress_image = env_or("BOTTLE_EGRESS_IMAGE", "bottle-egress:latest")};
@@ -109,12 +111,17 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
       // Only bottles with egress need the addon; creating one reports its absence.
       if (e.kind() != ErrorKind::not_found) throw;
     }
-    return std::make_unique<DockerBackend>(runner, options);
+    auto docker = std::make_unique<DockerBackend>(runner, options);
+    docker->set_engine_timeouts(timeouts);
+    return docker;
   }
 
   SmolmachinesOptions options;
   options.smolvm = env_or("BOTTLE_SMOLVM", "smolvm");
-  const ProcessResult version = runner.run(Command{.argv = {options.smolvm, "--version"}});
+  const Argv version_argv{options.smolvm, "--version"};
+  const ProcessResult version = runner.run(Command{.argv = version_argv, .timeout = timeouts.query});
+  if (version.timed_out())
+    throw Error(ErrorKind::backend, "smolmachines: " + engine_timeout_message(version_argv, timeouts.query));
   if (!version.started())
     throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", options.smolvm, version.start_error));
   if (!version.ok())
@@ -135,7 +142,19 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) 
     // Only TTY sessions need the wrapper; agent_argv reports its absence then.
     if (e.kind() != ErrorKind::not_found) throw;
   }
-  return std::make_unique<SmolmachinesBackend>(runner, options);
+  auto smolmachines = std::make_unique<SmolmachinesBackend>(runner, options);
+  smolmachines->set_engine_timeouts(timeouts);
+  return smolmachines;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner) {
+  return make_backend(kind, runner, EngineTimeouts{});
+}
+
+BackendFactory make_backend_factory(EngineTimeouts timeouts) {
+  return [timeouts](BackendKind kind, Runner& runner) { return make_backend(kind, runner, timeouts); };
 }
 
 Bottles::Bottles(Runner& runner, StateDirs dirs, BackendFactory factory)
@@ -210,7 +229,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     // Undo whatever part exists; the original error is what the user needs to see.
     stop_host_processes(b, spec);
     stop_sentinel(spec);
-    for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
+    for (const auto& argv : b.remove_argvs(spec)) runner_.run(b.engine_command(argv));
     remove_placeholders(made_placeholders);
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -243,7 +262,7 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be started or provisioned (e.g. its isolation) must
     // not run, nor leave its host processes behind.
-    runner_.run(Command{.argv = b.stop_argv(spec)});
+    runner_.run(b.engine_command(b.stop_argv(spec)));
     stop_host_processes(b, spec);
     stop_sentinel(spec);
     throw;

@@ -42,6 +42,8 @@ using BackendFactory = std::function<std::unique_ptr<Backend>(BackendKind, Runne
 /// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`), pty-resize
 /// from locate_pty_resize().
 std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner);
+/// A factory making default backends whose engine calls are limited by `timeouts`.
+BackendFactory make_backend_factory(EngineTimeouts timeouts);
 
 /// A step run after a bottle starts (prompt file, credentials, ...). Steps are
 /// registered by the features that need them.

@@ -48,7 +48,9 @@ class DashboardWorker {
   DashboardWorker& operator=(const DashboardWorker&) = delete;
 
   void start();
-  /// Ask the thread to finish and wait for it (after its current engine call).
+  /// Finish the thread and wait for it. An engine call in flight is killed
+  /// (Runner::cancel), so this returns at once even when the engine hangs; the
+  /// runner runs nothing afterwards.
   void stop();
   /// Refresh now instead of at the next tick.
   void request_refresh();
