@@ -9,6 +9,7 @@
 #include <mutex>
 #include <poll.h>
 #include <set>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -156,11 +157,16 @@ bp::filesystem::path resolve_executable(const std::string& name) {
 
 // A non-interactive child leads a process group of its own, so that a timeout,
 // kill_group() or cancel() reaches whatever it spawned (a shell script's
-// children, a VMM) and not just the direct child.
+// children, a VMM) and not just the direct child. Out of the terminal's
+// foreground group it no longer gets the user's ^C, so it dies with the thread
+// that started it instead: a bottle-cli killed by ^C leaves no hung engine call.
 struct NewProcessGroup {
+  pid_t parent = ::getpid();
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
                                const char* const*) {
-    if (::setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    if (::setpgid(0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return bp::error_code(errno, bp::system_category());
+    if (::getppid() != parent) return bp::error_code(ESRCH, bp::system_category());  // died already
     return {};
   }
 };
@@ -311,7 +317,11 @@ class SystemProcess final : public RunningProcess {
       add(err_.get(), POLLIN);
       add(in_.get(), POLLOUT);
       if (!exited_) add(pidfd_.get(), POLLIN);
-      if (::poll(fds, n, timeout_ms) < 0 && errno != EINTR) return false;
+      if (::poll(fds, n, timeout_ms) < 0) {
+        // EINTR, or a transient ENOMEM: try again (a deadline still ends the wait).
+        if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       for (nfds_t i = 0; i < n; ++i) {
         if (fds[i].revents == 0) continue;
         if (fds[i].fd == out_.get()) drain(out_, out_text_);

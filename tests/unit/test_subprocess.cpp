@@ -243,3 +243,14 @@ TEST_CASE("RecordingRunner answers patterns first, then its script, then the fal
   CHECK(t.timed_out());
   CHECK(t.out == "partial");
 }
+
+TEST_CASE("A non-interactive child dies with the thread that started it", "[subprocess]") {
+  SystemRunner runner;
+  std::unique_ptr<RunningProcess> child;
+  // As when bottle-cli dies of ^C: the child is in its own group and gets no SIGINT.
+  std::thread([&] { child = runner.start({.argv = {"sleep", "30"}}); }).join();
+  REQUIRE(child->pid() > 0);
+  const ProcessResult r = child->wait();
+  CHECK(r.outcome == ProcessResult::Outcome::signaled);
+  CHECK(r.code == SIGKILL);
+}

@@ -108,9 +108,11 @@ class Runner {
 std::unique_ptr<RunningProcess> finished_process(ProcessResult result);
 
 /// Runs real processes (Boost.Process v2). Every non-interactive child gets its own
-/// process group, so a timeout or kill_group() reaches everything it spawned; an
-/// interactive child stays in the caller's group, the terminal's foreground group,
-/// so job control and ^C keep working. May be used from several threads.
+/// process group, so a timeout or kill_group() reaches everything it spawned, and
+/// is SIGKILLed if the thread that started it exits first (it no longer gets the
+/// terminal's ^C). An interactive child stays in the caller's group, the
+/// terminal's foreground group, so job control and ^C keep working.
+/// May be used from several threads.
 class SystemRunner final : public Runner {
  public:
   SystemRunner();
