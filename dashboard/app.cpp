@@ -91,7 +91,8 @@ class App {
       perform(action);
       dirty = true;
     }
-    // Restore the terminal first; joining may wait for an engine call to finish.
+    // Restore the terminal first, then stop the worker: stopping kills an engine
+    // call in flight, so q quits at once even when the engine hangs.
     endwin();
     worker_.stop();
     return terminated ? 128 + SIGTERM : interrupted ? 128 + SIGINT : 0;

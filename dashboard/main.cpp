@@ -32,7 +32,9 @@ constexpr const char* usage_text =
     "keys: Up/Down or k/j move, Enter attach, r resume, s stop, d remove,\n"
     "      / filter, ? help, q quit\n"
     "\n"
-    "BOTTLE_HOME (or XDG_CONFIG_HOME / XDG_STATE_HOME) selects the state directory.\n";
+    "BOTTLE_HOME (or XDG_CONFIG_HOME / XDG_STATE_HOME) selects the state directory.\n"
+    "BOTTLE_ENGINE_TIMEOUT=SECONDS limits every engine call (default 30 s for queries,\n"
+    "300 s for changes).\n";
 
 extern "C" void on_signal(int signal_number) {
   if (signal_number == SIGINT) bottle::dashboard::interrupted = 1;

@@ -1,5 +1,7 @@
 #include "bottle/backend.hpp"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "bottle/error.hpp"
@@ -20,8 +22,33 @@ std::string Backend::object_name(std::string_view bottle_name) const {
   return std::string(object_prefix) + std::string(bottle_name);
 }
 
-ProcessResult Backend::run_checked(const Argv& argv, std::string_view what) {
-  ProcessResult r = runner_.run(Command{.argv = argv});
+EngineTimeouts engine_timeouts_from(std::string_view value) {
+  if (value.empty()) return {};
+  int seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 86400)
+    throw Error(ErrorKind::invalid_input,
+                "BOTTLE_ENGINE_TIMEOUT: expected a whole number of seconds from 1 to 86400");
+  const std::chrono::seconds limit(seconds);
+  return EngineTimeouts{.query = limit, .change = limit};
+}
+
+std::string engine_timeout_message(const Argv& argv, std::chrono::milliseconds limit) {
+  const std::string command = argv.size() > 1 ? argv[0] + " " + argv[1] : argv.empty() ? "" : argv[0];
+  const auto seconds = std::chrono::duration_cast<std::chrono::duration<double>>(limit).count();
+  return fmt::format("{} timed out after {:g} s (the engine did not answer; is it hung? "
+                     "BOTTLE_ENGINE_TIMEOUT sets the limit in seconds)",
+                     command, seconds);
+}
+
+Command Backend::engine_command(Argv argv, EngineCall call) const {
+  return Command{.argv = std::move(argv), .timeout = call == EngineCall::query ? timeouts_.query : timeouts_.change};
+}
+
+ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, EngineCall call) {
+  const Command command = engine_command(argv, call);
+  ProcessResult r = runner_.run(command);
+  if (r.timed_out()) throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
   if (!r.started())
     throw Error(ErrorKind::backend, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
   if (!r.ok()) {
@@ -45,11 +72,13 @@ void Backend::stop(const BottleSpec& spec) { run_checked(stop_argv(spec), "stop 
 void Backend::remove(const BottleSpec& spec) {
   std::string first_error;
   for (const auto& argv : remove_argvs(spec)) {
-    const ProcessResult r = runner_.run(Command{.argv = argv});
+    const Command command = engine_command(argv);
+    const ProcessResult r = runner_.run(command);
     // Already gone is what we want.
     const bool gone = r.started() && !r.ok() && is_gone(r);
     if (r.ok() || gone || !first_error.empty()) continue;
-    std::string detail = r.started() ? r.err : r.start_error;
+    std::string detail = r.timed_out() ? engine_timeout_message(argv, *command.timeout)
+                         : r.started() ? r.err : r.start_error;
     while (!detail.empty() && detail.back() == '\n') detail.pop_back();
     first_error = fmt::format("remove {}: {} failed: {}", spec.name, argv.front(), detail);
   }
@@ -98,7 +127,7 @@ std::string BottleInfo::state_text() const {
 }
 
 std::vector<BottleInfo> Backend::list() {
-  return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind()))).out);
+  return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
 }
 
 ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
@@ -118,11 +147,14 @@ void Backend::install_file(const BottleSpec& spec, const std::string& guest_path
   const Argv command{"sh", "-c", script, "sh", guest_path, owner, fmt::format("{:o}", mode)};
   ExecOptions options;
   options.forward_stdin = true;
-  const ProcessResult r = exec(spec, command, options, content);
+  Command run = engine_command(exec_argv(spec, command, options));
+  run.stdin_data = content;
+  const ProcessResult r = runner_.run(run);
   if (!r.ok())
     throw Error(ErrorKind::backend,
                 fmt::format("could not install {} in bottle {}: {}", guest_path, spec.name,
-                            r.started() ? r.err : r.start_error));
+                            r.timed_out() ? engine_timeout_message(run.argv, *run.timeout)
+                            : r.started() ? r.err : r.start_error));
 }
 
 int Backend::run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty) {

@@ -93,6 +93,7 @@ std::string last_lines(std::string text) {
 }  // namespace
 
 std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host) {
+  const EngineTimeouts timeouts = engine_timeouts_from(host.env_or(Var::bottle_engine_timeout, ""));
   if (kind == BackendKind::docker) {
     DockerOptions options{.docker = host.env_or(Var::bottle_docker, "docker"),
                           .egress_image = host.env_or(Var::bottle_egress_image, "bottle-egress:latest")};
@@ -102,15 +103,20 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
       // Only bottles with egress need the addon; creating one reports its absence.
       if (e.kind() != ErrorKind::not_found) throw;
     }
-    return std::make_unique<DockerBackend>(runner, options);
+    auto docker = std::make_unique<DockerBackend>(runner, options);
+    docker->set_engine_timeouts(timeouts);
+    return docker;
   }
 
   SmolmachinesOptions options;
   options.smolvm = host.env_or(Var::bottle_smolvm, "smolvm");
   // Asked when an operation first needs it, not here: building a backend (e.g. on
   // the dashboard's UI thread) must not wait for smolvm.
-  options.probe_version = [&runner, smolvm = options.smolvm] {
-    const ProcessResult version = runner.run(Command{.argv = {smolvm, "--version"}});
+  options.probe_version = [&runner, smolvm = options.smolvm, limit = timeouts.query] {
+    const Argv version_argv{smolvm, "--version"};
+    const ProcessResult version = runner.run(Command{.argv = version_argv, .timeout = limit});
+    if (version.timed_out())
+      throw Error(ErrorKind::backend, "smolmachines: " + engine_timeout_message(version_argv, limit));
     if (!version.started())
       throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
     if (!version.ok())
@@ -132,7 +138,9 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     // Only TTY sessions need the wrapper; agent_argv reports its absence then.
     if (e.kind() != ErrorKind::not_found) throw;
   }
-  return std::make_unique<SmolmachinesBackend>(runner, options);
+  auto smolmachines = std::make_unique<SmolmachinesBackend>(runner, options);
+  smolmachines->set_engine_timeouts(timeouts);
+  return smolmachines;
 }
 
 BackendFactory default_backends(Host host) {
@@ -212,7 +220,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     // Undo whatever part exists; the original error is what the user needs to see.
     stop_host_processes(b, spec);
     stop_sentinel(spec);
-    for (const auto& argv : b.remove_argvs(spec)) runner_.run(Command{.argv = argv});
+    for (const auto& argv : b.remove_argvs(spec)) runner_.run(b.engine_command(argv));
     remove_placeholders(made_placeholders);
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -245,7 +253,7 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be started or provisioned (e.g. its isolation) must
     // not run, nor leave its host processes behind.
-    runner_.run(Command{.argv = b.stop_argv(spec)});
+    runner_.run(b.engine_command(b.stop_argv(spec)));
     stop_host_processes(b, spec);
     stop_sentinel(spec);
     throw;

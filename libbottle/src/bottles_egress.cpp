@@ -18,6 +18,7 @@ namespace bottle {
 namespace {
 
 std::string trimmed_detail(const ProcessResult& r) {
+  if (r.timed_out()) return "timed out (the engine did not answer; is it hung? BOTTLE_ENGINE_TIMEOUT sets the limit)";
   std::string detail = r.started() ? r.err : r.start_error;
   while (!detail.empty() && detail.back() == '\n') detail.pop_back();
   return detail;
@@ -101,7 +102,7 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
   }
   b.create(spec, guard);
   for (const auto& argv : b.egress_create_argvs(spec, files, upstream)) {
-    const ProcessResult r = runner_.run(Command{.argv = argv});
+    const ProcessResult r = runner_.run(b.engine_command(argv));
     if (!r.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("create egress for {}: {} failed: {}", spec.name, argv.front(), trimmed_detail(r)));
@@ -170,19 +171,19 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     start_pipelock(spec);
     const EgressFiles files = egress_files(b, spec);
     if (b.egress_placement() == EgressPlacement::host) {
-      if (runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok()) return;  // already up
+      if (runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok()) return;  // already up
       // Someone else's listener there would receive the bottle's traffic.
       if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
         throw Error(ErrorKind::isolation,
                     fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
                                 spec.name, spec.egress.port));
     }
-    const ProcessResult started = runner_.run(Command{.argv = b.egress_start_argv(spec, files, egress_upstream(spec))});
+    const ProcessResult started = runner_.run(b.engine_command(b.egress_start_argv(spec, files, egress_upstream(spec))));
     if (!started.ok())
       throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
     // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
     if (!wait_until_ready(host_.clock(),
-                          [&] { return runner_.run(Command{.argv = b.egress_probe_argv(spec, files)}).ok(); }))
+                          [&] { return runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok(); }))
       throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
   } catch (const Error& e) {
     // Nothing of a half-started egress may keep running (nor hold its ports).

@@ -24,6 +24,9 @@ void DashboardWorker::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  // An engine call in flight (a hung dockerd) must not hold the join: killing it
+  // makes the call return at once, and every later one fails without running.
+  if (thread_.joinable()) runner_->cancel();
   if (thread_.joinable()) thread_.join();
 }
 

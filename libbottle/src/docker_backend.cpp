@@ -223,7 +223,7 @@ BridgeInspect parse_bridge_inspect(std::string_view output) {
 
 std::string DockerBackend::egress_parent_host() {
   const BridgeInspect bridge =
-      parse_bridge_inspect(run_checked(bridge_inspect_argv(), "inspect Docker's default bridge").out);
+      parse_bridge_inspect(run_checked(bridge_inspect_argv(), "inspect Docker's default bridge", EngineCall::query).out);
   if (!bridge.gateway.empty()) return bridge.gateway;
   const std::string interface =
       bridge.interface.empty() ? std::string(docker_default_bridge_interface) : bridge.interface;

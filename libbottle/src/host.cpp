@@ -38,7 +38,7 @@ constexpr std::array<VarInfo, 20> table{{
     {Var::bottle_egress_upstream_ca, "BOTTLE_EGRESS_UPSTREAM_CA",
      "a CA file egress trusts for upstream servers (absolute path; test set-ups)", ""},
     {Var::bottle_engine_timeout, "BOTTLE_ENGINE_TIMEOUT", "engine-call deadline in seconds",
-     "see README.md"},
+     "30 (queries), 300 (changes)"},
     {Var::notify_socket, "NOTIFY_SOCKET", "set by start-stop-daemon for bottle's own daemons (readiness)", ""},
     {Var::tmux, "TMUX", "set inside tmux: the dashboard opens agents in new panes", ""},
     {Var::tmux_pane, "TMUX_PANE", "the dashboard's own tmux pane (set by tmux)", ""},

@@ -91,47 +91,24 @@ inline bool port_open(std::uint16_t port) {
   return ok;
 }
 
-// A long-running child with stdout and stderr in `log`; terminated in the destructor.
+// A long-running child with stdout and stderr in `log`; its process group is
+// terminated in the destructor.
 class Daemon {
  public:
   Daemon(const std::vector<std::string>& argv, const fs::path& log) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const std::string log_path = log.string();
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      // The test process ignores SIGPIPE (SystemRunner); the child must not inherit that.
-      ::signal(SIGPIPE, SIG_DFL);
-      const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      const int in = ::open("/dev/null", O_RDONLY);
-      if (out < 0 || in < 0) ::_exit(126);
-      ::dup2(in, 0);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
+    std::vector<std::string> words{"sh", "-c", "exec \"$@\" >>\"$0\" 2>&1", log.string()};
+    words.insert(words.end(), argv.begin(), argv.end());
+    child_ = runner_.start({.argv = words});
+    REQUIRE(child_->pid() > 0);
   }
-  ~Daemon() {
-    ::kill(pid_, SIGTERM);
-    if (!wait_until([&] { return !running(); }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+  ~Daemon() { child_->kill_group(); }
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
-  bool running() {
-    if (exited_) return false;
-    exited_ = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
-    return !exited_;
-  }
+  bool running() { return !child_->wait_for(std::chrono::milliseconds(0)).has_value(); }
 
  private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  bottle::SystemRunner runner_;
+  std::unique_ptr<bottle::RunningProcess> child_;
 };
 
 inline bottle::ProcessResult run(std::vector<std::string> argv) {

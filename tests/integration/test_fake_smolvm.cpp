@@ -4,6 +4,8 @@
 // is checked here against the spec, not against bottle.
 #include "test_paths.hpp"
 
+#include "bottle/subprocess.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cerrno>
@@ -53,68 +55,19 @@ struct Result {
     _exit(127);
 }
 
-int wait_status(pid_t pid) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // `without_sys_admin` runs the fake as root minus CAP_SYS_ADMIN (dropped from the bounding
-// set, so exec cannot grant it back): what a non-root run looks like to mount(2).
+// set by setpriv, so exec cannot grant it back): what a non-root run looks like to mount(2).
 Result run_fake(const std::vector<std::string>& args, const Env& env, const std::string& input = "",
                 bool without_sys_admin = false) {
-    int in[2];
-    int out[2];
-    int err[2];
-    REQUIRE(pipe(in) == 0);
-    REQUIRE(pipe(out) == 0);
-    REQUIRE(pipe(err) == 0);
-    const pid_t child = fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-        for (const int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) {
-            close(fd);
-        }
-        if (without_sys_admin && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) != 0) {
-            _exit(126);
-        }
-        exec_fake(args, env);
+    bottle::Command command{.argv = {test_paths::fake_smolvm}, .env = env, .stdin_data = input};
+    if (without_sys_admin) {
+        command.argv.insert(command.argv.begin(), {"setpriv", "--bounding-set", "-sys_admin"});
     }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    if (!input.empty()) {
-        [[maybe_unused]] const ssize_t written = write(in[1], input.data(), input.size());
-    }
-    close(in[1]);
-    Result result;
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_count = 2;
-    while (open_count > 0) {
-        if (poll(fds, 2, -1) < 0) {
-            continue;
-        }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) {
-                continue;
-            }
-            char buffer[4096];
-            const ssize_t count = read(fds[i].fd, buffer, sizeof buffer);
-            if (count <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_count;
-                continue;
-            }
-            (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(count));
-        }
-    }
-    result.status = wait_status(child);
-    return result;
+    command.argv.insert(command.argv.end(), args.begin(), args.end());
+    bottle::SystemRunner runner;
+    bottle::ProcessResult r = runner.run(command);
+    REQUIRE(r.started());
+    return Result{r.shell_status(), std::move(r.out), std::move(r.err)};
 }
 
 std::string usage_error(const std::string& first_line, const std::string& usage) {

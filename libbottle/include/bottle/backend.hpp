@@ -6,6 +6,7 @@
 // Runner seam. Running the agent is exactly running agent_argv(): the CLI, the
 // dashboard's foreground path and its tmux path all use it, on every backend.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -71,6 +72,31 @@ struct BottleInfo {
   bool operator==(const BottleInfo&) const = default;
 };
 
+/// How long bottle waits for an engine call before it kills the call and reports
+/// that the engine did not answer. A hung dockerd or smolvm must not hang
+/// bottle-cli or the dashboard forever. Interactive runs (the agent, exec) have none.
+struct EngineTimeouts {
+  /// Reads (list, inspect, probe, --version): a healthy engine answers in well
+  /// under a second; 30 s is far beyond a loaded machine's worst case.
+  std::chrono::milliseconds query = std::chrono::seconds(30);
+  /// Changes (create, start, stop, remove): create may pull an image or boot a VM,
+  /// and `docker stop` alone waits 10 s for the container before killing it.
+  std::chrono::milliseconds change = std::chrono::seconds(300);
+  bool operator==(const EngineTimeouts&) const = default;
+};
+
+/// Which EngineTimeouts limit an engine call gets.
+enum class EngineCall { query, change };
+
+/// The timeouts BOTTLE_ENGINE_TIMEOUT's `value` asks for: one limit, in whole
+/// seconds (1..86400), for every engine call. Empty value: the defaults.
+/// Throws Error(invalid_input) for anything else.
+EngineTimeouts engine_timeouts_from(std::string_view value);
+
+/// "docker ps timed out after 30 s (...)": the error message for an engine call
+/// that timed out after `limit`.
+std::string engine_timeout_message(const Argv& argv, std::chrono::milliseconds limit);
+
 /// The environment the agent (and user commands) get inside a bottle. The default
 /// is the spec's own `env`; bottle's factory installs one that adds the proxy and CA
 /// variables egress needs. Must never return a real secret.
@@ -88,6 +114,10 @@ class Backend {
   virtual std::string object_name(std::string_view bottle_name) const;
 
   void set_guest_env_provider(GuestEnvProvider provider) { guest_env_ = std::move(provider); }
+  void set_engine_timeouts(EngineTimeouts timeouts) { timeouts_ = timeouts; }
+  const EngineTimeouts& engine_timeouts() const { return timeouts_; }
+  /// `argv` as a Command with the deadline its kind of call gets.
+  Command engine_command(Argv argv, EngineCall call = EngineCall::change) const;
   std::map<std::string, std::string> guest_env(const BottleSpec& spec) const;
 
   // ---- Pure argv builders -------------------------------------------------------
@@ -164,12 +194,14 @@ class Backend {
   int run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty);
 
  protected:
-  /// Run and throw Error(backend) with the engine's stderr when it fails.
-  ProcessResult run_checked(const Argv& argv, std::string_view what);
+  /// Run with the deadline of `call` and throw Error(backend) with the engine's
+  /// stderr when it fails (or says it timed out).
+  ProcessResult run_checked(const Argv& argv, std::string_view what, EngineCall call = EngineCall::change);
   Runner& runner_;
 
  private:
   GuestEnvProvider guest_env_;
+  EngineTimeouts timeouts_;
 };
 
 /// Labels (Docker) and name prefixes that mark what bottle owns.

@@ -58,7 +58,8 @@ using BackendFactory = std::function<std::unique_ptr<Backend>(BackendKind, Runne
 /// The real backends: docker from PATH ($BOTTLE_DOCKER overrides), smolvm from
 /// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`, run the first
 /// time an operation needs it, never here), pty-resize from locate_pty_resize(),
-/// all from `host`'s environment.
+/// all from `host`'s environment. Engine calls are limited by $BOTTLE_ENGINE_TIMEOUT
+/// (engine_timeouts_from).
 std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host);
 /// make_default_backend with `host`, as a BackendFactory.
 BackendFactory default_backends(Host host);

@@ -5,7 +5,7 @@
 // jobs. The UI thread only takes a mutex to hand over a job or pick up results,
 // so a slow or unreachable engine never blocks a key.
 //
-//   DashboardWorker worker(std::make_unique<SystemRunner>(), dirs);
+//   DashboardWorker worker(host, std::make_unique<SystemRunner>(), dirs);
 //   worker.start();
 //   if (auto snap = worker.take_snapshot()) model.set_rows(snap->rows);
 //   worker.submit(DashboardWorker::Job::stop, "api");
@@ -48,7 +48,9 @@ class DashboardWorker {
   DashboardWorker& operator=(const DashboardWorker&) = delete;
 
   void start();
-  /// Ask the thread to finish and wait for it (after its current engine call).
+  /// Finish the thread and wait for it. An engine call in flight is killed
+  /// (Runner::cancel), so this returns at once even when the engine hangs; the
+  /// runner runs nothing afterwards.
   void stop();
   /// Refresh now instead of at the next tick.
   void request_refresh();
