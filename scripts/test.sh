@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command test run (what .ci/run calls). Works on a fresh clone of a fresh
 # Debian 12 machine, run as root:
-#   packages -> build with -Werror -> Docker engine -> test images -> ctest
+#   packages -> clang-format check -> build with -Werror -> clang-tidy
+#   -> Docker engine -> test images -> ctest
 #
 # Then the second build, with sanitizers, and the fuzz smoke run:
 #   build-asan/ with ASan+UBSan (gcc) -> the same ctest run there
@@ -61,6 +62,9 @@ fuzz_run() {
 
 heading "install Debian packages"
 bash scripts/install-deps.sh
+
+heading "clang-format: no drift from .clang-format (fix: scripts/format.sh)"
+bash scripts/check-format.sh
 
 heading "configure and build (build/, -Werror)"
 build build -DBOTTLE_SANITIZE=OFF
