@@ -24,7 +24,8 @@ heading() { printf '\n==== %s ====\n' "$*"; }
 build() {
   local dir="$1"
   shift
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOTTLE_WERROR=ON "$@"
+  # BOTTLE_BUILD_TESTS explicitly: scripts/setup.sh turns it off in the same build/.
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOTTLE_WERROR=ON -DBOTTLE_BUILD_TESTS=ON "$@"
   cmake --build "$dir" -j "$JOBS"
 }
 
