@@ -12,6 +12,7 @@ require_clang_format
 cd "$ROOT"
 
 # One clang-format per file (two at a time) so each drifted file is named once.
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 mapfile -t drifted < <(
   format_files | xargs -0 --no-run-if-empty -n 1 -P 2 sh -c \
     'clang-format --style=file --dry-run -Werror "$1" >/dev/null 2>&1 || printf "%s\n" "$1"' sh |

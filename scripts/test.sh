@@ -70,6 +70,11 @@ bash scripts/check-format.sh
 heading "configure and build (build/, -Werror)"
 build build -DBOTTLE_SANITIZE=OFF
 
+heading "clang-tidy: .clang-tidy checks, every finding an error (build/compile_commands.json)"
+t0=$SECONDS
+bash scripts/check-tidy.sh build
+echo "[time] clang-tidy: $((SECONDS - t0)) s"
+
 heading "start the Docker engine"
 bash scripts/start-dockerd.sh
 
