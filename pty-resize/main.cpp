@@ -19,9 +19,7 @@ namespace {
 
 constexpr int k_usage_exit_code = 2;
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     using namespace pty_resize;
 
     const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
@@ -43,12 +41,19 @@ int main(int argc, char** argv) {
             break;
     }
 
+    SessionConfig config;
+    config.child_argv = request.child_argv;
+    config.smolvm = side_channel_program(request);
+    config.machine = request.machine;
+    return run_session(config);
+}
+
+}  // namespace
+
+// Argument parsing allocates too, so everything runs inside the one handler.
+int main(int argc, char** argv) {
     try {
-        SessionConfig config;
-        config.child_argv = request.child_argv;
-        config.smolvm = side_channel_program(request);
-        config.machine = request.machine;
-        return run_session(config);
+        return run(argc, argv);
     } catch (const std::exception& e) {
         std::cerr << "pty-resize: error: " << e.what() << '\n';
         return 1;

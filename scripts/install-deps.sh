@@ -15,6 +15,8 @@ readonly RUNTIME_PKGS=(
 )
 # clang's libFuzzer and sanitizer runtimes are only a recommendation of clang.
 readonly FUZZ_PKGS=(clang libclang-rt-14-dev)
+# scripts/check-format.sh and scripts/check-tidy.sh (both run by scripts/test.sh).
+readonly STYLE_PKGS=(clang-format clang-tidy)
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
@@ -42,7 +44,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${FUZZ_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${FUZZ_PKGS[@]}" "${STYLE_PKGS[@]}"; do
   if ! is_installed "$pkg"; then
     missing+=("$pkg")
   fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command test run (what .ci/run calls). Works on a fresh clone of a fresh
 # Debian 12 machine, run as root:
-#   packages -> build with -Werror -> Docker engine -> test images -> ctest
+#   packages -> clang-format check -> build with -Werror -> clang-tidy
+#   -> Docker engine -> test images -> ctest
 #
 # Then the second build, with sanitizers, and the fuzz smoke run:
 #   build-asan/ with ASan+UBSan (gcc) -> the same ctest run there
@@ -23,7 +24,8 @@ heading() { printf '\n==== %s ====\n' "$*"; }
 build() {
   local dir="$1"
   shift
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOTTLE_WERROR=ON "$@"
+  # BOTTLE_BUILD_TESTS explicitly: scripts/setup.sh turns it off in the same build/.
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOTTLE_WERROR=ON -DBOTTLE_BUILD_TESTS=ON "$@"
   cmake --build "$dir" -j "$JOBS"
 }
 
@@ -62,8 +64,16 @@ fuzz_run() {
 heading "install Debian packages"
 bash scripts/install-deps.sh
 
+heading "clang-format: no drift from .clang-format (fix: scripts/format.sh)"
+bash scripts/check-format.sh
+
 heading "configure and build (build/, -Werror)"
 build build -DBOTTLE_SANITIZE=OFF
+
+heading "clang-tidy: .clang-tidy checks, every finding an error (build/compile_commands.json)"
+t0=$SECONDS
+bash scripts/check-tidy.sh build
+echo "[time] clang-tidy: $((SECONDS - t0)) s"
 
 heading "start the Docker engine"
 bash scripts/start-dockerd.sh

@@ -38,53 +38,7 @@ readonly PACKAGES=(
 readonly NPM_SPEC="npm@${BOTTLE_NPM_VERSION:-10}"
 readonly STEPS=6
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
-
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --force) force=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
-  esac
-done
-
-step_no=0
-step() {
-  step_no=$((step_no + 1))
-  printf '[%d/%d] %s\n' "$step_no" "$STEPS" "$*"
-}
-
-# apt_source_uri SUITE: the first URI of the host's apt source serving exactly SUITE.
-apt_source_uri() {
-  local suite="$1" uri=""
-  if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
-    uri="$(awk -v suite="$suite" '
-      function flush() { if (!found && uris != "" && has_suite) found = uris; uris = ""; has_suite = 0 }
-      /^[[:space:]]*$/ { flush(); next }
-      /^URIs:/ { uris = $2 }
-      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) has_suite = 1 }
-      END { flush(); print found }' /etc/apt/sources.list.d/debian.sources)"
-  fi
-  if [[ -z "$uri" && -r /etc/apt/sources.list ]]; then
-    uri="$(awk -v suite="$suite" '
-      $1 == "deb" {
-        i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-        if ($(i + 1) == suite) { print $i; exit }
-      }' /etc/apt/sources.list)"
-  fi
-  printf '%s\n' "$uri"
-}
-
-debian_mirror() {
-  local uri="${BOTTLE_DEBIAN_MIRROR:-$(apt_source_uri "$SUITE")}"
-  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
-}
-
-debian_security_mirror() {
-  local uri="${BOTTLE_DEBIAN_SECURITY_MIRROR:-$(apt_source_uri "$SUITE-security")}"
-  printf '%s\n' "${uri:-http://deb.debian.org/debian-security}"
-}
+parse_force_args "$@"
 
 # npm version to install: pinned by env, else the registry's latest. With
 # --force the registry is asked afresh; otherwise cached metadata is fine.
@@ -102,28 +56,8 @@ resolve_version() {
   printf '%s\n' "$version"
 }
 
-# Mounts /proc, /sys and /dev into the rootfs for package scripts; undone by cleanup.
-MOUNTED=()
-mount_pseudo_fs() {
-  local fs
-  for fs in proc sys dev; do
-    mkdir -p "$ROOT/$fs"
-    mount --rbind "/$fs" "$ROOT/$fs"
-    mount --make-rslave "$ROOT/$fs"
-    MOUNTED+=("$ROOT/$fs")
-  done
-}
-
-unmount_pseudo_fs() {
-  local m
-  for m in "${MOUNTED[@]}"; do
-    umount -R "$m" 2>/dev/null || umount -lR "$m" 2>/dev/null || true
-  done
-  MOUNTED=()
-}
-
 cleanup() {
-  unmount_pseudo_fs
+  unmount_all
   if [[ -n "${WORK:-}" ]]; then
     if mountpoint -q "$WORK"; then
       umount "$WORK" || umount -l "$WORK" || true
@@ -149,21 +83,17 @@ use_tmpfs_workdir() {
 # pending updates.
 chroot_apt_upgrade() {
   local apt_log="$WORK/apt.log"
-  printf 'deb %s %s main\n' \
-    "$MIRROR" "$SUITE" \
-    "$MIRROR" "$SUITE-updates" \
-    "$SECURITY_MIRROR" "$SUITE-security" >"$ROOT/etc/apt/sources.list"
-  cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-  mount_pseudo_fs
+  point_apt_at_mirrors "$ROOT" "$SUITE" "$MIRROR" "$SECURITY_MIRROR"
+  mount_pseudo_fs "$ROOT"
   if ! {
     chroot "$ROOT" apt-get update -q &&
       DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get upgrade -y -q
   } >"$apt_log" 2>&1; then
-    unmount_pseudo_fs
+    unmount_all
     tail -n 40 "$apt_log" >&2 || true
     die "apt-get upgrade inside the rootfs failed (log above)"
   fi
-  unmount_pseudo_fs
+  unmount_all
   log "  $(grep -cE '^Setting up ' "$apt_log") packages upgraded"
 }
 
@@ -172,21 +102,13 @@ require_docker
 command -v debootstrap >/dev/null 2>&1 || die "debootstrap missing; run scripts/install-deps.sh"
 command -v npm >/dev/null 2>&1 || die "npm missing; run scripts/install-deps.sh"
 
-MIRROR="$(debian_mirror)"
-SECURITY_MIRROR="$(debian_security_mirror)"
+MIRROR="$(debian_mirror "$SUITE")"
+SECURITY_MIRROR="$(debian_security_mirror "$SUITE")"
 ARCH="$(dpkg --print-architecture)"
 pkg_csv="$(IFS=,; printf '%s' "${PACKAGES[*]}")"
 base_key="$(printf '%s|' "$SUITE" "$MIRROR" "$SECURITY_MIRROR" "$ARCH" "$pkg_csv" v3 | sha256sum | cut -c1-16)"
-recipe="$(sha256sum "${BASH_SOURCE[0]}" "$HERE/../lib.sh" | awk '{print $1}' | sha256sum | cut -c1-16)"
-
-if ((force == 0)) && [[ -n "$(image_id "$IMAGE")" ]]; then
-  if image_is_current "$IMAGE" "$recipe"; then
-    log "$IMAGE exists (recipe $recipe); skipping (use --force to rebuild)"
-  else
-    log "$IMAGE exists but was built by another version of this script; use --force to rebuild"
-  fi
-  exit 0
-fi
+recipe="$(recipe_of "${BASH_SOURCE[0]}" "$HERE/../lib.sh")"
+exit_if_built "$IMAGE" "$recipe"
 
 started=$SECONDS
 mkdir -p "$BOTTLE_CACHE/agent" "$BOTTLE_CACHE/debootstrap/debs" "$NPM_CACHE"
@@ -198,9 +120,7 @@ BASE_TAR="$BOTTLE_CACHE/agent/base-$SUITE-$ARCH-$base_key.tar"
 
 # ---- 1: base system ----------------------------------------------------------
 if [[ -f "$BASE_TAR" ]]; then
-  step "debootstrap $SUITE (minbase): reusing cached rootfs $BASE_TAR"
-  mkdir -p "$ROOT"
-  tar --numeric-owner -xpf "$BASE_TAR" -C "$ROOT"
+  restore_rootfs "$SUITE" "$ROOT" "$BASE_TAR"
 else
   step "debootstrap $SUITE (minbase) from $MIRROR: ${PACKAGES[*]}"
   dlog="$WORK/debootstrap.log"
@@ -219,14 +139,10 @@ else
   log "apt-get upgrade inside the rootfs (bookworm-updates, bookworm-security)"
   chroot_apt_upgrade
   # Documentation is not needed in an agent sandbox; copyright files stay.
-  find "$ROOT/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
-  find "$ROOT/usr/share/doc" -mindepth 1 -type d -empty -delete
-  rm -rf "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/*
+  trim_docs "$ROOT"
   chroot "$ROOT" apt-get clean
   rm -rf "$ROOT"/var/lib/apt/lists/*
-  log "caching the base rootfs as $BASE_TAR"
-  tar --numeric-owner -C "$ROOT" -cf "$BASE_TAR.tmp" .
-  mv "$BASE_TAR.tmp" "$BASE_TAR"
+  cache_rootfs "$ROOT" "$BASE_TAR"
 fi
 
 # ---- 2: user and small fixes -------------------------------------------------

@@ -38,9 +38,6 @@ readonly GIT_TEMPLATES=/usr/share/git-core/templates
 readonly BUSYBOX=/bin/busybox
 readonly HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
-
-force=0
 want_plain=1
 want_codex=0
 want_git=0
@@ -64,8 +61,19 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/bottle-test-image.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 base_recipe() {
-  { sha256sum "${BASH_SOURCE[0]}" "$HERE/../lib.sh" "$BUSYBOX" "$HOST_CA_BUNDLE"; } |
-    awk '{print $1}' | sha256sum | cut -c1-16
+  recipe_of "${BASH_SOURCE[0]}" "$HERE/../lib.sh" "$BUSYBOX" "$HOST_CA_BUNDLE"
+}
+
+# fresh_rootfs IMAGE RECIPE: false when IMAGE is current (and --force is not
+# given); otherwise lays out a new busybox rootfs in $WORK/rootfs for it.
+fresh_rootfs() {
+  local image="$1" recipe="$2"
+  if ((force == 0)) && image_is_current "$image" "$recipe"; then
+    log "$image is current (recipe $recipe); skipping (use --force to rebuild)"
+    return 1
+  fi
+  rm -rf "$WORK/rootfs"
+  make_rootfs "$WORK/rootfs"
 }
 
 # Lays out the busybox rootfs in $1.
@@ -148,12 +156,7 @@ codex_binary() {
 build_plain() {
   local recipe
   recipe="$(base_recipe)"
-  if ((force == 0)) && image_is_current "$PLAIN_IMAGE" "$recipe"; then
-    log "$PLAIN_IMAGE is current (recipe $recipe); skipping (use --force to rebuild)"
-    return 0
-  fi
-  rm -rf "$WORK/rootfs"
-  make_rootfs "$WORK/rootfs"
+  fresh_rootfs "$PLAIN_IMAGE" "$recipe" || return 0
   import_rootfs "$WORK/rootfs" "$PLAIN_IMAGE" "$recipe"
   log "built $PLAIN_IMAGE"
 }
@@ -163,12 +166,7 @@ build_codex() {
   codex="$(codex_binary)"
   version="$("$codex" --version | awk '{print $NF}')"
   recipe="$(base_recipe)-codex-$version"
-  if ((force == 0)) && image_is_current "$CODEX_IMAGE" "$recipe"; then
-    log "$CODEX_IMAGE is current (recipe $recipe); skipping (use --force to rebuild)"
-    return 0
-  fi
-  rm -rf "$WORK/rootfs"
-  make_rootfs "$WORK/rootfs"
+  fresh_rootfs "$CODEX_IMAGE" "$recipe" || return 0
   log "adding codex $version as /usr/local/bin/codex"
   cp "$codex" "$WORK/rootfs/usr/local/bin/codex"
   chmod 0755 "$WORK/rootfs/usr/local/bin/codex"
@@ -224,12 +222,7 @@ build_git() {
     die "$HOST_GIT, $GIT_CORE or $GIT_TEMPLATES missing; run scripts/install-deps.sh (git)"
   version="$("$HOST_GIT" --version | awk '{print $NF}')"
   recipe="$(base_recipe)-git-$(git_recipe)"
-  if ((force == 0)) && image_is_current "$GIT_IMAGE" "$recipe"; then
-    log "$GIT_IMAGE is current (recipe $recipe); skipping (use --force to rebuild)"
-    return 0
-  fi
-  rm -rf "$WORK/rootfs"
-  make_rootfs "$WORK/rootfs"
+  fresh_rootfs "$GIT_IMAGE" "$recipe" || return 0
   add_git "$WORK/rootfs"
   import_rootfs "$WORK/rootfs" "$GIT_IMAGE" "$recipe"
   # The check that matters: git works in the image as the agent user. A failed

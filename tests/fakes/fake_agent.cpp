@@ -1,7 +1,9 @@
 // Stand-in for the `claude` / `codex` binaries in tests. It records how it was started
 // (argv, cwd, selected env, terminal) to $FAKE_AGENT_LOG and behaves per $FAKE_AGENT_MODE:
 //   exit:N | sleep:SECONDS | print:TEXT | winsize | ignore-term   (default: exit 0)
+#include "json_lines_log.hpp"
 #include "json_text.hpp"
+#include "stdin_mode_guard.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -36,19 +38,8 @@ void write_text(int fd, const std::string& text) {
     }
 }
 
-// One write() per line on an O_APPEND fd keeps lines whole across processes.
 void append_log(const std::string& line) {
-    const char* path = std::getenv("FAKE_AGENT_LOG");
-    if (path == nullptr || *path == '\0') {
-        return;
-    }
-    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return;
-    }
-    const std::string text = line + "\n";
-    [[maybe_unused]] const ssize_t written = write(fd, text.data(), text.size());
-    close(fd);
+    fake_log::append_line("FAKE_AGENT_LOG", line);
 }
 
 // The size of whichever standard stream is a terminal, stdin first.
@@ -125,29 +116,11 @@ void report_size() {
 
 // Like a TUI, read keys as they are typed (no line buffering, no echo) when stdin is a
 // terminal, so a single `q` quits; the terminal is restored on the way out.
-class KeyModeGuard {
-public:
-    KeyModeGuard() {
-        if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &saved_) == 0) {
-            termios keys = saved_;
-            keys.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
-            keys.c_cc[VMIN] = 1;
-            keys.c_cc[VTIME] = 0;
-            active_ = tcsetattr(STDIN_FILENO, TCSANOW, &keys) == 0;
-        }
-    }
-    ~KeyModeGuard() {
-        if (active_) {
-            tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-        }
-    }
-    KeyModeGuard(const KeyModeGuard&) = delete;
-    KeyModeGuard& operator=(const KeyModeGuard&) = delete;
-
-private:
-    termios saved_{};
-    bool active_ = false;
-};
+void key_mode(termios* mode) {
+    mode->c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+    mode->c_cc[VMIN] = 1;
+    mode->c_cc[VTIME] = 0;
+}
 
 int winsize_mode() {
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -159,7 +132,7 @@ int winsize_mode() {
     for (const int signal_number : {SIGWINCH, SIGTERM, SIGHUP}) {
         sigaction(signal_number, &action, nullptr);
     }
-    const KeyModeGuard key_mode;
+    const fake_tty::StdinModeGuard key_mode_guard(key_mode);
     report_size();
     bool stdin_open = true;
     for (;;) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fake_smolvm_state.hpp"
+
 namespace fake_smolvm {
 
 // FAKE_SMOLVM_VERSION, parsed once; it selects grammar, wording and TTY profile.
@@ -55,6 +57,13 @@ std::string not_running_message(const std::string& name);
 // this subcommand (after printing its error line), or nothing when none is configured.
 std::optional<int> injected_failure(const Context& context, const std::string& subcommand,
                                     const std::string& machine);
+
+// How a command on one existing machine begins: an injected failure for
+// `subcommand`, else the machine's record from `store`. Without a record, the error
+// has been printed and `exit_status` holds the status to exit with.
+std::optional<MachineRecord> load_machine(const Context& context, const StateStore& store,
+                                          const std::string& subcommand, const std::string& name,
+                                          int& exit_status);
 
 // `-e KEY=VALUE` as the real CLI resolves it: empty keys dropped; key-only `-e KEY` takes
 // the host value from 0.8.1 and is dropped silently in 0.8.0.

@@ -81,6 +81,20 @@ std::string not_running_message(const std::string& name) {
            "' is not running. Use 'smolvm machine start --name " + name + "' first.";
 }
 
+std::optional<MachineRecord> load_machine(const Context& context, const StateStore& store,
+                                          const std::string& subcommand, const std::string& name,
+                                          int& exit_status) {
+    if (const auto failure = injected_failure(context, subcommand, name)) {
+        exit_status = *failure;
+        return std::nullopt;
+    }
+    auto record = store.load(name);
+    if (!record) {
+        exit_status = runtime_error(not_found_message(name));
+    }
+    return record;
+}
+
 std::optional<int> injected_failure(const Context& context, const std::string& subcommand,
                                     const std::string& machine) {
     std::istringstream entries(context.fail_spec);

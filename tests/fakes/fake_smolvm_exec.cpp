@@ -71,13 +71,11 @@ int report_spawn_failure(const ExecPlan& plan, int error_number) {
 
 int run_exec(const Context& context, const ParsedArgs& parsed) {
     const std::string name = parsed.value("name").value_or("default");
-    if (const auto failure = injected_failure(context, "exec", name)) {
-        return *failure;
-    }
     const StateStore store(context.state_dir);
-    auto record = store.load(name);
+    int exit_status = 0;
+    auto record = load_machine(context, store, "exec", name, exit_status);
     if (!record) {
-        return runtime_error(not_found_message(name));
+        return exit_status;
     }
     if (!machine_running(*record) && context.notrunning_is_error) {
         return runtime_error(not_running_message(name));

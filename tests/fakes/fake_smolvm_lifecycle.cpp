@@ -65,11 +65,7 @@ VmmStart spawn_stand_in_vmm(const StateStore& store, const MachineRecord& record
         return {std::nullopt, "agent operation failed: start machine: fork failed"};
     }
     if (child == 0) {
-        setsid();
-        const int null_fd = open("/dev/null", O_RDWR);
-        dup2(null_fd, STDIN_FILENO);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
+        detach_from_client();
         if (const auto problem = build_guest_mounts(store.guest_fs(record.name), record.volumes)) {
             write_all(report[1], *problem);
             _exit(1);
@@ -207,54 +203,70 @@ int run_init_commands(const Context& context, const StateStore& store, MachineRe
 
 } // namespace
 
+struct Target {
+    ParsedArgs parsed;
+    std::string name;
+    MachineRecord record;
+};
+
+// The start of `start` and `delete`: parse the arguments and load the named machine,
+// or report why not (usage, injected failure, not found) and set `exit_status`.
+std::optional<Target> parse_and_load(const Context& context, const StateStore& store, const CommandSpec& spec,
+                                     const std::vector<std::string>& args, const std::string& subcommand,
+                                     int& exit_status) {
+    auto parsed = parse_or_report(spec, args, exit_status);
+    if (!parsed) {
+        return std::nullopt;
+    }
+    std::string name = machine_name(*parsed);
+    auto record = load_machine(context, store, subcommand, name, exit_status);
+    if (!record) {
+        return std::nullopt;
+    }
+    return Target{std::move(*parsed), std::move(name), std::move(*record)};
+}
+
 int command_start(const Context& context, const std::vector<std::string>& args) {
     CommandSpec spec = named_spec("smolvm machine start [OPTIONS]");
     if (context.version.at_least(0, 8, 1)) {
         spec.options.push_back({'\0', "proxy", "PROXY", false});
         spec.options.push_back({'\0', "no-proxy", "NO_PROXY", false});
     }
+    const StateStore store(context.state_dir);
     int exit_status = 0;
-    const auto parsed = parse_or_report(spec, args, exit_status);
-    if (!parsed) {
+    auto target = parse_and_load(context, store, spec, args, "start", exit_status);
+    if (!target) {
         return exit_status;
     }
-    const std::string name = machine_name(*parsed);
-    if (const auto failure = injected_failure(context, "start", name)) {
-        return *failure;
-    }
-    const StateStore store(context.state_dir);
-    auto record = store.load(name);
-    if (!record) {
-        return runtime_error(not_found_message(name));
-    }
-    if (machine_running(*record)) {
-        std::cout << "Machine '" << name << "' already running (PID: " << *record->pid << ")\n";
+    auto& [parsed, name, record] = *target;
+    if (machine_running(record)) {
+        std::cout << "Machine '" << name << "' already running (PID: " << *record.pid << ")\n";
         return 0;
     }
     std::string detail;
-    if (!record->volumes.empty()) {
-        detail += " with " + std::to_string(record->volumes.size()) + " mount(s)";
+    if (!record.volumes.empty()) {
+        detail += " with " + std::to_string(record.volumes.size()) + " mount(s)";
     }
-    if (!record->ports.empty()) {
-        detail += " and " + std::to_string(record->ports.size()) + " port mapping(s)";
+    if (!record.ports.empty()) {
+        detail += " and " + std::to_string(record.ports.size()) + " port mapping(s)";
     }
     std::cerr << "Starting machine '" << name << "'" << detail << "...\n";
-    if (record->image) {
-        std::cerr << "Pulling " << *record->image << "...\n";
+    if (record.image) {
+        std::cerr << "Pulling " << *record.image << "...\n";
     }
-    const VmmStart started = spawn_stand_in_vmm(store, *record);
+    const VmmStart started = spawn_stand_in_vmm(store, record);
     if (!started.pid) {
         return runtime_error(started.problem);
     }
     const pid_t vmm = *started.pid;
-    record->state = "running";
-    record->pid = vmm;
-    record->pid_start_time = process_start_time(vmm);
-    store.save(*record);
-    if (const int init_status = run_init_commands(context, store, *record); init_status != 0) {
+    record.state = "running";
+    record.pid = vmm;
+    record.pid_start_time = process_start_time(vmm);
+    store.save(record);
+    if (const int init_status = run_init_commands(context, store, record); init_status != 0) {
         return init_status;
     }
-    store.save(*record);
+    store.save(record);
     log_event("machine-started", {field("machine", name), field("vmm_pid", vmm)});
     std::cout << "Machine '" << name << "' running (PID: " << vmm << ")\n";
     return 0;
@@ -305,26 +317,19 @@ int command_delete(const Context& context, const std::vector<std::string>& args)
         spec.required_positionals = 1;
         spec.usage = "smolvm machine delete [OPTIONS] <NAME>";
     }
+    const StateStore store(context.state_dir);
     int exit_status = 0;
-    const auto parsed = parse_or_report(spec, args, exit_status);
-    if (!parsed) {
+    auto target = parse_and_load(context, store, spec, args, "delete", exit_status);
+    if (!target) {
         return exit_status;
     }
-    const std::string name = machine_name(*parsed);
-    if (const auto failure = injected_failure(context, "delete", name)) {
-        return *failure;
-    }
-    const StateStore store(context.state_dir);
-    auto record = store.load(name);
-    if (!record) {
-        return runtime_error(not_found_message(name));
-    }
+    auto& [parsed, name, record] = *target;
     // As in the real CLI, a running machine is stopped before the confirmation prompt.
-    if (machine_running(*record)) {
+    if (machine_running(record)) {
         std::cout << "Stopping machine '" << name << "'...\n" << std::flush;
-        halt_machine(store, *record);
+        halt_machine(store, record);
     }
-    if (!parsed->has("force")) {
+    if (!parsed.has("force")) {
         std::cerr << "Delete machine '" << name << "'? [y/N] " << std::flush;
         std::string answer;
         std::getline(std::cin, answer);
@@ -336,7 +341,7 @@ int command_delete(const Context& context, const std::vector<std::string>& args)
             return 0;
         }
     }
-    if (record->state != "created") {
+    if (record.state != "created") {
         std::cout << "Cleaning up data directory for vm: " << name << "\n";
     }
     store.remove(name);

@@ -1,10 +1,9 @@
 #include "fake_smolvm_log.hpp"
 
+#include "json_lines_log.hpp"
 #include "json_text.hpp"
 
 #include <chrono>
-#include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -19,19 +18,7 @@ long long unix_ms() {
 }
 
 void append_line(const std::string& line) {
-    const char* path = std::getenv("FAKE_SMOLVM_LOG");
-    if (path == nullptr || *path == '\0') {
-        return;
-    }
-    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return;
-    }
-    // One write() per line keeps lines atomic; a short write on a regular file only
-    // happens on a full disk, where a torn line is the least of the problems.
-    const std::string text = line + "\n";
-    [[maybe_unused]] const ssize_t written = write(fd, text.data(), text.size());
-    close(fd);
+    fake_log::append_line("FAKE_SMOLVM_LOG", line);
 }
 
 std::string stdin_winsize_json() {

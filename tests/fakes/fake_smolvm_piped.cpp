@@ -57,11 +57,11 @@ public:
         Pipe err = make_pipe();
         Pipe in = plan_.interactive ? make_pipe() : Pipe{};
         SignalPipe signals({SIGCHLD, SIGTERM, SIGINT, SIGHUP});
-        child_ = fork();
-        if (child_ < 0) {
+        child_.pid = fork();
+        if (child_.pid < 0) {
             return runtime_error("agent operation failed: fork: " + std::to_string(errno));
         }
-        if (child_ == 0) {
+        if (child_.pid == 0) {
             setpgid(0, 0); // its own group, so a timeout can kill everything it started
             const int stdin_fd = plan_.interactive ? in.read_end : open("/dev/null", O_RDONLY);
             dup2(stdin_fd, STDIN_FILENO);
@@ -70,7 +70,7 @@ public:
             reset_signals_for_child();
             exec_guest_command(plan_);
         }
-        setpgid(child_, child_);
+        setpgid(child_.pid, child_.pid);
         close_fd(out.write_end);
         close_fd(err.write_end);
         close_fd(in.read_end);
@@ -78,13 +78,13 @@ public:
         err_fd_ = err.read_end;
         to_child_fd_ = in.write_end;
         const RegistrationFile registration(store.execs_dir(plan_.record.name) / (std::to_string(getpid()) + ".json"),
-                                            exec_registration(plan_, child_));
+                                            exec_registration(plan_, child_.pid));
         loop(signals);
         if (!live_) {
             write_all(STDOUT_FILENO, stdout_buffer_);
             write_all(STDERR_FILENO, stderr_buffer_);
         }
-        return timed_out_ ? 124 : exit_status_of(wait_status_);
+        return timed_out_ ? 124 : exit_status_of(child_.wait_status);
     }
 
 private:
@@ -94,7 +94,7 @@ private:
         const bool has_deadline = plan_.timeout_ms.has_value();
         const auto deadline = Clock::now() + std::chrono::milliseconds(plan_.timeout_ms.value_or(0));
         std::optional<Clock::time_point> give_up_at;
-        while (!reaped_ || out_fd_ >= 0 || err_fd_ >= 0) {
+        while (!child_.reaped || out_fd_ >= 0 || err_fd_ >= 0) {
             if (give_up_at && Clock::now() >= *give_up_at) {
                 break; // a killed command's stray descendants may hold the pipes open
             }
@@ -120,11 +120,11 @@ private:
             }
             if (has_deadline && !timed_out_ && Clock::now() >= deadline) {
                 timed_out_ = true;
-                kill(-child_, SIGKILL);
+                child_.signal_group(SIGKILL);
                 give_up_at = Clock::now() + std::chrono::milliseconds(300);
             }
             if (ready <= 0) {
-                reap();
+                child_.reap();
                 continue;
             }
             if (fds[0].revents != 0) {
@@ -143,26 +143,17 @@ private:
         close_fd(out_fd_);
         close_fd(err_fd_);
         close_fd(to_child_fd_);
-        if (!reaped_) {
-            kill(-child_, SIGKILL);
-            waitpid(child_, &wait_status_, 0);
-        }
+        child_.kill_and_reap();
     }
 
     void handle_signals(const SignalPipe& signals) {
         for (const int signal_number : signals.drain()) {
             if (signal_number == SIGCHLD) {
-                reap();
+                child_.reap();
             } else {
                 // The client going away ends the guest command too: no orphans on the host.
-                kill(-child_, SIGTERM);
+                child_.signal_group(SIGTERM);
             }
-        }
-    }
-
-    void reap() {
-        if (!reaped_ && waitpid(child_, &wait_status_, WNOHANG) == child_) {
-            reaped_ = true;
         }
     }
 
@@ -196,12 +187,10 @@ private:
 
     const ExecPlan& plan_;
     const bool live_;
-    pid_t child_ = -1;
+    GuestChild child_;
     int out_fd_ = -1;
     int err_fd_ = -1;
     int to_child_fd_ = -1;
-    int wait_status_ = 0;
-    bool reaped_ = false;
     bool timed_out_ = false;
     std::string stdout_buffer_;
     std::string stderr_buffer_;
@@ -219,11 +208,7 @@ int run_detached(const StateStore& store, const ExecPlan& plan) {
         return runtime_error("agent operation failed: fork failed");
     }
     if (child == 0) {
-        setsid();
-        const int null_fd = open("/dev/null", O_RDWR);
-        dup2(null_fd, STDIN_FILENO);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
+        detach_from_client();
         close_inherited_fds(plan.guest_ns_fd); // exec_guest_command still has to join it
         reset_signals_for_child();
         exec_guest_command(plan);

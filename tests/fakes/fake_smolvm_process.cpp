@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -160,6 +161,31 @@ int exit_status_of(int wait_status) {
         return 128 + WTERMSIG(wait_status);
     }
     return 1;
+}
+
+void detach_from_client() {
+    setsid();
+    const int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+}
+
+void GuestChild::signal_group(int signal_number) const {
+    kill(-pid, signal_number);
+}
+
+void GuestChild::reap() {
+    if (!reaped && waitpid(pid, &wait_status, WNOHANG) == pid) {
+        reaped = true;
+    }
+}
+
+void GuestChild::kill_and_reap() {
+    if (!reaped) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, &wait_status, 0);
+    }
 }
 
 } // namespace fake_smolvm

@@ -39,4 +39,22 @@ std::vector<char*> c_argv(std::vector<std::string>& words);
 // Turns a waitpid status into a shell-style exit status (128+signal when killed).
 int exit_status_of(int wait_status);
 
+// In a freshly forked child that outlives its client: a new session, with
+// /dev/null as stdin, stdout and stderr.
+void detach_from_client();
+
+// The guest command an exec session forked, leader of its own process group.
+struct GuestChild {
+    pid_t pid = -1;
+    int wait_status = 0;
+    bool reaped = false;
+
+    // Sends `signal_number` to the child's whole process group.
+    void signal_group(int signal_number) const;
+    // Collects the child's status if it has exited; never blocks.
+    void reap();
+    // At the end of a session: SIGKILLs the group and waits, unless already reaped.
+    void kill_and_reap();
+};
+
 } // namespace fake_smolvm

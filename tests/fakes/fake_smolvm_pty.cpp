@@ -6,6 +6,7 @@
 #include "fake_smolvm_process.hpp"
 #include "fake_smolvm_signals.hpp"
 #include "json_text.hpp"
+#include "stdin_mode_guard.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -48,30 +49,6 @@ winsize initial_size(const std::string& profile) {
     return size;
 }
 
-// Raw mode on our stdin terminal for the life of the session; the destructor runs on
-// every return path of run_in_pty.
-class RawModeGuard {
-public:
-    RawModeGuard() {
-        if (isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &saved_) == 0) {
-            termios raw = saved_;
-            cfmakeraw(&raw);
-            active_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-        }
-    }
-    ~RawModeGuard() {
-        if (active_) {
-            tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-        }
-    }
-    RawModeGuard(const RawModeGuard&) = delete;
-    RawModeGuard& operator=(const RawModeGuard&) = delete;
-
-private:
-    termios saved_{};
-    bool active_ = false;
-};
-
 std::string session_json(const std::string& pts, const ExecPlan& plan, const std::string& profile, pid_t child) {
     return "{\"pid\":" + std::to_string(getpid()) + ",\"child_pid\":" + std::to_string(child) +
            ",\"pts\":" + fake_json::quote(pts) + ",\"argv\":" + fake_json::string_array(plan.command) +
@@ -98,21 +75,22 @@ public:
                                     field("cols", size.ws_col), field("rows", size.ws_row),
                                     field("profile", profile_)});
         SignalPipe signals({SIGCHLD, SIGWINCH, SIGTERM, SIGINT, SIGHUP});
-        child_ = fork();
-        if (child_ < 0) {
+        child_.pid = fork();
+        if (child_.pid < 0) {
             return runtime_error("agent operation failed: fork failed");
         }
-        if (child_ == 0) {
+        if (child_.pid == 0) {
             start_child(slave);
         }
         close(slave); // only the child may hold the slave, so the master reports EIO at its exit
-        registration.rewrite(session_json(pts_, plan_, profile_, child_));
+        registration.rewrite(session_json(pts_, plan_, profile_, child_.pid));
         {
-            const RawModeGuard raw_mode;
+            // Raw mode on our stdin terminal for the loop; restored on every way out.
+            const fake_tty::StdinModeGuard raw_mode(cfmakeraw);
             loop(signals);
         }
         close(master_);
-        const int status = timed_out_ ? 124 : exit_status_of(wait_status_);
+        const int status = timed_out_ ? 124 : exit_status_of(child_.wait_status);
         log_event("session-end", {field("machine", plan_.record.name), field("pts", pts_), field("status", status)});
         return status;
     }
@@ -147,7 +125,7 @@ private:
             nfds_t count = 0;
             fds[count++] = {signals.read_fd(), POLLIN, 0};
             fds[count++] = {master_, POLLIN, 0};
-            const bool reading_stdin = !stdin_done_ && !reaped_;
+            const bool reading_stdin = !stdin_done_ && !child_.reaped;
             if (reading_stdin) {
                 fds[count++] = {STDIN_FILENO, POLLIN, 0};
             }
@@ -157,7 +135,7 @@ private:
             }
             if (has_deadline && !timed_out_ && Clock::now() >= deadline) {
                 timed_out_ = true;
-                kill(-child_, SIGKILL);
+                child_.signal_group(SIGKILL);
             }
             if (ready > 0 && fds[0].revents != 0) {
                 handle_signals(signals);
@@ -168,8 +146,8 @@ private:
             if (ready > 0 && reading_stdin && fds[2].revents != 0) {
                 pump_stdin();
             }
-            reap();
-            if (reaped_) {
+            child_.reap();
+            if (child_.reaped) {
                 // Drain what the child left in the PTY; stop at EIO, or soon if a stray
                 // descendant keeps the slave open.
                 if (!drain_until) {
@@ -179,20 +157,17 @@ private:
                 }
             }
         }
-        if (!reaped_) {
-            kill(-child_, SIGKILL);
-            waitpid(child_, &wait_status_, 0);
-        }
+        child_.kill_and_reap();
     }
 
     void handle_signals(const SignalPipe& signals) {
         for (const int signal_number : signals.drain()) {
             if (signal_number == SIGCHLD) {
-                reap();
+                child_.reap();
             } else if (signal_number == SIGWINCH) {
                 forward_resize();
             } else {
-                kill(-child_, SIGHUP); // our client went away: hang up the guest session
+                child_.signal_group(SIGHUP); // our client went away: hang up the guest session
             }
         }
     }
@@ -209,12 +184,6 @@ private:
         ioctl(master_, TIOCSWINSZ, &size);
         log_event("resize-forwarded", {field("machine", plan_.record.name), field("pts", pts_),
                                        field("cols", size.ws_col), field("rows", size.ws_row)});
-    }
-
-    void reap() {
-        if (!reaped_ && waitpid(child_, &wait_status_, WNOHANG) == child_) {
-            reaped_ = true;
-        }
     }
 
     void pump_master() {
@@ -253,9 +222,7 @@ private:
     const std::string profile_;
     std::string pts_;
     int master_ = -1;
-    pid_t child_ = -1;
-    int wait_status_ = 0;
-    bool reaped_ = false;
+    GuestChild child_;
     bool timed_out_ = false;
     bool stdin_done_ = false;
     bool master_open_ = true;

@@ -84,71 +84,80 @@ bool read_bool(const json::object& object, const char* key) {
     return found != nullptr && found->is_bool() && found->as_bool();
 }
 
-json::object to_json(const MachineRecord& record) {
+// Every field of a record with its JSON key, in file order: one list for both
+// directions, so a new field cannot be saved but not loaded.
+template <typename Record, typename Visit> void for_each_field(Record& record, Visit& visit) {
+    visit("name", record.name);
+    visit("state", record.state);
+    visit("pid", record.pid);
+    visit("pid_start_time", record.pid_start_time);
+    visit("cpus", record.cpus);
+    visit("memory_mib", record.memory_mib);
+    visit("storage_gb", record.storage_gb);
+    visit("overlay_gb", record.overlay_gb);
+    visit("image", record.image);
+    visit("volumes", record.volumes);
+    visit("ports", record.ports);
+    visit("net", record.net);
+    visit("net_backend", record.net_backend);
+    visit("allow_cidrs", record.allow_cidrs);
+    visit("allow_hosts", record.allow_hosts);
+    visit("outbound_localhost_only", record.outbound_localhost_only);
+    visit("dns", record.dns);
+    visit("init", record.init);
+    visit("env", record.env);
+    visit("workdir", record.workdir);
+    visit("smolfile", record.smolfile);
+    visit("from", record.from);
+    visit("ssh_agent", record.ssh_agent);
+    visit("gpu", record.gpu);
+    visit("gpu_vram_mib", record.gpu_vram_mib);
+    visit("labels", record.labels);
+    visit("cmd", record.cmd);
+    visit("created_at", record.created_at);
+    visit("init_done", record.init_done);
+}
+
+struct FieldWriter {
     json::object out;
-    out["name"] = record.name;
-    out["state"] = record.state;
-    out["pid"] = optional_value(record.pid);
-    out["pid_start_time"] = optional_value(record.pid_start_time);
-    out["cpus"] = record.cpus;
-    out["memory_mib"] = record.memory_mib;
-    out["storage_gb"] = optional_value(record.storage_gb);
-    out["overlay_gb"] = optional_value(record.overlay_gb);
-    out["image"] = optional_value(record.image);
-    out["volumes"] = to_array(record.volumes);
-    out["ports"] = to_array(record.ports);
-    out["net"] = record.net;
-    out["net_backend"] = optional_value(record.net_backend);
-    out["allow_cidrs"] = to_array(record.allow_cidrs);
-    out["allow_hosts"] = to_array(record.allow_hosts);
-    out["outbound_localhost_only"] = record.outbound_localhost_only;
-    out["dns"] = optional_value(record.dns);
-    out["init"] = to_array(record.init);
-    out["env"] = to_array(record.env);
-    out["workdir"] = optional_value(record.workdir);
-    out["smolfile"] = optional_value(record.smolfile);
-    out["from"] = optional_value(record.from);
-    out["ssh_agent"] = record.ssh_agent;
-    out["gpu"] = record.gpu;
-    out["gpu_vram_mib"] = optional_value(record.gpu_vram_mib);
-    out["labels"] = to_array(record.labels);
-    out["cmd"] = to_array(record.cmd);
-    out["created_at"] = record.created_at;
-    out["init_done"] = record.init_done;
-    return out;
+
+    template <typename T> void operator()(const char* key, const T& value) { out[key] = value; }
+    template <typename T> void operator()(const char* key, const std::optional<T>& value) {
+        out[key] = optional_value(value);
+    }
+    void operator()(const char* key, const std::vector<std::string>& value) { out[key] = to_array(value); }
+};
+
+// A missing or mistyped key leaves the field at its MachineRecord default.
+struct FieldReader {
+    const json::object& object;
+
+    void operator()(const char* key, std::string& field) const {
+        field = read_optional_string(object, key).value_or(field);
+    }
+    void operator()(const char* key, long long& field) const {
+        field = read_optional_int(object, key).value_or(field);
+    }
+    void operator()(const char* key, bool& field) const { field = read_bool(object, key); }
+    void operator()(const char* key, std::optional<std::string>& field) const {
+        field = read_optional_string(object, key);
+    }
+    void operator()(const char* key, std::optional<long long>& field) const {
+        field = read_optional_int(object, key);
+    }
+    void operator()(const char* key, std::vector<std::string>& field) const { field = read_strings(object, key); }
+};
+
+json::object to_json(const MachineRecord& record) {
+    FieldWriter writer;
+    for_each_field(record, writer);
+    return std::move(writer.out);
 }
 
 MachineRecord from_json(const json::object& object) {
     MachineRecord record;
-    record.name = read_optional_string(object, "name").value_or("");
-    record.state = read_optional_string(object, "state").value_or("created");
-    record.pid = read_optional_int(object, "pid");
-    record.pid_start_time = read_optional_int(object, "pid_start_time");
-    record.cpus = read_optional_int(object, "cpus").value_or(4);
-    record.memory_mib = read_optional_int(object, "memory_mib").value_or(8192);
-    record.storage_gb = read_optional_int(object, "storage_gb");
-    record.overlay_gb = read_optional_int(object, "overlay_gb");
-    record.image = read_optional_string(object, "image");
-    record.volumes = read_strings(object, "volumes");
-    record.ports = read_strings(object, "ports");
-    record.net = read_bool(object, "net");
-    record.net_backend = read_optional_string(object, "net_backend");
-    record.allow_cidrs = read_strings(object, "allow_cidrs");
-    record.allow_hosts = read_strings(object, "allow_hosts");
-    record.outbound_localhost_only = read_bool(object, "outbound_localhost_only");
-    record.dns = read_optional_string(object, "dns");
-    record.init = read_strings(object, "init");
-    record.env = read_strings(object, "env");
-    record.workdir = read_optional_string(object, "workdir");
-    record.smolfile = read_optional_string(object, "smolfile");
-    record.from = read_optional_string(object, "from");
-    record.ssh_agent = read_bool(object, "ssh_agent");
-    record.gpu = read_bool(object, "gpu");
-    record.gpu_vram_mib = read_optional_int(object, "gpu_vram_mib");
-    record.labels = read_strings(object, "labels");
-    record.cmd = read_strings(object, "cmd");
-    record.created_at = read_optional_int(object, "created_at").value_or(0);
-    record.init_done = read_bool(object, "init_done");
+    const FieldReader reader{object};
+    for_each_field(record, reader);
     return record;
 }
 
