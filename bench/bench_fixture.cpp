@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/egress_config.hpp"
-#include "bottle/state.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/core/state.hpp"
 
 using namespace bottle;
 

@@ -3,8 +3,8 @@
 #include <exception>
 #include <iostream>
 
-#include "bottle/cli.hpp"
-#include "bottle/error.hpp"
+#include "bottle/frontend/cli.hpp"
+#include "bottle/core/error.hpp"
 
 int main(int argc, char** argv) {
   try {

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "bottle/dashboard_launch.hpp"
-#include "bottle/dashboard_model.hpp"
-#include "bottle/dashboard_worker.hpp"
-#include "bottle/error.hpp"
+#include "bottle/frontend/dashboard_launch.hpp"
+#include "bottle/frontend/dashboard_model.hpp"
+#include "bottle/frontend/dashboard_worker.hpp"
+#include "bottle/core/error.hpp"
 #include "view.hpp"
 
 namespace bottle::dashboard {

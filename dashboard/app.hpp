@@ -5,7 +5,7 @@
 #include <atomic>
 #include <csignal>
 
-#include "bottle/state.hpp"
+#include "bottle/core/state.hpp"
 
 namespace bottle::dashboard {
 

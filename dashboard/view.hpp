@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "bottle/dashboard_model.hpp"
+#include "bottle/frontend/dashboard_model.hpp"
 
 namespace bottle::dashboard {
 

@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "bottle/claude_credentials.hpp"
-#include "bottle/codex_credentials.hpp"
-#include "bottle/error.hpp"
-#include "bottle/jwt.hpp"
+#include "bottle/credentials/claude_credentials.hpp"
+#include "bottle/credentials/codex_credentials.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/credentials/jwt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

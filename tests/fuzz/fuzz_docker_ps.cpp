@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/subprocess.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

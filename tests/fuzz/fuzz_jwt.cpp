@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "bottle/base64url.hpp"
-#include "bottle/error.hpp"
-#include "bottle/jwt.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/credentials/jwt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "bottle/error.hpp"
-#include "bottle/smolmachines_backend.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/core/subprocess.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

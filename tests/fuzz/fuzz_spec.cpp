@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "test_paths.hpp"
 
 class IntegrationHome {

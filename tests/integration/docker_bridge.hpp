@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 
 inline std::string docker_bridge_gateway() {
   bottle::SystemRunner runner;

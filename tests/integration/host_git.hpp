@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 
 namespace host_git {
 

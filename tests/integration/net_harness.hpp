@@ -25,7 +25,7 @@
 #include <optional>
 
 #include "../unit/temp_dir.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "test_paths.hpp"
 
 namespace net_harness {

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "../unit/temp_dir.hpp"
-#include "bottle/egress_config.hpp"
-#include "bottle/jwt.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/credentials/jwt.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "net_harness.hpp"
 #include "test_paths.hpp"
 

@@ -21,9 +21,9 @@
 #include <sstream>
 #include <thread>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
+#include "bottle/core/state.hpp"
 #include "cli_harness.hpp"
 
 namespace fs = std::filesystem;

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "../unit/temp_dir.hpp"
-#include "bottle/base64url.hpp"
-#include "bottle/egress_config.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "net_harness.hpp"
 #include "test_paths.hpp"
 

@@ -4,7 +4,7 @@
 // is checked here against the spec, not against bottle.
 #include "test_paths.hpp"
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 
 #include <catch2/catch.hpp>
 

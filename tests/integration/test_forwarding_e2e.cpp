@@ -11,7 +11,7 @@
 #include <boost/json.hpp>
 #include <ctime>
 
-#include "bottle/base64url.hpp"
+#include "bottle/core/base64url.hpp"
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
 #include "net_harness.hpp"

@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "bottle/base64url.hpp"
-#include "bottle/egress_ca.hpp"
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/egress/egress_ca.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
+#include "bottle/core/state.hpp"
 #include "cli_harness.hpp"
 
 namespace fs = std::filesystem;

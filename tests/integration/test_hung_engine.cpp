@@ -10,9 +10,9 @@
 #include <fstream>
 #include <vector>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
+#include "bottle/core/state.hpp"
 #include "cli_harness.hpp"
 #include "tmux_session.hpp"
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/pipelock_config.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/egress/pipelock_config.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "test_paths.hpp"
 
 namespace fs = std::filesystem;

@@ -13,8 +13,8 @@
 #include <optional>
 #include <sstream>
 
-#include "bottle/base64url.hpp"
-#include "bottle/jwt.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/credentials/jwt.hpp"
 #include "cli_harness.hpp"
 #include "net_harness.hpp"
 

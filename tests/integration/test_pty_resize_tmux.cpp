@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
-#include "bottle/resume.hpp"
+#include "bottle/ops/resume.hpp"
 #include "cli_harness.hpp"
 #include "tmux_session.hpp"
 

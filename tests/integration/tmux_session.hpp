@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 
 class TmuxServer {
  public:

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "bottle/host.hpp"
+#include "bottle/core/host.hpp"
 
 class TestEnv {
  public:

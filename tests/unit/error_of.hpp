@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "bottle/error.hpp"
+#include "bottle/core/error.hpp"
 
 /// The message of the bottle::Error that `fn` throws, checking its kind; fails the
 /// test when `fn` throws nothing.

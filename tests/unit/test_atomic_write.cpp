@@ -18,8 +18,8 @@
 #include <sstream>
 #include <thread>
 
-#include "bottle/error.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;

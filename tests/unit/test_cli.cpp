@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "bottle/cli.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
-#include "bottle/workspace_guard.hpp"
+#include "bottle/frontend/cli.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/workspace/workspace_guard.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;

@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "bottle/base64url.hpp"
-#include "bottle/credential_provisioning.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/credentials/credential_provisioning.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
 #include "env_guard.hpp"
 #include "temp_dir.hpp"
 

@@ -7,12 +7,12 @@
 #include <thread>
 #include <sys/wait.h>
 
-#include "bottle/dashboard_launch.hpp"
-#include "bottle/dashboard_model.hpp"
-#include "bottle/dashboard_worker.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/resume.hpp"
-#include "bottle/smolmachines_backend.hpp"
+#include "bottle/frontend/dashboard_launch.hpp"
+#include "bottle/frontend/dashboard_model.hpp"
+#include "bottle/frontend/dashboard_worker.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/ops/resume.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;

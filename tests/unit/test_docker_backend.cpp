@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
-#include "bottle/egress_setup.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/egress/egress_setup.hpp"
 
 using namespace bottle;
 

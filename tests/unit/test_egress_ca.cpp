@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <vector>
 
-#include "bottle/egress_ca.hpp"
-#include "bottle/error.hpp"
-#include "bottle/state.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/egress/egress_ca.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
+#include "bottle/core/subprocess.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/egress_config.hpp"
+#include "bottle/egress/egress_config.hpp"
 
 using bottle::EgressLaunch;
 using bottle::EgressRoute;

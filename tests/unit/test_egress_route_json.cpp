@@ -4,11 +4,11 @@
 
 #include <boost/json.hpp>
 
-#include "bottle/credential_provisioning.hpp"
-#include "bottle/egress_config.hpp"
-#include "bottle/egress_route_json.hpp"
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/credentials/credential_provisioning.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/spec/egress_route_json.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

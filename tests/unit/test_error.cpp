@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
 #include "error_of.hpp"
 
 using namespace bottle;

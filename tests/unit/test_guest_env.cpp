@@ -6,10 +6,10 @@
 #include <map>
 #include <string>
 
-#include "bottle/error.hpp"
-#include "bottle/guest_env.hpp"
-#include "bottle/render.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/guest_env.hpp"
+#include "bottle/frontend/render.hpp"
+#include "bottle/spec/spec.hpp"
 
 using namespace bottle;
 using Env = std::map<std::string, std::string>;

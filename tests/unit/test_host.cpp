@@ -8,12 +8,12 @@
 #include <set>
 #include <sstream>
 
-#include "bottle/bottles.hpp"
-#include "bottle/error.hpp"
-#include "bottle/host.hpp"
-#include "bottle/locate.hpp"
-#include "bottle/managed_pipelock.hpp"
-#include "bottle/smolmachines_backend.hpp"
+#include "bottle/ops/bottles.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/host.hpp"
+#include "bottle/core/locate.hpp"
+#include "bottle/egress/managed_pipelock.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "env_guard.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"

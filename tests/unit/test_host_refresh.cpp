@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "bottle/base64url.hpp"
-#include "bottle/bottles.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/host_refresh.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/ops/bottles.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/credentials/host_refresh.hpp"
 #include "error_of.hpp"
 #include "env_guard.hpp"
 #include "temp_dir.hpp"

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "bottle/base64url.hpp"
-#include "bottle/claude_credentials.hpp"
-#include "bottle/codex_credentials.hpp"
-#include "bottle/error.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/credentials/claude_credentials.hpp"
+#include "bottle/credentials/codex_credentials.hpp"
+#include "bottle/core/error.hpp"
 
 namespace json = boost::json;
 using namespace bottle;

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "bottle/dashboard_launch.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
-#include "bottle/smolmachines_backend.hpp"
+#include "bottle/frontend/dashboard_launch.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 
 using namespace bottle;
 

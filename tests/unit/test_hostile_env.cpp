@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "bottle/claude_credentials.hpp"
-#include "bottle/codex_credentials.hpp"
-#include "bottle/egress_setup.hpp"
-#include "bottle/error.hpp"
-#include "bottle/state.hpp"
+#include "bottle/credentials/claude_credentials.hpp"
+#include "bottle/credentials/codex_credentials.hpp"
+#include "bottle/egress/egress_setup.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
 
 using namespace bottle;
 

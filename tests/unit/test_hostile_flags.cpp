@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "bottle/cli.hpp"
-#include "bottle/docker_backend.hpp"
-#include "bottle/error.hpp"
+#include "bottle/frontend/cli.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/error.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;

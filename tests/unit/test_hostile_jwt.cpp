@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "bottle/base64url.hpp"
-#include "bottle/error.hpp"
-#include "bottle/jwt.hpp"
+#include "bottle/core/base64url.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/credentials/jwt.hpp"
 
 namespace json = boost::json;
 using namespace bottle;

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "bottle/egress_config.hpp"
-#include "bottle/render.hpp"
-#include "bottle/spec.hpp"
-#include "bottle/subprocess.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/frontend/render.hpp"
+#include "bottle/spec/spec.hpp"
+#include "bottle/core/subprocess.hpp"
 
 namespace json = boost::json;
 using namespace bottle;

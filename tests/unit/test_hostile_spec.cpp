@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
 
 using namespace bottle;
 

@@ -1,8 +1,8 @@
 // The pipelock bottle runs in front of egress: its files, its supervised argv.
 #include <catch2/catch.hpp>
 
-#include "bottle/docker_backend.hpp"
-#include "bottle/managed_pipelock.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/egress/managed_pipelock.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "bottle/error.hpp"
-#include "bottle/pipelock_config.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/egress/pipelock_config.hpp"
 
 using bottle::PipelockOptions;
 using bottle::PipelockSettings;

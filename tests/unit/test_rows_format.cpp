@@ -6,8 +6,8 @@
 #include <boost/json.hpp>
 #include <sstream>
 
-#include "bottle/dashboard_model.hpp"
-#include "bottle/rows_format.hpp"
+#include "bottle/frontend/dashboard_model.hpp"
+#include "bottle/frontend/rows_format.hpp"
 
 using namespace bottle;
 namespace json = boost::json;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "bottle/error.hpp"
-#include "bottle/resume.hpp"
-#include "bottle/smolmachines_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/ops/resume.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 
 using namespace bottle;
 

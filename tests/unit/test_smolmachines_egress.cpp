@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
-#include "bottle/error.hpp"
-#include "bottle/guest_env.hpp"
-#include "bottle/host_daemon.hpp"
-#include "bottle/host_port.hpp"
-#include "bottle/smolmachines_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/guest_env.hpp"
+#include "bottle/core/host_daemon.hpp"
+#include "bottle/core/host_port.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>

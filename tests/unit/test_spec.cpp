@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
 
 using namespace bottle;
 

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sys/stat.h>
 
-#include "bottle/error.hpp"
-#include "bottle/state.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;

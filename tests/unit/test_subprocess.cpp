@@ -7,7 +7,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "bottle/subprocess.hpp"
+#include "bottle/core/subprocess.hpp"
 
 using namespace bottle;
 

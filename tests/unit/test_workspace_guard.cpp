@@ -9,11 +9,11 @@
 #include <mutex>
 #include <thread>
 
-#include "bottle/error.hpp"
-#include "bottle/spec.hpp"
-#include "bottle/workspace_guard.hpp"
-#include "bottle/workspace_manifest.hpp"
-#include "bottle/workspace_sentinel.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/spec/spec.hpp"
+#include "bottle/workspace/workspace_guard.hpp"
+#include "bottle/workspace/workspace_manifest.hpp"
+#include "bottle/workspace/workspace_sentinel.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

@@ -3,7 +3,7 @@
 A mitmproxy (8.x) addon. Run as
     mitmdump -s bottle_egress.py --set bottle_routes=/path/routes.json ...
 
-The routes file (rendered by bottle, libbottle/src/egress_config.cpp):
+The routes file (rendered by bottle, libbottle/src/egress/egress_config.cpp):
     {"version": 1, "routes": [{"name": "codex", "hosts": ["chatgpt.com"],
       "header": "Authorization", "dummy": "<exact dummy string>",
       "value_file": "/host/auth.json", "value_json_pointer": "/tokens/access_token"}]}

@@ -1,0 +1,85 @@
+#pragma once
+// DockerBackend: bottles as Docker containers driven through the docker CLI.
+//
+// A bottle NAME is the container "bottle-NAME", labelled io.bottle.managed=1 and
+// io.bottle.name=NAME, on its own internal network "bottle-NAME-net"; its egress
+// proxy is the container "bottle-NAME-egress" (io.bottle.role=egress). Its main process idles until stopped; the agent and every
+// provisioning step run through `docker exec`.
+
+#include <functional>
+#include <optional>
+
+#include "bottle/backends/backend.hpp"
+#include "bottle/core/host_interface.hpp"
+
+namespace bottle {
+
+struct DockerOptions {
+  std::string docker = "docker";  ///< the docker CLI (name on PATH or absolute path)
+  std::string egress_image = "bottle-egress:latest";
+  /// bottle's egress addon directory on the host (share/bottle/egress).
+  std::string egress_addon_dir;
+  /// Looks up a host interface's IPv4 address (the bridge's, when the engine's
+  /// IPAM config names no gateway). Tests replace it.
+  std::function<std::optional<std::string>(std::string_view)> interface_ipv4 = bottle::interface_ipv4;
+};
+
+/// What `docker network inspect bridge` tells about the default bridge.
+struct BridgeInspect {
+  std::string gateway;    ///< the first IPv4 gateway of its IPAM config; "" when none is listed
+  std::string interface;  ///< its host interface (com.docker.network.bridge.name); "" when unset
+  bool operator==(const BridgeInspect&) const = default;
+};
+/// Parse the output of DockerBackend::bridge_inspect_argv(). Throws Error(backend)
+/// on output of another shape, or a gateway or interface name that is malformed.
+BridgeInspect parse_bridge_inspect(std::string_view output);
+/// The interface Docker's default bridge uses when its options name none.
+inline constexpr std::string_view docker_default_bridge_interface = "docker0";
+
+inline constexpr std::string_view docker_managed_label = "io.bottle.managed";
+inline constexpr std::string_view docker_name_label = "io.bottle.name";
+/// "bottle" or "egress": what a managed container is to its bottle.
+inline constexpr std::string_view docker_role_label = "io.bottle.role";
+/// The egress proxy's name on the bottle's network, and its port.
+inline constexpr std::string_view docker_egress_alias = "egress";
+inline constexpr int docker_egress_port = 8080;
+
+class DockerBackend final : public Backend {
+ public:
+  DockerBackend(Runner& runner, DockerOptions options = {});
+  BackendKind kind() const override { return BackendKind::docker; }
+
+  /// Workspace protection is bind mounts of the container (`--mount ...,readonly`).
+  std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
+  Argv start_argv(const BottleSpec& spec) const override;
+  Argv stop_argv(const BottleSpec& spec) const override;
+  std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
+  Argv list_argv() const override;
+  Argv exec_argv(const BottleSpec& spec, const Argv& command,
+                 const ExecOptions& options) const override;
+  AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
+  std::vector<BottleInfo> parse_list(const std::string& output) const override;
+  bool is_gone(const ProcessResult& result) const override;
+
+  /// Egress runs as the sidecar container bottle-NAME-egress: on the bottle's internal
+  /// network (alias "egress") and on Docker's default bridge for the way out.
+  GuestEgress guest_egress(const BottleSpec& spec) const override;
+  std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
+                                        const EgressUpstream& upstream) const override;
+  std::string egress_unavailable_reason() const override { return ""; }
+  Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                         const EgressUpstream& upstream) const override;
+  Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  /// The default bridge's gateway: the host as the egress container sees it. From
+  /// the bridge's IPAM config when it lists a gateway, else the IPv4 address of the
+  /// bridge's host interface (an engine freshly started by dockerd 20.10 lists only
+  /// the subnet). Throws Error(isolation) when neither gives an address.
+  std::string egress_parent_host() override;
+  Argv bridge_inspect_argv() const;
+
+ private:
+  DockerOptions options_;
+};
+
+}  // namespace bottle

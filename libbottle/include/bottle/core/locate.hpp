@@ -1,0 +1,32 @@
+#pragma once
+// Finding bottle's installed helpers by absolute path, so that nothing depends on
+// the caller's cwd (a tmux pane opened in $HOME must work as well as the repo).
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "bottle/core/host.hpp"
+
+namespace bottle {
+
+/// The running executable (/proc/self/exe). Throws Error(internal) if unreadable.
+std::filesystem::path current_executable();
+
+/// The pty-resize wrapper: $BOTTLE_PTY_RESIZE if set (must be absolute), else
+/// <exe dir>/../libexec/bottle/pty-resize (relocatable install), else the
+/// compiled-in install prefix. Throws Error(not_found) naming every place looked at
+/// when none is an executable file.
+std::filesystem::path locate_pty_resize(const Host& host);
+
+/// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else
+/// <exe dir>/../share/bottle, else the install prefix's, else the source tree's.
+std::filesystem::path locate_data_dir(const Host& host);
+
+/// `name` looked up on the host's $PATH (absolute entries only), as an absolute
+/// path; empty when it is not there.
+std::filesystem::path find_on_path(const Host& host, std::string_view name);
+
+std::string bottle_version();
+
+}  // namespace bottle

@@ -1,0 +1,126 @@
+#pragma once
+// The egress engine's inputs: the routes file the bottle mitmproxy addon
+// (share/bottle/egress/bottle_egress.py) reads, and the mitmdump command line that
+// runs it. Both functions are pure: no files, no clock, no env.
+//
+//   std::string json = bottle::render_egress_routes(spec.egress.routes);
+//   auto argv = bottle::mitmdump_argv({.listen_host = "0.0.0.0", .listen_port = 8080,
+//                                      .confdir = "/egress/ca", .addon_path = "/egress/bottle_egress.py",
+//                                      .routes_path = "/egress/routes.json",
+//                                      .upstream_proxy = "http://pipelock:8888"});
+//
+// Routes file (deterministic: routes and hosts in the given order, fixed key order,
+// 2-space indentation, trailing newline):
+//   {
+//     "version": 1,
+//     "routes": [
+//       {
+//         "name": "codex",
+//         "hosts": [
+//           "chatgpt.com"
+//         ],
+//         "header": "Authorization",
+//         "dummy": "<exact dummy string>",
+//         "value_file": "/run/bottle/host/auth.json",
+//         "value_json_pointer": "/tokens/access_token"   ("" = whole file, trimmed)
+//       }
+//     ]
+//   }
+// A route may also carry a token broker (egress answers the agent's token refreshes
+// itself with fresh dummies, refreshing the host login when it is about to expire;
+// libbottle/share/egress/bottle_broker.py), as one more key after
+// "value_json_pointer":
+//         "broker": {
+//           "kind": "codex",
+//           "token_url": "https://auth.openai.com/oauth/token",
+//           "token_hosts": ["auth.openai.com"],
+//           "token_path": "/oauth/token",
+//           "revoke_paths": ["/oauth/revoke"],
+//           "refresh_pointer": "/tokens/refresh_token",
+//           "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+//           "dummy_refresh_tokens": []      ([] = any refresh token the bottle sends)
+//         }
+// Values are written as given: the caller validates routes (validate_spec) and maps
+// host paths to the paths the addon sees (e.g. bind mounts); the addon re-checks the
+// file and refuses to start on a bad one, so egress fails closed.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bottle/spec/spec.hpp"
+
+namespace bottle {
+
+/// The routes file's format version; the addon accepts exactly this one.
+inline constexpr int egress_routes_version = 1;
+
+/// The mitmproxy option (`--set bottle_routes=FILE`) the addon reads the routes from.
+inline constexpr const char* egress_routes_option = "bottle_routes";
+
+/// The token broker of one route (see above). The host credential file is the
+/// route's value_file. A host refresh is serialised by an flock on that file itself
+/// (shared with `bottle_broker.py ensure-fresh`; no lock file is created) and
+/// written back by temp file + rename, so its directory must be writable for egress.
+struct EgressBroker {
+  std::string kind;  ///< "codex" or "claude"
+  std::string token_url;
+  std::vector<std::string> token_hosts;
+  std::string token_path;
+  std::vector<std::string> revoke_paths;
+  std::string refresh_pointer;  ///< RFC 6901, into the host file
+  std::string client_id;
+  /// The bottle's placeholder refresh tokens; empty: any refresh token the bottle
+  /// sends (an egress serves one bottle, which only ever holds placeholders).
+  /// Egress also guards each of them that is not the route's dummy (the id and
+  /// refresh dummies): sent to any host but the route's hosts and token_hosts, the
+  /// request is blocked (403), like the access dummy elsewhere.
+  std::vector<std::string> dummy_refresh_tokens;
+  bool operator==(const EgressBroker&) const = default;
+};
+
+/// The broker of the two vendor token endpoints (reference §A4, §B3).
+EgressBroker codex_egress_broker();
+EgressBroker claude_egress_broker();
+
+/// The broker credential forwarding's own routes get: "codex-chatgpt" reading
+/// /tokens/access_token -> codex_egress_broker(), "claude-oauth" reading
+/// /claudeAiOauth/accessToken -> claude_egress_broker(); nullopt for any other route.
+std::optional<EgressBroker> default_egress_broker(const EgressRoute& route);
+
+/// Routes with the brokers of `brokers` (keyed by route name) attached.
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::map<std::string, EgressBroker>& brokers);
+/// Routes with default_egress_broker() attached where it has one. Each of those
+/// brokers accepts only `bottle_dummies` (the bottle's own placeholders, see
+/// ForwardedCredentials::dummies) as a refresh token; empty: any.
+std::string render_egress_routes(const std::vector<EgressRoute>& routes,
+                                 const std::vector<std::string>& bottle_dummies = {});
+
+/// How to run one egress proxy. Paths are as mitmdump sees them.
+struct EgressLaunch {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  /// mitmproxy's confdir; holds the CA (mitmproxy-ca.pem, created there on first
+  /// start if missing; the bottle trusts mitmproxy-ca-cert.pem).
+  std::string confdir;
+  std::string addon_path;
+  std::string routes_path;
+  /// Parent proxy ("http://host:port", i.e. pipelock): every request leaves through
+  /// it (--mode upstream:...). Without it mitmdump connects directly (tests only).
+  std::optional<std::string> upstream_proxy;
+  /// PEM file of CAs trusted for upstream servers instead of the system store
+  /// (tests with a fake upstream).
+  std::optional<std::string> upstream_trusted_ca;
+  bool operator==(const EgressLaunch&) const = default;
+};
+
+/// argv for mitmdump: quiet (no per-flow output; the addon prints its own JSON log
+/// lines on stderr), the bottle addon and routes file, block_global off (bottles reach
+/// egress from whatever network the backend gives them; egress must only listen where
+/// bottles can reach it), upstream mode when a parent proxy is given.
+std::vector<std::string> mitmdump_argv(const EgressLaunch& launch);
+
+}  // namespace bottle

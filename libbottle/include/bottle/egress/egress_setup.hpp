@@ -1,0 +1,70 @@
+#pragma once
+// The host-side files one bottle's egress proxy runs from, under
+// <state>/bottles/NAME/egress/ (the run directory; a host-side egress also keeps
+// its pid file and log there):
+//   conf/mitmproxy-ca.pem, conf/mitmproxy-ca-cert.pem   a copy of the user's egress CA
+//                                                       (mitmproxy writes next to it)
+//   routes/routes.json                                  routes, with value files as the
+//                                                       egress process sees them
+// Real credentials stay in the host's own files. An egress container gets their
+// directories mounted (see EgressFiles::host_mounts); an egress on the host reads
+// them in place. Either way it re-reads them on every change.
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bottle/egress/egress_ca.hpp"
+#include "bottle/core/host.hpp"
+#include "bottle/spec/spec.hpp"
+
+namespace bottle {
+
+/// Where mounted host directories appear inside the egress container.
+inline constexpr std::string_view egress_host_mount_root = "/run/bottle/host";
+
+struct RouteMounts {
+  std::vector<EgressRoute> routes;  ///< value_file rewritten to the mounted path
+  /// (host directory, mounted directory) pairs, one per distinct value_file directory.
+  std::vector<std::pair<std::string, std::string>> mounts;
+  bool operator==(const RouteMounts&) const = default;
+};
+
+/// Map each route's value_file into `mount_root`/<n>/<file name>, mounting the file's
+/// directory rather than the file, so that a host tool replacing the file by rename
+/// is still seen. Pure.
+RouteMounts map_route_files(const std::vector<EgressRoute>& routes, std::string_view mount_root);
+
+/// Where egress sends traffic on: pipelock's listener ("http://host:port") when
+/// pipelock runs, and, for test set-ups only, a CA file trusted for upstream servers.
+/// From BOTTLE_EGRESS_UPSTREAM and BOTTLE_EGRESS_UPSTREAM_CA.
+struct EgressUpstream {
+  std::string proxy;
+  std::string trusted_ca_file;
+  static EgressUpstream from_environment(const Host& host);
+  bool operator==(const EgressUpstream&) const = default;
+};
+
+/// Where the egress process runs, which decides how it sees host files.
+enum class EgressPlacement { container, host };
+
+struct EgressFiles {
+  std::filesystem::path run_dir;
+  std::filesystem::path conf_dir;
+  std::filesystem::path routes_dir;
+  std::vector<std::pair<std::string, std::string>> host_mounts;  ///< container placement only
+};
+
+/// Write (atomically, 0600 files in 0700 directories) the files above for `spec`
+/// with `routes` (the spec's own plus forwarding's); the token brokers accept only
+/// `bottle_dummies` as refresh tokens (see render_egress_routes). Throws Error(io) / Error(not_found).
+EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
+                               const std::vector<EgressRoute>& routes, EgressPlacement placement,
+                               const std::vector<std::string>& bottle_dummies = {});
+
+/// The same paths without writing anything (for start/remove of an existing bottle).
+EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
+                            const std::vector<EgressRoute>& routes, EgressPlacement placement);
+
+}  // namespace bottle

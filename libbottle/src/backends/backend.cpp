@@ -1,0 +1,167 @@
+#include "bottle/backends/backend.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "bottle/core/error.hpp"
+
+namespace bottle {
+
+Argv AgentArgv::argv() const {
+  Argv all = prefix;
+  all.insert(all.end(), tail.begin(), tail.end());
+  return all;
+}
+
+std::map<std::string, std::string> Backend::guest_env(const BottleSpec& spec) const {
+  return guest_env_ ? guest_env_(spec) : spec.env;
+}
+
+std::string Backend::object_name(std::string_view bottle_name) const {
+  return std::string(object_prefix) + std::string(bottle_name);
+}
+
+EngineTimeouts engine_timeouts_from(std::string_view value) {
+  if (value.empty()) return {};
+  int seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 86400)
+    throw Error(ErrorKind::invalid_input,
+                "BOTTLE_ENGINE_TIMEOUT: expected a whole number of seconds from 1 to 86400");
+  const std::chrono::seconds limit(seconds);
+  return EngineTimeouts{.query = limit, .change = limit};
+}
+
+std::string engine_timeout_message(const Argv& argv, std::chrono::milliseconds limit) {
+  const std::string command = argv.size() > 1 ? argv[0] + " " + argv[1] : argv.empty() ? "" : argv[0];
+  const auto seconds = std::chrono::duration_cast<std::chrono::duration<double>>(limit).count();
+  return fmt::format("{} timed out after {:g} s (the engine did not answer; is it hung? "
+                     "BOTTLE_ENGINE_TIMEOUT sets the limit in seconds)",
+                     command, seconds);
+}
+
+Command Backend::engine_command(Argv argv, EngineCall call) const {
+  return Command{.argv = std::move(argv), .timeout = call == EngineCall::query ? timeouts_.query : timeouts_.change};
+}
+
+ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, EngineCall call) {
+  const Command command = engine_command(argv, call);
+  ProcessResult r = runner_.run(command);
+  if (r.timed_out()) throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
+  if (!r.started())
+    throw Error(ErrorKind::backend, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
+  if (!r.ok()) {
+    std::string detail = r.err.empty() ? r.out : r.err;
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
+    throw Error(ErrorKind::backend,
+                fmt::format("{}: {} failed (status {}){}{}", what, argv.front(), r.shell_status(),
+                            detail.empty() ? "" : ": ", detail));
+  }
+  return r;
+}
+
+void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guard) {
+  for (const auto& argv : create_argvs(spec, guard)) run_checked(argv, "create " + spec.name);
+}
+
+void Backend::start(const BottleSpec& spec) { run_checked(start_argv(spec), "start " + spec.name); }
+
+void Backend::stop(const BottleSpec& spec) { run_checked(stop_argv(spec), "stop " + spec.name); }
+
+void Backend::remove(const BottleSpec& spec) {
+  std::string first_error;
+  for (const auto& argv : remove_argvs(spec)) {
+    const Command command = engine_command(argv);
+    const ProcessResult r = runner_.run(command);
+    // Already gone is what we want.
+    const bool gone = r.started() && !r.ok() && is_gone(r);
+    if (r.ok() || gone || !first_error.empty()) continue;
+    std::string detail = r.timed_out() ? engine_timeout_message(argv, *command.timeout)
+                         : r.started() ? r.err : r.start_error;
+    while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+    first_error = fmt::format("remove {}: {} failed: {}", spec.name, argv.front(), detail);
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::backend, first_error);
+}
+
+namespace {
+
+[[noreturn]] void no_egress(const Backend& b) {
+  throw Error(ErrorKind::isolation, b.egress_unavailable_reason() +
+                                        "; the bottle cannot have a network path or forwarded credentials");
+}
+
+}  // namespace
+
+std::string Backend::egress_unavailable_reason() const {
+  return fmt::format("egress is not available on the {} backend", to_string(kind()));
+}
+GuestEgress Backend::guest_egress(const BottleSpec&) const { return {}; }
+std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
+                                               const EgressUpstream&) const {
+  no_egress(*this);
+}
+Argv Backend::egress_start_argv(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
+  no_egress(*this);
+}
+Argv Backend::egress_probe_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
+Argv Backend::egress_stop_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
+std::optional<EngineState> Backend::host_egress_state(const BottleSpec&, const EgressFiles&) const {
+  return std::nullopt;
+}
+
+std::string_view to_string(EngineState state) {
+  switch (state) {
+    case EngineState::running: return "running";
+    case EngineState::stopped: return "stopped";
+    case EngineState::created: return "created";
+    case EngineState::missing: return "missing";
+    case EngineState::other: break;
+  }
+  return "other";
+}
+
+std::string BottleInfo::state_text() const {
+  return state == EngineState::other ? other_state : std::string(to_string(state));
+}
+
+std::vector<BottleInfo> Backend::list() {
+  return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
+}
+
+ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
+                            std::optional<std::string> stdin_data, bool interactive) {
+  return runner_.run(Command{.argv = exec_argv(spec, command, options),
+                             .stdin_data = std::move(stdin_data),
+                             .interactive = interactive});
+}
+
+void Backend::install_file(const BottleSpec& spec, const std::string& guest_path,
+                           const std::string& content, const std::string& owner, unsigned mode) {
+  // The path and owner are passed as positional parameters of a fixed script, so
+  // no value is ever spliced into shell text.
+  static const std::string script =
+      "set -e; dir=$(dirname \"$1\"); mkdir -p \"$dir\"; tmp=\"$1.bottle-tmp\"; "
+      "umask 077; cat > \"$tmp\"; chown \"$2\" \"$tmp\"; chmod \"$3\" \"$tmp\"; mv -f \"$tmp\" \"$1\"";
+  const Argv command{"sh", "-c", script, "sh", guest_path, owner, fmt::format("{:o}", mode)};
+  ExecOptions options;
+  options.forward_stdin = true;
+  Command run = engine_command(exec_argv(spec, command, options));
+  run.stdin_data = content;
+  const ProcessResult r = runner_.run(run);
+  if (!r.ok())
+    throw Error(ErrorKind::backend,
+                fmt::format("could not install {} in bottle {}: {}", guest_path, spec.name,
+                            r.timed_out() ? engine_timeout_message(run.argv, *run.timeout)
+                            : r.started() ? r.err : r.start_error));
+}
+
+int Backend::run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty) {
+  const ProcessResult r = runner_.run(Command{.argv = agent_argv(spec, agent_args, tty).argv(), .interactive = true});
+  if (!r.started())
+    throw Error(ErrorKind::backend, fmt::format("could not start the agent: {}", r.start_error));
+  return r.shell_status();
+}
+
+}  // namespace bottle

@@ -1,0 +1,78 @@
+#include "bottle/core/locate.hpp"
+
+#include <vector>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "bottle/core/error.hpp"
+#include "bottle/core/state.hpp"
+
+namespace bottle {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_executable_file(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+fs::path current_executable() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error(ErrorKind::internal, "cannot read /proc/self/exe: " + ec.message());
+  return exe;
+}
+
+fs::path locate_pty_resize(const Host& host) {
+  std::vector<fs::path> candidates;
+  if (fs::path from_env = host.absolute_path(Var::bottle_pty_resize); !from_env.empty()) {
+    if (is_executable_file(from_env)) return from_env;
+    throw Error(ErrorKind::not_found,
+                fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
+  }
+  const fs::path exe_dir = current_executable().parent_path();
+  candidates.push_back(exe_dir.parent_path() / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
+  candidates.push_back(exe_dir / "pty-resize");  // build tree: all executables in one dir
+  candidates.push_back(fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
+  std::string looked;
+  for (const auto& c : candidates) {
+    if (is_executable_file(c)) return fs::weakly_canonical(c);
+    looked += (looked.empty() ? "" : ", ") + c.string();
+  }
+  throw Error(ErrorKind::not_found, fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
+}
+
+fs::path locate_data_dir(const Host& host) {
+  if (fs::path from_env = host.absolute_path(Var::bottle_data_dir); !from_env.empty()) return from_env;
+  std::error_code ec;
+  const fs::path exe_dir = current_executable().parent_path();
+  for (const fs::path& c : {exe_dir.parent_path() / BOTTLE_DATA_RELDIR,
+                            fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_DATA_RELDIR,
+                            fs::path(BOTTLE_SOURCE_SHARE_DIR)}) {
+    if (fs::is_directory(c, ec)) return c;
+  }
+  throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");
+}
+
+fs::path find_on_path(const Host& host, std::string_view name) {
+  const std::string path = host.env_or(Var::path, "");
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string_view dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    // Relative PATH entries would make the result depend on the cwd.
+    if (dir.empty() || dir.front() != '/') continue;
+    const fs::path candidate = fs::path(dir) / name;
+    if (is_executable_file(candidate)) return candidate;
+  }
+  return {};
+}
+
+std::string bottle_version() { return BOTTLE_VERSION; }
+
+}  // namespace bottle

@@ -1,0 +1,143 @@
+#include "bottle/frontend/dashboard_worker.hpp"
+
+#include <exception>
+#include <utility>
+
+#include "bottle/core/error.hpp"
+
+namespace bottle {
+
+DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs,
+                                 BackendFactory factory, std::chrono::milliseconds interval)
+    : host_(std::move(host)), runner_(std::move(runner)), dirs_(std::move(dirs)), factory_(std::move(factory)),
+      interval_(interval) {}
+
+DashboardWorker::~DashboardWorker() { stop(); }
+
+void DashboardWorker::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void DashboardWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  // An engine call in flight (a hung dockerd) must not hold the join: killing it
+  // makes the call return at once, and every later one fails without running.
+  if (thread_.joinable()) runner_->cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DashboardWorker::request_refresh() {
+  {
+    std::lock_guard lock(mutex_);
+    refresh_now_ = true;
+  }
+  wake_.notify_all();
+}
+
+void DashboardWorker::submit(Job job, std::string bottle) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.emplace_back(job, std::move(bottle));
+  }
+  wake_.notify_all();
+}
+
+std::optional<DashboardWorker::Snapshot> DashboardWorker::take_snapshot() {
+  std::lock_guard lock(mutex_);
+  auto taken = std::move(snapshot_);
+  snapshot_.reset();
+  return taken;
+}
+
+std::vector<DashboardWorker::Message> DashboardWorker::take_messages() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(messages_, {});
+}
+
+std::uint64_t DashboardWorker::refreshes() const {
+  std::lock_guard lock(mutex_);
+  return refreshes_;
+}
+
+void DashboardWorker::do_job(Bottles& bottles, Job job, const std::string& name) {
+  Message message;
+  try {
+    if (job == Job::stop) {
+      bottles.stop(name);
+      message.text = "stopped " + name;
+    } else {
+      // The user confirmed with y, so a running bottle is removed too.
+      bottles.remove(name, /*force=*/true);
+      message.text = "removed " + name;
+    }
+  } catch (const std::exception& e) {
+    message = {std::string(job == Job::stop ? "stop " : "remove ") + name + ": " + e.what(), true};
+  }
+  std::lock_guard lock(mutex_);
+  messages_.push_back(std::move(message));
+  refresh_now_ = true;
+}
+
+// Everything here is caught: an engine failure becomes a snapshot error or a
+// message for the status line, never an exception escaping a thread
+// (which would terminate the process with the terminal still in curses mode).
+void DashboardWorker::run() {
+  std::unique_ptr<Bottles> bottles;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (!jobs_.empty()) {
+      auto [job, name] = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      try {
+        if (!bottles) bottles = std::make_unique<Bottles>(host_, *runner_, dirs_, factory_);
+        do_job(*bottles, job, name);
+      } catch (const std::exception& e) {
+        std::lock_guard relock(mutex_);
+        messages_.push_back({e.what(), true});
+      }
+      lock.lock();
+      continue;
+    }
+    if (refresh_now_) {
+      refresh_now_ = false;
+      lock.unlock();
+      Snapshot snap;
+      try {
+        if (!bottles) bottles = std::make_unique<Bottles>(host_, *runner_, dirs_, factory_);
+        snap.rows = bottles->list();
+        // What protection could not prevent, per bottle, so the table shows it.
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& row : snap.rows) {
+          if (!row.managed) continue;
+          auto& [when, count] = workspace_seen_[row.name];
+          if (when == std::chrono::steady_clock::time_point{} || now - when >= workspace_interval) {
+            when = now;
+            try {
+              count = bottles->workspace_changes(row.name).size();
+            } catch (const std::exception&) {
+              count.reset();  // unknown; `check --workspace` says why
+            }
+          }
+          row.workspace_changes = count;
+        }
+      } catch (const std::exception& e) {
+        snap.error = e.what();
+      }
+      lock.lock();
+      ++refreshes_;
+      if (snap.error.empty()) last_rows_ = snap.rows;
+      else snap.rows = last_rows_;
+      snapshot_ = std::move(snap);
+      continue;
+    }
+    wake_.wait_for(lock, interval_, [this] { return stopping_ || refresh_now_ || !jobs_.empty(); });
+    if (!stopping_ && jobs_.empty()) refresh_now_ = true;
+  }
+}
+
+}  // namespace bottle

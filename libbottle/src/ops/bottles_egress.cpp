@@ -1,0 +1,243 @@
+// Bottles' egress lifecycle: what runs between a bottle and the internet.
+//   bottle -> egress (container or host process) -> pipelock (host process, when
+//   bottle runs one) or BOTTLE_EGRESS_UPSTREAM -> internet
+// Everything here fails closed: an egress or pipelock that does not come up is an
+// Error(isolation), and the bottle does not start.
+#include <fmt/format.h>
+
+#include "bottle/ops/bottles.hpp"
+#include "bottle/credentials/credential_provisioning.hpp"
+#include "bottle/egress/egress_ca.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/credentials/host_refresh.hpp"
+#include "bottle/core/locate.hpp"
+#include "bottle/egress/managed_pipelock.hpp"
+
+namespace bottle {
+
+namespace {
+
+std::string trimmed_detail(const ProcessResult& r) {
+  if (r.timed_out()) return "timed out (the engine did not answer; is it hung? BOTTLE_ENGINE_TIMEOUT sets the limit)";
+  std::string detail = r.started() ? r.err : r.start_error;
+  while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+  return detail;
+}
+
+// "host:port" -> (host, port); the listen file is bottle's own, so a bad one is corrupt state.
+std::pair<std::string, std::uint16_t> split_listen(const std::string& listen, const std::string& bottle) {
+  const auto colon = listen.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = 0;
+    }
+  }
+  if (colon == std::string::npos || port <= 0 || port > 65535)
+    throw Error(ErrorKind::io, fmt::format("bottle {}: corrupt pipelock listen address '{}'", bottle, listen));
+  return {listen.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+// Ask `ready` every egress_poll_interval until it says yes (true) or
+// egress_ready_timeout has passed (false); it is asked once more at the deadline.
+template <typename Ready>
+bool wait_until_ready(Clock& clock, Ready&& ready) {
+  const auto deadline = clock.now() + egress_ready_timeout;
+  for (;;) {
+    if (ready()) return true;
+    if (clock.now() >= deadline) return false;
+    clock.sleep_for(egress_poll_interval);
+  }
+}
+
+}  // namespace
+
+bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
+  return spec.egress.enabled && b.guest_egress(spec).enabled;
+}
+
+std::vector<std::string> Bottles::bottle_dummies(const BottleSpec& spec) const {
+  const auto forwarded = load_forwarded_state(store_.dirs(), spec.name);
+  return forwarded ? forwarded->dummies : std::vector<std::string>{};
+}
+
+std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
+  std::vector<EgressRoute> routes = spec.egress.routes;
+  if (const auto forwarded = load_forwarded_state(store_.dirs(), spec.name))
+    routes.insert(routes.end(), forwarded->routes.begin(), forwarded->routes.end());
+  return routes;
+}
+
+EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) const {
+  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.egress_placement());
+}
+
+EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
+  EgressUpstream upstream = EgressUpstream::from_environment(host_);
+  if (const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec)) upstream.proxy = pipelock->proxy_url();
+  return upstream;
+}
+
+void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::vector<GuardMount>& guard) {
+  // Host-side preparation first, cheapest checks first: a bad environment or host
+  // login stops here, before any file or engine object exists.
+  EgressUpstream upstream = EgressUpstream::from_environment(host_);
+  const ForwardedCredentials forwarded =
+      prepare_forwarded_credentials(host_, spec, system_random_bytes, [&](AgentKind agent, const std::filesystem::path& file) {
+        refresh_host_login(agent, file, upstream);
+      });
+  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+  save_forwarded_state(store_.dirs(), spec.name, forwarded);
+  const EgressFiles files =
+      write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement(), forwarded.dummies);
+  // pipelock in front of egress, unless the user already runs a parent proxy.
+  if (upstream.proxy.empty()) {
+    if (const auto program = locate_pipelock(host_); !program.empty()) {
+      const std::string host = b.egress_parent_host();
+      const std::string listen = fmt::format("{}:{}", host, host_.ports().pick_free_port(host));
+      upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
+    }
+  }
+  b.create(spec, guard);
+  for (const auto& argv : b.egress_create_argvs(spec, files, upstream)) {
+    const ProcessResult r = runner_.run(b.engine_command(argv));
+    if (!r.ok())
+      throw Error(ErrorKind::isolation,
+                  fmt::format("create egress for {}: {} failed: {}", spec.name, argv.front(), trimmed_detail(r)));
+  }
+}
+
+void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& host_file,
+                                 const EgressUpstream& upstream) {
+  const auto warn = [&](const std::string& why) {
+    // Not fatal: an offline host can still create; egress's broker retries later.
+    warn_(fmt::format("could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
+                      "egress refreshes it when the agent first asks",
+                      to_string(agent), host_file.string(), why));
+  };
+  std::filesystem::path broker;
+  try {
+    broker = locate_data_dir(host_) / "egress" / "bottle_broker.py";
+  } catch (const Error& e) {
+    warn(e.what());
+    return;
+  }
+  const ProcessResult r = runner_.run(Command{.argv = host_refresh_argv(
+                                                  {.broker_script = broker, .agent = agent, .host_file = host_file,
+                                                   .upstream = upstream})});
+  switch (host_refresh_outcome(r)) {
+    case HostRefreshOutcome::fresh:
+    case HostRefreshOutcome::refreshed:
+      return;
+    case HostRefreshOutcome::sign_in_again:
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("forwarding host credentials: {}: the host's {} login has expired or was revoked; "
+                              "sign in again on the host ({}), then create the bottle again",
+                              host_file.string(), to_string(agent),
+                              agent == AgentKind::codex ? "run `codex login`" : "run `claude`, then /login"));
+    case HostRefreshOutcome::unavailable:
+      warn(trimmed_detail(r));
+      return;
+  }
+}
+
+void Bottles::start_pipelock(const BottleSpec& spec) {
+  const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec);
+  if (!pipelock) return;
+  const HostDaemon daemon = pipelock->daemon();
+  if (!daemon_running(daemon)) {
+    const auto [host, port] = split_listen(pipelock->listen, spec.name);
+    if (!host_.ports().port_free(host, port))
+      throw Error(ErrorKind::isolation, fmt::format("pipelock for {}: {} is in use by another process", spec.name,
+                                                    pipelock->listen));
+    const ProcessResult started = runner_.run(Command{.argv = daemon_start_argv(daemon)});
+    if (!started.ok())
+      throw Error(ErrorKind::isolation,
+                  fmt::format("pipelock for {} did not start: {}", spec.name, trimmed_detail(started)));
+  }
+  // pipelock does not report readiness itself: poll its health check.
+  if (wait_until_ready(host_.clock(), [&] { return runner_.run(Command{.argv = pipelock->health_argv()}).ok(); }))
+    return;
+  runner_.run(Command{.argv = daemon_stop_argv(daemon)});
+  throw Error(ErrorKind::isolation, fmt::format("pipelock for {} did not become healthy (its log: {})", spec.name,
+                                                daemon.log_file.string()));
+}
+
+void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  try {
+    start_pipelock(spec);
+    const EgressFiles files = egress_files(b, spec);
+    if (b.egress_placement() == EgressPlacement::host) {
+      if (runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok()) return;  // already up
+      // Someone else's listener there would receive the bottle's traffic.
+      if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
+        throw Error(ErrorKind::isolation,
+                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
+                                spec.name, spec.egress.port));
+    }
+    const ProcessResult started = runner_.run(b.engine_command(b.egress_start_argv(spec, files, egress_upstream(spec))));
+    if (!started.ok())
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
+    // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
+    if (!wait_until_ready(host_.clock(),
+                          [&] { return runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok(); }))
+      throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
+  } catch (const Error& e) {
+    // Nothing of a half-started egress may keep running (nor hold its ports).
+    stop_egress_quietly(b, spec);
+    if (e.kind() == ErrorKind::isolation) throw;
+    throw Error(ErrorKind::isolation, fmt::format("egress for {}: {}", spec.name, e.what()));
+  }
+}
+
+std::vector<std::pair<Argv, std::string>> Bottles::egress_stop_argvs(const Backend& b, const BottleSpec& spec,
+                                                                     bool host_processes_only) const {
+  std::vector<std::pair<Argv, std::string>> stops;
+  if (!host_processes_only || b.egress_placement() == EgressPlacement::host)
+    stops.emplace_back(b.egress_stop_argv(spec, egress_files(b, spec)), "egress");
+  if (const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec))
+    stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
+  return stops;
+}
+
+void Bottles::stop_egress(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  std::string failures;
+  // Each one even when another failed: nothing may be left running.
+  for (const auto& [argv, what] : egress_stop_argvs(b, spec, false)) {
+    const ProcessResult r = runner_.run(Command{.argv = argv});
+    if (!r.ok())
+      failures += fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what, argv.front(),
+                              trimmed_detail(r));
+  }
+  if (!failures.empty()) throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
+}
+
+void Bottles::stop_egress_quietly(Backend& b, const BottleSpec& spec) noexcept {
+  try {
+    for (const auto& [argv, what] : egress_stop_argvs(b, spec, false)) runner_.run(Command{.argv = argv});
+  } catch (...) {
+    // Best effort: this runs while another error is being reported.
+  }
+}
+
+void Bottles::stop_host_processes(Backend& b, const BottleSpec& spec) noexcept {
+  try {
+    if (!egress_runs(b, spec)) return;
+    for (const auto& [argv, what] : egress_stop_argvs(b, spec, true)) runner_.run(Command{.argv = argv});
+  } catch (...) {
+    // Best effort: this runs while another error is being reported.
+  }
+}
+
+void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
+  if (!egress_runs(b, spec)) return;
+  const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
+  b.install_file(spec, std::string(default_guest_ca_bundle_path),
+                 build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem), "root:root", 0644);
+}
+
+}  // namespace bottle
