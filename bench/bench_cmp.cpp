@@ -68,9 +68,8 @@ void show_failure(const Cmd& c, int status, int err_fd) {
   char buf[4096];
   ::lseek(err_fd, 0, SEEK_SET);
   for (ssize_t n; (n = ::read(err_fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
-  std::fprintf(stderr, "bench_cmp: '%s' failed (%s %d):\n%s\n", c.label.c_str(),
-               WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-               text.c_str());
+  std::fprintf(stderr, "bench_cmp: '%s' failed (%s %d):\n%s\n", c.label.c_str(), WIFEXITED(status) ? "exit" : "signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), text.c_str());
   std::exit(1);
 }
 
@@ -100,8 +99,7 @@ double timed_run(const Cmd& c, int err_fd) {
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) die("cannot run " + c.argv[0] + ": " + std::strerror(rc));
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   const auto t1 = std::chrono::steady_clock::now();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) show_failure(c, status, err_fd);
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
@@ -147,10 +145,8 @@ std::pair<long, long> rss_run(const Cmd& c, int err_fd) {
     if (!WIFSTOPPED(status)) continue;
     const int event = status >> 16;
     long sig = 0;
-    if (event == PTRACE_EVENT_EXIT)
-      own = vm_hwm_kib(pid);
-    else if (event == 0 && WSTOPSIG(status) != SIGTRAP)
-      sig = WSTOPSIG(status);  // an ordinary signal: deliver it
+    if (event == PTRACE_EVENT_EXIT) own = vm_hwm_kib(pid);
+    else if (event == 0 && WSTOPSIG(status) != SIGTRAP) sig = WSTOPSIG(status);  // an ordinary signal: deliver it
     ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(sig));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) show_failure(c, status, err_fd);

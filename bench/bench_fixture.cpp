@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/egress/egress_config.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/egress/egress_config.hpp"
 
 using namespace bottle;
 
@@ -52,20 +52,27 @@ int specs(const std::vector<std::string>& a) {
 
 int egress(const std::vector<std::string>& a) {
   const std::vector<EgressRoute> routes = {
-      {.name = "codex-chatgpt", .hosts = {a[6]}, .header = "Authorization", .dummy = a[7],
-       .value_file = a[8], .value_json_pointer = "/tokens/access_token"},
-      {.name = "claude-oauth", .hosts = {"api.anthropic.com"}, .header = "Authorization",
-       .dummy = "sk-ant-oat01-bench-dummy-claude-0000", .value_file = a[8],
+      {.name = "codex-chatgpt",
+       .hosts = {a[6]},
+       .header = "Authorization",
+       .dummy = a[7],
+       .value_file = a[8],
+       .value_json_pointer = "/tokens/access_token"},
+      {.name = "claude-oauth",
+       .hosts = {"api.anthropic.com"},
+       .header = "Authorization",
+       .dummy = "sk-ant-oat01-bench-dummy-claude-0000",
+       .value_file = a[8],
        .value_json_pointer = "/claudeAiOauth/accessToken"},
   };
   std::ofstream(a[0], std::ios::binary) << render_egress_routes(routes);
   const std::vector<std::string> argv = mitmdump_argv({.listen_host = "127.0.0.1",
-                                                        .listen_port = static_cast<std::uint16_t>(std::stoi(a[1])),
-                                                        .confdir = a[2],
-                                                        .addon_path = a[3],
-                                                        .routes_path = a[0],
-                                                        .upstream_proxy = a[4],
-                                                        .upstream_trusted_ca = a[5]});
+                                                       .listen_port = static_cast<std::uint16_t>(std::stoi(a[1])),
+                                                       .confdir = a[2],
+                                                       .addon_path = a[3],
+                                                       .routes_path = a[0],
+                                                       .upstream_proxy = a[4],
+                                                       .upstream_trusted_ca = a[5]});
   const bool no_addon = a.size() > 9 && a[9] == "--no-addon";
   for (std::size_t i = 0; i < argv.size(); ++i) {
     // Without the addon mitmdump has no bottle_routes option: drop the script and it.

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
 #include "view.hpp"
 
 using namespace bottle;

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "bottle/core/error.hpp"
 #include "bottle/frontend/dashboard_launch.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
-#include "bottle/core/error.hpp"
 #include "view.hpp"
 
 namespace bottle::dashboard {
@@ -28,8 +28,7 @@ class CursesSession {
  public:
   CursesSession() {
     screen_ = newterm(nullptr, stdout, stdin);
-    if (screen_ == nullptr)
-      throw Error(ErrorKind::invalid_input, "cannot start the terminal UI (is TERM set?)");
+    if (screen_ == nullptr) throw Error(ErrorKind::invalid_input, "cannot start the terminal UI (is TERM set?)");
     set_term(screen_);
     cbreak();  // not raw(): ^C still raises SIGINT, which our handler turns into a clean exit
     noecho();
@@ -53,7 +52,9 @@ std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 class App {
  public:
   App(const Host& host, const StateDirs& dirs)
-      : host_(host), dirs_(dirs), bottles_(host, runner_, dirs),
+      : host_(host),
+        dirs_(dirs),
+        bottles_(host, runner_, dirs),
         worker_(host, std::make_unique<SystemRunner>(), dirs),
         in_tmux_(inside_tmux(host.env(Var::tmux) ? host.env(Var::tmux)->c_str() : nullptr)) {}
 
@@ -128,12 +129,10 @@ class App {
         model_.set_status(std::string(what) + " " + name + ": opened in a tmux pane");
       } else {
         const int status = launch_foreground(argv);
-        model_.set_status(std::string(what) + " " + name + ": agent exited with status " +
-                          std::to_string(status), status != 0);
+        model_.set_status(std::string(what) + " " + name + ": agent exited with status " + std::to_string(status),
+                          status != 0);
       }
-    } catch (const std::exception& e) {
-      model_.set_status(std::string(what) + " " + name + ": " + e.what(), true);
-    }
+    } catch (const std::exception& e) { model_.set_status(std::string(what) + " " + name + ": " + e.what(), true); }
     worker_.request_refresh();
   }
 
@@ -175,9 +174,7 @@ class App {
     if (!r.ok()) return false;
     try {
       return parse_tmux_pane_id(r.out) == pane;  // exactly: "%1" is not "%12"
-    } catch (const Error&) {
-      return false;
-    }
+    } catch (const Error&) { return false; }
   }
 
   ProcessResult run_tmux(const Argv& argv) {

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "app.hpp"
-#include "bottle/ops/bottles.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/locate.hpp"
 #include "bottle/frontend/rows_format.hpp"
+#include "bottle/ops/bottles.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace bottle::dashboard {
 
@@ -45,8 +45,7 @@ void draw_help() {
     move(top + row, left);
     for (int col = 0; col < width; ++col) addch(' ');
   }
-  for (int i = 0; i < static_cast<int>(std::size(lines)); ++i)
-    put(top + 1 + i, left + 1, lines[i], width - 2);
+  for (int i = 0; i < static_cast<int>(std::size(lines)); ++i) put(top + 1 + i, left + 1, lines[i], width - 2);
 }
 
 }  // namespace
@@ -77,9 +76,8 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
     return line;
   };
 
-  std::string title = " bottle-dashboard  " + std::to_string(rows.size()) + "/" +
-                      std::to_string(model.rows().size()) + " bottles" +
-                      (model.filter().empty() ? "" : "  filter: " + model.filter()) +
+  std::string title = " bottle-dashboard  " + std::to_string(rows.size()) + "/" + std::to_string(model.rows().size()) +
+                      " bottles" + (model.filter().empty() ? "" : "  filter: " + model.filter()) +
                       (inside_tmux ? "  [tmux]" : "");
   attron(A_REVERSE);
   put(0, 0, fit(title, cols), COLS);
@@ -132,8 +130,12 @@ int translate_key(int key) {
     case KEY_NPAGE: return dash_key::page_down;
     case KEY_HOME: return dash_key::home;
     case KEY_END: return dash_key::end;
-    case KEY_ENTER: case '\r': case '\n': return dash_key::enter;
-    case KEY_BACKSPACE: case 127: case 8: return dash_key::backspace;
+    case KEY_ENTER:
+    case '\r':
+    case '\n': return dash_key::enter;
+    case KEY_BACKSPACE:
+    case 127:
+    case 8: return dash_key::backspace;
     case KEY_RESIZE: return dash_key::resize;
     case 27: return dash_key::escape;
     default: return key >= 32 && key <= 126 ? key : -1;

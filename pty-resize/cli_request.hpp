@@ -17,26 +17,26 @@
 namespace pty_resize {
 
 enum class CliAction {
-    run,           ///< Run SMOLVM-ARGV with resize forwarding.
-    show_help,     ///< Print usage to stdout, exit 0.
-    show_version,  ///< Print the version to stdout, exit 0.
+  run,           ///< Run SMOLVM-ARGV with resize forwarding.
+  show_help,     ///< Print usage to stdout, exit 0.
+  show_version,  ///< Print the version to stdout, exit 0.
 };
 
 /// A well-formed command line. For show_help/show_version the other fields are empty.
 struct CliRequest {
-    CliAction action = CliAction::run;
-    std::string machine;                   ///< Machine name given to the side-channel.
-    std::optional<std::string> smolvm;     ///< --smolvm override for the side-channel program.
-    std::vector<std::string> child_argv;   ///< SMOLVM-ARGV, run on the user's terminal.
+  CliAction action = CliAction::run;
+  std::string machine;                  ///< Machine name given to the side-channel.
+  std::optional<std::string> smolvm;    ///< --smolvm override for the side-channel program.
+  std::vector<std::string> child_argv;  ///< SMOLVM-ARGV, run on the user's terminal.
 
-    bool operator==(const CliRequest&) const = default;
+  bool operator==(const CliRequest&) const = default;
 };
 
 /// A malformed command line; `message` is one line without the `pty-resize: error: ` prefix.
 struct UsageError {
-    std::string message;
+  std::string message;
 
-    bool operator==(const UsageError&) const = default;
+  bool operator==(const UsageError&) const = default;
 };
 
 using CliParseResult = std::variant<CliRequest, UsageError>;

@@ -20,8 +20,7 @@ namespace pty_resize {
 /// The full side-channel argv, exactly:
 ///   {smolvm, "machine", "exec", "--name", machine, "--", "sh", "-c", stty_loop_script(size)}
 /// `smolvm` is the program to run (normally the wrapped child's argv[0]).
-[[nodiscard]] std::vector<std::string> side_channel_argv(std::string_view smolvm,
-                                                         std::string_view machine,
+[[nodiscard]] std::vector<std::string> side_channel_argv(std::string_view smolvm, std::string_view machine,
                                                          WindowSize size);
 
 }  // namespace pty_resize

@@ -9,10 +9,10 @@ namespace pty_resize {
 
 /// One delivered signal, as read back from the pipe.
 struct CaughtSignal {
-    int signo = 0;
-    /// True when the kernel raised it for the terminal (si_code == SI_KERNEL), e.g. ^C or a
-    /// window resize: the whole foreground process group, the child included, got it too.
-    bool from_terminal = false;
+  int signo = 0;
+  /// True when the kernel raised it for the terminal (si_code == SI_KERNEL), e.g. ^C or a
+  /// window resize: the whole foreground process group, the child included, got it too.
+  bool from_terminal = false;
 };
 
 /// Installs handlers for `signals` that write to a CLOEXEC, non-blocking pipe and returns

@@ -10,8 +10,8 @@ namespace pty_resize {
 
 /// The result of a spawn: a pid, or the errno that prevented exec (pid == -1).
 struct SpawnOutcome {
-    pid_t pid = -1;
-    int error = 0;
+  pid_t pid = -1;
+  int error = 0;
 };
 
 /// Starts `argv` (PATH-searched) on the caller's terminal: it inherits stdin, stdout and

@@ -8,14 +8,14 @@ namespace pty_resize {
 
 /// A terminal size in character cells, as TIOCGWINSZ reports it.
 struct WindowSize {
-    unsigned cols = 0;
-    unsigned rows = 0;
+  unsigned cols = 0;
+  unsigned rows = 0;
 
-    bool operator==(const WindowSize&) const = default;
+  bool operator==(const WindowSize&) const = default;
 
-    /// True when both dimensions are non-zero. A PTY that was never sized (smolvm's own
-    /// can be one) reports 0x0; pushing that would make the guest TUI unusable.
-    [[nodiscard]] bool usable() const { return cols > 0 && rows > 0; }
+  /// True when both dimensions are non-zero. A PTY that was never sized (smolvm's own
+  /// can be one) reports 0x0; pushing that would make the guest TUI unusable.
+  [[nodiscard]] bool usable() const { return cols > 0 && rows > 0; }
 };
 
 /// What probing one file descriptor found: std::nullopt when the fd is not a terminal

@@ -42,7 +42,12 @@ std::optional<double> go_duration(const std::string& text) {
   for (std::sregex_iterator it(text.begin(), text.end(), part), end; it != end; ++it) {
     const double n = std::strtod((*it)[1].str().c_str(), nullptr);
     const std::string unit = (*it)[3].str();
-    const double scale = unit == "h" ? 3600 : unit == "m" ? 60 : unit == "s" ? 1 : unit == "ms" ? 1e-3 : unit == "ns" ? 1e-9 : 1e-6;
+    const double scale = unit == "h"    ? 3600
+                         : unit == "m"  ? 60
+                         : unit == "s"  ? 1
+                         : unit == "ms" ? 1e-3
+                         : unit == "ns" ? 1e-9
+                                        : 1e-6;
     total += n * scale;
   }
   return text.front() == '-' ? -total : total;
@@ -77,7 +82,8 @@ void check_host_patterns(const std::string& field, const std::vector<std::string
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& e = entries[i];
     const std::string at = field + "[" + std::to_string(i) + "]: " + go_quote(e);
-    if (e.find("://") != std::string::npos || e.find('/') != std::string::npos) fail(at + " must be a hostname, not a URL");
+    if (e.find("://") != std::string::npos || e.find('/') != std::string::npos)
+      fail(at + " must be a hostname, not a URL");
     if (e.find(':') != std::string::npos) fail(at + " must be a hostname without a port");
     if (e == "*") fail(at + ": bare \"*\" is not allowed");
     const bool wildcard = e.rfind("*.", 0) == 0;
@@ -186,8 +192,7 @@ void validate(const YAML::Node& doc, const fs::path& dir) {
   }
 
   // dlp (§3.4)
-  if (!string_or(lookup(doc, {"dlp", "action"}), "").empty())
-    fail("dlp.action is reserved and must be empty");
+  if (!string_or(lookup(doc, {"dlp", "action"}), "").empty()) fail("dlp.action is reserved and must be empty");
   if (const std::string secrets = string_or(lookup(doc, {"dlp", "secrets_file"}), ""); !secrets.empty())
     check_secret_file("dlp.secrets_file", resolve(secrets, dir), 0037, "secrets file");
   const YAML::Node patterns = lookup(doc, {"dlp", "patterns"});
@@ -222,7 +227,8 @@ void validate(const YAML::Node& doc, const fs::path& dir) {
 
   // Other host-pattern lists (§2.1).
   check_host_patterns("trusted_domains", strings_of(lookup(doc, {"trusted_domains"})));
-  check_host_patterns("response_scanning.exempt_domains", strings_of(lookup(doc, {"response_scanning", "exempt_domains"})));
+  check_host_patterns("response_scanning.exempt_domains",
+                      strings_of(lookup(doc, {"response_scanning", "exempt_domains"})));
   check_host_patterns("adaptive_enforcement.exempt_domains",
                       strings_of(lookup(doc, {"adaptive_enforcement", "exempt_domains"})));
   check_host_patterns("cross_request_detection.entropy_budget.exempt_domains",
@@ -239,13 +245,16 @@ void validate(const YAML::Node& doc, const fs::path& dir) {
   }
   const auto internal = strings_of(lookup(doc, {"internal"}));
   for (std::size_t i = 0; i < internal.size(); ++i)
-    if (!parse_cidr(internal[i]).ok) fail("internal[" + std::to_string(i) + "]: " + go_quote(internal[i]) + " is not a CIDR");
+    if (!parse_cidr(internal[i]).ok)
+      fail("internal[" + std::to_string(i) + "]: " + go_quote(internal[i]) + " is not a CIDR");
 
   // Ports and tokens (§2.1).
   const std::string api_listen = string_or(lookup(doc, {"kill_switch", "api_listen"}), "");
   if (!api_listen.empty()) {
-    if (port_of(api_listen) == port_of(listen)) fail("kill_switch.api_listen must not share a port with fetch_proxy.listen");
-    if (string_or(lookup(doc, {"kill_switch", "api_token"}), "").empty()) fail("kill_switch.api_listen requires kill_switch.api_token");
+    if (port_of(api_listen) == port_of(listen))
+      fail("kill_switch.api_listen must not share a port with fetch_proxy.listen");
+    if (string_or(lookup(doc, {"kill_switch", "api_token"}), "").empty())
+      fail("kill_switch.api_listen requires kill_switch.api_token");
   }
   const std::string metrics = string_or(lookup(doc, {"metrics_listen"}), "");
   if (!metrics.empty() && port_of(metrics) == port_of(listen))
@@ -299,9 +308,7 @@ void validate(const YAML::Node& doc, const fs::path& dir) {
 std::optional<std::string> validate_config(const YAML::Node& document, const fs::path& config_dir) {
   try {
     validate(document, config_dir);
-  } catch (const Failure& failure) {
-    return failure.message;
-  }
+  } catch (const Failure& failure) { return failure.message; }
   return std::nullopt;
 }
 

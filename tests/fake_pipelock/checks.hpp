@@ -14,7 +14,6 @@ namespace fake_pipelock {
 
 /// The first validation error, or nullopt. Relative paths resolve against
 /// `config_dir`, as pipelock resolves them against the config file's directory.
-std::optional<std::string> validate_config(const YAML::Node& document,
-                                           const std::filesystem::path& config_dir);
+std::optional<std::string> validate_config(const YAML::Node& document, const std::filesystem::path& config_dir);
 
 }  // namespace fake_pipelock

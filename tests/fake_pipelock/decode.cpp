@@ -16,24 +16,23 @@ constexpr std::string_view core_prefix = "tag:yaml.org,2002:";
 bool is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
 int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
 
-bool matches(const std::string& text, const char* pattern) {
-  return std::regex_match(text, std::regex(pattern));
-}
+bool matches(const std::string& text, const char* pattern) { return std::regex_match(text, std::regex(pattern)); }
 
 // yaml.v3 accepts these words when the target is a Go bool (YAML 1.1 compatibility).
 bool bool_word(const std::string& text, bool& value) {
   static const std::map<std::string, bool> words = {
-      {"true", true},  {"True", true},   {"TRUE", true},   {"false", false}, {"False", false},
-      {"FALSE", false}, {"yes", true},   {"Yes", true},    {"YES", true},    {"no", false},
-      {"No", false},    {"NO", false},   {"on", true},     {"On", true},     {"ON", true},
-      {"off", false},   {"Off", false},  {"OFF", false}};
+      {"true", true}, {"True", true}, {"TRUE", true}, {"false", false}, {"False", false}, {"FALSE", false},
+      {"yes", true},  {"Yes", true},  {"YES", true},  {"no", false},    {"No", false},    {"NO", false},
+      {"on", true},   {"On", true},   {"ON", true},   {"off", false},   {"Off", false},   {"OFF", false}};
   const auto it = words.find(text);
   if (it == words.end()) return false;
   value = it->second;
   return true;
 }
 
-bool int_text(const std::string& t) { return matches(t, "[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|0[0-7_]+)"); }
+bool int_text(const std::string& t) {
+  return matches(t, "[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|0[0-7_]+)");
+}
 bool float_text(const std::string& t) {
   return matches(t, "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?") ||
          matches(t, "[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
@@ -47,7 +46,8 @@ std::string scalar_tag(const YAML::Node& node) {
   if (tag == "?" || tag.empty()) {
     const std::string& t = node.Scalar();
     bool b = false;
-    if ((t == "true" || t == "false" || t == "True" || t == "False" || t == "TRUE" || t == "FALSE") && bool_word(t, b)) return "!!bool";
+    if ((t == "true" || t == "false" || t == "True" || t == "False" || t == "TRUE" || t == "FALSE") && bool_word(t, b))
+      return "!!bool";
     if (int_text(t)) return "!!int";
     if (float_text(t)) return "!!float";
     return "!!str";
@@ -80,8 +80,8 @@ class Decoder {
         fail(key, "mapping key " + go_quote(name) + " already defined at line " + std::to_string(prev->second));
         continue;
       }
-      const auto field = std::find_if(type.fields.begin(), type.fields.end(),
-                                      [&](const Field& f) { return f.key == name; });
+      const auto field =
+          std::find_if(type.fields.begin(), type.fields.end(), [&](const Field& f) { return f.key == name; });
       if (field == type.fields.end()) {
         fail(key, "field " + name + " not found in type config." + std::string(type.go_name));
         continue;
@@ -128,8 +128,7 @@ class Decoder {
         if (!(tag == "!!bool" || (tag == "!!str" && value.Tag() != "!" && bool_word(value.Scalar(), b))))
           mismatch(value, target);
         break;
-      default:
-        break;  // yaml.v3 sets a Go string from any scalar
+      default: break;  // yaml.v3 sets a Go string from any scalar
     }
   }
 
@@ -140,8 +139,7 @@ class Decoder {
       case Kind::integer:
       case Kind::number:
       case Kind::boolean:
-      case Kind::string:
-        return scalar(value, field.kind, target);
+      case Kind::string: return scalar(value, field.kind, target);
       case Kind::strings:
         if (!value.IsSequence()) return mismatch(value, target);
         for (const auto& item : value)
@@ -209,9 +207,7 @@ long long int_or(const YAML::Node& node, long long fallback) {
   text.erase(std::remove(text.begin(), text.end(), '_'), text.end());
   try {
     return std::stoll(text, nullptr, 0);
-  } catch (const std::exception&) {
-    return fallback;
-  }
+  } catch (const std::exception&) { return fallback; }
 }
 
 std::string string_or(const YAML::Node& node, const std::string& fallback) {

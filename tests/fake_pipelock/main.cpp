@@ -115,9 +115,11 @@ void print_summary(const YAML::Node& doc) {
             << "  Mode: " << (mode.empty() ? "balanced" : mode) << "\n"
             << "  API allowlist: " << strings_of(lookup(doc, {"api_allowlist"})).size() << " domains\n"
             << "  Listen: " << string_or(lookup(doc, {"fetch_proxy", "listen"}), "127.0.0.1:8888") << "\n"
-            << "  Forward proxy: " << (bool_or(lookup(doc, {"forward_proxy", "enabled"}), false) ? "enabled" : "disabled") << "\n"
-            << "  TLS interception: " << (bool_or(lookup(doc, {"tls_interception", "enabled"}), false) ? "enabled" : "disabled")
-            << " (" << strings_of(lookup(doc, {"tls_interception", "passthrough_domains"})).size() << " passthrough)\n";
+            << "  Forward proxy: "
+            << (bool_or(lookup(doc, {"forward_proxy", "enabled"}), false) ? "enabled" : "disabled") << "\n"
+            << "  TLS interception: "
+            << (bool_or(lookup(doc, {"tls_interception", "enabled"}), false) ? "enabled" : "disabled") << " ("
+            << strings_of(lookup(doc, {"tls_interception", "passthrough_domains"})).size() << " passthrough)\n";
 }
 
 int usage() {

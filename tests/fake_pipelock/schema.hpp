@@ -12,14 +12,14 @@
 namespace fake_pipelock {
 
 enum class Kind {
-  integer,   ///< Go int / int64: plain integer scalar
-  number,    ///< Go float64
-  boolean,   ///< Go bool / *bool: plain true/false (yes/no/on/off too); null allowed
-  string,    ///< Go string: any scalar; null leaves ""
-  strings,   ///< Go []string: sequence of scalars
-  object,    ///< Go struct: mapping with the keys of `type`
-  objects,   ///< Go []struct: sequence of mappings of `type`
-  named,     ///< Go map[string]struct: mapping name -> mapping of `type`
+  integer,  ///< Go int / int64: plain integer scalar
+  number,   ///< Go float64
+  boolean,  ///< Go bool / *bool: plain true/false (yes/no/on/off too); null allowed
+  string,   ///< Go string: any scalar; null leaves ""
+  strings,  ///< Go []string: sequence of scalars
+  object,   ///< Go struct: mapping with the keys of `type`
+  objects,  ///< Go []struct: sequence of mappings of `type`
+  named,    ///< Go map[string]struct: mapping name -> mapping of `type`
 };
 
 struct Type;

@@ -13,8 +13,7 @@ namespace fake_smolvm {
 
 // The fake's own environment, overlaid with the record's `create -e` entries, then the
 // CLI `-e` entries (already resolved with resolve_env_spec). Later keys win.
-std::vector<std::string> guest_environment(const MachineRecord& record,
-                                           const std::vector<std::string>& cli_env);
+std::vector<std::string> guest_environment(const MachineRecord& record, const std::vector<std::string>& cli_env);
 
 // `-w`, else the record workdir, else empty (keep the caller's cwd). This is a guest path:
 // the child maps it with guest_dir_on_host once inside the guest namespace, where the
@@ -25,4 +24,4 @@ std::string guest_workdir(const MachineRecord& record, const std::optional<std::
 void set_env(std::vector<std::string>& env, const std::string& key, const std::string& value);
 bool has_env(const std::vector<std::string>& env, const std::string& key);
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

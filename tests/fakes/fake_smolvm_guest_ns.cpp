@@ -1,13 +1,13 @@
 #include "fake_smolvm_guest_ns.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace fake_smolvm {
 
@@ -15,179 +15,147 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string errno_text() {
-    return std::strerror(errno);
-}
+std::string errno_text() { return std::strerror(errno); }
 
 // A bind remount replaces every per-mount flag, so the source's nosuid/nodev/noexec and
 // atime flags are carried over; only read-only is added.
 unsigned long kept_mount_flags(const fs::path& target) {
-    struct statvfs info {};
-    if (statvfs(target.c_str(), &info) != 0) {
-        return 0;
-    }
-    unsigned long flags = 0;
-    const std::pair<unsigned long, unsigned long> mapping[] = {
-        {ST_NOSUID, MS_NOSUID},     {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
-        {ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
-    };
-    for (const auto& [statvfs_flag, mount_flag] : mapping) {
-        if ((info.f_flag & statvfs_flag) != 0) {
-            flags |= mount_flag;
-        }
-    }
-    return flags;
+  struct statvfs info {};
+  if (statvfs(target.c_str(), &info) != 0) { return 0; }
+  unsigned long flags = 0;
+  const std::pair<unsigned long, unsigned long> mapping[] = {
+      {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+      {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+  };
+  for (const auto& [statvfs_flag, mount_flag] : mapping) {
+    if ((info.f_flag & statvfs_flag) != 0) { flags |= mount_flag; }
+  }
+  return flags;
 }
 
 // The real CLI refuses these at create (src/data/storage.rs HostMount::new); the fake
 // accepts them there, as it always has, and refuses them when the VM would mount them.
 std::optional<std::string> source_problem(const std::string& host) {
-    struct stat info {};
-    if (stat(host.c_str(), &info) != 0) {
-        return "mount source not found: " + host;
-    }
-    if (!S_ISDIR(info.st_mode)) {
-        return "mount operation failed: validate host path: source path on host must be a directory "
-               "(virtiofs limitation): " + host;
-    }
-    return std::nullopt;
+  struct stat info {};
+  if (stat(host.c_str(), &info) != 0) { return "mount source not found: " + host; }
+  if (!S_ISDIR(info.st_mode)) {
+    return "mount operation failed: validate host path: source path on host must be a directory "
+           "(virtiofs limitation): " +
+           host;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> mount_volume(const fs::path& guest_fs, const std::string& spec) {
-    const auto volume = parse_volume(spec);
-    if (!volume) {
-        return "invalid mount specification '" + spec + "': expected HOST:GUEST[:ro]";
-    }
-    if (auto problem = source_problem(volume->host)) {
-        return problem;
-    }
-    const fs::path target = guest_dir_on_host(guest_fs, volume->guest);
-    const std::string where = volume->host + " at " + target.string();
-    // Recursive, as virtiofs shows the host's submounts of a shared directory.
-    if (mount(volume->host.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-        return "mount operation failed: bind " + where + ": " + errno_text();
-    }
-    if (volume->read_only &&
-        mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_mount_flags(target),
-              nullptr) != 0) {
-        return "mount operation failed: read-only " + where + ": " + errno_text();
-    }
-    return std::nullopt;
+  const auto volume = parse_volume(spec);
+  if (!volume) { return "invalid mount specification '" + spec + "': expected HOST:GUEST[:ro]"; }
+  if (auto problem = source_problem(volume->host)) { return problem; }
+  const fs::path target = guest_dir_on_host(guest_fs, volume->guest);
+  const std::string where = volume->host + " at " + target.string();
+  // Recursive, as virtiofs shows the host's submounts of a shared directory.
+  if (mount(volume->host.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return "mount operation failed: bind " + where + ": " + errno_text();
+  }
+  if (volume->read_only && mount(nullptr, target.c_str(), nullptr,
+                                 MS_REMOUNT | MS_BIND | MS_RDONLY | kept_mount_flags(target), nullptr) != 0) {
+    return "mount operation failed: read-only " + where + ": " + errno_text();
+  }
+  return std::nullopt;
 }
 
 bool same_namespace(int ns_fd) {
-    struct stat ours {};
-    struct stat theirs {};
-    return stat("/proc/self/ns/mnt", &ours) == 0 && fstat(ns_fd, &theirs) == 0 &&
-           ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+  struct stat ours {};
+  struct stat theirs {};
+  return stat("/proc/self/ns/mnt", &ours) == 0 && fstat(ns_fd, &theirs) == 0 && ours.st_dev == theirs.st_dev &&
+         ours.st_ino == theirs.st_ino;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<Volume> parse_volume(const std::string& spec) {
-    Volume volume;
-    std::string rest = spec;
-    if (const auto last = rest.rfind(':'); last != std::string::npos) {
-        const std::string mode = rest.substr(last + 1);
-        if (mode == "ro" || mode == "rw") {
-            volume.read_only = mode == "ro";
-            rest.resize(last);
-        }
+  Volume volume;
+  std::string rest = spec;
+  if (const auto last = rest.rfind(':'); last != std::string::npos) {
+    const std::string mode = rest.substr(last + 1);
+    if (mode == "ro" || mode == "rw") {
+      volume.read_only = mode == "ro";
+      rest.resize(last);
     }
-    const auto colon = rest.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) {
-        return std::nullopt;
-    }
-    volume.host = rest.substr(0, colon);
-    volume.guest = rest.substr(colon + 1);
-    return volume;
+  }
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) { return std::nullopt; }
+  volume.host = rest.substr(0, colon);
+  volume.guest = rest.substr(colon + 1);
+  return volume;
 }
 
 fs::path guest_dir_on_host(const fs::path& guest_fs, const std::string& guest_dir) {
-    std::error_code error;
-    if (fs::is_directory(guest_dir, error)) {
-        return guest_dir;
-    }
-    std::string relative = guest_dir;
-    while (relative.starts_with('/')) {
-        relative.erase(0, 1);
-    }
-    const fs::path mapped = guest_fs / relative;
-    fs::create_directories(mapped, error);
-    return mapped;
+  std::error_code error;
+  if (fs::is_directory(guest_dir, error)) { return guest_dir; }
+  std::string relative = guest_dir;
+  while (relative.starts_with('/')) { relative.erase(0, 1); }
+  const fs::path mapped = guest_fs / relative;
+  fs::create_directories(mapped, error);
+  return mapped;
 }
 
 std::optional<std::string> build_guest_mounts(const fs::path& guest_fs, const std::vector<std::string>& volumes) {
-    if (unshare(CLONE_NEWNS) != 0) {
-        return "agent operation failed: start machine: the fake smolvm needs root (CAP_SYS_ADMIN) for guest "
-               "mounts: unshare(CLONE_NEWNS): " + errno_text();
-    }
-    // Private before anything is mounted: without it the bind mounts below would
-    // propagate back into the host's shared mounts.
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-        return "agent operation failed: start machine: making the guest mount namespace private: " +
-               errno_text();
-    }
-    for (const auto& spec : volumes) {
-        if (auto problem = mount_volume(guest_fs, spec)) {
-            return problem;
-        }
-    }
-    return std::nullopt;
+  if (unshare(CLONE_NEWNS) != 0) {
+    return "agent operation failed: start machine: the fake smolvm needs root (CAP_SYS_ADMIN) for guest "
+           "mounts: unshare(CLONE_NEWNS): " +
+           errno_text();
+  }
+  // Private before anything is mounted: without it the bind mounts below would
+  // propagate back into the host's shared mounts.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return "agent operation failed: start machine: making the guest mount namespace private: " + errno_text();
+  }
+  for (const auto& spec : volumes) {
+    if (auto problem = mount_volume(guest_fs, spec)) { return problem; }
+  }
+  return std::nullopt;
 }
 
 GuestNamespace::~GuestNamespace() {
-    if (fd_ >= 0) {
-        close(fd_);
-    }
+  if (fd_ >= 0) { close(fd_); }
 }
 
-GuestNamespace::GuestNamespace(GuestNamespace&& other) noexcept : fd_(other.fd_) {
-    other.fd_ = -1;
-}
+GuestNamespace::GuestNamespace(GuestNamespace&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
 
 GuestNamespace& GuestNamespace::operator=(GuestNamespace&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) {
-            close(fd_);
-        }
-        fd_ = other.fd_;
-        other.fd_ = -1;
-    }
-    return *this;
+  if (this != &other) {
+    if (fd_ >= 0) { close(fd_); }
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
 }
 
 GuestNamespaceOpen open_guest_namespace(pid_t vmm) {
-    const std::string path = "/proc/" + std::to_string(vmm) + "/ns/mnt";
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return {GuestNamespace(), "cannot open " + path + ": " + errno_text()};
-    }
-    GuestNamespace ns(fd);
-    // Joining our own namespace would let a guest `mount` land on the host.
-    if (same_namespace(fd)) {
-        return {GuestNamespace(), "the VM (PID " + std::to_string(vmm) +
-                                      ") has no guest mount namespace of its own; stop and start the machine"};
-    }
-    return {std::move(ns), ""};
+  const std::string path = "/proc/" + std::to_string(vmm) + "/ns/mnt";
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { return {GuestNamespace(), "cannot open " + path + ": " + errno_text()}; }
+  GuestNamespace ns(fd);
+  // Joining our own namespace would let a guest `mount` land on the host.
+  if (same_namespace(fd)) {
+    return {GuestNamespace(), "the VM (PID " + std::to_string(vmm) +
+                                  ") has no guest mount namespace of its own; stop and start the machine"};
+  }
+  return {std::move(ns), ""};
 }
 
 std::optional<std::string> enter_guest(int ns_fd, const fs::path& guest_fs, const std::vector<std::string>& volumes) {
-    std::error_code error;
-    const fs::path cwd = fs::current_path(error);
-    if (ns_fd >= 0) {
-        if (setns(ns_fd, CLONE_NEWNS) != 0) {
-            return "cannot join the guest mount namespace: " + errno_text();
-        }
-    } else if (auto problem = build_guest_mounts(guest_fs, volumes)) {
-        return problem;
-    }
-    // setns resets the cwd to the namespace root; re-resolve the caller's by path, so
-    // it shows what the guest has mounted there.
-    if (cwd.empty() || chdir(cwd.c_str()) != 0) {
-        [[maybe_unused]] const int ignored = chdir("/");
-    }
-    return std::nullopt;
+  std::error_code error;
+  const fs::path cwd = fs::current_path(error);
+  if (ns_fd >= 0) {
+    if (setns(ns_fd, CLONE_NEWNS) != 0) { return "cannot join the guest mount namespace: " + errno_text(); }
+  } else if (auto problem = build_guest_mounts(guest_fs, volumes)) {
+    return problem;
+  }
+  // setns resets the cwd to the namespace root; re-resolve the caller's by path, so
+  // it shows what the guest has mounted there.
+  if (cwd.empty() || chdir(cwd.c_str()) != 0) { [[maybe_unused]] const int ignored = chdir("/"); }
+  return std::nullopt;
 }
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

@@ -6,19 +6,19 @@
 // touched, which is why building the namespace needs root (CAP_SYS_ADMIN).
 #pragma once
 
+#include <sys/types.h>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace fake_smolvm {
 
 // HOST:GUEST[:ro|:rw], parsed from the right as the real CLI does.
 struct Volume {
-    std::string host;
-    std::string guest;
-    bool read_only = false;
+  std::string host;
+  std::string guest;
+  bool read_only = false;
 };
 std::optional<Volume> parse_volume(const std::string& spec);
 
@@ -37,24 +37,24 @@ std::optional<std::string> build_guest_mounts(const std::filesystem::path& guest
 // Parent side: an fd on the mount namespace of a running machine's stand-in VMM, which
 // pins it for as long as the fd is open; children join it with join_guest_namespace.
 class GuestNamespace {
-public:
-    GuestNamespace() = default;
-    explicit GuestNamespace(int fd) : fd_(fd) {}
-    ~GuestNamespace();
-    GuestNamespace(GuestNamespace&& other) noexcept;
-    GuestNamespace& operator=(GuestNamespace&& other) noexcept;
-    GuestNamespace(const GuestNamespace&) = delete;
-    GuestNamespace& operator=(const GuestNamespace&) = delete;
+ public:
+  GuestNamespace() = default;
+  explicit GuestNamespace(int fd) : fd_(fd) {}
+  ~GuestNamespace();
+  GuestNamespace(GuestNamespace&& other) noexcept;
+  GuestNamespace& operator=(GuestNamespace&& other) noexcept;
+  GuestNamespace(const GuestNamespace&) = delete;
+  GuestNamespace& operator=(const GuestNamespace&) = delete;
 
-    [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] int fd() const { return fd_; }
 
-private:
-    int fd_ = -1;
+ private:
+  int fd_ = -1;
 };
 
 struct GuestNamespaceOpen {
-    GuestNamespace ns;
-    std::string problem; // empty on success
+  GuestNamespace ns;
+  std::string problem;  // empty on success
 };
 GuestNamespaceOpen open_guest_namespace(pid_t vmm);
 
@@ -65,4 +65,4 @@ GuestNamespaceOpen open_guest_namespace(pid_t vmm);
 std::optional<std::string> enter_guest(int ns_fd, const std::filesystem::path& guest_fs,
                                        const std::vector<std::string>& volumes);
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

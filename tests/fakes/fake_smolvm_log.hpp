@@ -18,4 +18,4 @@ void log_event(const std::string& event, const std::vector<std::string>& fields)
 std::string field(const std::string& key, const std::string& text);
 std::string field(const std::string& key, long long number);
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

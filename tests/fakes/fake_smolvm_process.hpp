@@ -1,10 +1,10 @@
 // Small POSIX process and fd helpers used across the fake.
 #pragma once
 
+#include <sys/types.h>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 namespace fake_smolvm {
@@ -31,8 +31,7 @@ void reset_signals_for_child();
 void close_inherited_fds(int keep = -1);
 
 // Resolves a command like execvp would, but with the guest's PATH rather than ours.
-std::optional<std::string> resolve_command(const std::string& command,
-                                           const std::vector<std::string>& env);
+std::optional<std::string> resolve_command(const std::string& command, const std::vector<std::string>& env);
 
 std::vector<char*> c_argv(std::vector<std::string>& words);
 
@@ -45,16 +44,16 @@ void detach_from_client();
 
 // The guest command an exec session forked, leader of its own process group.
 struct GuestChild {
-    pid_t pid = -1;
-    int wait_status = 0;
-    bool reaped = false;
+  pid_t pid = -1;
+  int wait_status = 0;
+  bool reaped = false;
 
-    // Sends `signal_number` to the child's whole process group.
-    void signal_group(int signal_number) const;
-    // Collects the child's status if it has exited; never blocks.
-    void reap();
-    // At the end of a session: SIGKILLs the group and waits, unless already reaped.
-    void kill_and_reap();
+  // Sends `signal_number` to the child's whole process group.
+  void signal_group(int signal_number) const;
+  // Collects the child's status if it has exited; never blocks.
+  void reap();
+  // At the end of a session: SIGKILLs the group and waits, unless already reaped.
+  void kill_and_reap();
 };
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

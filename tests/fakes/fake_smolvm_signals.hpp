@@ -7,19 +7,19 @@
 namespace fake_smolvm {
 
 class SignalPipe {
-public:
-    // Installs handlers for `signals` (SA_RESTART off, so blocking calls wake up).
-    explicit SignalPipe(std::initializer_list<int> signals);
-    ~SignalPipe();
-    SignalPipe(const SignalPipe&) = delete;
-    SignalPipe& operator=(const SignalPipe&) = delete;
+ public:
+  // Installs handlers for `signals` (SA_RESTART off, so blocking calls wake up).
+  explicit SignalPipe(std::initializer_list<int> signals);
+  ~SignalPipe();
+  SignalPipe(const SignalPipe&) = delete;
+  SignalPipe& operator=(const SignalPipe&) = delete;
 
-    [[nodiscard]] int read_fd() const;
-    // Signals delivered since the last call, in arrival order.
-    std::vector<int> drain() const;
+  [[nodiscard]] int read_fd() const;
+  // Signals delivered since the last call, in arrival order.
+  std::vector<int> drain() const;
 
-private:
-    std::vector<int> signals_;
+ private:
+  std::vector<int> signals_;
 };
 
-} // namespace fake_smolvm
+}  // namespace fake_smolvm

@@ -2,10 +2,10 @@
 // $FAKE_SMOLVM_LOG). Header-only: fake_agent links nothing else.
 #pragma once
 
-#include <cstdlib>
 #include <fcntl.h>
-#include <string>
 #include <unistd.h>
+#include <cstdlib>
+#include <string>
 
 namespace fake_log {
 
@@ -15,17 +15,13 @@ namespace fake_log {
 // regular file only happens on a full disk, where a torn line is the least of the
 // problems.
 inline void append_line(const char* path_variable, const std::string& line) {
-    const char* path = std::getenv(path_variable);
-    if (path == nullptr || *path == '\0') {
-        return;
-    }
-    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return;
-    }
-    const std::string text = line + "\n";
-    [[maybe_unused]] const ssize_t written = write(fd, text.data(), text.size());
-    close(fd);
+  const char* path = std::getenv(path_variable);
+  if (path == nullptr || *path == '\0') { return; }
+  const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) { return; }
+  const std::string text = line + "\n";
+  [[maybe_unused]] const ssize_t written = write(fd, text.data(), text.size());
+  close(fd);
 }
 
-} // namespace fake_log
+}  // namespace fake_log

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "bottle/core/error.hpp"
 #include "bottle/credentials/claude_credentials.hpp"
 #include "bottle/credentials/codex_credentials.hpp"
-#include "bottle/core/error.hpp"
 #include "bottle/credentials/jwt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,13 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auth.refresh_token.empty() || auth.account_id.empty()) __builtin_trap();
       if (auth.access_exp < 0 || auth.access_exp > bottle::max_jwt_exp) __builtin_trap();
     }
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
 
   try {
     const bottle::ClaudeHostCredentials creds = bottle::parse_claude_credentials(input);
     if (creds.access_token.empty() || creds.refresh_token.empty()) __builtin_trap();
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
   return 0;
 }

@@ -17,8 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& row : rows) {
       if (row.backend != bottle::BackendKind::docker) __builtin_trap();
     }
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
   // parse_list never runs a command.
   if (!runner.commands().empty()) __builtin_trap();
   return 0;

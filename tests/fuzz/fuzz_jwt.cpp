@@ -16,25 +16,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string bytes = bottle::base64url_decode(input, "fuzz");
     // What decodes must re-encode to the same text (the decoder is canonical).
     if (bottle::base64url_encode(bytes) != input) __builtin_trap();
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
 
   try {
     const bottle::JwtSegments segments = bottle::split_jwt(input, "fuzz");
-    if (segments.header.empty() || segments.payload.empty() || segments.signature.empty())
-      __builtin_trap();
-  } catch (const bottle::Error&) {
-  }
+    if (segments.header.empty() || segments.payload.empty() || segments.signature.empty()) __builtin_trap();
+  } catch (const bottle::Error&) {}
 
   try {
     const bottle::DecodedJwt jwt = bottle::decode_jwt(input, "fuzz");
     try {
       const std::int64_t exp = bottle::jwt_exp(jwt.payload, "fuzz");
       if (exp < 0 || exp > bottle::max_jwt_exp) __builtin_trap();
-    } catch (const bottle::Error&) {
-    }
+    } catch (const bottle::Error&) {}
     (void)bottle::is_dummy_jwt_payload(jwt.payload);
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
   return 0;
 }

@@ -6,16 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include "bottle/core/error.hpp"
 #include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/core/error.hpp"
 #include "bottle/core/subprocess.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
   try {
     (void)bottle::smolvm_grammar_for_version(input);
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
 
   bottle::RecordingRunner runner;
   const bottle::SmolmachinesBackend smol(runner, bottle::SmolmachinesOptions{});
@@ -24,8 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& row : rows) {
       if (row.backend != bottle::BackendKind::smolmachines) __builtin_trap();
     }
-  } catch (const bottle::Error&) {
-  }
+  } catch (const bottle::Error&) {}
   if (!runner.commands().empty()) __builtin_trap();
   return 0;
 }

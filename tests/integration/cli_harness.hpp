@@ -81,6 +81,4 @@ class IntegrationHome {
 };
 
 /// A bottle name unique to this test process.
-inline std::string unique_bottle_name(const std::string& stem) {
-  return stem + "-" + std::to_string(::getpid());
-}
+inline std::string unique_bottle_name(const std::string& stem) { return stem + "-" + std::to_string(::getpid()); }

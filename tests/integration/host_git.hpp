@@ -106,8 +106,7 @@ inline std::string content_hash(const fs::path& file) {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i)
-      h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
+    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
     if (!in) break;
   }
   return std::to_string(h);
@@ -122,14 +121,10 @@ inline Snapshot snapshot(const fs::path& root) {
     if (::lstat(it->path().c_str(), &st) != 0) continue;
     std::ostringstream sig;
     sig << std::oct << (st.st_mode & 07777) << std::dec << ' ';
-    if (S_ISLNK(st.st_mode))
-      sig << "link " << fs::read_symlink(it->path()).string();
-    else if (S_ISDIR(st.st_mode))
-      sig << "dir";
-    else if (S_ISREG(st.st_mode))
-      sig << "file " << st.st_size << ' ' << content_hash(it->path());
-    else
-      sig << "other";
+    if (S_ISLNK(st.st_mode)) sig << "link " << fs::read_symlink(it->path()).string();
+    else if (S_ISDIR(st.st_mode)) sig << "dir";
+    else if (S_ISREG(st.st_mode)) sig << "file " << st.st_size << ' ' << content_hash(it->path());
+    else sig << "other";
     snap[rel] = sig.str();
   }
   return snap;

@@ -4,13 +4,13 @@
 // ordinary container can).
 
 #include <arpa/inet.h>
-#include <atomic>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdexcept>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
 
 class HostListener {
  public:

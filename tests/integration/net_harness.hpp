@@ -33,13 +33,9 @@ namespace net_harness {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-inline std::string fake_net_script() {
-  return std::string(test_paths::source_dir) + "/tests/integration/fake_net.py";
-}
+inline std::string fake_net_script() { return std::string(test_paths::source_dir) + "/tests/integration/fake_net.py"; }
 
-inline void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+inline void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 // How credential files are refreshed on the host: a new file renamed over the old.
 inline void replace_file(const fs::path& path, const std::string& text) {
@@ -54,7 +50,9 @@ inline std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
-inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+inline bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
 
 inline bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -125,10 +123,10 @@ inline void make_certs(const fs::path& dir) {
              "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
              "subjectAltName=DNS:chatgpt.com,DNS:api.anthropic.com,DNS:evil.example,DNS:broken.example\n");
   const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle egress test CA"},
-      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=chatgpt.com"},
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+       d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle egress test CA"},
+      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+       d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=chatgpt.com"},
       {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
        "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/ext.cnf"},
   };

@@ -107,7 +107,8 @@ class Scanner {
     if (!read_whole(dir + "/stat", stat, 4096)) return false;
     const auto open = stat.find('(');
     const auto close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close < open || close + 4 >= stat.size()) return false;
+    if (open == std::string::npos || close == std::string::npos || close < open || close + 4 >= stat.size())
+      return false;
     p.comm = stat.substr(open + 1, close - open - 1);
     p.ppid = std::atoi(stat.c_str() + close + 4);
     return true;

@@ -8,8 +8,8 @@
 
 #include <sys/stat.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "../unit/temp_dir.hpp"
-#include "bottle/egress/egress_config.hpp"
-#include "bottle/credentials/jwt.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/credentials/jwt.hpp"
+#include "bottle/egress/egress_config.hpp"
 #include "net_harness.hpp"
 #include "test_paths.hpp"
 
@@ -75,19 +75,24 @@ std::string codex_host_auth(std::int64_t exp) {
                             {"access_token", real_jwt(exp, "real-access")},
                             {"refresh_token", "rt-0"},
                             {"account_id", "acct-1"}};
-  return json::serialize(json::object{{"auth_mode", "chatgpt"}, {"OPENAI_API_KEY", nullptr}, {"tokens", tokens},
-                                      {"last_refresh", "2026-01-01T00:00:00Z"}, {"keep_me", "yes"}});
+  return json::serialize(json::object{{"auth_mode", "chatgpt"},
+                                      {"OPENAI_API_KEY", nullptr},
+                                      {"tokens", tokens},
+                                      {"last_refresh", "2026-01-01T00:00:00Z"},
+                                      {"keep_me", "yes"}});
 }
 
 std::string claude_host_credentials(std::int64_t expires_at_ms) {
-  const json::object oauth{{"accessToken", "at-0"},        {"refreshToken", "rt-0"},
-                           {"expiresAt", expires_at_ms},   {"scopes", json::array{"user:inference"}},
+  const json::object oauth{{"accessToken", "at-0"},
+                           {"refreshToken", "rt-0"},
+                           {"expiresAt", expires_at_ms},
+                           {"scopes", json::array{"user:inference"}},
                            {"subscriptionType", "max"}};
   return json::serialize(json::object{{"claudeAiOauth", oauth}, {"mcpOAuth", json::object{{"x", 1}}}});
 }
 
-void set_token_endpoint(const fs::path& state, const std::string& mode, const std::string& refresh_token,
-                        int count = 0, double delay = 0) {
+void set_token_endpoint(const fs::path& state, const std::string& mode, const std::string& refresh_token, int count = 0,
+                        double delay = 0) {
   replace_file(state, json::serialize(json::object{
                           {"mode", mode}, {"refresh_token", refresh_token}, {"count", count}, {"delay", delay}}));
 }
@@ -103,10 +108,10 @@ void make_broker_certs(const fs::path& dir) {
              "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
              "subjectAltName=DNS:chatgpt.com,DNS:api.anthropic.com,DNS:auth.openai.com,DNS:platform.claude.com\n");
   const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle broker test CA"},
-      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=auth.openai.com"},
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+       d + "/ca.key", "-out", d + "/ca.pem", "-days", "2", "-subj", "/CN=bottle broker test CA"},
+      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+       d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=auth.openai.com"},
       {"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
        "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/ext.cnf"},
   };
@@ -119,15 +124,16 @@ void make_broker_certs(const fs::path& dir) {
 
 class BrokerEgress {
  public:
-  BrokerEgress(const std::vector<bottle::EgressRoute>& routes, const std::map<std::string, bottle::EgressBroker>& brokers) {
+  BrokerEgress(const std::vector<bottle::EgressRoute>& routes,
+               const std::map<std::string, bottle::EgressBroker>& brokers) {
     const fs::path& d = dir_.path();
     make_broker_certs(d);
     set_token_endpoint(tokens(), "rotate", "rt-0");
-    net_.emplace(std::vector<std::string>{"env", "FAKE_NET_TOKENS=" + tokens().string(), "python3", fake_net_script(),
-                                          "serve", (d / "server.pem").string(), (d / "server.key").string(),
-                                          (d / "ports.json").string(), upstream_log().string(),
-                                          (d / "parent.log").string()},
-                 d / "fake_net.out");
+    net_.emplace(
+        std::vector<std::string>{"env", "FAKE_NET_TOKENS=" + tokens().string(), "python3", fake_net_script(), "serve",
+                                 (d / "server.pem").string(), (d / "server.key").string(), (d / "ports.json").string(),
+                                 upstream_log().string(), (d / "parent.log").string()},
+        d / "fake_net.out");
     REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
     parent_port_ = json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
     write_file(d / "routes.json", bottle::render_egress_routes(routes, brokers));
@@ -166,9 +172,13 @@ class BrokerEgress {
 
   // Thread-safe (no Catch2 macros): status -1 when curl itself failed.
   Reply curl(const std::string& url, const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "40", "--noproxy", "",
-                                     "--proxy", "http://127.0.0.1:" + std::to_string(port_),
-                                     "--cacert", ca().string(), "-w", "\n%{http_code}", url};
+    std::vector<std::string> argv = {"curl",       "-sS",
+                                     "--max-time", "40",
+                                     "--noproxy",  "",
+                                     "--proxy",    "http://127.0.0.1:" + std::to_string(port_),
+                                     "--cacert",   ca().string(),
+                                     "-w",         "\n%{http_code}",
+                                     url};
     argv.insert(argv.end(), extra.begin(), extra.end());
     bottle::SystemRunner runner;
     const auto r = runner.run({.argv = std::move(argv)});
@@ -205,8 +215,12 @@ class BrokerEgress {
 
 bottle::EgressRoute route(std::string name, std::string host, std::string dummy, const fs::path& file,
                           std::string pointer) {
-  return {.name = std::move(name), .hosts = {std::move(host)}, .header = "Authorization", .dummy = std::move(dummy),
-          .value_file = file.string(), .value_json_pointer = std::move(pointer)};
+  return {.name = std::move(name),
+          .hosts = {std::move(host)},
+          .header = "Authorization",
+          .dummy = std::move(dummy),
+          .value_file = file.string(),
+          .value_json_pointer = std::move(pointer)};
 }
 
 json::object body_json(const Reply& r) {
@@ -228,11 +242,11 @@ unsigned file_mode(const fs::path& p) {
 
 TEST_CASE("token broker: logic (python3 -m unittest broker_test)", "[broker]") {
   bottle::SystemRunner runner;
-  const auto r = runner.run(
-      {.argv = {"python3", "-m", "unittest", "-v", "broker_test"},
-       .env = {{"BOTTLE_EGRESS_DIR", std::string(test_paths::source_dir) + "/libbottle/share/egress"},
-               {"PYTHONPATH", "/usr/lib/python3/dist-packages"}},
-       .cwd = std::string(test_paths::source_dir) + "/tests/integration"});
+  const auto r =
+      runner.run({.argv = {"python3", "-m", "unittest", "-v", "broker_test"},
+                  .env = {{"BOTTLE_EGRESS_DIR", std::string(test_paths::source_dir) + "/libbottle/share/egress"},
+                          {"PYTHONPATH", "/usr/lib/python3/dist-packages"}},
+                  .cwd = std::string(test_paths::source_dir) + "/tests/integration"});
   INFO(r.out << r.err);
   REQUIRE(r.started());
   CHECK(r.code == 0);
@@ -256,10 +270,10 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   codex_broker.dummy_refresh_tokens = {codex_dummy_rt};
   auto claude_broker = bottle::claude_egress_broker();
   claude_broker.dummy_refresh_tokens = {claude_dummy_rt};
-  BrokerEgress egress({route("codex-chatgpt", "chatgpt.com", codex_dummy_at, codex_file, "/tokens/access_token"),
-                       route("claude-oauth", "api.anthropic.com", claude_dummy_at, claude_file,
-                             "/claudeAiOauth/accessToken")},
-                      {{"codex-chatgpt", codex_broker}, {"claude-oauth", claude_broker}});
+  BrokerEgress egress(
+      {route("codex-chatgpt", "chatgpt.com", codex_dummy_at, codex_file, "/tokens/access_token"),
+       route("claude-oauth", "api.anthropic.com", claude_dummy_at, claude_file, "/claudeAiOauth/accessToken")},
+      {{"codex-chatgpt", codex_broker}, {"claude-oauth", claude_broker}});
   const std::string codex_token_url = "https://auth.openai.com/oauth/token";
   const std::string claude_token_url = "https://platform.claude.com/v1/oauth/token";
   const std::string codex_client = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -300,7 +314,8 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   set_token_endpoint(egress.tokens(), "rotate", "rt-0", 0, 0.5);
   std::vector<std::future<Reply>> pending;
   for (int i = 0; i < 5; ++i)
-    pending.push_back(std::async(std::launch::async, [&] { return egress.refresh(codex_token_url, codex_dummy_rt, codex_client); }));
+    pending.push_back(
+        std::async(std::launch::async, [&] { return egress.refresh(codex_token_url, codex_dummy_rt, codex_client); }));
   std::vector<Reply> replies;
   for (auto& p : pending) replies.push_back(p.get());
   CHECK(refreshes_served(egress.tokens()) == 1);
@@ -340,8 +355,9 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   CHECK_FALSE(egress.upstream_header("/oauth/revoke", "Host"));
 
   // A login inside the bottle (another grant) is refused.
-  CHECK(egress.curl(codex_token_url, {"-H", "Content-Type: application/json", "--data",
-                                      R"({"grant_type":"authorization_code","code":"x"})"})
+  CHECK(egress
+            .curl(codex_token_url, {"-H", "Content-Type: application/json", "--data",
+                                    R"({"grant_type":"authorization_code","code":"x"})"})
             .status == 403);
 
   // Host session dead: the permanent form, host file untouched.
@@ -371,7 +387,8 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   const std::string claude_new(c1j.at("access_token").as_string());
   CHECK(claude_new.rfind("sk-ant-oat01-", 0) == 0);
   CHECK(refreshes_served(egress.tokens()) == 0);
-  CHECK(egress.curl("https://api.anthropic.com/v1/messages", {"-H", "Authorization: Bearer " + claude_new}).status == 200);
+  CHECK(egress.curl("https://api.anthropic.com/v1/messages", {"-H", "Authorization: Bearer " + claude_new}).status ==
+        200);
   CHECK(egress.upstream_header("/v1/messages", "Authorization") == "Bearer at-0");
 
   write_file(claude_file, claude_host_credentials((now_s() + 60) * 1000));
@@ -398,8 +415,8 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
 
   // The log names routes and outcomes, never a token.
   const auto log = read_file(egress.egress_log());
-  for (const auto& secret : {std::string("rt-0"), std::string("rt-1"), std::string("at-1"), real_at, new_dummy,
-                             codex_dummy_rt, claude_new})
+  for (const auto& secret :
+       {std::string("rt-0"), std::string("rt-1"), std::string("at-1"), real_at, new_dummy, codex_dummy_rt, claude_new})
     CHECK_FALSE(contains(log, secret));
   CHECK(contains(log, R"("action": "200", "event": "broker", "host": "auth.openai.com", "result": "refreshed")"));
   CHECK(contains(log, R"("result": "permanent")"));

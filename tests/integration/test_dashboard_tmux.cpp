@@ -118,8 +118,8 @@ using Runs = std::vector<std::vector<std::string>>;
 TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanly", "[dashboard][integration]") {
   DashboardTmux t;
   const std::string name = unique_bottle_name("dash");
-  auto r = t.home().cli({"create", "--backend", "smolmachines", "--name", name, "--user", "nobody",
-                         "--workspace", t.workspace().string() + ":" + t.workspace().string()});
+  auto r = t.home().cli({"create", "--backend", "smolmachines", "--name", name, "--user", "nobody", "--workspace",
+                         t.workspace().string() + ":" + t.workspace().string()});
   INFO(r.err);
   REQUIRE(r.ok());
 
@@ -137,8 +137,9 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
     t.tmux({"send-keys", "-t", pane, "-l", test_paths::bottle_dashboard});
     t.tmux({"send-keys", "-t", pane, "Enter"});
     INFO(t.capture(pane));
-    REQUIRE(wait_until([&] { return t.capture(pane).find(name) != std::string::npos &&
-                                    t.capture(pane).find("running") != std::string::npos; }));
+    REQUIRE(wait_until([&] {
+      return t.capture(pane).find(name) != std::string::npos && t.capture(pane).find("running") != std::string::npos;
+    }));
     CHECK(t.format(pane, "#{alternate_on}") == "1");
 
     // Enter: a new pane runs the backend-exec argv; the agent runs in the workspace.
@@ -163,16 +164,17 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
 
     // q: back to the shell, out of the alternate screen, line discipline restored.
     t.tmux({"send-keys", "-t", pane, "q"});
-    REQUIRE(wait_until([&] { return t.format(pane, "#{alternate_on}") == "0" &&
-                                    t.format(pane, "#{pane_current_command}") == "sh"; }));
+    REQUIRE(wait_until(
+        [&] { return t.format(pane, "#{alternate_on}") == "0" && t.format(pane, "#{pane_current_command}") == "sh"; }));
     t.tmux({"send-keys", "-t", pane, "-l", "echo restored-$((40+2))"});
     t.tmux({"send-keys", "-t", pane, "Enter"});
     CHECK(wait_until([&] { return t.capture(pane).find("restored-42") != std::string::npos; }));
   }
 
   SECTION("outside tmux: foreground handoff, then the table is back") {
-    REQUIRE(t.tmux({"new-session", "-d", "-s", "fg", "-x", "160", "-y", "30", "-c", "/",
-                    "env", "-u", "TMUX", test_paths::bottle_dashboard}).ok());
+    REQUIRE(t.tmux({"new-session", "-d", "-s", "fg", "-x", "160", "-y", "30", "-c", "/", "env", "-u", "TMUX",
+                    test_paths::bottle_dashboard})
+                .ok());
     const std::string pane = t.format("fg", "#{pane_id}");
     REQUIRE(wait_until([&] { return t.capture(pane).find(name) != std::string::npos; }));
     t.tmux({"send-keys", "-t", pane, "Enter"});
@@ -187,7 +189,8 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
     // Two words make tmux exec the dashboard itself rather than `$SHELL -c`: the
     // signal must reach the dashboard, not a shell (dash does not exec its command).
     REQUIRE(t.tmux({"new-session", "-d", "-s", "term", "-x", "120", "-y", "30", "-c", "/", "env",
-                    test_paths::bottle_dashboard}).ok());
+                    test_paths::bottle_dashboard})
+                .ok());
     t.tmux({"set-option", "-w", "-t", "term", "remain-on-exit", "on"});
     const std::string pane = t.format("term", "#{pane_id}");
     REQUIRE(wait_until([&] { return t.capture(pane).find(name) != std::string::npos; }));

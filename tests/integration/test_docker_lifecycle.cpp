@@ -2,9 +2,9 @@
 // scripts/test.sh builds (bottle-test:latest, no registry involved).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <boost/json.hpp>
 #include <fstream>
-#include <unistd.h>
 
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
@@ -40,8 +40,8 @@ TEST_CASE("docker: create, ls --json, exec, stop, rm leave nothing behind", "[do
   std::filesystem::create_directories(workspace);
   { std::ofstream(workspace / "hello.txt") << "hi from the host\n"; }
 
-  auto r = home.cli({"create", "--name", name, "--image", test_image, "--workspace", workspace.string(),
-                     "--env", "GREETING=hello world"});
+  auto r = home.cli({"create", "--name", name, "--image", test_image, "--workspace", workspace.string(), "--env",
+                     "GREETING=hello world"});
   INFO(r.err);
   REQUIRE(r.ok());
   CHECK_THAT(r.out, Catch::Contains("created bottle " + name));
@@ -79,9 +79,9 @@ TEST_CASE("docker: create, ls --json, exec, stop, rm leave nothing behind", "[do
     REQUIRE_FALSE(docker0.empty());
     const std::string targets = "$(ip route | awk '/default/{print $3}') " + docker0;
     const std::string port = std::to_string(listener.port());
-    const std::string direct =
-        "for gw in " + targets + "; do env -u http_proxy -u HTTP_PROXY timeout 3 wget -q -O- http://$gw:" + port +
-        "/ && echo REACHED; done; true";
+    const std::string direct = "for gw in " + targets +
+                               "; do env -u http_proxy -u HTTP_PROXY timeout 3 wget -q -O- http://$gw:" + port +
+                               "/ && echo REACHED; done; true";
     r = home.cli({"exec", name, "--", "sh", "-c", direct});
     CHECK_THAT(r.out, !Catch::Contains("REACHED"));
     const std::string via_egress =
@@ -142,8 +142,10 @@ TEST_CASE("docker: when egress dies the bottle has no network at all, and start 
   const std::string target = "http://" + docker0 + ":" + std::to_string(listener.port()) + "/";
   // Through the (dead) proxy and directly: nothing answers.
   auto r = home.cli({"exec", name, "--", "sh", "-c",
-                     "timeout 5 wget -q -O- " + target + " && echo REACHED; "
-                     "env -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- " + target + " && echo REACHED; true"});
+                     "timeout 5 wget -q -O- " + target +
+                         " && echo REACHED; "
+                         "env -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- " +
+                         target + " && echo REACHED; true"});
   CHECK_THAT(r.out, !Catch::Contains("REACHED"));
   CHECK(listener.connections() == 0);
 

@@ -45,11 +45,15 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   const std::string name = unique_bottle_name("it-dockerpl");
   write_file(home.path() / "spec.json",
              boost::json::serialize(boost::json::value{
-                 {"name", name}, {"backend", "docker"}, {"image", "bottle-test:latest"},
-                 {"egress", {{"routes", boost::json::array{boost::json::object{
-                                            {"name", "dockerapi"}, {"hosts", boost::json::array{"chatgpt.com"}},
-                                            {"header", "Authorization"}, {"dummy", dummy},
-                                            {"value_file", token_file.string()}}}}}}}));
+                 {"name", name},
+                 {"backend", "docker"},
+                 {"image", "bottle-test:latest"},
+                 {"egress",
+                  {{"routes", boost::json::array{boost::json::object{{"name", "dockerapi"},
+                                                                     {"hosts", boost::json::array{"chatgpt.com"}},
+                                                                     {"header", "Authorization"},
+                                                                     {"dummy", dummy},
+                                                                     {"value_file", token_file.string()}}}}}}}));
   RemoveOnExit cleanup{home, name};
   auto r = home.cli({"create", "--spec", (home.path() / "spec.json").string()});
   INFO(r.err);
@@ -64,9 +68,9 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   const pid_t pipelock_pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
 
   // Into egress, as the bottle's requests arrive there.
-  const std::string egress_ip =
-      run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "bottle-" + name + "-egress"})
-          .out;
+  const std::string egress_ip = run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+                                     "bottle-" + name + "-egress"})
+                                    .out;
   const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   REQUIRE_FALSE(egress_ca.empty());
   const auto status = [&](const std::string& url) {

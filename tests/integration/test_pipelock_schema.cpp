@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/egress/pipelock_config.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/egress/pipelock_config.hpp"
 #include "test_paths.hpp"
 
 namespace fs = std::filesystem;
@@ -46,7 +46,8 @@ class TempDir {
   fs::path path_;
 };
 
-fs::path write_file(const fs::path& path, const std::string& text, fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
+fs::path write_file(const fs::path& path, const std::string& text,
+                    fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
   std::ofstream(path, std::ios::binary) << text;
   fs::permissions(path, mode);
   return path;
@@ -214,7 +215,9 @@ TEST_CASE("pipelock check rejects broken configs with the right message", "[pipe
   TempDir dir;
   const auto settings = bottle::pipelock_settings_for(spec_for(bottle::AgentKind::codex, true), codex_hosts);
   const std::string good = bottle::render_pipelock_yaml(settings);
-  const auto broken = [&](const std::string& text) { return require_failed(write_file(dir.path() / "broken.yaml", text)); };
+  const auto broken = [&](const std::string& text) {
+    return require_failed(write_file(dir.path() / "broken.yaml", text));
+  };
 
   SECTION("unknown top-level key (there is no tls_passthrough)") {
     CHECK_THAT(broken(good + "tls_passthrough:\n  - \"api.openai.com\"\n"),
@@ -226,14 +229,16 @@ TEST_CASE("pipelock check rejects broken configs with the right message", "[pipe
     CHECK_THAT(broken(text), Catch::Contains("field scan_headers not found in type config.DLP"));
   }
   SECTION("passthrough entries that are not bare hostnames") {
-    for (const std::string entry : {"https://api.openai.com", "api.openai.com:443", "api.openai.com/v1", "api openai.com", ""}) {
+    for (const std::string entry :
+         {"https://api.openai.com", "api.openai.com:443", "api.openai.com/v1", "api openai.com", ""}) {
       std::string text = good;
       text.replace(text.find("  passthrough_domains:\n"), 23, "  passthrough_domains:\n    - \"" + entry + "\"\n");
       CHECK_THAT(broken(text), Catch::Contains("tls_interception.passthrough_domains[0]"));
     }
   }
   SECTION("wrong type, bad enum, strict without allowlist, several documents") {
-    CHECK_THAT(broken("forward_proxy:\n  enabled: \"yes\"\n"), Catch::Contains("cannot unmarshal !!str `yes` into bool"));
+    CHECK_THAT(broken("forward_proxy:\n  enabled: \"yes\"\n"),
+               Catch::Contains("cannot unmarshal !!str `yes` into bool"));
     CHECK_THAT(broken("mode: permissive\n"), Catch::Contains("invalid mode \"permissive\""));
     CHECK_THAT(broken("request_body_scanning:\n  action: deny\n"), Catch::Contains("request_body_scanning.action"));
     CHECK_THAT(broken("mode: strict\n"), Catch::Contains("api_allowlist"));

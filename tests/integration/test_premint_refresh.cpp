@@ -38,16 +38,19 @@ std::int64_t exp_of(const std::string& token) {
 
 // A host ~/.codex/auth.json as `codex login` leaves it, the access token expiring at `exp`.
 std::string codex_host_login(std::int64_t exp) {
-  const json::object auth{{"chatgpt_account_id", "acct-pm"}, {"chatgpt_plan_type", "plus"},
-                          {"chatgpt_user_id", "user-pm"}};
+  const json::object auth{
+      {"chatgpt_account_id", "acct-pm"}, {"chatgpt_plan_type", "plus"}, {"chatgpt_user_id", "user-pm"}};
   const json::object tokens{
-      {"id_token", fake_jwt({{"exp", exp}, {"iat", exp - 3600}, {"email", "dev@example.com"},
-                             {"https://api.openai.com/auth", auth}})},
+      {"id_token",
+       fake_jwt(
+           {{"exp", exp}, {"iat", exp - 3600}, {"email", "dev@example.com"}, {"https://api.openai.com/auth", auth}})},
       {"access_token", fake_jwt({{"exp", exp}, {"iat", exp - 3600}, {"https://api.openai.com/auth", auth}})},
       {"refresh_token", real_refresh_token},
       {"account_id", "acct-pm"}};
-  return json::serialize(json::object{{"auth_mode", "chatgpt"}, {"OPENAI_API_KEY", nullptr},
-                                      {"tokens", tokens}, {"last_refresh", "2026-11-26T10:00:00Z"}});
+  return json::serialize(json::object{{"auth_mode", "chatgpt"},
+                                      {"OPENAI_API_KEY", nullptr},
+                                      {"tokens", tokens},
+                                      {"last_refresh", "2026-11-26T10:00:00Z"}});
 }
 
 // fake_net.py with its token endpoints on, posing as auth.openai.com.
@@ -72,13 +75,14 @@ class TokenNet {
       INFO(r.err);
       REQUIRE(r.ok());
     }
-    write_file(tokens(), json::serialize(json::object{{"mode", mode}, {"refresh_token", real_refresh_token},
-                                                      {"count", 0}, {"account_id", "acct-pm"}}));
-    daemon_.emplace(std::vector<std::string>{"env", "FAKE_NET_TOKENS=" + tokens().string(), "python3",
-                                             fake_net_script(), "serve", (d / "server.pem").string(),
-                                             (d / "server.key").string(), (d / "ports.json").string(),
-                                             upstream_log().string(), (d / "parent.log").string()},
-                    d / "fake_net.out");
+    write_file(tokens(),
+               json::serialize(json::object{
+                   {"mode", mode}, {"refresh_token", real_refresh_token}, {"count", 0}, {"account_id", "acct-pm"}}));
+    daemon_.emplace(
+        std::vector<std::string>{"env", "FAKE_NET_TOKENS=" + tokens().string(), "python3", fake_net_script(), "serve",
+                                 (d / "server.pem").string(), (d / "server.key").string(), (d / "ports.json").string(),
+                                 upstream_log().string(), (d / "parent.log").string()},
+        d / "fake_net.out");
     REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
     parent_port = json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
   }

@@ -24,18 +24,23 @@ const std::string dummy = "dummy-smol-token-0001";
 
 std::string spec_json(const std::string& name, const fs::path& token_file) {
   return boost::json::serialize(boost::json::value{
-      {"name", name}, {"backend", "smolmachines"}, {"user", "nobody"},
-      {"egress", {{"routes", boost::json::array{boost::json::object{
-                                 {"name", "smolapi"}, {"hosts", boost::json::array{"chatgpt.com"}},
-                                 {"header", "Authorization"}, {"dummy", dummy},
-                                 {"value_file", token_file.string()}}}}}}});
+      {"name", name},
+      {"backend", "smolmachines"},
+      {"user", "nobody"},
+      {"egress",
+       {{"routes", boost::json::array{boost::json::object{{"name", "smolapi"},
+                                                          {"hosts", boost::json::array{"chatgpt.com"}},
+                                                          {"header", "Authorization"},
+                                                          {"dummy", dummy},
+                                                          {"value_file", token_file.string()}}}}}}});
 }
 
 // The fake smolvm runs "guest" commands on the host: the CA bundle that create
 // installs at /etc/bottle goes to a private tmpfs, not the host's /etc.
 std::vector<std::string> in_private_etc_bottle(std::vector<std::string> argv) {
-  std::vector<std::string> wrapped = {"unshare", "--mount", "--propagation", "private", "sh", "-c",
-                                      "mount -t tmpfs tmpfs /etc/bottle && exec \"$@\"", "sh"};
+  std::vector<std::string> wrapped = {
+      "unshare", "--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs tmpfs /etc/bottle && exec \"$@\"",
+      "sh"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
 }
@@ -83,8 +88,8 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   write_file(home.path() / "spec.json", spec_json(name, token_file));
   fs::create_directories("/etc/bottle");  // the private tmpfs's mount point
 
-  auto r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec",
-                                           (home.path() / "spec.json").string()}));
+  auto r = home.run(
+      in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec", (home.path() / "spec.json").string()}));
   INFO(r.err);
   REQUIRE(r.ok());
 
@@ -185,8 +190,8 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   write_file(home.path() / "spec.json", spec_json(name, token_file));
   fs::create_directories("/etc/bottle");
 
-  auto r = home.run(in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec",
-                                           (home.path() / "spec.json").string()}));
+  auto r = home.run(
+      in_private_etc_bottle({test_paths::bottle_cli, "create", "--spec", (home.path() / "spec.json").string()}));
   INFO(r.err);
   REQUIRE(r.ok());
 

@@ -23,8 +23,7 @@ std::vector<boost::json::array> logged_argvs(const IntegrationHome& home) {
 
 }  // namespace
 
-TEST_CASE("smolmachines: create, ls --json, exec, stop, rm against the fake smolvm",
-          "[smolmachines][integration]") {
+TEST_CASE("smolmachines: create, ls --json, exec, stop, rm against the fake smolvm", "[smolmachines][integration]") {
   for (const std::string version : {"0.8.0", "1.0.2"}) {
     DYNAMIC_SECTION("smolvm " << version) {
       IntegrationHome home;
@@ -35,8 +34,8 @@ TEST_CASE("smolmachines: create, ls --json, exec, stop, rm against the fake smol
 
       // The fake runs guest commands on the host, so the agent user must exist here:
       // "nobody" exercises the runuser framing.
-      auto r = home.cli({"create", "--backend", "smolmachines", "--name", name, "--user", "nobody",
-                         "--workspace", workspace.string() + ":" + workspace.string(), "-e", "GREETING=hi there"});
+      auto r = home.cli({"create", "--backend", "smolmachines", "--name", name, "--user", "nobody", "--workspace",
+                         workspace.string() + ":" + workspace.string(), "-e", "GREETING=hi there"});
       INFO(r.err);
       REQUIRE(r.ok());
 

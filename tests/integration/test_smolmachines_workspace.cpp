@@ -21,8 +21,7 @@ constexpr int nobody = 65534;
 
 void chown_tree(const fs::path& root) {
   ::lchown(root.c_str(), nobody, nobody);
-  for (const auto& entry : fs::recursive_directory_iterator(root))
-    ::lchown(entry.path().c_str(), nobody, nobody);
+  for (const auto& entry : fs::recursive_directory_iterator(root)) ::lchown(entry.path().c_str(), nobody, nobody);
 }
 
 // Host git as the workspace owner, never as root, with an empty environment.
@@ -58,8 +57,7 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
   ::chmod(markers.c_str(), 0777);
   std::ofstream(owner_home / ".gitconfig") << "[user]\n\tname = Host\n\temail = host@example.invalid\n";
   chown_tree(base);
-  REQUIRE(as_owner(owner_home, ws, "git init -q -b main && echo one > f && git add f && git commit -qm one")
-              .ok());
+  REQUIRE(as_owner(owner_home, ws, "git init -q -b main && echo one > f && git add f && git commit -qm one").ok());
 
   auto r = home.cli({"create", "--backend", "smolmachines", "--name", name, "--user", "nobody", "--no-egress",
                      "--workspace", ws.string() + ":" + ws.string()});
@@ -97,8 +95,7 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
   CHECK_THAT(r.out, Catch::Contains("COMMITTED"));
 
   // The host sees the agent's commit, and host git runs nothing it planted.
-  r = as_owner(owner_home, ws,
-               "git status --short >/dev/null; git log --oneline agent; git checkout -q main");
+  r = as_owner(owner_home, ws, "git status --short >/dev/null; git log --oneline agent; git checkout -q main");
   INFO(r.err);
   CHECK_THAT(r.out, Catch::Contains("agent work"));
   CHECK(fs::is_empty(markers));
@@ -111,8 +108,7 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
   CHECK_THAT(r.out, !Catch::Contains("not protected"));
   r = home.cli({"stop", name});
   CHECK(r.ok());
-  CHECK_THAT(r.err,
-             Catch::Contains("bottle-cli: warning: workspace: newdir/.git: new repository, quarantined"));
+  CHECK_THAT(r.err, Catch::Contains("bottle-cli: warning: workspace: newdir/.git: new repository, quarantined"));
   // The host keeps full control of its repository once the guest is gone.
   CHECK(as_owner(owner_home, ws, "echo '#' >> .git/config").ok());
 }

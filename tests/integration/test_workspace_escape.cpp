@@ -94,8 +94,7 @@ inline bool is_protected(const std::string& rel) {
   std::istringstream parts(rel);
   std::string part;
   while (std::getline(parts, part, '/'))
-    if (std::find(protected_components.begin(), protected_components.end(), part) !=
-        protected_components.end())
+    if (std::find(protected_components.begin(), protected_components.end(), part) != protected_components.end())
       return true;
   return false;
 }
@@ -103,14 +102,12 @@ inline bool is_protected(const std::string& rel) {
 /// Files the user had before the bottle started, which the agent must not be able
 /// to change (prevention; there is no host program in this rig that would load
 /// them, so the content is the evidence).
-const std::vector<std::string> existing_protected_files = {
-    ".claude/settings.json", ".mcp.json", ".codex/config.toml",
-    ".vscode/tasks.json",    ".envrc",    ".idea/misc.xml"};
+const std::vector<std::string> existing_protected_files = {".claude/settings.json", ".mcp.json", ".codex/config.toml",
+                                                           ".vscode/tasks.json",    ".envrc",    ".idea/misc.xml"};
 /// Protected names the agent must not be able to create.
-const std::vector<std::string> new_protected_files = {".claude/settings.local.json",  ".claude/commands/v.md",
-                                                      ".claude/agents/v.md",          ".claude/hooks/v.sh",
-                                                      ".codex/rules/v.rules",         ".vscode/settings.json",
-                                                      ".idea/runConfigurations/v.xml"};
+const std::vector<std::string> new_protected_files = {
+    ".claude/settings.local.json", ".claude/commands/v.md", ".claude/agents/v.md",          ".claude/hooks/v.sh",
+    ".codex/rules/v.rules",        ".vscode/settings.json", ".idea/runConfigurations/v.xml"};
 
 struct Change {
   std::string path;
@@ -137,8 +134,7 @@ inline std::vector<Change> parse_lines(const std::string& text, const std::strin
 /// replaced `.git` covers everything under it) or a descendant.
 inline bool covers(const std::vector<Change>& reported, const std::string& changed) {
   for (const auto& r : reported) {
-    const std::string p =
-        r.path.size() > 1 && r.path.back() == '/' ? r.path.substr(0, r.path.size() - 1) : r.path;
+    const std::string p = r.path.size() > 1 && r.path.back() == '/' ? r.path.substr(0, r.path.size() - 1) : r.path;
     if (p == changed || changed.rfind(p + "/", 0) == 0 || p.rfind(changed + "/", 0) == 0) return true;
   }
   return false;
@@ -289,18 +285,15 @@ const std::vector<Vector> vectors = {
     {"hook-pre-commit", Kind::host_git, ".git/hooks/pre-commit", "git commit"},
     {"hook-post-checkout", Kind::host_git, ".git/hooks/post-checkout", "git checkout -b"},
     {"hook-post-merge", Kind::host_git, ".git/hooks/post-merge", "git merge"},
-    {"hook-reference-transaction", Kind::host_git, ".git/hooks/reference-transaction",
-     "git checkout -b, commit"},
+    {"hook-reference-transaction", Kind::host_git, ".git/hooks/reference-transaction", "git checkout -b, commit"},
     {"wt-commondir", Kind::host_git, ".git/worktrees/wt/commondir -> planted .vcommon", "git status in wt"},
-    {"wt2-config-worktree", Kind::host_git, ".git/worktrees/wt2/config.worktree core.fsmonitor",
-     "git status in wt2"},
+    {"wt2-config-worktree", Kind::host_git, ".git/worktrees/wt2/config.worktree core.fsmonitor", "git status in wt2"},
     {"modules-config", Kind::host_git, ".git/modules/sm/config core.fsmonitor", "git status (root, sm)"},
     {"gitfile-redirect", Kind::host_git, "sm2/.git -> gitdir: ../.vevil (planted)", "git status (root, sm2)"},
     {"nested-fsmonitor", Kind::host_git, "sub/nested/.git/config core.fsmonitor", "git status in sub/nested"},
     {"nested-hookspath", Kind::host_git, "sub/nested/.git/config core.hooksPath -> work-tree .vhooks",
      "git commit/checkout in sub/nested"},
-    {"nested-commondir", Kind::host_git, "lib/inner/.git/commondir -> planted .vcommon2",
-     "git status in lib/inner"},
+    {"nested-commondir", Kind::host_git, "lib/inner/.git/commondir -> planted .vcommon2", "git status in lib/inner"},
     {"husky-edit", Kind::host_git, "web/.husky/pre-commit (web's hooksPath is .husky)", "git commit in web"},
     {"new-repo", Kind::host_git, "git init newdir + core.fsmonitor", "git status in newdir"},
     {"new-gitfile", Kind::host_git, "newgf/.git file -> planted gitdir .vnewgd", "git status in newgf"},
@@ -317,8 +310,7 @@ const std::vector<Vector> vectors = {
     {"vscode-settings", Kind::agent_config, ".vscode/settings.json (new)", "VS Code"},
     {"idea-run-config", Kind::agent_config, ".idea/runConfigurations/v.xml (new)", "JetBrains IDE"},
     {"envrc", Kind::agent_config, ".envrc edit", "direnv"},
-    {"rename-claude", Kind::agent_config, "mv .claude .claude-old; new .claude/settings.json",
-     "claude on the host"},
+    {"rename-claude", Kind::agent_config, "mv .claude .claude-old; new .claude/settings.json", "claude on the host"},
     {"rename-vscode", Kind::agent_config, "mv .vscode .vscode-old; new .vscode/tasks.json", "VS Code"},
     {"rename-sub", Kind::host_git, "mv sub sub-old; sub/nested/.git copied + core.fsmonitor",
      "git status in sub/nested"},
@@ -328,8 +320,7 @@ const std::vector<Vector> vectors = {
 
 // Planted after the host run, alone: git itself refuses a .gitmodules with
 // `update = !cmd` and then fails every command in the repository.
-const Vector gitmodules_vector = {"gitmodules-update", Kind::host_git,
-                                  ".gitmodules submodule.sm.update = !cmd",
+const Vector gitmodules_vector = {"gitmodules-update", Kind::host_git, ".gitmodules submodule.sm.update = !cmd",
                                   "git submodule update (must stay rejected by git)"};
 
 // One shell function per vector; $M is the marker directory on the host, $H
@@ -516,8 +507,7 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
   return out;
 }
 
-bottle::ProcessResult run_host_git(const fs::path& owner_home, const fs::path& repo,
-                                   const fs::path& markers) {
+bottle::ProcessResult run_host_git(const fs::path& owner_home, const fs::path& repo, const fs::path& markers) {
   std::string script = host_git_script;
   const auto dirs = host_git::git_directories(repo);
   std::string args;
@@ -531,8 +521,8 @@ bottle::ProcessResult run_host_git(const fs::path& owner_home, const fs::path& r
 // scratch repository whose fsmonitor the owner set must leave a marker.
 void require_rig_sees_execution(const fs::path& owner_home, const fs::path& scratch, const Markers& markers) {
   const auto r = host_git::run_as_owner(
-      owner_home, "set -e; git init -q " + shell_quote(scratch.string()) + " && cd " +
-                      shell_quote(scratch.string()) + " && git config core.fsmonitor " +
+      owner_home, "set -e; git init -q " + shell_quote(scratch.string()) + " && cd " + shell_quote(scratch.string()) +
+                      " && git config core.fsmonitor " +
                       shell_quote("touch " + (markers.path() / "rig-control").string() + "; echo") +
                       " && echo x > f && git add f && git status >/dev/null 2>&1; true");
   INFO(r.err);
@@ -562,8 +552,7 @@ std::vector<std::string> markers_of(const std::vector<std::string>& present, con
   std::vector<std::string> out;
   for (const auto& m : present)
     // "<name>" or "<name>-<part>", with "@<dir>" once the host run renamed it.
-    if (const auto base = m.substr(0, m.find('@'));
-        base == v.name || base.rfind(std::string(v.name) + "-", 0) == 0)
+    if (const auto base = m.substr(0, m.find('@')); base == v.name || base.rfind(std::string(v.name) + "-", 0) == 0)
       out.push_back(m);
   return out;
 }
@@ -598,8 +587,7 @@ std::vector<std::string> require_reported(IntegrationHome& home, const std::stri
   for (const auto& c : changed) {
     if (const auto q = c.find(contract::quarantine_marker); q != std::string::npos)
       protected_changes.push_back(c.substr(0, q));  // a new repository, quarantined
-    else if (contract::is_protected(c))
-      protected_changes.push_back(c);
+    else if (contract::is_protected(c)) protected_changes.push_back(c);
   }
   const auto must = topmost(protected_changes);
   const auto r = home.cli({"check", name, "--workspace"});
@@ -620,9 +608,7 @@ std::vector<std::string> require_reported(IntegrationHome& home, const std::stri
     std::size_t entries = doc.at("changes").as_array().size();
     if (const auto* loose = doc.if_contains("unprotected")) entries += loose->as_array().size();
     CHECK(entries == reported.size());
-  } catch (const std::exception& e) {
-    FAIL_CHECK("not {\"workspace\":{\"changes\":[...]}}: " << e.what());
-  }
+  } catch (const std::exception& e) { FAIL_CHECK("not {\"workspace\":{\"changes\":[...]}}: " << e.what()); }
   return must;
 }
 
@@ -636,8 +622,7 @@ std::string fired_report(const std::vector<Vector>& which, const std::vector<std
   }
   std::vector<std::string> other;  // a marker no vector claims is still planted code that ran
   for (const auto& m : present)
-    if (std::none_of(which.begin(), which.end(),
-                     [&](const Vector& v) { return !markers_of({m}, v).empty(); }))
+    if (std::none_of(which.begin(), which.end(), [&](const Vector& v) { return !markers_of({m}, v).empty(); }))
       other.push_back(m);
   if (!other.empty()) s << "other markers: " << join(other) << "\n";
   return s.str();
@@ -677,12 +662,11 @@ TEST_CASE("workspace: a git repo bottle: no planted vector runs in host git, ord
   auto log = host_git::run_as_owner(owner_home, "git log --format=%s main agent-b vmerge", {}, repo);
   INFO(log.err);
   REQUIRE(log.ok());
-  for (const char* subject : {"agent: edit README", "agent: add b.txt on agent-b", "agent: after stash",
-                              "agent: data files", "submodules"})
+  for (const char* subject :
+       {"agent: edit README", "agent: add b.txt on agent-b", "agent: after stash", "agent: data files", "submodules"})
     CHECK_THAT(log.out, Catch::Contains(subject));
   // The rebase was linear: agent-b sits on top of main.
-  auto base = host_git::run_as_owner(owner_home, "git merge-base --is-ancestor main agent-b && echo LINEAR",
-                                     {}, repo);
+  auto base = host_git::run_as_owner(owner_home, "git merge-base --is-ancestor main agent-b && echo LINEAR", {}, repo);
   CHECK_THAT(base.out, Catch::Contains("LINEAR"));
   {
     INFO("contract: ordinary work is not a workspace change");
@@ -738,8 +722,7 @@ TEST_CASE("workspace: a git repo bottle: no planted vector runs in host git, ord
   {
     const auto late = plant(home, name, plant_prelude(markers.path(), repo, upstream), {gitmodules_vector});
     INFO(plant_report({gitmodules_vector}, late));
-    host_git::run_as_owner(owner_home, "git submodule update; git submodule update --init sm; true", {},
-                           repo);
+    host_git::run_as_owner(owner_home, "git submodule update; git submodule update --init sm; true", {}, repo);
     CHECK_FALSE(fs::exists(markers.path() / "gitmodules-update"));
   }
 
@@ -772,8 +755,8 @@ TEST_CASE("workspace: a read-only workspace refuses every plant", "[docker][inte
   IntegrationHome home;
   const std::string name = unique_bottle_name("it-ws-ro");
   BottleGuard guard{home, name};
-  auto r = home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w",
-                     repo.string() + ":/workspace:ro"});
+  auto r =
+      home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string() + ":/workspace:ro"});
   INFO(r.err);
   REQUIRE(r.ok());
   require_bottle_cannot_mark(home, name, markers);
@@ -881,8 +864,7 @@ git add -A && git commit -qm symlinked
   IntegrationHome home;
   const std::string name = unique_bottle_name("it-ws-link");
   BottleGuard guard{home, name};
-  const auto r =
-      home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string()});
+  const auto r = home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string()});
   INFO("contract: create with a symlinked .vscode: exit " << r.code << "\n" << r.out << r.err);
   CHECK(r.code == contract::unprotectable_exit);
   CHECK_THAT(r.err, Catch::Contains(".vscode"));

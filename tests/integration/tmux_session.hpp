@@ -1,11 +1,11 @@
 #pragma once
 // A tmux server on a private socket (-L, -f /dev/null), killed when the test ends.
 
+#include <unistd.h>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "bottle/core/subprocess.hpp"
@@ -20,8 +20,8 @@ class TmuxServer {
   bottle::ProcessResult tmux(std::vector<std::string> args) {
     // The command that starts the server must not hand it our output pipes: the
     // daemon would hold them open and the run would never see end-of-file.
-    std::vector<std::string> argv{"sh", "-c", "exec \"$@\" </dev/null >/dev/null 2>&1", "sh",
-                                  "tmux", "-L", socket_, "-f", "/dev/null"};
+    std::vector<std::string> argv{
+        "sh", "-c", "exec \"$@\" </dev/null >/dev/null 2>&1", "sh", "tmux", "-L", socket_, "-f", "/dev/null"};
     if (!args.empty() && args.front() != "new-session") argv = {"tmux", "-L", socket_, "-f", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     return runner_.run({.argv = argv});

@@ -162,9 +162,7 @@ TEST_CASE("atomic write: no temp file can be created, or the rename fails, and t
       ScopedLimit limit(RLIMIT_NOFILE, static_cast<rlim_t>(lowest_free));
       try {
         write_file_atomic(file, "new", 0600);
-      } catch (...) {
-        failure = std::current_exception();
-      }
+      } catch (...) { failure = std::current_exception(); }
     }
     REQUIRE(failure);
     CHECK_THROWS_WITH(std::rethrow_exception(failure), Catch::Contains("temporary file"));
@@ -228,8 +226,8 @@ TEST_CASE("atomic write: a stale temp file of the same target is removed by the 
   backdate(tmp.path() / ".spec.json.tmp-Dir123");
   write_file_atomic(tmp.path() / "spec.json", "{}", 0600);
   CHECK(entries(tmp.path()) == std::vector<std::string>{".other.json.tmp-AbC123", ".spec.json.tmp-Dir123",
-                                                        ".spec.json.tmp-Fresh1", ".spec.json.tmp-TooLong1",
-                                                        "spec.json", "spec.json.tmp-AbC123"});
+                                                        ".spec.json.tmp-Fresh1", ".spec.json.tmp-TooLong1", "spec.json",
+                                                        "spec.json.tmp-AbC123"});
 }
 
 TEST_CASE("atomic write: concurrent writers never expose a partial file", "[state][atomic_write]") {
@@ -266,9 +264,7 @@ TEST_CASE("read_file: a directory is an error naming it, not an empty file", "[s
   CHECK_THROWS_AS(read_file(tmp.path() / "missing"), Error);
   try {
     read_file(tmp.path() / "missing");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::not_found);
-  }
+  } catch (const Error& e) { CHECK(e.kind() == ErrorKind::not_found); }
 }
 
 TEST_CASE("spec store: a corrupt file under a name is neither free nor silently taken", "[state][atomic_write]") {

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "bottle/frontend/cli.hpp"
 #include "bottle/backends/docker_backend.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/cli.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "temp_dir.hpp"
 
@@ -19,7 +19,10 @@ struct CliFixture {
   TempDir tmp;
   RecordingRunner runner;
   std::ostringstream out, err;
-  CliContext ctx{.runner = runner, .dirs = {tmp.path() / "config", tmp.path() / "state"}, .out = out, .err = err,
+  CliContext ctx{.runner = runner,
+                 .dirs = {tmp.path() / "config", tmp.path() / "state"},
+                 .out = out,
+                 .err = err,
                  .backends = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
                    return std::make_unique<DockerBackend>(r);
                  }};
@@ -68,7 +71,8 @@ TEST_CASE("cli: usage errors name the argument and exit 2", "[cli]") {
 
 TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CliFixture f;
-  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) == 0);
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) ==
+        0);
   CHECK_THAT(f.out.str(), Catch::Contains("created bottle ws-codex"));
   DockerBackend docker(f.runner);
   const BottleSpec spec = SpecStore(f.ctx.dirs).load("ws-codex");
@@ -79,8 +83,7 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   // The workspace is not a repository: its protection is the placeholders bottle
   // made (an empty `.git` refuses `git init` inside), each mounted read-only.
   const std::string ws = (f.tmp.path() / "ws").string();
-  for (const char* name : {".git", ".claude", ".vscode"})
-    CHECK(std::filesystem::is_directory(ws + "/" + name));
+  for (const char* name : {".git", ".claude", ".vscode"}) CHECK(std::filesystem::is_directory(ws + "/" + name));
   const std::vector<GuardMount> guard = guard_mounts(spec);
   CHECK(std::find(guard.begin(), guard.end(), GuardMount{ws + "/.git", "/workspace/.git", true}) != guard.end());
   CHECK(argvs[1] == docker.create_argvs(spec, guard)[0]);
@@ -88,12 +91,14 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CHECK(argvs[3] == docker.start_argv(spec));
   // The workspace sentinel runs under start-stop-daemon, as `bottle-cli guard NAME`.
   CHECK(argvs[4].front() == "start-stop-daemon");
-  CHECK(std::vector<std::string>(argvs[4].end() - 3, argvs[4].end()) == std::vector<std::string>{"--", "guard", "ws-codex"});
+  CHECK(std::vector<std::string>(argvs[4].end() - 3, argvs[4].end()) ==
+        std::vector<std::string>{"--", "guard", "ws-codex"});
   // rm takes the placeholders away again.
   CHECK(f.run({"rm", "-f", "ws-codex"}) == 0);
   CHECK_FALSE(std::filesystem::exists(ws + "/.git"));
   CHECK(std::filesystem::is_empty(ws));
-  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) == 0);
+  CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) ==
+        0);
 
   CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--no-egress"}) == exit_code::conflict);
   CHECK_THAT(f.err.str(), Catch::Contains("already exists"));
@@ -101,10 +106,10 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
 
 TEST_CASE("cli: a failed start leaves nothing behind", "[cli]") {
   CliFixture f;
-  f.runner.push_result(exited(0));                           // ps
-  f.runner.push_result(exited(0));                           // network create
-  f.runner.push_result(exited(0));                           // create
-  f.runner.push_result(exited(1, "", "cannot start\n"));     // start
+  f.runner.push_result(exited(0));                        // ps
+  f.runner.push_result(exited(0));                        // network create
+  f.runner.push_result(exited(0));                        // create
+  f.runner.push_result(exited(1, "", "cannot start\n"));  // start
   CHECK(f.run({"create", "--name", "api", "--no-egress"}) == exit_code::failure);
   CHECK_THAT(f.err.str(), Catch::Contains("start api: docker failed (status 1): cannot start"));
   CHECK_FALSE(SpecStore(f.ctx.dirs).exists("api"));
@@ -121,19 +126,21 @@ TEST_CASE("cli: exec and attach run the backend's argv and pass the status throu
   f.runner.push_result(exited(7));
   CHECK(f.run({"exec", "api", "--", "sh", "-c", "exit 7"}) == 7);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-i", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "sh", "-c", "exit 7"});
+        Argv{"docker", "exec", "-i", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e",
+             "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "sh", "-c", "exit 7"});
   CHECK(f.runner.commands().back().interactive);
 
   f.runner.push_result(exited(0));
   CHECK(f.run({"attach", "api", "--", "--model", "m"}) == 0);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "claude", "--model", "m"});
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e",
+             "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "claude", "--model", "m"});
 
   f.runner.push_result(exited(0));
   CHECK(f.run({"attach", "--resume", "api"}) == 0);
   CHECK(f.runner.commands().back().argv ==
-        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api",
-             "sh", "-c", "claude --continue || claude"});
+        Argv{"docker", "exec", "-it", "-w", "/home/node", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e",
+             "DISABLE_AUTOUPDATER=1", "-u", "node", "bottle-api", "sh", "-c", "claude --continue || claude"});
 
   ProcessResult signaled;
   signaled.outcome = ProcessResult::Outcome::signaled;
@@ -159,8 +166,9 @@ TEST_CASE("cli: config show prints the effective spec with overrides", "[cli]") 
 TEST_CASE("cli: ls --json reports stored bottles with engine state", "[cli]") {
   CliFixture f;
   REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
-  f.runner.push_result(exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
-                                 "stray\texited\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
+  f.runner.push_result(exited(0,
+                              "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
+                              "stray\texited\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
   CHECK(f.run({"ls", "--json"}) == 0);
   CHECK(f.out.str() ==
         "[{\"name\":\"api\",\"backend\":\"docker\",\"agent\":\"claude\",\"state\":\"running\",\"workspace\":\"\","
@@ -171,8 +179,8 @@ TEST_CASE("cli: ls --json reports stored bottles with engine state", "[cli]") {
 
 TEST_CASE("cli: render prints what a bottle gets", "[cli]") {
   CliFixture f;
-  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress", "--agent", "codex", "-e", "FOO=a b",
-                 "--allow", "github.com"}) == 0);
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress", "--agent", "codex", "-e", "FOO=a b", "--allow",
+                 "github.com"}) == 0);
   CHECK(f.run({"render", "env", "api"}) == 0);
   CHECK(f.out.str() == "FOO='a b'\n");
   CHECK(f.run({"render", "egress", "api"}) == 0);

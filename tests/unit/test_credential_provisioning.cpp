@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
@@ -15,16 +16,15 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
-#include "error_of.hpp"
-#include "bottle/core/base64url.hpp"
-#include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/base64url.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/credentials/credential_provisioning.hpp"
 #include "env_guard.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace json = boost::json;
@@ -47,18 +47,26 @@ std::string jwt(const json::object& payload, std::string_view signature) {
          base64url_encode(signature);
 }
 
-const json::object auth_block{{"chatgpt_account_id", "acc-5150-real"}, {"chatgpt_plan_type", "plus"},
-                              {"chatgpt_user_id", "user-Xy12"},        {"user_id", "user-Xy12"}};
-const std::string real_access = jwt({{"exp", 1791234567}, {"iat", 1790370567}, {"https://api.openai.com/auth", auth_block}},
-                                    "REAL-ACCESS-SIGNATURE-do-not-leak");
-const std::string real_id = jwt({{"email", "dev@example.com"}, {"exp", 1791234567}, {"https://api.openai.com/auth", auth_block}},
-                                "REAL-ID-SIGNATURE-do-not-leak");
+const json::object auth_block{{"chatgpt_account_id", "acc-5150-real"},
+                              {"chatgpt_plan_type", "plus"},
+                              {"chatgpt_user_id", "user-Xy12"},
+                              {"user_id", "user-Xy12"}};
+const std::string real_access =
+    jwt({{"exp", 1791234567}, {"iat", 1790370567}, {"https://api.openai.com/auth", auth_block}},
+        "REAL-ACCESS-SIGNATURE-do-not-leak");
+const std::string real_id =
+    jwt({{"email", "dev@example.com"}, {"exp", 1791234567}, {"https://api.openai.com/auth", auth_block}},
+        "REAL-ID-SIGNATURE-do-not-leak");
 const std::string real_refresh = "rt_REAL-refresh-token-do-not-leak";
 const std::string real_claude_access = "sk-ant-oat01-REALclaudeACCESStokenDoNotLeak0123456789";
 const std::string real_claude_refresh = "sk-ant-ort01-REALclaudeREFRESHtokenDoNotLeak0123456789";
 const std::string real_claude_api_key = "sk-ant-api03-REALhostAPIkeyDoNotLeak";
-const std::vector<std::string> real_secrets{real_access, real_id, real_refresh, real_claude_access,
-                                            real_claude_refresh, real_claude_api_key,
+const std::vector<std::string> real_secrets{real_access,
+                                            real_id,
+                                            real_refresh,
+                                            real_claude_access,
+                                            real_claude_refresh,
+                                            real_claude_api_key,
                                             base64url_encode("REAL-ACCESS-SIGNATURE-do-not-leak")};
 
 void check_no_secret(const std::string& text) {
@@ -68,8 +76,10 @@ void check_no_secret(const std::string& text) {
 void write_codex_login(const fs::path& dir) {
   const json::object auth{{"auth_mode", "chatgpt"},
                           {"OPENAI_API_KEY", nullptr},
-                          {"tokens", json::object{{"id_token", real_id}, {"access_token", real_access},
-                                                  {"refresh_token", real_refresh}, {"account_id", "acc-5150-real"}}},
+                          {"tokens", json::object{{"id_token", real_id},
+                                                  {"access_token", real_access},
+                                                  {"refresh_token", real_refresh},
+                                                  {"account_id", "acc-5150-real"}}},
                           {"last_refresh", "2026-09-20T10:11:12.123456Z"}};
   write_file_atomic(dir / "auth.json", json::serialize(auth), 0600);
 }
@@ -112,7 +122,8 @@ TEST_CASE("provisioning: codex login becomes dummy files and a route", "[credent
   TestEnv env;
   env.set("CODEX_HOME", host.path().string());
 
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random());
+  const ForwardedCredentials fc =
+      prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/home/node/.codex/auth.json");
   CHECK(fc.files[0].owner == "node:node");
@@ -149,7 +160,8 @@ TEST_CASE("provisioning: claude login becomes dummy files and a route", "[creden
   TestEnv env;
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
 
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude, "root"), counter_random());
+  const ForwardedCredentials fc =
+      prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude, "root"), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/root/.claude/.credentials.json");
   CHECK(fc.files[0].owner == "root:root");
@@ -179,7 +191,8 @@ TEST_CASE("provisioning: claude via HOME, without a global config", "[credential
   TestEnv env;
   env.set("CLAUDE_CONFIG_DIR", std::nullopt);
   env.set("HOME", host.path().string());
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random());
+  const ForwardedCredentials fc =
+      prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random());
   REQUIRE(fc.files.size() == 2);
   CHECK(fc.files[0].path == "/home/node/.claude/.credentials.json");
   CHECK(fc.files[1].path == "/home/node/.claude.json");
@@ -209,12 +222,12 @@ TEST_CASE("provisioning: missing or malformed host files name the file and field
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / ".credentials.json").string()));
 
   const std::string secret = "not-a-jwt-SECRETVALUE";
-  write_file_atomic(host.path() / "auth.json",
-                    json::serialize(json::object{{"auth_mode", "chatgpt"},
-                                                 {"tokens", json::object{{"id_token", real_id},
-                                                                         {"access_token", secret},
-                                                                         {"refresh_token", real_refresh}}},
-                                                 {"last_refresh", "2026-09-20T10:11:12Z"}}));
+  write_file_atomic(
+      host.path() / "auth.json",
+      json::serialize(json::object{
+          {"auth_mode", "chatgpt"},
+          {"tokens", json::object{{"id_token", real_id}, {"access_token", secret}, {"refresh_token", real_refresh}}},
+          {"last_refresh", "2026-09-20T10:11:12Z"}}));
   message = error_of([&] { prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex)); });
   CHECK_THAT(message, Catch::Matchers::Contains((host.path() / "auth.json").string()));
   CHECK_THAT(message, Catch::Matchers::Contains("tokens.access_token"));
@@ -332,8 +345,10 @@ void write_codex_login_expiring_at(const fs::path& dir, std::int64_t exp, const 
   const std::string access = jwt({{"exp", exp}, {"tag", tag}, {"https://api.openai.com/auth", auth_block}},
                                  "REAL-ACCESS-SIGNATURE-do-not-leak");
   const json::object auth{{"auth_mode", "chatgpt"},
-                          {"tokens", json::object{{"id_token", real_id}, {"access_token", access},
-                                                  {"refresh_token", real_refresh}, {"account_id", "acc-5150-real"}}},
+                          {"tokens", json::object{{"id_token", real_id},
+                                                  {"access_token", access},
+                                                  {"refresh_token", real_refresh},
+                                                  {"account_id", "acc-5150-real"}}},
                           {"last_refresh", "2026-09-20T10:11:12.123456Z"}};
   write_file_atomic(dir / "auth.json", json::serialize(auth), 0600);
 }
@@ -358,7 +373,8 @@ TEST_CASE("provisioning: an expiring codex login is refreshed, then read again",
     calls.emplace_back(agent, file);
     write_codex_login_expiring_at(host.path(), new_exp, "new");  // as bottle_broker.py would
   };
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random(), refresh);
+  const ForwardedCredentials fc =
+      prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random(), refresh);
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].first == AgentKind::codex);
   CHECK(calls[0].second == host.path() / "auth.json");
@@ -373,15 +389,15 @@ TEST_CASE("provisioning: a codex login valid past the window is not refreshed", 
   const std::int64_t exp = unix_now() + 3 * 3600;
   write_codex_login_expiring_at(host.path(), exp, "fresh");
   int calls = 0;
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(),
-      spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
+  const ForwardedCredentials fc = prepare_forwarded_credentials(
+      env.host(), spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 0);
   CHECK(dummy_exp(fc) == exp);
 
   // API-key mode has no expiry.
-  write_file_atomic(host.path() / "auth.json",
-                    json::serialize(json::object{{"auth_mode", "apikey"}, {"OPENAI_API_KEY", "sk-REAL-key-do-not-leak"}}),
-                    0600);
+  write_file_atomic(
+      host.path() / "auth.json",
+      json::serialize(json::object{{"auth_mode", "apikey"}, {"OPENAI_API_KEY", "sk-REAL-key-do-not-leak"}}), 0600);
   prepare_forwarded_credentials(env.host(), spec_for(AgentKind::codex), counter_random(),
                                 [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 0);
@@ -394,8 +410,8 @@ TEST_CASE("provisioning: a refresh that fails for now mints from the current tok
   const std::int64_t exp = unix_now() + 120;
   write_codex_login_expiring_at(host.path(), exp, "old");
   int calls = 0;
-  const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(),
-      spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
+  const ForwardedCredentials fc = prepare_forwarded_credentials(
+      env.host(), spec_for(AgentKind::codex), counter_random(), [&](AgentKind, const fs::path&) { ++calls; });
   CHECK(calls == 1);  // once: still expiring after it is not a reason to ask again
   CHECK(dummy_exp(fc) == exp);
 }
@@ -406,10 +422,11 @@ TEST_CASE("provisioning: a dead host session stops provisioning", "[credential_p
   env.set("CLAUDE_CONFIG_DIR", host.path().string());
   write_claude_login(host.path());  // expiresAt 1791234567000: long past
   const std::string message = error_of([&] {
-    prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random(), [&](AgentKind agent, const fs::path&) {
-      CHECK(agent == AgentKind::claude);
-      throw Error(ErrorKind::invalid_input, "sign in again on the host");
-    });
+    prepare_forwarded_credentials(env.host(), spec_for(AgentKind::claude), counter_random(),
+                                  [&](AgentKind agent, const fs::path&) {
+                                    CHECK(agent == AgentKind::claude);
+                                    throw Error(ErrorKind::invalid_input, "sign in again on the host");
+                                  });
   });
   CHECK(message == "sign in again on the host");
 }

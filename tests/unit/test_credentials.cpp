@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
 #include "bottle/core/base64url.hpp"
+#include "bottle/core/error.hpp"
 #include "bottle/credentials/claude_credentials.hpp"
 #include "bottle/credentials/codex_credentials.hpp"
-#include "bottle/core/error.hpp"
 #include "bottle/credentials/jwt.hpp"
 #include "bottle/spec/spec.hpp"
+#include "error_of.hpp"
 
 namespace json = boost::json;
 using namespace bottle;
@@ -37,22 +37,31 @@ std::string jwt(const json::object& payload, std::string_view signature) {
 }
 
 json::object auth_block(std::string_view account) {
-  return {{"chatgpt_account_id", account},     {"chatgpt_plan_type", "plus"},
-          {"chatgpt_user_id", "user-Xy12"},    {"user_id", "user-Xy12"},
+  return {{"chatgpt_account_id", account},
+          {"chatgpt_plan_type", "plus"},
+          {"chatgpt_user_id", "user-Xy12"},
+          {"user_id", "user-Xy12"},
           {"chatgpt_account_is_fedramp", false}};
 }
 
 json::object real_access_claims() {
-  return {{"aud", json::array{"https://api.openai.com/v1"}}, {"client_id", "app_EMoamEEZ73f0CkXaXp7hrann"},
-          {"exp", real_exp}, {"iat", real_iat}, {"iss", "https://auth.openai.com"}, {"jti", "8c1d-real"},
+  return {{"aud", json::array{"https://api.openai.com/v1"}},
+          {"client_id", "app_EMoamEEZ73f0CkXaXp7hrann"},
+          {"exp", real_exp},
+          {"iat", real_iat},
+          {"iss", "https://auth.openai.com"},
+          {"jti", "8c1d-real"},
           {"https://api.openai.com/auth", auth_block("acc-5150-real")},
           {"https://api.openai.com/profile", json::object{{"email", "dev@example.com"}, {"email_verified", true}}},
           {"scp", json::array{"openid", "profile", "email", "offline_access"}}};
 }
 
 json::object real_id_claims() {
-  return {{"aud", json::array{"app_EMoamEEZ73f0CkXaXp7hrann"}}, {"email", "dev@example.com"},
-          {"exp", real_exp - 860000}, {"iat", real_iat}, {"https://api.openai.com/auth", auth_block("acc-5150-real")}};
+  return {{"aud", json::array{"app_EMoamEEZ73f0CkXaXp7hrann"}},
+          {"email", "dev@example.com"},
+          {"exp", real_exp - 860000},
+          {"iat", real_iat},
+          {"https://api.openai.com/auth", auth_block("acc-5150-real")}};
 }
 
 const std::string real_access = jwt(real_access_claims(), "REAL-ACCESS-SIGNATURE-bytes-do-not-leak");
@@ -70,7 +79,10 @@ json::object host_auth() {
 
 std::string text(const json::object& o) { return json::serialize(o); }
 
-const std::vector<std::string> real_secrets{real_access, real_id, real_refresh, real_api_key,
+const std::vector<std::string> real_secrets{real_access,
+                                            real_id,
+                                            real_refresh,
+                                            real_api_key,
                                             base64url_encode("REAL-ACCESS-SIGNATURE-bytes-do-not-leak"),
                                             base64url_encode("REAL-ID-SIGNATURE-bytes-do-not-leak")};
 
@@ -237,7 +249,8 @@ TEST_CASE("codex bottle auth.json has the documented shape", "[credentials][code
   CHECK(jwt_exp(id_claims, "i") == real_exp - 860000);
   CHECK(access_claims.at("iat") == real_iat);
   CHECK(access_claims.at("https://api.openai.com/auth") == json::value(auth_block("acc-5150-real")));
-  CHECK(access_claims.at("https://api.openai.com/profile") == real_access_claims().at("https://api.openai.com/profile"));
+  CHECK(access_claims.at("https://api.openai.com/profile") ==
+        real_access_claims().at("https://api.openai.com/profile"));
   CHECK(id_claims.at("email") == "dev@example.com");
   CHECK(id_claims.at("https://api.openai.com/auth").at("chatgpt_account_id") == tokens.at("account_id"));
   CHECK(access_claims.at("bottle_dummy") == true);
@@ -325,8 +338,10 @@ TEST_CASE("codex API-key logins get a dummy key of the same shape", "[credential
 namespace {
 
 const std::string claude_file = "/home/dev/.claude/.credentials.json";
-const std::string claude_access = "sk-ant-oat01-REALaccessTOKEN_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefghAA";
-const std::string claude_refresh = "sk-ant-ort01-REALrefreshTOKEN_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefAA";
+const std::string claude_access =
+    "sk-ant-oat01-REALaccessTOKEN_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefghAA";
+const std::string claude_refresh =
+    "sk-ant-ort01-REALrefreshTOKEN_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789abcdefAA";
 constexpr long long claude_expires = 1790028000123;
 
 json::object claude_host() {
@@ -436,10 +451,10 @@ TEST_CASE("claude onboarding state is merged into ~/.claude.json", "[credentials
   ClaudeOnboarding onboarding;
   onboarding.project_dir = "/workspace";
   onboarding.claude_version = "2.1.332";
-  onboarding.host_global_config = text(json::object{
-      {"oauthAccount", json::object{{"accountUuid", "u-1"}, {"emailAddress", "dev@example.com"}}},
-      {"primaryApiKey", claude_access},
-      {"customApiKeyResponses", json::object{{"approved", json::array{"abc"}}}}});
+  onboarding.host_global_config =
+      text(json::object{{"oauthAccount", json::object{{"accountUuid", "u-1"}, {"emailAddress", "dev@example.com"}}},
+                        {"primaryApiKey", claude_access},
+                        {"customApiKeyResponses", json::object{{"approved", json::array{"abc"}}}}});
 
   const json::object fresh = json::parse(build_claude_global_config("", onboarding)).as_object();
   CHECK(fresh.at("hasCompletedOnboarding") == true);
@@ -473,6 +488,8 @@ TEST_CASE("claude onboarding state is merged into ~/.claude.json", "[credentials
   onboarding.project_dir.clear();
   CHECK_THAT(error_of([&] { build_claude_global_config("[1]", onboarding); }),
              Catch::StartsWith(".claude.json: must be a JSON object"));
-  CHECK_THAT(error_of([&] { build_claude_global_config(R"({"projects": 3})", ClaudeOnboarding{"/w", "", ""}); }),
+  CHECK_THAT(error_of([&] {
+               build_claude_global_config(R"({"projects": 3})", ClaudeOnboarding{"/w", "", ""});
+             }),
              Catch::StartsWith(".claude.json: projects: must be an object"));
 }

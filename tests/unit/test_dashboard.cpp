@@ -2,17 +2,17 @@
 // that survives a real shell, and the model's filter / selection / key mapping.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <chrono>
 #include <cstdio>
 #include <thread>
-#include <sys/wait.h>
 
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "bottle/frontend/dashboard_launch.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
-#include "bottle/backends/docker_backend.hpp"
 #include "bottle/ops/resume.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -30,8 +30,8 @@ BottleSpec spec_for(BackendKind backend, AgentKind agent, std::string guest = "/
   return s;
 }
 
-BottleRow row(std::string name, EngineState state = EngineState::running,
-              BackendKind backend = BackendKind::docker, std::string workspace = "/src") {
+BottleRow row(std::string name, EngineState state = EngineState::running, BackendKind backend = BackendKind::docker,
+              std::string workspace = "/src") {
   BottleRow r;
   r.name = std::move(name);
   r.backend = backend;
@@ -54,14 +54,13 @@ std::string run_captured(const Argv& argv) {
 
 }  // namespace
 
-TEST_CASE("dashboard: attach and resume argvs for docker and smolmachines, claude and codex",
-          "[dashboard]") {
+TEST_CASE("dashboard: attach and resume argvs for docker and smolmachines, claude and codex", "[dashboard]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   SmolmachinesBackend smol(runner, {.smolvm = "smolvm", .pty_resize = pty});
   const Argv docker_prefix = {"docker", "exec", "-it", "-w", "/workspace", "-u", "node", "bottle-api"};
-  const Argv smol_prefix = {pty, "bottle-api", "--", "smolvm", "machine", "exec", "--name", "bottle-api",
-                            "-t", "-w", "/workspace", "--", "runuser", "-u", "node", "--"};
+  const Argv smol_prefix = {pty,  "bottle-api", "--",         "smolvm", "machine", "exec", "--name", "bottle-api",
+                            "-t", "-w",         "/workspace", "--",     "runuser", "-u",   "node",   "--"};
   auto with = [](Argv prefix, const Argv& tail) {
     prefix.insert(prefix.end(), tail.begin(), tail.end());
     return prefix;
@@ -94,15 +93,15 @@ TEST_CASE("dashboard: attach and resume argvs for docker and smolmachines, claud
 }
 
 TEST_CASE("dashboard: hostile words survive shell_quote through a real sh -c", "[dashboard]") {
-  const Argv torture = {"plain", "two words", "it's", "\"double\"", "$HOME", "${X:-y}", "`id`",
-                        "$(id)", "line1\nline2", "", "tab\there", "back\\slash", "*", "~", "a;b|c&d",
-                        "ünïcødé ✓", "'", "''", "-n", "--continue"};
+  const Argv torture = {"plain",   "two words",    "it's", "\"double\"", "$HOME",       "${X:-y}",   "`id`",
+                        "$(id)",   "line1\nline2", "",     "tab\there",  "back\\slash", "*",         "~",
+                        "a;b|c&d", "ünïcødé ✓",    "'",    "''",         "-n",          "--continue"};
   // Through resume's own wrapping: sh -c '<continue> || <plain>' with printf as the agent.
   const AgentArgv plain{.prefix = {}, .tail = [&] {
-    Argv t = {"printf", "%s\\n"};
-    t.insert(t.end(), torture.begin(), torture.end());
-    return t;
-  }()};
+                          Argv t = {"printf", "%s\\n"};
+                          t.insert(t.end(), torture.begin(), torture.end());
+                          return t;
+                        }()};
   const Argv resumed = resume_argv(plain, {"false"});
   REQUIRE(resumed.size() == 3);
   std::string expected;
@@ -115,17 +114,40 @@ TEST_CASE("dashboard: hostile words survive shell_quote through a real sh -c", "
 }
 
 TEST_CASE("dashboard: tmux split-window and respawn-pane argvs", "[dashboard]") {
-  const Argv cmd = {"/opt/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--",
-                    "sh", "-c", "claude --continue || claude"};
-  CHECK(tmux_split_window_argv(cmd) ==
-        Argv{"tmux", "split-window", "-h", "-P", "-F", "#{pane_id}", "-c", "/", "--",
-             "/opt/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--",
-             "sh", "-c", "claude --continue || claude"});
+  const Argv cmd = {"/opt/pty-resize",
+                    "bottle-api",
+                    "--",
+                    "smolvm",
+                    "machine",
+                    "exec",
+                    "--",
+                    "sh",
+                    "-c",
+                    "claude --continue || claude"};
+  CHECK(tmux_split_window_argv(cmd) == Argv{"tmux", "split-window", "-h", "-P", "-F", "#{pane_id}", "-c", "/", "--",
+                                            "/opt/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--",
+                                            "sh", "-c", "claude --continue || claude"});
   TmuxOptions options{.tmux = "/usr/bin/tmux", .env = {{"PATH", "/a b:/usr/bin"}}};
-  CHECK(tmux_respawn_pane_argv("%7", cmd, options) ==
-        Argv{"/usr/bin/tmux", "respawn-pane", "-k", "-t", "%7", "-c", "/", "-e", "PATH=/a b:/usr/bin",
-             "--", "/opt/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--",
-             "sh", "-c", "claude --continue || claude"});
+  CHECK(tmux_respawn_pane_argv("%7", cmd, options) == Argv{"/usr/bin/tmux",
+                                                           "respawn-pane",
+                                                           "-k",
+                                                           "-t",
+                                                           "%7",
+                                                           "-c",
+                                                           "/",
+                                                           "-e",
+                                                           "PATH=/a b:/usr/bin",
+                                                           "--",
+                                                           "/opt/pty-resize",
+                                                           "bottle-api",
+                                                           "--",
+                                                           "smolvm",
+                                                           "machine",
+                                                           "exec",
+                                                           "--",
+                                                           "sh",
+                                                           "-c",
+                                                           "claude --continue || claude"});
   // One word would go through tmux's shell: it is quoted so it stays one word.
   CHECK(tmux_split_window_argv({"/x y/agent"}).back() == "'/x y/agent'");
   CHECK(inside_tmux("/tmp/tmux-0/default,123,0"));
@@ -139,8 +161,7 @@ TEST_CASE("dashboard: tmux split-window and respawn-pane argvs", "[dashboard]") 
   CHECK(resolve_program("no-such-program-xyz", "/bin") == "no-such-program-xyz");
 }
 
-TEST_CASE("dashboard model: filter, selection follows the bottle, clamps after refresh",
-          "[dashboard]") {
+TEST_CASE("dashboard model: filter, selection follows the bottle, clamps after refresh", "[dashboard]") {
   DashboardModel m;
   CHECK(m.selected_index() == -1);
   m.set_rows({row("alpha"), row("beta", EngineState::stopped), row("gamma"), row("delta")});
@@ -176,8 +197,8 @@ TEST_CASE("dashboard model: filter, selection follows the bottle, clamps after r
     m.on_key('t');
     m.on_key('a');
     CHECK(m.filter() == "ta");
-    REQUIRE(m.visible().size() == 2);  // beta, delta
-    CHECK(m.selected()->name == "delta");  // gamma is filtered out: clamped
+    REQUIRE(m.visible().size() == 2);                       // beta, delta
+    CHECK(m.selected()->name == "delta");                   // gamma is filtered out: clamped
     CHECK(m.on_key('q').kind == DashAction::Kind::redraw);  // q is text here, not quit
     CHECK(m.visible().empty());
     m.on_key(dash_key::backspace);

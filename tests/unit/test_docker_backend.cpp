@@ -26,8 +26,8 @@ TEST_CASE("docker agent argv with a TTY", "[docker][argv]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   const AgentArgv a = docker.agent_argv(sample_spec(), {"--model", "x"}, true);
-  CHECK(a.argv() == Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "A=b c", "-e", "FOO=bar",
-                         "-u", "node", "bottle-api", "claude", "--model", "x"});
+  CHECK(a.argv() == Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "A=b c", "-e", "FOO=bar", "-u", "node",
+                         "bottle-api", "claude", "--model", "x"});
   CHECK(a.tail == Argv{"claude", "--model", "x"});
 }
 
@@ -47,8 +47,7 @@ TEST_CASE("docker agent argv injects the prompt file flag", "[docker][argv]") {
   BottleSpec s = sample_spec();
   s.env.clear();
   s.prompt_file = "/home/me/PROMPT.md";
-  CHECK(docker.agent_argv(s, {}, true).tail ==
-        Argv{"claude", "--append-system-prompt-file", "/etc/bottle/prompt.md"});
+  CHECK(docker.agent_argv(s, {}, true).tail == Argv{"claude", "--append-system-prompt-file", "/etc/bottle/prompt.md"});
   s.agent = AgentKind::codex;
   CHECK(docker.agent_argv(s, {"-m", "o3"}, true).tail ==
         Argv{"codex", "-c", "model_instructions_file=/etc/bottle/prompt.md", "-m", "o3"});
@@ -70,24 +69,60 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
   DockerBackend docker(runner);
   BottleSpec s = sample_spec();
   s.resources = {2, 2048};
-  const auto argvs = docker.create_argvs(s, {{"/src/api/.git", "/workspace/.git", false},
-                                             {"/src/api/.git/config", "/workspace/.git/config", true}});
+  const auto argvs = docker.create_argvs(
+      s, {{"/src/api/.git", "/workspace/.git", false}, {"/src/api/.git/config", "/workspace/.git/config", true}});
   REQUIRE(argvs.size() == 2);
   CHECK(argvs[0] == Argv{"docker", "network", "create", "--internal", "-o",
-                         "com.docker.network.bridge.inhibit_ipv4=true", "--label", "io.bottle.managed=1",
-                         "--label", "io.bottle.name=api", "bottle-api-net"});
-  CHECK(argvs[1] == Argv{"docker", "create", "--name", "bottle-api", "--hostname", "api",
-                         "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",
-                         "--label", "io.bottle.role=bottle",
-                         "--network", "bottle-api-net", "--cap-drop", "ALL",
-                         "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER",
-                         "--cap-add", "SETUID", "--cap-add", "SETGID",
-                         "--security-opt", "no-new-privileges", "--pids-limit", "4096",
-                         "--cpus", "2", "--memory", "2048m", "--memory-swap", "2048m",
-                         "-v", "/src/api:/workspace", "-v", "/data:/data:ro",
-                         "--mount", "type=bind,source=/src/api/.git,target=/workspace/.git",
-                         "--mount", "type=bind,source=/src/api/.git/config,target=/workspace/.git/config,readonly",
-                         "--entrypoint", "/bin/sh", "bottle-agent:latest", "-c",
+                         "com.docker.network.bridge.inhibit_ipv4=true", "--label", "io.bottle.managed=1", "--label",
+                         "io.bottle.name=api", "bottle-api-net"});
+  CHECK(argvs[1] == Argv{"docker",
+                         "create",
+                         "--name",
+                         "bottle-api",
+                         "--hostname",
+                         "api",
+                         "--label",
+                         "io.bottle.managed=1",
+                         "--label",
+                         "io.bottle.name=api",
+                         "--label",
+                         "io.bottle.role=bottle",
+                         "--network",
+                         "bottle-api-net",
+                         "--cap-drop",
+                         "ALL",
+                         "--cap-add",
+                         "CHOWN",
+                         "--cap-add",
+                         "DAC_OVERRIDE",
+                         "--cap-add",
+                         "FOWNER",
+                         "--cap-add",
+                         "SETUID",
+                         "--cap-add",
+                         "SETGID",
+                         "--security-opt",
+                         "no-new-privileges",
+                         "--pids-limit",
+                         "4096",
+                         "--cpus",
+                         "2",
+                         "--memory",
+                         "2048m",
+                         "--memory-swap",
+                         "2048m",
+                         "-v",
+                         "/src/api:/workspace",
+                         "-v",
+                         "/data:/data:ro",
+                         "--mount",
+                         "type=bind,source=/src/api/.git,target=/workspace/.git",
+                         "--mount",
+                         "type=bind,source=/src/api/.git/config,target=/workspace/.git/config,readonly",
+                         "--entrypoint",
+                         "/bin/sh",
+                         "bottle-agent:latest",
+                         "-c",
                          "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"});
 }
 
@@ -111,20 +146,19 @@ TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
   CHECK(docker.remove_argvs(s) == std::vector<Argv>{{"/usr/bin/docker", "rm", "-f", "bottle-api"},
                                                     {"/usr/bin/docker", "rm", "-f", "bottle-api-egress"},
                                                     {"/usr/bin/docker", "network", "rm", "bottle-api-net"}});
-  CHECK(docker.list_argv() == Argv{"/usr/bin/docker", "ps", "-a", "--no-trunc", "--filter",
-                                   "label=io.bottle.managed=1", "--format",
-                                   "{{.Label \"io.bottle.name\"}}\t{{.State}}\t{{.CreatedAt}}\t{{.Label \"io.bottle.role\"}}"});
+  CHECK(docker.list_argv() ==
+        Argv{"/usr/bin/docker", "ps", "-a", "--no-trunc", "--filter", "label=io.bottle.managed=1", "--format",
+             "{{.Label \"io.bottle.name\"}}\t{{.State}}\t{{.CreatedAt}}\t{{.Label \"io.bottle.role\"}}"});
 }
 
-TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands as the user",
-          "[docker][argv]") {
+TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands as the user", "[docker][argv]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   const BottleSpec s = sample_spec();
   CHECK(docker.exec_argv(s, {"cat"}, ExecOptions{.forward_stdin = true}) ==
         Argv{"docker", "exec", "-i", "-u", "root", "bottle-api", "cat"});
-  CHECK(docker.exec_argv(s, {"ls", "-la"}, ExecOptions{.tty = true, .user = "node", .workdir = "/workspace",
-                                                      .env = {{"K", "V"}}}) ==
+  CHECK(docker.exec_argv(s, {"ls", "-la"},
+                         ExecOptions{.tty = true, .user = "node", .workdir = "/workspace", .env = {{"K", "V"}}}) ==
         Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "K=V", "-u", "node", "bottle-api", "ls", "-la"});
 }
 
@@ -194,20 +228,45 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
   RecordingRunner runner;
   DockerBackend docker(runner, DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
   BottleSpec s = sample_spec();
-  const EgressFiles files{.run_dir = "/st/egress", .conf_dir = "/st/egress/conf", .routes_dir = "/st/egress/routes",
+  const EgressFiles files{.run_dir = "/st/egress",
+                          .conf_dir = "/st/egress/conf",
+                          .routes_dir = "/st/egress/routes",
                           .host_mounts = {{"/home/u/.codex", "/run/bottle/host/0"}}};
   const auto argvs = docker.egress_create_argvs(s, files, {.proxy = "http://pipelock:8888"});
   REQUIRE(argvs.size() == 2);
-  const Argv expected_prefix{"docker", "create", "--name", "bottle-api-egress", "--hostname", "egress",
-                             "--label", "io.bottle.managed=1", "--label", "io.bottle.name=api",
-                             "--label", "io.bottle.role=egress", "--network", "bottle-api-net",
-                             "--network-alias", "egress", "--cap-drop", "ALL", "--security-opt",
-                             "no-new-privileges", "--pids-limit", "512",
-                             "-v", "/st/egress/conf:/run/bottle/egress/conf",
-                             "-v", "/st/egress/routes:/run/bottle/egress/routes:ro",
-                             "-v", "/usr/share/bottle/egress:/run/bottle/egress/addon:ro",
-                             "-v", "/home/u/.codex:/run/bottle/host/0",
-                             "--entrypoint", "mitmdump", "bottle-egress:latest"};
+  const Argv expected_prefix{"docker",
+                             "create",
+                             "--name",
+                             "bottle-api-egress",
+                             "--hostname",
+                             "egress",
+                             "--label",
+                             "io.bottle.managed=1",
+                             "--label",
+                             "io.bottle.name=api",
+                             "--label",
+                             "io.bottle.role=egress",
+                             "--network",
+                             "bottle-api-net",
+                             "--network-alias",
+                             "egress",
+                             "--cap-drop",
+                             "ALL",
+                             "--security-opt",
+                             "no-new-privileges",
+                             "--pids-limit",
+                             "512",
+                             "-v",
+                             "/st/egress/conf:/run/bottle/egress/conf",
+                             "-v",
+                             "/st/egress/routes:/run/bottle/egress/routes:ro",
+                             "-v",
+                             "/usr/share/bottle/egress:/run/bottle/egress/addon:ro",
+                             "-v",
+                             "/home/u/.codex:/run/bottle/host/0",
+                             "--entrypoint",
+                             "mitmdump",
+                             "bottle-egress:latest"};
   CHECK(Argv(argvs[0].begin(), argvs[0].begin() + static_cast<std::ptrdiff_t>(expected_prefix.size())) ==
         expected_prefix);
   const std::string rest = [&] {
@@ -239,8 +298,9 @@ TEST_CASE("docker states are parsed once into EngineState; other words are kept 
   CHECK(state_of("paused").state_text() == "paused");
   CHECK(state_of("exited").state_text() == "stopped");
   // An egress container in a state bottle does not know is still not running.
-  const auto rows = docker.parse_list("api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
-                                      "api\trestarting\t2026-11-26 18:50:00 +0000 UTC\tegress\n");
+  const auto rows = docker.parse_list(
+      "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
+      "api\trestarting\t2026-11-26 18:50:00 +0000 UTC\tegress\n");
   CHECK(rows.at(0).egress_state == EngineState::other);
 }
 
@@ -251,10 +311,12 @@ TEST_CASE("docker: an object already gone is recognised from each engine message
   CHECK(docker.is_gone(exited(1, "", "Error response from daemon: No such container: bottle-api-egress\n")));
   CHECK(docker.is_gone(exited(1, "", "Error: No such network: bottle-api-net\n")));
   CHECK(docker.is_gone(exited(1, "", "Error response from daemon: network bottle-api-net not found\n")));
-  CHECK_FALSE(docker.is_gone(exited(1, "", "Error response from daemon: error while removing network: "
-                                           "network bottle-api-net id 1234 has active endpoints\n")));
-  CHECK_FALSE(docker.is_gone(exited(1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-                                           "Is the docker daemon running?\n")));
+  CHECK_FALSE(docker.is_gone(exited(1, "",
+                                    "Error response from daemon: error while removing network: "
+                                    "network bottle-api-net id 1234 has active endpoints\n")));
+  CHECK_FALSE(docker.is_gone(exited(1, "",
+                                    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                                    "Is the docker daemon running?\n")));
   CHECK_FALSE(docker.is_gone(exited(1, "", "")));
 }
 

@@ -4,16 +4,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
-#include "bottle/egress/egress_ca.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/state.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/egress/egress_ca.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

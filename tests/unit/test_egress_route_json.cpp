@@ -4,10 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include "bottle/core/error.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/spec/egress_route_json.hpp"
-#include "bottle/core/error.hpp"
 #include "bottle/spec/spec.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
@@ -50,8 +50,9 @@ TEST_CASE("egress route codec: missing keys keep the defaults", "[egress_route_j
 }
 
 TEST_CASE("egress route codec: errors name the document, the path and the key", "[egress_route_json]") {
-  CHECK(error_of([] { egress_route_from_json(json::parse(R"({"dumy": "x"})"), "$.egress.routes[1]", "spec"); })
-            .rfind("spec: $.egress.routes[1].dumy: unknown key", 0) == 0);
+  CHECK(error_of([] {
+          egress_route_from_json(json::parse(R"({"dumy": "x"})"), "$.egress.routes[1]", "spec");
+        }).rfind("spec: $.egress.routes[1].dumy: unknown key", 0) == 0);
   CHECK(error_of([] { egress_route_from_json(json::parse(R"({"hosts": "a.com"})"), "$.r", "spec"); }) ==
         "spec: $.r.hosts: must be an array");
   CHECK(error_of([] { egress_route_from_json(json::parse(R"({"header": 7})"), "$.r", "spec"); }) ==
@@ -78,11 +79,13 @@ TEST_CASE("egress route codec: routes.json carries each route as the codec write
   const json::value doc = json::parse(render_egress_routes({plain}, std::vector<std::string>{}));
   CHECK(doc.at("routes").at(0) == json::value(egress_route_to_json(plain)));
 
-  const EgressRoute brokered{.name = "claude-oauth", .hosts = {"api.anthropic.com"}, .dummy = "bottle-dummy-claude",
+  const EgressRoute brokered{.name = "claude-oauth",
+                             .hosts = {"api.anthropic.com"},
+                             .dummy = "bottle-dummy-claude",
                              .value_file = "/h/.credentials.json",
                              .value_json_pointer = "/claudeAiOauth/accessToken"};
-  json::object written = json::parse(render_egress_routes({brokered}, std::vector<std::string>{}))
-                             .at("routes").at(0).as_object();
+  json::object written =
+      json::parse(render_egress_routes({brokered}, std::vector<std::string>{})).at("routes").at(0).as_object();
   CHECK(written.erase("broker") == 1);
   CHECK(written == egress_route_to_json(brokered));
 }

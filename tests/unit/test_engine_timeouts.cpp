@@ -10,9 +10,9 @@
 
 #include <sys/stat.h>
 
-#include "bottle/frontend/dashboard_worker.hpp"
 #include "bottle/backends/docker_backend.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/dashboard_worker.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "bottle/core/error.hpp"
-#include "bottle/spec/guest_env.hpp"
 #include "bottle/frontend/render.hpp"
+#include "bottle/spec/guest_env.hpp"
 #include "bottle/spec/spec.hpp"
 
 using namespace bottle;
@@ -63,7 +63,8 @@ TEST_CASE("guest env: claude bottle with egress", "[guest_env]") {
 }
 
 TEST_CASE("guest env: claude bottle without egress keeps the sandbox defaults", "[guest_env]") {
-  const Env expected{{"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"}, {"DISABLE_AUTOUPDATER", "1"}, {"FOO", "bar baz"}};
+  const Env expected{
+      {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"}, {"DISABLE_AUTOUPDATER", "1"}, {"FOO", "bar baz"}};
   CHECK(guest_environment(spec_for(AgentKind::claude), GuestEgress{}) == expected);
 }
 
@@ -75,8 +76,9 @@ TEST_CASE("guest env: claude as root is marked as sandboxed", "[guest_env]") {
 
 TEST_CASE("guest env: the spec may override agent defaults but not egress", "[guest_env]") {
   BottleSpec s = spec_for(AgentKind::codex);
-  s.env = {{"HTTPS_PROXY", "http://elsewhere:1"}, {"no_proxy", "*"},          {"SSL_CERT_FILE", "/tmp/mine.pem"},
-           {"CODEX_CA_CERTIFICATE", "/x"},        {"ALL_PROXY", "socks5://x:1"}, {"all_proxy", "http://x:1"},
+  s.env = {{"HTTPS_PROXY", "http://elsewhere:1"}, {"no_proxy", "*"},
+           {"SSL_CERT_FILE", "/tmp/mine.pem"},    {"CODEX_CA_CERTIFICATE", "/x"},
+           {"ALL_PROXY", "socks5://x:1"},         {"all_proxy", "http://x:1"},
            {"CODEX_SANDBOX", "seatbelt"},         {"KEEP", "1"}};
   const Env env = guest_environment(s, egress_on);
   CHECK(env.at("HTTPS_PROXY") == "http://egress:8080");

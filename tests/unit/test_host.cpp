@@ -8,12 +8,12 @@
 #include <set>
 #include <sstream>
 
-#include "bottle/ops/bottles.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host.hpp"
 #include "bottle/core/locate.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/ops/bottles.hpp"
 #include "env_guard.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
@@ -33,8 +33,12 @@ class FakePorts final : public PortProber {
 
 SmolmachinesOptions egress_options() {
   const SmolvmVersion version{1, 9, 2};
-  return {.smolvm = "smolvm", .grammar = smolvm_grammar(version), .pty_resize = "/p/pty-resize",
-          .version = version, .mitmdump = "/usr/bin/mitmdump", .egress_addon_dir = "/usr/share/bottle/egress"};
+  return {.smolvm = "smolvm",
+          .grammar = smolvm_grammar(version),
+          .pty_resize = "/p/pty-resize",
+          .version = version,
+          .mitmdump = "/usr/bin/mitmdump",
+          .egress_addon_dir = "/usr/share/bottle/egress"};
 }
 
 // A stored smolmachines bottle with a host-side egress on 127.0.0.1:41001.
@@ -154,16 +158,16 @@ TEST_CASE("egress ready at the third probe: the bottle starts", "[host][egress]"
       << "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
          "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
   f.runner.fallback = exited(0);
-  f.runner.push_result(exited(3));  // probe: not running yet
-  f.runner.push_result(exited(0));  // start
-  f.runner.push_result(exited(3));  // 1st probe
-  f.runner.push_result(exited(3));  // 2nd probe
-  f.runner.push_result(exited(0));  // 3rd probe: listening
-  f.runner.push_result(exited(0));  // smolvm machine start
+  f.runner.push_result(exited(3));                                                     // probe: not running yet
+  f.runner.push_result(exited(0));                                                     // start
+  f.runner.push_result(exited(3));                                                     // 1st probe
+  f.runner.push_result(exited(3));                                                     // 2nd probe
+  f.runner.push_result(exited(0));                                                     // 3rd probe: listening
+  f.runner.push_result(exited(0));                                                     // smolvm machine start
   f.runner.push_result(exited(0, "X509v3 Basic Constraints: critical\n  CA:TRUE\n"));  // openssl x509 -text
-  f.runner.push_result(exited(0));                                                       // -checkend 0
-  f.runner.push_result(exited(0, "PUB"));                                                // key's public half
-  f.runner.push_result(exited(0, "PUB"));                                                // cert's public key
+  f.runner.push_result(exited(0));                                                     // -checkend 0
+  f.runner.push_result(exited(0, "PUB"));                                              // key's public half
+  f.runner.push_result(exited(0, "PUB"));                                              // cert's public key
   Bottles bottles = f.bottles();
 
   bottles.start("api");
@@ -197,7 +201,8 @@ TEST_CASE("pipelock that never gets healthy: the bottle does not start", "[host]
   f.runner.fallback = exited(1);    // every health check fails
   Bottles bottles = f.bottles();
 
-  CHECK_THAT(error_of([&] { bottles.start("api"); }, ErrorKind::isolation), Catch::Contains("pipelock for api did not become healthy"));
+  CHECK_THAT(error_of([&] { bottles.start("api"); }, ErrorKind::isolation),
+             Catch::Contains("pipelock for api did not become healthy"));
   CHECK(f.runner.argvs().front() == daemon_start_argv(pipelock.daemon()));
   CHECK(f.count(pipelock.health_argv()) == polls_until_deadline);
   CHECK(f.clock->slept() == egress_ready_timeout);

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "bottle/core/base64url.hpp"
-#include "bottle/ops/bottles.hpp"
 #include "bottle/backends/docker_backend.hpp"
+#include "bottle/core/base64url.hpp"
 #include "bottle/credentials/host_refresh.hpp"
-#include "error_of.hpp"
+#include "bottle/ops/bottles.hpp"
 #include "env_guard.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -32,19 +32,34 @@ std::string jwt(const boost::json::object& payload) {
 }  // namespace
 
 TEST_CASE("host refresh: ensure-fresh argv, direct", "[host_refresh]") {
-  const std::vector<std::string> expected = {
-      "python3", "/usr/share/bottle/egress/bottle_broker.py", "ensure-fresh", "--kind", "codex",
-      "--host-file", "/home/u/.codex/auth.json", "--min-valid", "600"};
+  const std::vector<std::string> expected = {"python3",
+                                             "/usr/share/bottle/egress/bottle_broker.py",
+                                             "ensure-fresh",
+                                             "--kind",
+                                             "codex",
+                                             "--host-file",
+                                             "/home/u/.codex/auth.json",
+                                             "--min-valid",
+                                             "600"};
   CHECK(host_refresh_argv({.broker_script = "/usr/share/bottle/egress/bottle_broker.py",
                            .agent = AgentKind::codex,
                            .host_file = "/home/u/.codex/auth.json"}) == expected);
 }
 
 TEST_CASE("host refresh: ensure-fresh argv through the parent proxy, with its CA", "[host_refresh]") {
-  const std::vector<std::string> expected = {
-      "/opt/py/bin/python3", "/b/bottle_broker.py", "ensure-fresh", "--kind", "claude",
-      "--host-file", "/home/u/.claude/.credentials.json", "--min-valid", "900",
-      "--proxy", "http://127.0.0.1:8888", "--cafile", "/etc/test-ca.pem"};
+  const std::vector<std::string> expected = {"/opt/py/bin/python3",
+                                             "/b/bottle_broker.py",
+                                             "ensure-fresh",
+                                             "--kind",
+                                             "claude",
+                                             "--host-file",
+                                             "/home/u/.claude/.credentials.json",
+                                             "--min-valid",
+                                             "900",
+                                             "--proxy",
+                                             "http://127.0.0.1:8888",
+                                             "--cafile",
+                                             "/etc/test-ca.pem"};
   CHECK(host_refresh_argv({.python = "/opt/py/bin/python3",
                            .broker_script = "/b/bottle_broker.py",
                            .agent = AgentKind::claude,
@@ -99,9 +114,10 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
   write_file_atomic(codex_home / "auth.json",
                     boost::json::serialize(boost::json::object{
                         {"auth_mode", "chatgpt"},
-                        {"tokens", {{"id_token", jwt({{"exp", exp}, {"https://api.openai.com/auth", auth}})},
-                                    {"access_token", jwt({{"exp", exp}, {"https://api.openai.com/auth", auth}})},
-                                    {"refresh_token", "rt-unit"}}},
+                        {"tokens",
+                         {{"id_token", jwt({{"exp", exp}, {"https://api.openai.com/auth", auth}})},
+                          {"access_token", jwt({{"exp", exp}, {"https://api.openai.com/auth", auth}})},
+                          {"refresh_token", "rt-unit"}}},
                         {"last_refresh", "2026-11-26T10:00:00Z"}}),
                     0600);
   TestEnv env;

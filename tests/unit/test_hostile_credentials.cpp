@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
 #include "bottle/core/base64url.hpp"
+#include "bottle/core/error.hpp"
 #include "bottle/credentials/claude_credentials.hpp"
 #include "bottle/credentials/codex_credentials.hpp"
-#include "bottle/core/error.hpp"
+#include "error_of.hpp"
 
 namespace json = boost::json;
 using namespace bottle;
@@ -28,13 +28,12 @@ const std::string secret_signature = base64url_encode("HOSTILE-TEST-SIGNATURE-mu
 const std::string refresh = "rt_HOSTILE-refresh-must-not-leak-0123456789";
 
 std::string jwt(const json::object& payload) {
-  return base64url_encode(R"({"alg":"RS256","typ":"JWT"})") + "." + base64url_encode(json::serialize(payload)) +
-         "." + secret_signature;
+  return base64url_encode(R"({"alg":"RS256","typ":"JWT"})") + "." + base64url_encode(json::serialize(payload)) + "." +
+         secret_signature;
 }
 
 json::object claims() {
-  return {{"exp", 1791234567},
-          {"https://api.openai.com/auth", json::object{{"chatgpt_account_id", "acc-hostile-1"}}}};
+  return {{"exp", 1791234567}, {"https://api.openai.com/auth", json::object{{"chatgpt_account_id", "acc-hostile-1"}}}};
 }
 
 json::object codex_host() {
@@ -125,17 +124,21 @@ TEST_CASE("hostile codex auth.json files are rejected by field", "[hostile][cred
       {"array", raw("[]"), "auth.json: must be a JSON object"},
       {"null", raw("null"), "auth.json: must be a JSON object"},
       {"string", raw("\"tokens\""), "auth.json: must be a JSON object"},
-      {"auth_mode number", codex_edit([](json::object& o) { o["auth_mode"] = 7; }), "auth.json: auth_mode: must be a string"},
+      {"auth_mode number", codex_edit([](json::object& o) { o["auth_mode"] = 7; }),
+       "auth.json: auth_mode: must be a string"},
       {"auth_mode with newline", codex_edit([](json::object& o) { o["auth_mode"] = "chatgpt\nHOSTILE: 1"; }),
        "auth.json: auth_mode: cannot be forwarded"},
       {"auth_mode with NUL", codex_edit([](json::object& o) { o["auth_mode"] = json::string("chat\0gpt", 8); }),
        "auth.json: auth_mode: must not contain NUL bytes"},
-      {"api key object", codex_edit([](json::object& o) { o["auth_mode"] = "apikey", o["OPENAI_API_KEY"] = json::object(); }),
+      {"api key object",
+       codex_edit([](json::object& o) { o["auth_mode"] = "apikey", o["OPENAI_API_KEY"] = json::object(); }),
        "auth.json: OPENAI_API_KEY: must be a string"},
       {"api key empty", codex_edit([](json::object& o) { o["auth_mode"] = "apikey", o["OPENAI_API_KEY"] = ""; }),
        "auth.json: OPENAI_API_KEY: must not be empty"},
-      {"tokens array", codex_edit([](json::object& o) { o["tokens"] = json::array(); }), "auth.json: tokens: must be an object"},
-      {"id_token object", codex_edit(set_token("id_token", json::object())), "auth.json: tokens.id_token: must be a string"},
+      {"tokens array", codex_edit([](json::object& o) { o["tokens"] = json::array(); }),
+       "auth.json: tokens: must be an object"},
+      {"id_token object", codex_edit(set_token("id_token", json::object())),
+       "auth.json: tokens.id_token: must be a string"},
       {"id_token two segments", codex_edit(set_token("id_token", "eyJhIjoxfQ.eyJhIjoxfQ")),
        "auth.json: tokens.id_token: expected 3 segments, got 2"},
       {"access_token four segments", codex_edit(set_token("access_token", jwt(claims()) + ".x")),
@@ -144,7 +147,8 @@ TEST_CASE("hostile codex auth.json files are rejected by field", "[hostile][cred
        "auth.json: tokens.access_token: signature: '=' padding"},
       {"access_token bad base64", codex_edit(set_token("access_token", "e$J.e$J." + secret_signature)),
        "auth.json: tokens.access_token: header: invalid base64url character '$'"},
-      {"access_token payload array", codex_edit(set_token("access_token", "eyJhIjoxfQ." + base64url_encode("[]") + ".c2ln")),
+      {"access_token payload array",
+       codex_edit(set_token("access_token", "eyJhIjoxfQ." + base64url_encode("[]") + ".c2ln")),
        "auth.json: tokens.access_token: payload: must be a JSON object"},
       {"access_token exp string", codex_edit(set_token("access_token", jwt(exp_string))),
        "auth.json: tokens.access_token: exp: must be an integer number of seconds, not a string"},
@@ -152,10 +156,12 @@ TEST_CASE("hostile codex auth.json files are rejected by field", "[hostile][cred
        "auth.json: tokens.access_token: exp: out of range"},
       {"refresh_token NUL", codex_edit(set_token("refresh_token", json::string("rt\0x", 4))),
        "auth.json: tokens.refresh_token: must not contain NUL bytes"},
-      {"refresh_token number", codex_edit(set_token("refresh_token", 1)), "auth.json: tokens.refresh_token: must be a string"},
+      {"refresh_token number", codex_edit(set_token("refresh_token", 1)),
+       "auth.json: tokens.refresh_token: must be a string"},
       {"account_id with newline", codex_edit(set_token("account_id", "acc-1\r\nX-Injected: 1")),
        "auth.json: tokens.account_id: may contain only"},
-      {"account_id with space", codex_edit(set_token("account_id", "acc 1")), "auth.json: tokens.account_id: may contain only"},
+      {"account_id with space", codex_edit(set_token("account_id", "acc 1")),
+       "auth.json: tokens.account_id: may contain only"},
       {"account_id very long", codex_edit(set_token("account_id", std::string(5000, 'a'))),
        "auth.json: tokens.account_id: is too long"},
       {"last_refresh number", codex_edit([](json::object& o) { o["last_refresh"] = 1790000000; }),
@@ -232,11 +238,17 @@ TEST_CASE("hostile claude .claude.json texts are rejected", "[hostile][credentia
   const std::vector<Row> rows{
       {"existing truncated", "{\"theme\": ", {}, ".claude.json: not valid JSON"},
       {"existing array", "[]", {}, ".claude.json: must be a JSON object"},
-      {"existing projects a string", R"({"projects": "x"})", {.project_dir = "/workspace"},
+      {"existing projects a string",
+       R"({"projects": "x"})",
+       {.project_dir = "/workspace"},
        ".claude.json: projects: must be an object"},
-      {"existing project a number", R"({"projects": {"/workspace": 1}})", {.project_dir = "/workspace"},
+      {"existing project a number",
+       R"({"projects": {"/workspace": 1}})",
+       {.project_dir = "/workspace"},
        ".claude.json: projects[\"/workspace\"]: must be an object"},
-      {"host config not UTF-8", "", {.host_global_config = "{\"oauthAccount\": \"\xff\"}"},
+      {"host config not UTF-8",
+       "",
+       {.host_global_config = "{\"oauthAccount\": \"\xff\"}"},
        "host .claude.json: not valid JSON"},
       {"host config a number", "", {.host_global_config = "42"}, "host .claude.json: must be a JSON object"},
       {"relative project", "", {.project_dir = "workspace"}, "project directory must be an absolute path"},
@@ -275,7 +287,8 @@ TEST_CASE("hostile credential directories from the environment are rejected", "[
       const auto check = [&](const std::string& message, const char* variable) {
         INFO("message: " << message);
         CHECK_THAT(message, Catch::Contains(row.expected));
-        CHECK_THAT(message, Catch::StartsWith(std::string("environment variable ") + (row.dir && !row.dir->empty() ? variable : "HOME")));
+        CHECK_THAT(message, Catch::StartsWith(std::string("environment variable ") +
+                                              (row.dir && !row.dir->empty() ? variable : "HOME")));
         CHECK(message.find('\n') == std::string::npos);
       };
       check(error_of([&] { codex_auth_path(row.dir, row.home); }), "CODEX_HOME");

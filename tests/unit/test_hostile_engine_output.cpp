@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
-#include "bottle/frontend/dashboard_launch.hpp"
 #include "bottle/backends/docker_backend.hpp"
-#include "bottle/core/error.hpp"
 #include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/frontend/dashboard_launch.hpp"
+#include "error_of.hpp"
 
 using namespace bottle;
 
@@ -49,7 +49,8 @@ TEST_CASE("hostile docker ps output is refused, naming line and field", "[hostil
       {"five fields", docker_line("api\tEVIL"), "docker ps: line 1: unexpected output line"},
       {"error text", "Cannot connect to the Docker daemon. EVIL\n", "docker ps: line 1: unexpected output line"},
       {"second line bad", docker_line("api") + "EVIL\n", "docker ps: line 2: unexpected output line"},
-      {"name with shell metacharacters", docker_line("a;EVIL"), "docker ps: line 1: label io.bottle.name is not a valid"},
+      {"name with shell metacharacters", docker_line("a;EVIL"),
+       "docker ps: line 1: label io.bottle.name is not a valid"},
       {"name with path", docker_line("../EVIL"), "docker ps: line 1: label io.bottle.name is not a valid bottle name"},
       {"name with leading dash", docker_line("-EVIL"), "docker ps: line 1: label io.bottle.name is not a valid"},
       {"name with escape sequence", docker_line("a\x1b]0;EVIL\x07"), "docker ps: line 1: label io.bottle.name"},
@@ -104,7 +105,8 @@ TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]")
   const std::vector<Row> states{
       {"state with an escape sequence", "[{\"name\": \"bottle-api\", \"state\": \"run\\u001b[2Jning\"}]",
        "machine bottle-api: the state is not a machine state"},
-      {"state empty", R"([{"name": "bottle-api", "state": ""}])", "machine bottle-api: the state is not a machine state"},
+      {"state empty", R"([{"name": "bottle-api", "state": ""}])",
+       "machine bottle-api: the state is not a machine state"},
       {"state with spaces", R"([{"name": "bottle-api", "state": "running; rm"}])",
        "machine bottle-api: the state is not a machine state"},
   };

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "bottle/frontend/cli.hpp"
 #include "bottle/backends/docker_backend.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/cli.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -35,7 +35,10 @@ struct Fixture {
   TempDir tmp;
   RecordingRunner runner;
   std::ostringstream out, err;
-  CliContext ctx{.runner = runner, .dirs = {tmp.path() / "config", tmp.path() / "state"}, .out = out, .err = err,
+  CliContext ctx{.runner = runner,
+                 .dirs = {tmp.path() / "config", tmp.path() / "state"},
+                 .out = out,
+                 .err = err,
                  .backends = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
                    return std::make_unique<DockerBackend>(r);
                  }};
@@ -84,7 +87,10 @@ TEST_CASE("hostile command-line flags are refused by name, running nothing", "[h
       {"name unicode", {"create", "--name", "caf\xc3\xa9"}, invalid, "--name: may contain only"},
       {"name a flag", {"create", "--name", "--agent"}, invalid, "--name: must start and end"},
       {"name missing value", {"create", "--name"}, usage, "--name: needs a value"},
-      {"backend unknown", {"create", "--backend", "podman"}, invalid, "--backend: must be \"docker\" or \"smolmachines\""},
+      {"backend unknown",
+       {"create", "--backend", "podman"},
+       invalid,
+       "--backend: must be \"docker\" or \"smolmachines\""},
       {"agent padded", {"create", "--agent", "codex "}, invalid, "--agent: must be \"claude\" or \"codex\""},
       {"image option", {"create", "--image", "--privileged"}, invalid, "--image: must not start with '-'"},
       {"image with space", {"create", "--image", "a b"}, invalid, "--image: may contain only"},
@@ -120,13 +126,21 @@ TEST_CASE("hostile command-line flags are refused by name, running nothing", "[h
       {"cpus with space", {"create", "--cpus", "2 "}, usage, "--cpus: must be a whole number"},
       {"cpus hex", {"create", "--cpus", "0x10"}, usage, "--cpus: must be a whole number"},
       {"memory float", {"create", "--memory", "512.5"}, usage, "--memory: must be a whole number from 64"},
-      {"spec missing", {"create", "--spec", "missing.json"}, invalid, "--spec " },
+      {"spec missing", {"create", "--spec", "missing.json"}, invalid, "--spec "},
       {"spec a directory", {"create", "--spec", "ws"}, invalid, "is a directory, not a spec file"},
       {"spec bad field", {"create", "--spec", "bad.json"}, invalid, "bad.json: spec: $.image: must not start with '-'"},
-      {"spec truncated", {"create", "--spec", "truncated.json"}, invalid, "truncated.json: spec: not valid JSON at line 1"},
-      {"spec key twice", {"create", "--spec", "twice.json"}, invalid,
+      {"spec truncated",
+       {"create", "--spec", "truncated.json"},
+       invalid,
+       "truncated.json: spec: not valid JSON at line 1"},
+      {"spec key twice",
+       {"create", "--spec", "twice.json"},
+       invalid,
        "twice.json: spec: $.forward_host_credentials: duplicate key"},
-      {"spec endless", {"create", "--spec", "/dev/zero"}, invalid, "--spec /dev/zero: /dev/zero: is larger than 16 MiB"},
+      {"spec endless",
+       {"create", "--spec", "/dev/zero"},
+       invalid,
+       "--spec /dev/zero: /dev/zero: is larger than 16 MiB"},
       {"unknown flag echoed safely", {"create", "--x\x1b[2J"}, usage, "unknown option '--x\\x1b[2J'"},
       {"unknown command echoed safely", {"cr\neate"}, usage, "unknown command 'cr\\x0aeate'"},
       {"stop path", {"stop", "../x"}, invalid, "NAME: may contain only"},
@@ -136,7 +150,10 @@ TEST_CASE("hostile command-line flags are refused by name, running nothing", "[h
       {"config show path", {"config", "show", "../../etc/passwd"}, invalid, "NAME: may contain only"},
       {"render path", {"render", "env", "../x"}, invalid, "NAME: may contain only"},
       {"render unknown item", {"render", "secrets\n", "a"}, usage, "render: unknown item 'secrets\\x0a'"},
-      {"exec env key", {"exec", "-e", "1A=x", "a", "--", "true"}, invalid, "exec: --env: must be an environment variable"},
+      {"exec env key",
+       {"exec", "-e", "1A=x", "a", "--", "true"},
+       invalid,
+       "exec: --env: must be an environment variable"},
       {"exec user shell", {"exec", "-u", "root;id", "a", "--", "true"}, invalid, "exec: --user: must match"},
       {"exec user option", {"exec", "-u", "--privileged", "a", "--", "true"}, invalid, "exec: --user: must match"},
       {"exec name", {"exec", "a b", "--", "true"}, invalid, "NAME: may contain only"},

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
 #include "bottle/core/base64url.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/credentials/jwt.hpp"
+#include "error_of.hpp"
 
 namespace json = boost::json;
 using namespace bottle;
@@ -139,8 +139,14 @@ TEST_CASE("hostile base64url: every decoder error names the position, not the te
       {"plus", "QU+D", "invalid base64url character '+' (standard base64, not base64url) at position 2"},
       {"slash", "QU/D", "'/' (standard base64, not base64url) at position 2"},
       {"tab", "QU\tD", "byte 0x09 at position 2"},
-      {"DEL", "QU\x7f" "D", "byte 0x7f at position 2"},
-      {"high byte", "QU\xff" "D", "byte 0xff at position 2"},
+      {"DEL",
+       "QU\x7f"
+       "D",
+       "byte 0x7f at position 2"},
+      {"high byte",
+       "QU\xff"
+       "D",
+       "byte 0xff at position 2"},
       {"NUL", std::string("QU\0D", 4), "byte 0x00 at position 2"},
       {"quote", "QU\"D", "'\"' at position 2"},
       {"one character", "Q", "impossible base64url length 1"},

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "bottle/core/subprocess.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/spec/spec.hpp"
-#include "bottle/core/subprocess.hpp"
 
 namespace json = boost::json;
 using namespace bottle;
@@ -57,8 +57,8 @@ TEST_CASE("hostile env values survive spec JSON and render_env unchanged", "[hos
   for (std::size_t i = 0; i < hostile_values.size(); ++i) {
     DYNAMIC_SECTION("value " << i) {
       const std::string key = "V" + std::to_string(i);
-      const ProcessResult value =
-          runner.run(Command{.argv = {"/bin/sh", "-c", "eval \"$1\"; eval \"printf '%s' \\\"\\$$2\\\"\"", "sh", text, key}});
+      const ProcessResult value = runner.run(
+          Command{.argv = {"/bin/sh", "-c", "eval \"$1\"; eval \"printf '%s' \\\"\\$$2\\\"\"", "sh", text, key}});
       REQUIRE(value.ok());
       CHECK(value.out == hostile_values[i]);
     }

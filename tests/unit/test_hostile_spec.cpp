@@ -39,9 +39,10 @@ std::string with(const std::string& member) { return R"({"name": "a", )" + membe
 // A valid route with `members` added or replacing the valid value of the same key
 // (a key given twice is an error of its own).
 std::string route(const std::string& members) {
-  const std::vector<std::pair<std::string, std::string>> valid{
-      {"name", R"("gh")"}, {"hosts", R"(["api.github.com"])"}, {"dummy", R"("bottle-dummy-gh")"},
-      {"value_file", R"("/home/u/.gh/token")"}};
+  const std::vector<std::pair<std::string, std::string>> valid{{"name", R"("gh")"},
+                                                               {"hosts", R"(["api.github.com"])"},
+                                                               {"dummy", R"("bottle-dummy-gh")"},
+                                                               {"value_file", R"("/home/u/.gh/token")"}};
   std::string text;
   for (const auto& [key, value] : valid)
     if (members.find("\"" + key + "\":") == std::string::npos) text += "\"" + key + "\": " + value + ", ";
@@ -72,7 +73,8 @@ TEST_CASE("hostile specs: malformed JSON text", "[hostile][spec]") {
       {"two documents", R"({"name": "a"} {"name": "b"})", "spec: not valid JSON at line 1"},
       {"error on line 3", "{\n  \"name\": \"a\",\n  \"agent\" \"codex\"\n}", "spec: not valid JSON at line 3"},
       {"not UTF-8", "{\"name\": \"a\", \"image\": \"\xff\"}", "spec: not valid JSON: not UTF-8 at byte 24"},
-      {"overlong UTF-8 slash", "{\"name\": \"a\", \"user\": \"\xc0\xaf\"}", "spec: not valid JSON: not UTF-8 at byte 23"},
+      {"overlong UTF-8 slash", "{\"name\": \"a\", \"user\": \"\xc0\xaf\"}",
+       "spec: not valid JSON: not UTF-8 at byte 23"},
       {"UTF-16 surrogate", "{\"name\": \"\xed\xa0\x80\"}", "spec: not valid JSON: not UTF-8 at byte 10"},
       {"truncated UTF-8", "{\"name\": \"a\xe2\x82", "spec: not valid JSON: not UTF-8 at byte 11"},
       {"byte order mark", "\xef\xbb\xbf{\"name\": \"a\"}", "spec: not valid JSON: starts with a byte order mark"},
@@ -95,8 +97,7 @@ TEST_CASE("hostile specs: a key given twice has no single meaning", "[hostile][s
        "spec: $.workspaces[1].host: duplicate key"},
       {"after nested arrays", with(R"("env": {"A": "1"}, "allowlist": [["x"], []], "env": {})"),
        "spec: $.env: duplicate key"},
-      {"hostile key", with("\"env\": {\"a\\nb\": \"1\", \"a\\nb\": \"2\"}"),
-       "spec: $.env[\"a\\nb\"]: duplicate key"},
+      {"hostile key", with("\"env\": {\"a\\nb\": \"1\", \"a\\nb\": \"2\"}"), "spec: $.env[\"a\\nb\"]: duplicate key"},
   });
 }
 
@@ -147,9 +148,12 @@ TEST_CASE("hostile specs: image, user, backend, agent", "[hostile][spec]") {
 TEST_CASE("hostile specs: workspaces and prompt file", "[hostile][spec]") {
   run({
       {"relative host", with(R"("workspaces": ["src"])"), "spec: $.workspaces[0].host: must be an absolute path"},
-      {"dot dot host", with(R"("workspaces": ["/src/../../etc"])"), "spec: $.workspaces[0].host: must not contain '..'"},
-      {"host ends in dot dot", with(R"("workspaces": ["/src/.."])"), "spec: $.workspaces[0].host: must not contain '..'"},
-      {"host mount option", with(R"("workspaces": ["/src:/etc:rw"])"), "spec: $.workspaces[0].host: must not contain ':'"},
+      {"dot dot host", with(R"("workspaces": ["/src/../../etc"])"),
+       "spec: $.workspaces[0].host: must not contain '..'"},
+      {"host ends in dot dot", with(R"("workspaces": ["/src/.."])"),
+       "spec: $.workspaces[0].host: must not contain '..'"},
+      {"host mount option", with(R"("workspaces": ["/src:/etc:rw"])"),
+       "spec: $.workspaces[0].host: must not contain ':'"},
       {"host comma", with(R"("workspaces": ["/src,readonly"])"), "spec: $.workspaces[0].host: must not contain ','"},
       {"host newline", with(R"("workspaces": ["/src\n/etc"])"), "spec: $.workspaces[0].host: must not contain control"},
       {"host NUL", with(R"("workspaces": ["/src\u0000"])"), "spec: $.workspaces[0]: must not contain NUL bytes"},
@@ -166,7 +170,8 @@ TEST_CASE("hostile specs: workspaces and prompt file", "[hostile][spec]") {
       {"hostile key", with(R"("workspaces": [{"host": "/src", "x\ny": 1}])"),
        R"(spec: $.workspaces[0]["x\ny"]: unknown key)"},
       {"prompt relative", with(R"("prompt_file": "PROMPT.md")"), "spec: $.prompt_file: must be an absolute path"},
-      {"prompt escape", with(R"("prompt_file": "/p\u001b]0;x\u0007")"), "spec: $.prompt_file: must not contain control"},
+      {"prompt escape", with(R"("prompt_file": "/p\u001b]0;x\u0007")"),
+       "spec: $.prompt_file: must not contain control"},
   });
 }
 
@@ -184,7 +189,8 @@ TEST_CASE("hostile specs: env, allowlist and resources", "[hostile][spec]") {
       {"env value object", with(R"("env": {"A": {"b": 1}})"), "spec: $.env.A: must be a string"},
       {"env an array", with(R"("env": ["A=1"])"), "spec: $.env: must be an object"},
       {"allow uppercase", with(R"("allowlist": ["GitHub.com"])"), "spec: $.allowlist[0]: must be a lowercase hostname"},
-      {"allow YAML injection", with(R"("allowlist": ["a.com\"\n  mode: audit\n#"])"), "spec: $.allowlist[0]: must be a lowercase"},
+      {"allow YAML injection", with(R"("allowlist": ["a.com\"\n  mode: audit\n#"])"),
+       "spec: $.allowlist[0]: must be a lowercase"},
       {"allow YAML flow", with(R"("allowlist": ["{a: b}"])"), "spec: $.allowlist[0]: must be a lowercase"},
       {"allow anchor", with(R"("allowlist": ["&x"])"), "spec: $.allowlist[0]: must be a lowercase"},
       {"allow URL", with(R"("allowlist": ["https://a.com/"])"), "spec: $.allowlist[0]: must be a lowercase"},
@@ -196,48 +202,78 @@ TEST_CASE("hostile specs: env, allowlist and resources", "[hostile][spec]") {
       {"allow bare star", with(R"("allowlist": ["*"])"), "spec: $.allowlist[0]: must be a lowercase"},
       {"allow TLD wildcard", with(R"("allowlist": ["*.com"])"), "spec: $.allowlist[0]: is a wildcard over a top-level"},
       {"allow inner star", with(R"("allowlist": ["a.*.com"])"), "spec: $.allowlist[0]: must be a lowercase"},
-      {"allow long label", with("\"allowlist\": [\"" + std::string(64, 'a') + ".com\"]"), "spec: $.allowlist[0]: has a label longer"},
-      {"allow too long", with("\"allowlist\": [\"" + std::string(250, 'a') + ".com\"]"), "spec: $.allowlist[0]: must be a hostname of 1-253"},
+      {"allow long label", with("\"allowlist\": [\"" + std::string(64, 'a') + ".com\"]"),
+       "spec: $.allowlist[0]: has a label longer"},
+      {"allow too long", with("\"allowlist\": [\"" + std::string(250, 'a') + ".com\"]"),
+       "spec: $.allowlist[0]: must be a hostname of 1-253"},
       {"cpus string", with(R"("resources": {"cpus": "2"})"), "spec: $.resources.cpus: must be an integer"},
-      {"cpus negative", with(R"("resources": {"cpus": -1})"), "spec: $.resources.cpus: must be an integer from 0 to 256"},
-      {"cpus huge", with(R"("resources": {"cpus": 18446744073709551615})"), "spec: $.resources.cpus: must be an integer from 0"},
+      {"cpus negative", with(R"("resources": {"cpus": -1})"),
+       "spec: $.resources.cpus: must be an integer from 0 to 256"},
+      {"cpus huge", with(R"("resources": {"cpus": 18446744073709551615})"),
+       "spec: $.resources.cpus: must be an integer from 0"},
       {"cpus beyond uint64", with(R"("resources": {"cpus": 1e30})"), "spec: $.resources.cpus: must be an integer"},
       {"cpus float", with(R"("resources": {"cpus": 2.0})"), "spec: $.resources.cpus: must be an integer"},
-      {"memory int overflow", with(R"("resources": {"memory_mib": 4294967360})"), "spec: $.resources.memory_mib: must be an integer from 0"},
-      {"memory too small", with(R"("resources": {"memory_mib": 1})"), "spec: $.resources.memory_mib: must be 0 (default) or from 64"},
-      {"forward as string", with(R"("forward_host_credentials": "true")"), "spec: $.forward_host_credentials: must be true or false"},
+      {"memory int overflow", with(R"("resources": {"memory_mib": 4294967360})"),
+       "spec: $.resources.memory_mib: must be an integer from 0"},
+      {"memory too small", with(R"("resources": {"memory_mib": 1})"),
+       "spec: $.resources.memory_mib: must be 0 (default) or from 64"},
+      {"forward as string", with(R"("forward_host_credentials": "true")"),
+       "spec: $.forward_host_credentials: must be true or false"},
       {"egress port", with(R"("egress": {"port": 70000})"), "spec: $.egress.port: must be an integer from 0 to 65535"},
   });
 }
 
 TEST_CASE("hostile specs: egress routes", "[hostile][spec]") {
   run({
-      {"name with space", with(R"("egress": {"routes": [{"name": "g h", "hosts": ["a.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
+      {"name with space",
+       with(
+           R"("egress": {"routes": [{"name": "g h", "hosts": ["a.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
        "spec: $.egress.routes[0].name: must be at most 64"},
-      {"name newline", with(R"("egress": {"routes": [{"name": "gh\nx", "hosts": ["a.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
+      {"name newline",
+       with(
+           R"("egress": {"routes": [{"name": "gh\nx", "hosts": ["a.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
        "spec: $.egress.routes[0].name: must be at most 64"},
-      {"host YAML injection", with(R"("egress": {"routes": [{"name": "gh", "hosts": ["a.com\"\n- evil.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
+      {"host YAML injection",
+       with(
+           R"("egress": {"routes": [{"name": "gh", "hosts": ["a.com\"\n- evil.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
        "spec: $.egress.routes[0].hosts[0]: must be a lowercase hostname"},
-      {"host wildcard", with(R"("egress": {"routes": [{"name": "gh", "hosts": ["*.github.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
+      {"host wildcard",
+       with(
+           R"("egress": {"routes": [{"name": "gh", "hosts": ["*.github.com"], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
        "spec: $.egress.routes[0].hosts[0]: must be a lowercase hostname"},
-      {"no hosts", with(R"("egress": {"routes": [{"name": "gh", "hosts": [], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
+      {"no hosts",
+       with(R"("egress": {"routes": [{"name": "gh", "hosts": [], "dummy": "bottle-dummy-x", "value_file": "/f"}]})"),
        "spec: $.egress.routes[0].hosts: must list at least one host"},
-      {"header CRLF", route(R"("header": "Authorization\r\nX-Evil: 1")"), "spec: $.egress.routes[0].header: must be an HTTP header name"},
-      {"header colon", route(R"("header": "Authorization:")"), "spec: $.egress.routes[0].header: must be an HTTP header name"},
-      {"header very long", route("\"header\": \"" + long_text + "\""), "spec: $.egress.routes[0].header: must be an HTTP header name"},
-      {"dummy CRLF", route(R"("dummy": "bottle-dummy\r\nX: 1")"), "spec: $.egress.routes[0].dummy: must be printable ASCII"},
-      {"dummy unicode", route(R"("dummy": "bottle-dummy-\u00e9\u00e9")"), "spec: $.egress.routes[0].dummy: must be printable ASCII"},
+      {"header CRLF", route(R"("header": "Authorization\r\nX-Evil: 1")"),
+       "spec: $.egress.routes[0].header: must be an HTTP header name"},
+      {"header colon", route(R"("header": "Authorization:")"),
+       "spec: $.egress.routes[0].header: must be an HTTP header name"},
+      {"header very long", route("\"header\": \"" + long_text + "\""),
+       "spec: $.egress.routes[0].header: must be an HTTP header name"},
+      {"dummy CRLF", route(R"("dummy": "bottle-dummy\r\nX: 1")"),
+       "spec: $.egress.routes[0].dummy: must be printable ASCII"},
+      {"dummy unicode", route(R"("dummy": "bottle-dummy-\u00e9\u00e9")"),
+       "spec: $.egress.routes[0].dummy: must be printable ASCII"},
       {"dummy too long", route("\"dummy\": \"" + long_text + "\""), "spec: $.egress.routes[0].dummy: is too long"},
-      {"value_file relative", route(R"("value_file": "gh/token")"), "spec: $.egress.routes[0].value_file: must be an absolute path"},
-      {"value_file tilde", route(R"("value_file": "~/.config/gh/token")"), "spec: $.egress.routes[0].value_file: must be an absolute path"},
+      {"value_file relative", route(R"("value_file": "gh/token")"),
+       "spec: $.egress.routes[0].value_file: must be an absolute path"},
+      {"value_file tilde", route(R"("value_file": "~/.config/gh/token")"),
+       "spec: $.egress.routes[0].value_file: must be an absolute path"},
       {"value_file root", route(R"("value_file": "/")"), "spec: $.egress.routes[0].value_file: must name a file"},
-      {"value_file directory", route(R"("value_file": "/home/u/")"), "spec: $.egress.routes[0].value_file: must name a file"},
-      {"value_file mount option", route(R"("value_file": "/home/u:/etc/token")"), "spec: $.egress.routes[0].value_file: must not contain ':'"},
-      {"value_file dot dot", route(R"("value_file": "/home/u/../../etc/shadow")"), "spec: $.egress.routes[0].value_file: must not contain '..'"},
-      {"value_file newline", route(R"("value_file": "/home/u/t\n")"), "spec: $.egress.routes[0].value_file: must not contain control"},
-      {"pointer relative", route(R"("value_json_pointer": "tokens/access")"), "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
-      {"pointer bad escape", route(R"("value_json_pointer": "/a~2b")"), "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
-      {"pointer trailing tilde", route(R"("value_json_pointer": "/a~")"), "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
+      {"value_file directory", route(R"("value_file": "/home/u/")"),
+       "spec: $.egress.routes[0].value_file: must name a file"},
+      {"value_file mount option", route(R"("value_file": "/home/u:/etc/token")"),
+       "spec: $.egress.routes[0].value_file: must not contain ':'"},
+      {"value_file dot dot", route(R"("value_file": "/home/u/../../etc/shadow")"),
+       "spec: $.egress.routes[0].value_file: must not contain '..'"},
+      {"value_file newline", route(R"("value_file": "/home/u/t\n")"),
+       "spec: $.egress.routes[0].value_file: must not contain control"},
+      {"pointer relative", route(R"("value_json_pointer": "tokens/access")"),
+       "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
+      {"pointer bad escape", route(R"("value_json_pointer": "/a~2b")"),
+       "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
+      {"pointer trailing tilde", route(R"("value_json_pointer": "/a~")"),
+       "spec: $.egress.routes[0].value_json_pointer: must be a JSON pointer"},
       {"unknown route key", route(R"("broker": {})"), "spec: $.egress.routes[0].broker: unknown key"},
   });
 }

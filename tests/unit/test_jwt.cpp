@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
 #include "bottle/core/base64url.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/credentials/jwt.hpp"
+#include "error_of.hpp"
 
 namespace json = boost::json;
 using namespace bottle;
@@ -49,12 +49,11 @@ json::object real_payload() {
       {"exp", 1791234567},
       {"iat", 1790370567},
       {"jti", "real-jti-7f3c"},
-      {"https://api.openai.com/auth",
-       json::object{{"chatgpt_account_id", "acc-1111-2222"},
-                    {"chatgpt_plan_type", "pro"},
-                    {"chatgpt_user_id", "user-abc"},
-                    {"user_id", "user-abc"},
-                    {"chatgpt_account_is_fedramp", false}}},
+      {"https://api.openai.com/auth", json::object{{"chatgpt_account_id", "acc-1111-2222"},
+                                                   {"chatgpt_plan_type", "pro"},
+                                                   {"chatgpt_user_id", "user-abc"},
+                                                   {"user_id", "user-abc"},
+                                                   {"chatgpt_account_is_fedramp", false}}},
       {"https://api.openai.com/profile", json::object{{"email", "dev@example.com"}}},
   };
 }
@@ -125,8 +124,7 @@ TEST_CASE("random strings are unique, sized and validated", "[jwt][base64url]") 
   for (int i = 0; i < 50; ++i) {
     const std::string s = random_base64url(32);
     CHECK(s.size() == 43);
-    CHECK(s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-          std::string::npos);
+    CHECK(s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
     seen.insert(s);
   }
   CHECK(seen.size() == 50);
@@ -187,8 +185,7 @@ TEST_CASE("decode_jwt errors name the segment and never the token", "[jwt]") {
       {header + "." + payload + "==." + real_signature, "tok: payload: '=' padding at position"},
       {header + "." + payload.substr(0, 10) + "+" + payload.substr(11) + "." + real_signature,
        "tok: payload: invalid base64url character '+' (standard base64, not base64url) at position 10"},
-      {header + "." + payload.substr(0, 21) + "." + real_signature,
-       "tok: payload: impossible base64url length"},
+      {header + "." + payload.substr(0, 21) + "." + real_signature, "tok: payload: impossible base64url length"},
       {header + "." + b64("{\"exp\": 1,") + "." + real_signature, "tok: payload: not valid JSON"},
       {header + "." + b64("[1,2,3]") + "." + real_signature, "tok: payload: must be a JSON object, not an array"},
       {header + "." + b64("\"sub\"") + "." + real_signature, "tok: payload: must be a JSON object, not a string"},

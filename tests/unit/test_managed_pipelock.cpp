@@ -11,19 +11,18 @@
 using namespace bottle;
 
 TEST_CASE("a bottle's pipelock runs its own config under start-stop-daemon, health-checked", "[pipelock]") {
-  const ManagedPipelock pipelock{.program = "/usr/local/bin/pipelock", .dir = "/st/bottles/api/pipelock",
-                                 .listen = "172.17.0.1:41002"};
+  const ManagedPipelock pipelock{
+      .program = "/usr/local/bin/pipelock", .dir = "/st/bottles/api/pipelock", .listen = "172.17.0.1:41002"};
   CHECK(pipelock.proxy_url() == "http://172.17.0.1:41002");
   CHECK(pipelock.health_argv() ==
         std::vector<std::string>{"/usr/local/bin/pipelock", "healthcheck", "--addr", "172.17.0.1:41002"});
   // pipelock does not send sd_notify: no --notify-await, so start returns at once.
   CHECK(daemon_start_argv(pipelock.daemon()) ==
         std::vector<std::string>{"start-stop-daemon", "--start", "--oknodo", "--background", "--make-pidfile",
-                                 "--output", "/st/bottles/api/pipelock/pipelock.log",
-                                 "--pidfile", "/st/bottles/api/pipelock/pipelock.pid", "--name", "pipelock",
-                                 "--startas", "/usr/local/bin/pipelock", "--",
-                                 "run", "--config", "/st/bottles/api/pipelock/pipelock.yaml",
-                                 "--listen", "172.17.0.1:41002"});
+                                 "--output", "/st/bottles/api/pipelock/pipelock.log", "--pidfile",
+                                 "/st/bottles/api/pipelock/pipelock.pid", "--name", "pipelock", "--startas",
+                                 "/usr/local/bin/pipelock", "--", "run", "--config",
+                                 "/st/bottles/api/pipelock/pipelock.yaml", "--listen", "172.17.0.1:41002"});
 }
 
 TEST_CASE("a bottle's pipelock files: config and listen address, private, no pipelock no files", "[pipelock]") {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "error_of.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/egress/pipelock_config.hpp"
+#include "error_of.hpp"
 
 using bottle::PipelockOptions;
 using bottle::PipelockSettings;
@@ -239,8 +239,7 @@ TEST_CASE("pipelock passthrough gets the agent hosts only when credentials are f
     CHECK(s.passthrough_domains == std::vector<std::string>{"api.anthropic.com", "console.anthropic.com"});
     const auto yaml = bottle::render_pipelock_yaml(s);
     CHECK(list_under(yaml, "passthrough_domains") == s.passthrough_domains);
-    for (const auto& host : claude_hosts)
-      CHECK(std::count(s.api_allowlist.begin(), s.api_allowlist.end(), host) == 1);
+    for (const auto& host : claude_hosts) CHECK(std::count(s.api_allowlist.begin(), s.api_allowlist.end(), host) == 1);
     // The spec's own allowlist (github.com, the wildcard) is not passthrough.
     CHECK(yaml.find("- \"github.com\"") != std::string::npos);
     CHECK(list_under(yaml, "passthrough_domains").size() == 2);

@@ -15,15 +15,23 @@ namespace json = boost::json;
 namespace {
 
 BottleRow managed_row() {
-  return BottleRow{.name = "api", .backend = BackendKind::docker, .agent = AgentKind::codex,
-                   .state = EngineState::running, .workspace = "/src/api", .created_unix = 1000,
+  return BottleRow{.name = "api",
+                   .backend = BackendKind::docker,
+                   .agent = AgentKind::codex,
+                   .state = EngineState::running,
+                   .workspace = "/src/api",
+                   .created_unix = 1000,
                    .egress = EgressState::on};
 }
 
 BottleRow unmanaged_row() {
   // An engine object with no stored spec: the agent is not known.
-  return BottleRow{.name = "ghost", .backend = BackendKind::smolmachines, .state = EngineState::other,
-                   .other_state = "paused", .created_unix = 0, .managed = false};
+  return BottleRow{.name = "ghost",
+                   .backend = BackendKind::smolmachines,
+                   .state = EngineState::other,
+                   .other_state = "paused",
+                   .created_unix = 0,
+                   .managed = false};
 }
 
 // The cells of one table line: columns are separated by two or more spaces and no
@@ -52,8 +60,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 TEST_CASE("row presenter: the cells of a managed and an unmanaged bottle", "[rows]") {
   CHECK(row_cells(managed_row(), 1090) == RowCells{"api", "docker", "codex", "running", "on", "1m", "/src/api"});
   // Unknown agent, engine word kept, unknown egress/age/workspace as "-".
-  CHECK(row_cells(unmanaged_row(), 1090) ==
-        RowCells{"ghost", "smolmachines", "?", "paused (no spec)", "-", "-", "-"});
+  CHECK(row_cells(unmanaged_row(), 1090) == RowCells{"ghost", "smolmachines", "?", "paused (no spec)", "-", "-", "-"});
 }
 
 TEST_CASE("row presenter: every egress state has one word", "[rows]") {

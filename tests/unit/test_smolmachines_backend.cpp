@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/ops/resume.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
 
 using namespace bottle;
 
@@ -30,9 +30,27 @@ TEST_CASE("smolmachines TTY agent argv: pty-resize by absolute path, -t, env, ru
   RecordingRunner runner;
   SmolmachinesBackend smol(runner, options());
   const AgentArgv a = smol.agent_argv(sample_spec(), {"--model", "x"}, true);
-  CHECK(a.argv() == Argv{"/opt/bottle/libexec/bottle/pty-resize", "bottle-api", "--",
-                         "smolvm", "machine", "exec", "--name", "bottle-api", "-t", "-w", "/workspace",
-                         "-e", "FOO=bar", "--", "runuser", "-u", "node", "--", "claude", "--model", "x"});
+  CHECK(a.argv() == Argv{"/opt/bottle/libexec/bottle/pty-resize",
+                         "bottle-api",
+                         "--",
+                         "smolvm",
+                         "machine",
+                         "exec",
+                         "--name",
+                         "bottle-api",
+                         "-t",
+                         "-w",
+                         "/workspace",
+                         "-e",
+                         "FOO=bar",
+                         "--",
+                         "runuser",
+                         "-u",
+                         "node",
+                         "--",
+                         "claude",
+                         "--model",
+                         "x"});
   CHECK(a.tail == Argv{"claude", "--model", "x"});
 }
 
@@ -40,8 +58,8 @@ TEST_CASE("smolmachines non-TTY agent argv has neither -t nor the wrapper", "[sm
   RecordingRunner runner;
   SmolmachinesBackend smol(runner, options());
   const Argv argv = smol.agent_argv(sample_spec(AgentKind::codex), {"exec", "hi"}, false).argv();
-  CHECK(argv == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "-e", "FOO=bar",
-                     "--", "runuser", "-u", "node", "--", "codex", "exec", "hi"});
+  CHECK(argv == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "-e", "FOO=bar", "--",
+                     "runuser", "-u", "node", "--", "codex", "exec", "hi"});
   for (const auto& word : argv) CHECK(word.find("pty-resize") == std::string::npos);
 }
 
@@ -51,9 +69,9 @@ TEST_CASE("smolmachines agent argv injects the prompt file after runuser", "[smo
   BottleSpec s = sample_spec();
   s.env.clear();
   s.prompt_file = "/host/PROMPT.md";
-  CHECK(smol.agent_argv(s, {}, false).argv() ==
-        Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "--",
-             "runuser", "-u", "node", "--", "claude", "--append-system-prompt-file", "/etc/bottle/prompt.md"});
+  CHECK(smol.agent_argv(s, {}, false).argv() == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w",
+                                                     "/workspace", "--", "runuser", "-u", "node", "--", "claude",
+                                                     "--append-system-prompt-file", "/etc/bottle/prompt.md"});
 }
 
 TEST_CASE("smolmachines TTY argv without a located wrapper is a clear error", "[smolmachines][argv]") {
@@ -80,9 +98,9 @@ TEST_CASE("smolvm create/delete follow the installed grammar", "[smolmachines][a
   BottleSpec s = sample_spec();
   s.resources = {2, 2048};
   SmolmachinesBackend old_grammar(runner, options(SmolvmGrammar::positional_names));
-  CHECK(old_grammar.create_argvs(s, {}) == std::vector<Argv>{{"smolvm", "machine", "create", "bottle-api",
-                                                          "--image", "bottle-agent:latest", "--cpus", "2",
-                                                          "--mem", "2048", "-v", "/src/api:/workspace"}});
+  CHECK(old_grammar.create_argvs(s, {}) ==
+        std::vector<Argv>{{"smolvm", "machine", "create", "bottle-api", "--image", "bottle-agent:latest", "--cpus", "2",
+                           "--mem", "2048", "-v", "/src/api:/workspace"}});
   CHECK(old_grammar.remove_argvs(s) == std::vector<Argv>{{"smolvm", "machine", "delete", "bottle-api", "-f"}});
   SmolmachinesBackend new_grammar(runner, options(SmolvmGrammar::flag_names));
   CHECK(new_grammar.create_argvs(s, {})[0][3] == "--name");
@@ -111,8 +129,8 @@ TEST_CASE("smolmachines exec argv: provisioning as root with -i, user commands t
   CHECK(smol.exec_argv(s, {"cat"}, ExecOptions{.forward_stdin = true}) ==
         Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-i", "--", "cat"});
   CHECK(smol.exec_argv(s, {"id"}, ExecOptions{.user = "node", .workdir = "/workspace"}) ==
-        Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "--",
-             "runuser", "-u", "node", "--", "id"});
+        Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "--", "runuser", "-u", "node",
+             "--", "id"});
 }
 
 TEST_CASE("smolvm ls --json keeps only bottle's machines", "[smolmachines][parse]") {
@@ -135,10 +153,10 @@ TEST_CASE("resume keeps the backend framing and wraps only the agent", "[resume]
   BottleSpec s = sample_spec();
   s.env.clear();
   const AgentArgv plain = smol.agent_argv(s, {}, true);
-  CHECK(resume_argv(plain, {"claude", "--continue"}) ==
-        Argv{"/opt/bottle/libexec/bottle/pty-resize", "bottle-api", "--", "smolvm", "machine", "exec", "--name",
-             "bottle-api", "-t", "-w", "/workspace", "--", "runuser", "-u", "node", "--",
-             "sh", "-c", "claude --continue || claude"});
+  CHECK(resume_argv(plain, {"claude", "--continue"}) == Argv{"/opt/bottle/libexec/bottle/pty-resize", "bottle-api",
+                                                             "--", "smolvm", "machine", "exec", "--name", "bottle-api",
+                                                             "-t", "-w", "/workspace", "--", "runuser", "-u", "node",
+                                                             "--", "sh", "-c", "claude --continue || claude"});
 }
 
 TEST_CASE("smolvm machine states are parsed once into EngineState", "[smolmachines][parse]") {
@@ -162,8 +180,8 @@ TEST_CASE("smolvm: a machine already gone is recognised from each engine message
   RecordingRunner runner;
   SmolmachinesBackend smol(runner, options());
   CHECK(smol.is_gone(exited(1, "", "Error: vm not found: bottle-api\n")));
-  CHECK(smol.is_gone(
-      exited(1, "", "Error: config operation failed: machine status: machine 'bottle-api' not found\n")));
+  CHECK(
+      smol.is_gone(exited(1, "", "Error: config operation failed: machine status: machine 'bottle-api' not found\n")));
   CHECK_FALSE(smol.is_gone(exited(1, "", "Error: agent operation failed: delete machine: permission denied\n")));
   CHECK_FALSE(smol.is_gone(exited(1, "", "")));
 }

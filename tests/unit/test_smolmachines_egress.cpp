@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
+#include "bottle/backends/smolmachines_backend.hpp"
 #include "bottle/core/error.hpp"
-#include "bottle/spec/guest_env.hpp"
 #include "bottle/core/host_daemon.hpp"
 #include "bottle/core/host_port.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/spec/guest_env.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -32,13 +32,19 @@ BottleSpec egress_spec() {
 }
 
 SmolmachinesOptions egress_options(SmolvmVersion version = {1, 9, 2}) {
-  return {.smolvm = "smolvm", .grammar = smolvm_grammar(version), .pty_resize = "/p/pty-resize",
-          .version = version, .mitmdump = "/usr/bin/mitmdump", .egress_addon_dir = "/usr/share/bottle/egress"};
+  return {.smolvm = "smolvm",
+          .grammar = smolvm_grammar(version),
+          .pty_resize = "/p/pty-resize",
+          .version = version,
+          .mitmdump = "/usr/bin/mitmdump",
+          .egress_addon_dir = "/usr/share/bottle/egress"};
 }
 
 EgressFiles files() {
-  return {.run_dir = "/state/bottles/api/egress", .conf_dir = "/state/bottles/api/egress/conf",
-          .routes_dir = "/state/bottles/api/egress/routes", .host_mounts = {}};
+  return {.run_dir = "/state/bottles/api/egress",
+          .conf_dir = "/state/bottles/api/egress/conf",
+          .routes_dir = "/state/bottles/api/egress/routes",
+          .host_mounts = {}};
 }
 
 }  // namespace
@@ -76,7 +82,7 @@ TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smol
   BottleSpec off = egress_spec();
   off.egress.enabled = false;
   CHECK(smol.create_argvs(off, {}) == std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api",
-                                                      "--image", "bottle-agent:latest", "--mem", "4096"}});
+                                                         "--image", "bottle-agent:latest", "--mem", "4096"}});
 }
 
 TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smolmachines][egress]") {
@@ -98,22 +104,48 @@ TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][eg
   CHECK(smol.egress_create_argvs(egress_spec(), files(), {}).empty());
   const EgressUpstream upstream{.proxy = "http://127.0.0.1:8888", .trusted_ca_file = ""};
   CHECK(smol.egress_start_argv(egress_spec(), files(), upstream) ==
-        Argv{"start-stop-daemon", "--start", "--oknodo", "--background", "--notify-await", "--notify-timeout",
-             "30", "--make-pidfile", "--output", "/state/bottles/api/egress/mitmdump.log",
-             "--pidfile", "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump",
-             "--startas", "/usr/bin/mitmdump", "--",
-             "--quiet", "--listen-host", "127.0.0.1", "--listen-port", "41001",
-             "--set", "confdir=/state/bottles/api/egress/conf", "--set", "block_global=false",
-             "--set", "flow_detail=0", "--scripts", "/usr/share/bottle/egress/bottle_egress.py",
-             "--set", "bottle_routes=/state/bottles/api/egress/routes/routes.json",
-             "--mode", "upstream:http://127.0.0.1:8888",
-             "--scripts", "/usr/share/bottle/egress/bottle_ready.py"});
-  CHECK(smol.egress_probe_argv(egress_spec(), files()) ==
-        Argv{"start-stop-daemon", "--status", "--pidfile", "/state/bottles/api/egress/mitmdump.pid",
-             "--name", "mitmdump"});
+        Argv{"start-stop-daemon",
+             "--start",
+             "--oknodo",
+             "--background",
+             "--notify-await",
+             "--notify-timeout",
+             "30",
+             "--make-pidfile",
+             "--output",
+             "/state/bottles/api/egress/mitmdump.log",
+             "--pidfile",
+             "/state/bottles/api/egress/mitmdump.pid",
+             "--name",
+             "mitmdump",
+             "--startas",
+             "/usr/bin/mitmdump",
+             "--",
+             "--quiet",
+             "--listen-host",
+             "127.0.0.1",
+             "--listen-port",
+             "41001",
+             "--set",
+             "confdir=/state/bottles/api/egress/conf",
+             "--set",
+             "block_global=false",
+             "--set",
+             "flow_detail=0",
+             "--scripts",
+             "/usr/share/bottle/egress/bottle_egress.py",
+             "--set",
+             "bottle_routes=/state/bottles/api/egress/routes/routes.json",
+             "--mode",
+             "upstream:http://127.0.0.1:8888",
+             "--scripts",
+             "/usr/share/bottle/egress/bottle_ready.py"});
+  CHECK(smol.egress_probe_argv(egress_spec(), files()) == Argv{"start-stop-daemon", "--status", "--pidfile",
+                                                               "/state/bottles/api/egress/mitmdump.pid", "--name",
+                                                               "mitmdump"});
   CHECK(smol.egress_stop_argv(egress_spec(), files()) ==
-        Argv{"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--remove-pidfile",
-             "--pidfile", "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump"});
+        Argv{"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--remove-pidfile", "--pidfile",
+             "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump"});
 }
 
 TEST_CASE("a host egress without a port is an internal error, not port 0", "[smolmachines][egress]") {
@@ -126,8 +158,11 @@ TEST_CASE("a host egress without a port is an internal error, not port 0", "[smo
 
 TEST_CASE("daemon_running checks the pid file's process and its name", "[host_daemon]") {
   const TempDir dir;
-  HostDaemon daemon{.program = "/bin/x", .args = {}, .pid_file = dir.path() / "d.pid",
-                    .log_file = dir.path() / "d.log", .process_name = "bottle_unit_tes"};
+  HostDaemon daemon{.program = "/bin/x",
+                    .args = {},
+                    .pid_file = dir.path() / "d.pid",
+                    .log_file = dir.path() / "d.log",
+                    .process_name = "bottle_unit_tes"};
   CHECK_FALSE(daemon_running(daemon));  // no pid file
   std::ofstream(daemon.pid_file) << ::getpid() << "\n";
   // This test process's comm is "bottle_unit_tes" (15 characters).

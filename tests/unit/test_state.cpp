@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <sys/stat.h>
+#include <fstream>
 
 #include "bottle/core/error.hpp"
 #include "bottle/core/state.hpp"
@@ -47,10 +47,12 @@ TEST_CASE("read_file reads up to its limit and refuses more", "[state]") {
     FAIL("read past the limit");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::invalid_input);
-    CHECK(std::string(e.what()) == file.string() + ": is larger than 99999 bytes, more than bottle reads from such a file");
+    CHECK(std::string(e.what()) ==
+          file.string() + ": is larger than 99999 bytes, more than bottle reads from such a file");
   }
   // A device that never ends is cut off, not read until memory runs out.
-  CHECK_THROWS_WITH(read_file("/dev/zero"), "/dev/zero: is larger than 16 MiB, more than bottle reads from such a file");
+  CHECK_THROWS_WITH(read_file("/dev/zero"),
+                    "/dev/zero: is larger than 16 MiB, more than bottle reads from such a file");
 }
 
 TEST_CASE("a failed atomic write leaves the old file intact", "[state]") {

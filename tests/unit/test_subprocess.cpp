@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 #include "bottle/core/subprocess.hpp"
 
@@ -103,8 +103,8 @@ TEST_CASE("SystemRunner kills a command at its timeout and keeps what it printed
   CHECK(killed.out == "before\n");
   CHECK(group_gone(group));
 
-  const ProcessResult r = runner.run({.argv = {"sh", "-c", "echo before; sleep 30; echo after"},
-                                      .timeout = std::chrono::milliseconds(200)});
+  const ProcessResult r = runner.run(
+      {.argv = {"sh", "-c", "echo before; sleep 30; echo after"}, .timeout = std::chrono::milliseconds(200)});
   CHECK(r.outcome == ProcessResult::Outcome::timed_out);
   CHECK(r.timed_out());
   CHECK(r.started());
@@ -146,8 +146,8 @@ TEST_CASE("A command that finishes in time is not affected by its timeout", "[su
 
 TEST_CASE("SystemRunner::start returns at once and wait_for collects the result", "[subprocess]") {
   SystemRunner runner;
-  auto child = runner.start({.argv = {"sh", "-c", "read line; echo \"got $line\"; exit 2"},
-                             .stdin_data = std::string("x\n")});
+  auto child =
+      runner.start({.argv = {"sh", "-c", "read line; echo \"got $line\"; exit 2"}, .stdin_data = std::string("x\n")});
   std::optional<ProcessResult> r;
   for (int i = 0; i < 100 && !r; ++i) r = child->wait_for(std::chrono::milliseconds(100));
   REQUIRE(r.has_value());
@@ -199,15 +199,13 @@ TEST_CASE("SystemRunner::cancel kills what runs and refuses what comes", "[subpr
 TEST_CASE("EnvPolicy::clean passes only the given variables and a minimal PATH", "[subprocess]") {
   SystemRunner runner;
   ::setenv("BOTTLE_TEST_LEAK", "secret-ish", 1);
-  const ProcessResult clean = runner.run({.argv = {"/bin/sh", "-c", "env | sort"},
-                                          .env = {{"ONLY", "1"}},
-                                          .env_policy = EnvPolicy::clean});
+  const ProcessResult clean =
+      runner.run({.argv = {"/bin/sh", "-c", "env | sort"}, .env = {{"ONLY", "1"}}, .env_policy = EnvPolicy::clean});
   CHECK(clean.out.find("BOTTLE_TEST_LEAK") == std::string::npos);
   CHECK(clean.out.find("ONLY=1\n") != std::string::npos);
   CHECK(clean.out.find(std::string("PATH=") + clean_path + "\n") != std::string::npos);
-  const ProcessResult own_path = runner.run({.argv = {"/bin/sh", "-c", "echo \"$PATH\""},
-                                             .env = {{"PATH", "/bin"}},
-                                             .env_policy = EnvPolicy::clean});
+  const ProcessResult own_path = runner.run(
+      {.argv = {"/bin/sh", "-c", "echo \"$PATH\""}, .env = {{"PATH", "/bin"}}, .env_policy = EnvPolicy::clean});
   CHECK(own_path.out == "/bin\n");
   // The default still inherits.
   CHECK(runner.run({.argv = {"/bin/sh", "-c", "echo $BOTTLE_TEST_LEAK"}}).out == "secret-ish\n");
@@ -232,7 +230,7 @@ TEST_CASE("RecordingRunner answers patterns first, then its script, then the fal
   CHECK(runner.run({.argv = {"smolvm", "ls"}}).out == "scripted");
   CHECK(runner.run({.argv = {"docker", "inspect", "a"}}).out == "inspected");
   CHECK(runner.run({.argv = {"docker", "inspect", "b"}}).out == "inspected");  // patterns repeat
-  CHECK(runner.run({.argv = {"docker", "ps"}}).code == 9);                    // first match wins
+  CHECK(runner.run({.argv = {"docker", "ps"}}).code == 9);                     // first match wins
   CHECK(runner.run({.argv = {"smolvm", "ls"}}).out == "fallback");
   auto child = runner.start({.argv = {"docker", "inspect", "c"}});
   CHECK(child->wait().out == "inspected");

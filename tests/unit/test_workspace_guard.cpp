@@ -81,9 +81,9 @@ TEST_CASE("the plan: protected names read-only, git dirs and every parent immova
   TempDir dir;
   make_repo(dir.path());
   const auto plan = plan_protection(scan_workspace(dir.path(), {}), {});
-  CHECK(relatives(plan, true) ==
-        std::vector<std::string>{".claude", ".envrc", ".git/config", ".git/hooks", ".git/info", "sm/.git",
-                                 "sub/nested/.vscode", ".git/modules/sm/config", "sub/nested/.git/config"});
+  CHECK(relatives(plan, true) == std::vector<std::string>{".claude", ".envrc", ".git/config", ".git/hooks", ".git/info",
+                                                          "sm/.git", "sub/nested/.vscode", ".git/modules/sm/config",
+                                                          "sub/nested/.git/config"});
   CHECK(relatives(plan, false) == std::vector<std::string>{".git", "sm", "sub", ".git/modules", "sub/nested",
                                                            ".git/modules/sm", "sub/nested/.git"});
   // Shallowest first: a mount never hides one made before it.
@@ -141,9 +141,8 @@ TEST_CASE("guard mounts sit at the workspace's host and guest paths", "[workspac
   spec.name = "api";
   spec.workspaces = {{dir.path().string(), "/workspace", false}};
   const std::string host = dir.path().string();
-  CHECK(guard_mounts(spec) ==
-        std::vector<GuardMount>{{host + "/.git", "/workspace/.git", false},
-                                {host + "/.git/config", "/workspace/.git/config", true}});
+  CHECK(guard_mounts(spec) == std::vector<GuardMount>{{host + "/.git", "/workspace/.git", false},
+                                                      {host + "/.git/config", "/workspace/.git/config", true}});
 }
 
 TEST_CASE("a bare repository in the workspace is a git directory too", "[workspace]") {
@@ -157,25 +156,23 @@ TEST_CASE("a bare repository in the workspace is a git directory too", "[workspa
 }
 
 TEST_CASE("the guest script binds each path over itself, read-only ones remounted", "[workspace]") {
-  CHECK(
-      guest_protection_script({{"/h/.git", "/workspace/.git", false},
-                               {"/h/.git/config", "/workspace/.git/config", true},
-                               {"/h/it's", "/workspace/it's", true}}) ==
-      "set -eu\n"
-      "at() { if [ -L \"$1\" ] || [ ! -e \"$1\" ]; then echo \"bottle: cannot protect $1\" >&2; exit 6; fi\n"
-      "  mount --bind \"$1\" \"$1\"; }\n"
-      "ro() { at \"$1\"; mount -o remount,bind,ro \"$1\"; }\n"
-      "at /workspace/.git\n"
-      "ro /workspace/.git/config\n"
-      "ro '/workspace/it'\\''s'\n");
+  CHECK(guest_protection_script({{"/h/.git", "/workspace/.git", false},
+                                 {"/h/.git/config", "/workspace/.git/config", true},
+                                 {"/h/it's", "/workspace/it's", true}}) ==
+        "set -eu\n"
+        "at() { if [ -L \"$1\" ] || [ ! -e \"$1\" ]; then echo \"bottle: cannot protect $1\" >&2; exit 6; fi\n"
+        "  mount --bind \"$1\" \"$1\"; }\n"
+        "ro() { at \"$1\"; mount -o remount,bind,ro \"$1\"; }\n"
+        "at /workspace/.git\n"
+        "ro /workspace/.git/config\n"
+        "ro '/workspace/it'\\''s'\n");
 }
 
 TEST_CASE("spec: protected paths are relative, narrowing needs the unsafe field", "[workspace][spec]") {
   const auto spec_with = [](const std::string& fields) {
     return parse_spec(R"({"name": "api", "workspaces": ["/src"], )" + fields + "}");
   };
-  CHECK(spec_with(R"("protected_paths": ["tools/x.sh"])").protected_paths ==
-        std::vector<std::string>{"tools/x.sh"});
+  CHECK(spec_with(R"("protected_paths": ["tools/x.sh"])").protected_paths == std::vector<std::string>{"tools/x.sh"});
   CHECK(spec_with(R"("unsafe_unprotected_paths": [".vscode", ".git/hooks"])").unsafe_unprotected_paths ==
         std::vector<std::string>{".vscode", ".git/hooks"});
   CHECK_THAT(error_of([&] { spec_with(R"("protected_paths": ["!.vscode"])"); }),
@@ -183,9 +180,8 @@ TEST_CASE("spec: protected paths are relative, narrowing needs the unsafe field"
   for (const char* bad : {"/abs", "a/../b", "a//b", "./a", "a/", "", "a:b"})
     CHECK_THAT(error_of([&] { spec_with(std::string(R"("protected_paths": [")") + bad + "\"]"); }),
                Catch::Contains("$.protected_paths[0]"));
-  CHECK_THAT(
-      error_of([&] { spec_with(R"("unsafe_unprotected_paths": ["src"])"); }),
-      Catch::Contains("$.unsafe_unprotected_paths[0]: must be a name from the default protected list"));
+  CHECK_THAT(error_of([&] { spec_with(R"("unsafe_unprotected_paths": ["src"])"); }),
+             Catch::Contains("$.unsafe_unprotected_paths[0]: must be a name from the default protected list"));
   const BottleSpec round = spec_with(R"("protected_paths": ["a"], "unsafe_unprotected_paths": [".idea"])");
   CHECK(parse_spec(spec_to_json(round)) == round);
 }
@@ -221,8 +217,7 @@ TEST_CASE("mount points are read from mountinfo, escapes decoded", "[workspace]"
       "36 35 98:0 / /workspace rw,relatime - ext4 /dev/vda rw\n"
       "37 36 98:0 /src/.git/config /workspace/.git/config ro,relatime - ext4 /dev/vda rw\n"
       "38 36 98:0 /src/my\\040dir /workspace/my\\040dir rw - ext4 /dev/vda rw\n";
-  CHECK(mount_points(mountinfo) ==
-        std::set<std::string>{"/workspace", "/workspace/.git/config", "/workspace/my dir"});
+  CHECK(mount_points(mountinfo) == std::set<std::string>{"/workspace", "/workspace/.git/config", "/workspace/my dir"});
 }
 
 TEST_CASE("the sentinel quarantines a repository the moment it appears, and leaves the rest", "[workspace]") {

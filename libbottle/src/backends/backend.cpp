@@ -27,8 +27,7 @@ EngineTimeouts engine_timeouts_from(std::string_view value) {
   int seconds = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 86400)
-    throw Error(ErrorKind::invalid_input,
-                "BOTTLE_ENGINE_TIMEOUT: expected a whole number of seconds from 1 to 86400");
+    throw Error(ErrorKind::invalid_input, "BOTTLE_ENGINE_TIMEOUT: expected a whole number of seconds from 1 to 86400");
   const std::chrono::seconds limit(seconds);
   return EngineTimeouts{.query = limit, .change = limit};
 }
@@ -36,9 +35,10 @@ EngineTimeouts engine_timeouts_from(std::string_view value) {
 std::string engine_timeout_message(const Argv& argv, std::chrono::milliseconds limit) {
   const std::string command = argv.size() > 1 ? argv[0] + " " + argv[1] : argv.empty() ? "" : argv[0];
   const auto seconds = std::chrono::duration_cast<std::chrono::duration<double>>(limit).count();
-  return fmt::format("{} timed out after {:g} s (the engine did not answer; is it hung? "
-                     "BOTTLE_ENGINE_TIMEOUT sets the limit in seconds)",
-                     command, seconds);
+  return fmt::format(
+      "{} timed out after {:g} s (the engine did not answer; is it hung? "
+      "BOTTLE_ENGINE_TIMEOUT sets the limit in seconds)",
+      command, seconds);
 }
 
 Command Backend::engine_command(Argv argv, EngineCall call) const {
@@ -48,15 +48,15 @@ Command Backend::engine_command(Argv argv, EngineCall call) const {
 ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, EngineCall call) {
   const Command command = engine_command(argv, call);
   ProcessResult r = runner_.run(command);
-  if (r.timed_out()) throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
+  if (r.timed_out())
+    throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
   if (!r.started())
     throw Error(ErrorKind::backend, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
   if (!r.ok()) {
     std::string detail = r.err.empty() ? r.out : r.err;
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    throw Error(ErrorKind::backend,
-                fmt::format("{}: {} failed (status {}){}{}", what, argv.front(), r.shell_status(),
-                            detail.empty() ? "" : ": ", detail));
+    throw Error(ErrorKind::backend, fmt::format("{}: {} failed (status {}){}{}", what, argv.front(), r.shell_status(),
+                                                detail.empty() ? "" : ": ", detail));
   }
   return r;
 }
@@ -78,7 +78,8 @@ void Backend::remove(const BottleSpec& spec) {
     const bool gone = r.started() && !r.ok() && is_gone(r);
     if (r.ok() || gone || !first_error.empty()) continue;
     std::string detail = r.timed_out() ? engine_timeout_message(argv, *command.timeout)
-                         : r.started() ? r.err : r.start_error;
+                         : r.started() ? r.err
+                                       : r.start_error;
     while (!detail.empty() && detail.back() == '\n') detail.pop_back();
     first_error = fmt::format("remove {}: {} failed: {}", spec.name, argv.front(), detail);
   }
@@ -88,8 +89,8 @@ void Backend::remove(const BottleSpec& spec) {
 namespace {
 
 [[noreturn]] void no_egress(const Backend& b) {
-  throw Error(ErrorKind::isolation, b.egress_unavailable_reason() +
-                                        "; the bottle cannot have a network path or forwarded credentials");
+  throw Error(ErrorKind::isolation,
+              b.egress_unavailable_reason() + "; the bottle cannot have a network path or forwarded credentials");
 }
 
 }  // namespace
@@ -98,8 +99,7 @@ std::string Backend::egress_unavailable_reason() const {
   return fmt::format("egress is not available on the {} backend", to_string(kind()));
 }
 GuestEgress Backend::guest_egress(const BottleSpec&) const { return {}; }
-std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
-                                               const EgressUpstream&) const {
+std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
   no_egress(*this);
 }
 Argv Backend::egress_start_argv(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
@@ -132,13 +132,12 @@ std::vector<BottleInfo> Backend::list() {
 
 ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
                             std::optional<std::string> stdin_data, bool interactive) {
-  return runner_.run(Command{.argv = exec_argv(spec, command, options),
-                             .stdin_data = std::move(stdin_data),
-                             .interactive = interactive});
+  return runner_.run(Command{
+      .argv = exec_argv(spec, command, options), .stdin_data = std::move(stdin_data), .interactive = interactive});
 }
 
-void Backend::install_file(const BottleSpec& spec, const std::string& guest_path,
-                           const std::string& content, const std::string& owner, unsigned mode) {
+void Backend::install_file(const BottleSpec& spec, const std::string& guest_path, const std::string& content,
+                           const std::string& owner, unsigned mode) {
   // The path and owner are passed as positional parameters of a fixed script, so
   // no value is ever spliced into shell text.
   static const std::string script =
@@ -151,16 +150,15 @@ void Backend::install_file(const BottleSpec& spec, const std::string& guest_path
   run.stdin_data = content;
   const ProcessResult r = runner_.run(run);
   if (!r.ok())
-    throw Error(ErrorKind::backend,
-                fmt::format("could not install {} in bottle {}: {}", guest_path, spec.name,
-                            r.timed_out() ? engine_timeout_message(run.argv, *run.timeout)
-                            : r.started() ? r.err : r.start_error));
+    throw Error(ErrorKind::backend, fmt::format("could not install {} in bottle {}: {}", guest_path, spec.name,
+                                                r.timed_out() ? engine_timeout_message(run.argv, *run.timeout)
+                                                : r.started() ? r.err
+                                                              : r.start_error));
 }
 
 int Backend::run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty) {
   const ProcessResult r = runner_.run(Command{.argv = agent_argv(spec, agent_args, tty).argv(), .interactive = true});
-  if (!r.started())
-    throw Error(ErrorKind::backend, fmt::format("could not start the agent: {}", r.start_error));
+  if (!r.started()) throw Error(ErrorKind::backend, fmt::format("could not start the agent: {}", r.start_error));
   return r.shell_status();
 }
 

@@ -2,15 +2,15 @@
 
 #include <arpa/inet.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <ctime>
 #include <iomanip>
-#include <fmt/format.h>
 #include <sstream>
 
-#include "bottle/spec/agent.hpp"
-#include "bottle/egress/egress_config.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/spec/agent.hpp"
 
 namespace bottle {
 
@@ -19,8 +19,7 @@ namespace {
 // The container's main process only has to stay alive and stop promptly on
 // `docker stop`; everything real runs through `docker exec`. Plain sh works in
 // every image, from busybox to Debian.
-constexpr std::string_view idle_script =
-    "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+constexpr std::string_view idle_script = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
 
 std::string network_name(const std::string& container) { return container + "-net"; }
 std::string egress_name(const std::string& container) { return container + "-egress"; }
@@ -69,8 +68,7 @@ std::int64_t parse_created_at(const std::string& text) {
 
 }  // namespace
 
-DockerBackend::DockerBackend(Runner& runner, DockerOptions options)
-    : Backend(runner), options_(std::move(options)) {}
+DockerBackend::DockerBackend(Runner& runner, DockerOptions options) : Backend(runner), options_(std::move(options)) {}
 
 std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const {
   const std::string container = object_name(spec.name);
@@ -81,14 +79,26 @@ std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec, const std:
   // of the bridge the bottle cannot reach host services either (a plain internal
   // network still lets it connect to the gateway, i.e. the host). Until egress
   // joins it, the bottle reaches nothing at all: fail closed.
-  Argv network{options_.docker, "network", "create", "--internal",
-               "-o", "com.docker.network.bridge.inhibit_ipv4=true", "--label", managed,
-               "--label", named, network_name(container)};
+  Argv network{options_.docker,
+               "network",
+               "create",
+               "--internal",
+               "-o",
+               "com.docker.network.bridge.inhibit_ipv4=true",
+               "--label",
+               managed,
+               "--label",
+               named,
+               network_name(container)};
 
-  Argv create{options_.docker, "create", "--name", container, "--hostname", spec.name,
-              "--label", managed, "--label", named, "--label", fmt::format("{}=bottle", docker_role_label),
-              "--network", network_name(container),
-              "--cap-drop", "ALL"};
+  Argv create{options_.docker, "create",
+              "--name",        container,
+              "--hostname",    spec.name,
+              "--label",       managed,
+              "--label",       named,
+              "--label",       fmt::format("{}=bottle", docker_role_label),
+              "--network",     network_name(container),
+              "--cap-drop",    "ALL"};
   // What provisioning (chown/chmod of installed files) and `runuser` need.
   for (const char* cap : {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"}) {
     create.emplace_back("--cap-add");
@@ -147,23 +157,41 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
   if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
   if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = std::string(egress_upstream_ca);
 
-  Argv create{options_.docker, "create", "--name", egress_name(container), "--hostname", "egress",
-              "--label", fmt::format("{}=1", docker_managed_label),
-              "--label", fmt::format("{}={}", docker_name_label, spec.name),
-              "--label", fmt::format("{}=egress", docker_role_label),
-              "--network", network_name(container), "--network-alias", std::string(docker_egress_alias),
-              "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512",
-              "-v", files.conf_dir.string() + ":" + std::string(egress_conf_dir),
-              "-v", files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro",
-              "-v", options_.egress_addon_dir + ":" + std::string(egress_addon_dir) + ":ro"};
+  Argv create{options_.docker,
+              "create",
+              "--name",
+              egress_name(container),
+              "--hostname",
+              "egress",
+              "--label",
+              fmt::format("{}=1", docker_managed_label),
+              "--label",
+              fmt::format("{}={}", docker_name_label, spec.name),
+              "--label",
+              fmt::format("{}=egress", docker_role_label),
+              "--network",
+              network_name(container),
+              "--network-alias",
+              std::string(docker_egress_alias),
+              "--cap-drop",
+              "ALL",
+              "--security-opt",
+              "no-new-privileges",
+              "--pids-limit",
+              "512",
+              "-v",
+              files.conf_dir.string() + ":" + std::string(egress_conf_dir),
+              "-v",
+              files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro",
+              "-v",
+              options_.egress_addon_dir + ":" + std::string(egress_addon_dir) + ":ro"};
   if (!upstream.trusted_ca_file.empty())
     create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
   // The real credentials' directories, read-write: egress reads the current token on
   // every change, and its token broker locks the credential file and writes back
   // rotated tokens (temp file + rename in that directory) when it refreshes the
   // host login.
-  for (const auto& [host_dir, inside] : files.host_mounts)
-    create.insert(create.end(), {"-v", host_dir + ":" + inside});
+  for (const auto& [host_dir, inside] : files.host_mounts) create.insert(create.end(), {"-v", host_dir + ":" + inside});
   create.insert(create.end(), {"--entrypoint", "mitmdump", options_.egress_image});
   const Argv mitmdump = mitmdump_argv(launch);
   create.insert(create.end(), mitmdump.begin() + 1, mitmdump.end());
@@ -172,15 +200,17 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
   return {create, connect};
 }
 
-Argv DockerBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles&,
-                                      const EgressUpstream&) const {
+Argv DockerBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles&, const EgressUpstream&) const {
   return {options_.docker, "start", egress_name(object_name(spec.name))};
 }
 
 Argv DockerBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles&) const {
-  return {options_.docker, "exec", egress_name(object_name(spec.name)), "python3", "-c",
-          fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()",
-                      docker_egress_port)};
+  return {options_.docker,
+          "exec",
+          egress_name(object_name(spec.name)),
+          "python3",
+          "-c",
+          fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()", docker_egress_port)};
 }
 
 Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&) const {
@@ -188,7 +218,11 @@ Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&)
 }
 
 Argv DockerBackend::bridge_inspect_argv() const {
-  return {options_.docker, "network", "inspect", "bridge", "--format",
+  return {options_.docker,
+          "network",
+          "inspect",
+          "bridge",
+          "--format",
           "{{range .IPAM.Config}}{{.Gateway}},{{end}}\t{{index .Options \"com.docker.network.bridge.name\"}}"};
 }
 
@@ -196,8 +230,9 @@ BridgeInspect parse_bridge_inspect(std::string_view output) {
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.remove_suffix(1);
   const auto tab = output.find('\t');
   if (tab == std::string_view::npos || output.find('\n') != std::string_view::npos)
-    throw Error(ErrorKind::backend, "docker network inspect bridge: unexpected output (expected gateways, a tab, "
-                                    "the bridge interface)");
+    throw Error(ErrorKind::backend,
+                "docker network inspect bridge: unexpected output (expected gateways, a tab, "
+                "the bridge interface)");
   BridgeInspect result;
   std::string_view gateways = output.substr(0, tab);
   while (!gateways.empty() && result.gateway.empty()) {
@@ -215,15 +250,16 @@ BridgeInspect parse_bridge_inspect(std::string_view output) {
            c == '.';
   };
   if (interface.size() > 15 || !std::all_of(interface.begin(), interface.end(), name_char))
-    throw Error(ErrorKind::backend, "docker network inspect bridge: the bridge interface name is not a Linux "
-                                    "interface name");
+    throw Error(ErrorKind::backend,
+                "docker network inspect bridge: the bridge interface name is not a Linux "
+                "interface name");
   result.interface = std::string(interface);
   return result;
 }
 
 std::string DockerBackend::egress_parent_host() {
-  const BridgeInspect bridge =
-      parse_bridge_inspect(run_checked(bridge_inspect_argv(), "inspect Docker's default bridge", EngineCall::query).out);
+  const BridgeInspect bridge = parse_bridge_inspect(
+      run_checked(bridge_inspect_argv(), "inspect Docker's default bridge", EngineCall::query).out);
   if (!bridge.gateway.empty()) return bridge.gateway;
   const std::string interface =
       bridge.interface.empty() ? std::string(docker_default_bridge_interface) : bridge.interface;
@@ -235,19 +271,21 @@ std::string DockerBackend::egress_parent_host() {
 }
 
 Argv DockerBackend::list_argv() const {
-  return {options_.docker, "ps", "-a", "--no-trunc", "--filter",
-          fmt::format("label={}=1", docker_managed_label), "--format",
+  return {options_.docker,
+          "ps",
+          "-a",
+          "--no-trunc",
+          "--filter",
+          fmt::format("label={}=1", docker_managed_label),
+          "--format",
           fmt::format("{{{{.Label \"{}\"}}}}\t{{{{.State}}}}\t{{{{.CreatedAt}}}}\t{{{{.Label \"{}\"}}}}",
                       docker_name_label, docker_role_label)};
 }
 
-Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command,
-                              const ExecOptions& options) const {
+Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
   Argv argv{options_.docker, "exec"};
-  if (options.tty)
-    argv.emplace_back("-it");
-  else if (options.forward_stdin)
-    argv.emplace_back("-i");
+  if (options.tty) argv.emplace_back("-it");
+  else if (options.forward_stdin) argv.emplace_back("-i");
   if (!options.workdir.empty()) argv.insert(argv.end(), {"-w", options.workdir});
   append_env(argv, options.env);
   argv.insert(argv.end(), {"-u", options.user.empty() ? std::string("root") : options.user});
@@ -287,7 +325,7 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
     if (line.empty()) continue;
     std::vector<std::string> fields;
     std::size_t start = 0;
-    for (auto tab = line.find('\t'); ; tab = line.find('\t', start)) {
+    for (auto tab = line.find('\t');; tab = line.find('\t', start)) {
       fields.push_back(line.substr(start, tab - start));
       if (tab == std::string::npos) break;
       start = tab + 1;
@@ -305,7 +343,8 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
       continue;
     }
     const EngineState state = state_from_docker(fields[1]);
-    rows.push_back(BottleInfo{.name = fields[0], .backend = BackendKind::docker,
+    rows.push_back(BottleInfo{.name = fields[0],
+                              .backend = BackendKind::docker,
                               .state = state,
                               .created_unix = parse_created_at(fields[2]),
                               .other_state = state == EngineState::other ? fields[1] : ""});

@@ -1,12 +1,12 @@
 #include "bottle/backends/smolmachines_backend.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
-#include "bottle/spec/agent.hpp"
-#include "bottle/egress/egress_config.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/spec/agent.hpp"
 
 namespace bottle {
 
@@ -82,14 +82,12 @@ SmolvmVersion SmolmachinesBackend::version() const {
 
 std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>&) const {
   Argv argv{options_.smolvm, "machine", "create"};
-  if (grammar() == SmolvmGrammar::flag_names)
-    argv.insert(argv.end(), {"--name", object_name(spec.name)});
-  else
-    argv.push_back(object_name(spec.name));
+  if (grammar() == SmolvmGrammar::flag_names) argv.insert(argv.end(), {"--name", object_name(spec.name)});
+  else argv.push_back(object_name(spec.name));
   argv.insert(argv.end(), {"--image", spec.image});
   if (spec.resources.cpus > 0) argv.insert(argv.end(), {"--cpus", std::to_string(spec.resources.cpus)});
-  argv.insert(argv.end(),
-              {"--mem", std::to_string(spec.resources.memory_mib > 0 ? spec.resources.memory_mib : default_memory_mib)});
+  argv.insert(argv.end(), {"--mem", std::to_string(spec.resources.memory_mib > 0 ? spec.resources.memory_mib
+                                                                                 : default_memory_mib)});
   for (const auto& m : spec.workspaces) {
     argv.emplace_back("-v");
     argv.push_back(m.host + ":" + m.guest + (m.read_only ? ":ro" : ""));
@@ -97,8 +95,8 @@ std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, cons
   // Without --net the VM has no network at all. With egress its one way out is the
   // gateway, which smolvm relays to the host's loopback, where egress listens.
   if (guest_egress(spec).enabled)
-    argv.insert(argv.end(), {"--net", "--net-backend", "virtio-net", "--allow-cidr",
-                             std::string(smolvm_gateway) + "/32"});
+    argv.insert(argv.end(),
+                {"--net", "--net-backend", "virtio-net", "--allow-cidr", std::string(smolvm_gateway) + "/32"});
   return {argv};
 }
 
@@ -112,18 +110,15 @@ Argv SmolmachinesBackend::stop_argv(const BottleSpec& spec) const {
 
 std::vector<Argv> SmolmachinesBackend::remove_argvs(const BottleSpec& spec) const {
   Argv argv{options_.smolvm, "machine", "delete"};
-  if (grammar() == SmolvmGrammar::flag_names)
-    argv.insert(argv.end(), {"--name", object_name(spec.name)});
-  else
-    argv.push_back(object_name(spec.name));
+  if (grammar() == SmolvmGrammar::flag_names) argv.insert(argv.end(), {"--name", object_name(spec.name)});
+  else argv.push_back(object_name(spec.name));
   argv.emplace_back("-f");
   return {argv};
 }
 
 Argv SmolmachinesBackend::list_argv() const { return {options_.smolvm, "machine", "ls", "--json"}; }
 
-Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command,
-                                    const ExecOptions& options) const {
+Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
   Argv argv{options_.smolvm, "machine", "exec", "--name", object_name(spec.name)};
   if (options.forward_stdin || options.tty) argv.emplace_back("-i");
   if (options.tty) argv.emplace_back("-t");
@@ -136,8 +131,7 @@ Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command,
   return argv;
 }
 
-AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args,
-                                          bool tty) const {
+AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
   AgentArgv result;
   if (tty) {
     if (options_.pty_resize.empty())
@@ -146,8 +140,7 @@ AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& ag
                   "(set BOTTLE_PTY_RESIZE or reinstall bottle)");
     result.prefix = {options_.pty_resize, object_name(spec.name), "--"};
   }
-  result.prefix.insert(result.prefix.end(),
-                       {options_.smolvm, "machine", "exec", "--name", object_name(spec.name)});
+  result.prefix.insert(result.prefix.end(), {options_.smolvm, "machine", "exec", "--name", object_name(spec.name)});
   if (tty) result.prefix.emplace_back("-t");
   result.prefix.insert(result.prefix.end(), {"-w", spec.guest_workdir()});
   append_env(result.prefix, guest_env(spec));
@@ -214,13 +207,13 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
   return rows;
 }
 
-
 std::string SmolmachinesBackend::egress_unavailable_reason() const {
   const SmolvmVersion installed = version();
   if (!installed.at_least(smolvm_egress_minimum.major, smolvm_egress_minimum.minor, smolvm_egress_minimum.patch))
-    return fmt::format("smolvm {} cannot confine a VM's network to egress (needs smolvm {} or later: "
-                       "an enforced allow-list and the gateway to the host)",
-                       installed.text(), smolvm_egress_minimum.text());
+    return fmt::format(
+        "smolvm {} cannot confine a VM's network to egress (needs smolvm {} or later: "
+        "an enforced allow-list and the gateway to the host)",
+        installed.text(), smolvm_egress_minimum.text());
   if (options_.mitmdump.empty())
     return "egress needs mitmdump on the host (Debian package mitmproxy), and it is not on PATH";
   if (options_.egress_addon_dir.empty()) return "bottle's egress addon directory was not found (set BOTTLE_DATA_DIR)";
@@ -275,7 +268,7 @@ Argv SmolmachinesBackend::egress_stop_argv(const BottleSpec& spec, const EgressF
 }
 
 std::optional<EngineState> SmolmachinesBackend::host_egress_state(const BottleSpec& spec,
-                                                                   const EgressFiles& files) const {
+                                                                  const EgressFiles& files) const {
   return daemon_running(egress_daemon(spec, files, {})) ? EngineState::running : EngineState::stopped;
 }
 

@@ -13,8 +13,7 @@ namespace bottle {
 
 namespace {
 
-constexpr std::string_view alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr int invalid = -1;
 
@@ -115,7 +114,8 @@ std::string system_random_bytes(std::size_t n) {
     return out;
   } catch (const std::exception& e) {
     throw Error(ErrorKind::io, fmt::format("cannot get random bytes: /dev/urandom unreadable and "
-                                           "std::random_device failed: {}", e.what()));
+                                           "std::random_device failed: {}",
+                                           e.what()));
   }
 }
 

@@ -1,9 +1,9 @@
 #include "bottle/core/host.hpp"
 
+#include <fmt/format.h>
 #include <array>
 #include <cstdlib>
 #include <thread>
-#include <fmt/format.h>
 
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_port.hpp"
@@ -26,8 +26,7 @@ constexpr std::array<VarInfo, 20> table{{
     {Var::bottle_docker, "BOTTLE_DOCKER", "the docker CLI", "docker"},
     {Var::bottle_egress_image, "BOTTLE_EGRESS_IMAGE", "the egress container image", "bottle-egress:latest"},
     {Var::bottle_smolvm, "BOTTLE_SMOLVM", "the smolvm CLI", "smolvm"},
-    {Var::bottle_mitmdump, "BOTTLE_MITMDUMP", "mitmdump for smolmachines egress (absolute path)",
-     "mitmdump on PATH"},
+    {Var::bottle_mitmdump, "BOTTLE_MITMDUMP", "mitmdump for smolmachines egress (absolute path)", "mitmdump on PATH"},
     {Var::bottle_pipelock, "BOTTLE_PIPELOCK", "the pipelock binary (absolute path)", "pipelock on PATH"},
     {Var::bottle_pty_resize, "BOTTLE_PTY_RESIZE", "the pty-resize wrapper (absolute path)",
      "libexec/bottle/pty-resize of the install"},

@@ -45,8 +45,8 @@ std::vector<std::string> daemon_status_argv(const HostDaemon& daemon) {
 }
 
 std::vector<std::string> daemon_stop_argv(const HostDaemon& daemon) {
-  std::vector<std::string> argv = {"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2",
-                                   "--remove-pidfile"};
+  std::vector<std::string> argv = {"start-stop-daemon", "--stop",        "--oknodo",
+                                   "--retry",           "TERM/5/KILL/2", "--remove-pidfile"};
   const auto match = selector(daemon);
   argv.insert(argv.end(), match.begin(), match.end());
   return argv;

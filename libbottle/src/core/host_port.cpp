@@ -5,10 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <fmt/format.h>
 
 #include "bottle/core/error.hpp"
 

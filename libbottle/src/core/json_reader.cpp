@@ -6,8 +6,8 @@
 #include <set>
 #include <vector>
 
-#include <boost/json/basic_parser_impl.hpp>
 #include <fmt/format.h>
+#include <boost/json/basic_parser_impl.hpp>
 
 namespace bottle::detail {
 
@@ -190,7 +190,10 @@ void write_pretty(std::string& out, const json::value& v, int indent) {
   const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
   if (v.is_object()) {
     const auto& o = v.get_object();
-    if (o.empty()) { out += "{}"; return; }
+    if (o.empty()) {
+      out += "{}";
+      return;
+    }
     out += "{\n";
     bool first = true;
     for (const auto& m : o) {
@@ -202,7 +205,10 @@ void write_pretty(std::string& out, const json::value& v, int indent) {
     out += "\n" + pad + "}";
   } else if (v.is_array()) {
     const auto& a = v.get_array();
-    if (a.empty()) { out += "[]"; return; }
+    if (a.empty()) {
+      out += "[]";
+      return;
+    }
     out += "[\n";
     for (std::size_t i = 0; i < a.size(); ++i) {
       if (i != 0) out += ",\n";
@@ -270,8 +276,7 @@ void JsonField::only_keys(std::initializer_list<std::string_view> allowed) const
     if (!known) {
       std::string names;
       for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-      throw_field_error(what_, path_ + member_path(member.key()),
-                        "unknown key (known keys: " + names + ")");
+      throw_field_error(what_, path_ + member_path(member.key()), "unknown key (known keys: " + names + ")");
     }
   }
 }
@@ -289,8 +294,7 @@ void JsonField::each(const std::function<void(const JsonField&)>& fn) const {
   for (std::size_t i = 0; i < arr.size(); ++i) fn(JsonField(arr[i], fmt::format("{}[{}]", path_, i), what_));
 }
 
-void JsonField::each_member(
-    const std::function<void(const std::string&, const JsonField&)>& fn) const {
+void JsonField::each_member(const std::function<void(const std::string&, const JsonField&)>& fn) const {
   for (const auto& member : object()) {
     const std::string key(member.key());
     fn(key, JsonField(member.value(), path_ + member_path(key), what_));

@@ -37,8 +37,7 @@ std::string member_path(std::string_view key);
 /// JSON text with 2-space indentation and a trailing newline.
 std::string pretty_json(const boost::json::value& value);
 
-[[noreturn]] void throw_field_error(std::string_view what, std::string_view path,
-                                    std::string_view problem);
+[[noreturn]] void throw_field_error(std::string_view what, std::string_view path, std::string_view problem);
 
 /// A view of one JSON value with its path.
 class JsonField {

@@ -1,8 +1,8 @@
 #include "bottle/core/locate.hpp"
 
-#include <vector>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <vector>
 
 #include "bottle/core/error.hpp"
 #include "bottle/core/state.hpp"
@@ -31,8 +31,9 @@ fs::path locate_pty_resize(const Host& host) {
   std::vector<fs::path> candidates;
   if (fs::path from_env = host.absolute_path(Var::bottle_pty_resize); !from_env.empty()) {
     if (is_executable_file(from_env)) return from_env;
-    throw Error(ErrorKind::not_found,
-                fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
+    throw Error(
+        ErrorKind::not_found,
+        fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
   }
   const fs::path exe_dir = current_executable().parent_path();
   candidates.push_back(exe_dir.parent_path() / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
@@ -43,7 +44,8 @@ fs::path locate_pty_resize(const Host& host) {
     if (is_executable_file(c)) return fs::weakly_canonical(c);
     looked += (looked.empty() ? "" : ", ") + c.string();
   }
-  throw Error(ErrorKind::not_found, fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
+  throw Error(ErrorKind::not_found,
+              fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
 }
 
 fs::path locate_data_dir(const Host& host) {
@@ -51,8 +53,7 @@ fs::path locate_data_dir(const Host& host) {
   std::error_code ec;
   const fs::path exe_dir = current_executable().parent_path();
   for (const fs::path& c : {exe_dir.parent_path() / BOTTLE_DATA_RELDIR,
-                            fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_DATA_RELDIR,
-                            fs::path(BOTTLE_SOURCE_SHARE_DIR)}) {
+                            fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_DATA_RELDIR, fs::path(BOTTLE_SOURCE_SHARE_DIR)}) {
     if (fs::is_directory(c, ec)) return c;
   }
   throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");

@@ -1,14 +1,14 @@
 #include "bottle/core/state.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
-#include <dirent.h>
-#include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bottle/core/error.hpp"
 
@@ -25,11 +25,17 @@ namespace {
 class FileDescriptor {
  public:
   explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() { if (fd_ >= 0) ::close(fd_); }
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
   int get() const { return fd_; }
-  int release() { int fd = fd_; fd_ = -1; return fd; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
@@ -38,8 +44,7 @@ class FileDescriptor {
 }  // namespace
 
 StateDirs StateDirs::from_environment(const Host& host) {
-  if (fs::path home = host.absolute_path(Var::bottle_home); !home.empty())
-    return {home / "config", home / "state"};
+  if (fs::path home = host.absolute_path(Var::bottle_home); !home.empty()) return {home / "config", home / "state"};
   fs::path user_home = host.absolute_path(Var::home);
   fs::path config = host.absolute_path(Var::xdg_config_home);
   fs::path state = host.absolute_path(Var::xdg_state_home);
@@ -147,8 +152,9 @@ std::string read_file(const fs::path& path, std::size_t max_bytes) {
     }
     if (n == 0) return text;
     if (static_cast<std::size_t>(n) > max_bytes - text.size())
-      throw Error(ErrorKind::invalid_input, fmt::format("{}: is larger than {}, more than bottle reads from such a file",
-                                                        path.string(), byte_count(max_bytes)));
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("{}: is larger than {}, more than bottle reads from such a file", path.string(),
+                              byte_count(max_bytes)));
     text.append(buffer, static_cast<std::size_t>(n));
   }
 }
@@ -185,7 +191,8 @@ BottleSpec SpecStore::load(std::string_view name) const {
   try {
     BottleSpec spec = parse_spec(text);
     if (spec.name != name)
-      throw Error(ErrorKind::invalid_input, fmt::format("spec: $.name: is \"{}\" but the file is for \"{}\"", spec.name, name));
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("spec: $.name: is \"{}\" but the file is for \"{}\"", spec.name, name));
     return spec;
   } catch (const Error& e) {
     throw Error(ErrorKind::invalid_input,
@@ -223,7 +230,8 @@ std::vector<BottleSpec> SpecStore::load_all() const {
     try {
       validate_bottle_name(name);
     } catch (const Error&) {
-      throw Error(ErrorKind::invalid_input, fmt::format("{}: not a valid bottle spec file name", (dir / (name + ".json")).string()));
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("{}: not a valid bottle spec file name", (dir / (name + ".json")).string()));
     }
     specs.push_back(load(name));
   }

@@ -1,21 +1,21 @@
 // The only file that uses Boost.Process. Everything else hands a Command to a Runner.
 #include "bottle/core/subprocess.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <mutex>
 #include <poll.h>
-#include <set>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 #include <variant>
-#include <unistd.h>
 
 // Boost 1.81's Process v2 config names boost::optional without including it when
 // BOOST_PROCESS_USE_STD_FS is set.
@@ -25,15 +25,15 @@
 // Boost.Process v2 is compiled into this one translation unit (its header-only mode
 // leaves parts, such as process_environment's hooks, undefined in 1.81).
 #define BOOST_PROCESS_V2_SEPARATE_COMPILATION
-#include <boost/process/v2/src.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/writable_pipe.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/process.hpp>
+#include <boost/process/v2/src.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
 
@@ -80,8 +80,7 @@ ProcessResult failed_to_start(std::string why) {
   return r;
 }
 
-std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overlay,
-                                            EnvPolicy policy) {
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overlay, EnvPolicy policy) {
   std::vector<std::string> env;
   if (policy == EnvPolicy::clean && overlay.count("PATH") == 0) env.push_back(std::string("PATH=") + clean_path);
   for (char** e = policy == EnvPolicy::inherit ? environ : nullptr; e != nullptr && *e != nullptr; ++e) {
@@ -98,8 +97,7 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
 // (as a shell does); the child must get the default dispositions back, because
 // ignored signals survive exec.
 struct RestoreChildSignals {
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
-                               const char* const*) {
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*) {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGQUIT, SIG_DFL);
     std::signal(SIGPIPE, SIG_DFL);
@@ -124,8 +122,7 @@ struct RestoreChildSignals {
 
 class IgnoreTerminalSignals {
  public:
-  IgnoreTerminalSignals()
-      : int_(std::signal(SIGINT, SIG_IGN)), quit_(std::signal(SIGQUIT, SIG_IGN)) {}
+  IgnoreTerminalSignals() : int_(std::signal(SIGINT, SIG_IGN)), quit_(std::signal(SIGQUIT, SIG_IGN)) {}
   ~IgnoreTerminalSignals() {
     std::signal(SIGINT, int_);
     std::signal(SIGQUIT, quit_);
@@ -162,8 +159,7 @@ bp::filesystem::path resolve_executable(const std::string& name) {
 // that started it instead: a bottle-cli killed by ^C leaves no hung engine call.
 struct NewProcessGroup {
   pid_t parent = ::getpid();
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
-                               const char* const*) {
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*) {
     if (::setpgid(0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
       return bp::error_code(errno, bp::system_category());
     if (::getppid() != parent) return bp::error_code(ESRCH, bp::system_category());  // died already
@@ -247,8 +243,13 @@ class SystemProcess final : public RunningProcess {
  public:
   SystemProcess(std::shared_ptr<SystemRunner::Live> live, pid_t pid, int out_fd, int err_fd, int in_fd,
                 std::optional<std::string> stdin_data)
-      : live_(std::move(live)), pid_(pid), out_(out_fd), err_(err_fd), in_(in_fd),
-        stdin_data_(std::move(stdin_data)), pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {
+      : live_(std::move(live)),
+        pid_(pid),
+        out_(out_fd),
+        err_(err_fd),
+        in_(in_fd),
+        stdin_data_(std::move(stdin_data)),
+        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {
     for (int fd : {out_.get(), err_.get(), in_.get()})
       if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     if (in_.get() >= 0 && (!stdin_data_ || stdin_data_->empty())) in_.reset();
@@ -345,8 +346,7 @@ class SystemProcess final : public RunningProcess {
       live_->groups.erase(pid_);
     }
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     ProcessResult r = result_from_status(status);
     r.out = std::move(out_text_);
     r.err = std::move(err_text_);
@@ -408,9 +408,7 @@ ProcessResult run_interactive(const Command& command, const bp::filesystem::path
     bp::process proc(ctx, exe, args, bp::process_stdio{}, env, start_dir, RestoreChildSignals{});
     proc.wait();
     return result_from_status(proc.native_exit_code());
-  } catch (const boost::system::system_error& e) {
-    return failed_to_start(exe.string() + ": " + e.code().message());
-  }
+  } catch (const boost::system::system_error& e) { return failed_to_start(exe.string() + ": " + e.code().message()); }
 }
 
 // Why `command` cannot start, or the executable to run.
@@ -465,8 +463,8 @@ std::unique_ptr<RunningProcess> SystemRunner::start(const Command& command) {
       in.read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       if (in.read.get() < 0) throw boost::system::system_error(errno, boost::system::system_category());
     }
-    bp::process proc(ctx, exe, args, bp::process_stdio{in.read.get(), out.write.get(), err.write.get()}, env,
-                     start_dir, RestoreChildSignals{}, NewProcessGroup{});
+    bp::process proc(ctx, exe, args, bp::process_stdio{in.read.get(), out.write.get(), err.write.get()}, env, start_dir,
+                     RestoreChildSignals{}, NewProcessGroup{});
     const pid_t pid = proc.id();
     // From here on the child is ours to reap (SystemProcess), not Boost's to kill.
     proc.detach();

@@ -51,9 +51,7 @@ std::string yaml_quoted(std::string_view text, std::string_view field) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto cp = next_code_point(text, i);
-    if (!cp)
-      throw Error(ErrorKind::invalid_input,
-                  fmt::format("pipelock config: {}: is not valid UTF-8", field));
+    if (!cp) throw Error(ErrorKind::invalid_input, fmt::format("pipelock config: {}: is not valid UTF-8", field));
     const std::uint32_t c = *cp;
     switch (c) {
       case '"': out += "\\\""; continue;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <boost/json/value.hpp>
 #include <fmt/format.h>
+#include <boost/json/value.hpp>
 
 #include "bottle/core/error.hpp"
 #include "core/json_reader.hpp"
@@ -121,7 +121,8 @@ ClaudeHostCredentials parse_claude_credentials(std::string_view credentials_json
   oauth.with("refreshTokenExpiresAt", [&](const JsonField& f) {
     if (!f.value().is_null()) creds.refresh_token_expires_at_ms = f.integer(0, max_time_ms);
   });
-  if (!oauth.with("scopes", [&](const JsonField& f) { f.each([&](const JsonField& s) { creds.scopes.push_back(s.string()); }); }))
+  if (!oauth.with("scopes",
+                  [&](const JsonField& f) { f.each([&](const JsonField& s) { creds.scopes.push_back(s.string()); }); }))
     detail::throw_field_error(credentials_what, "claudeAiOauth.scopes", "missing (Claude would force /login)");
   // Without it Claude raises oauth_no_inference_scope and forces /login.
   if (std::find(creds.scopes.begin(), creds.scopes.end(), "user:inference") == creds.scopes.end())
@@ -148,9 +149,8 @@ ClaudeBottleCredentials build_claude_bottle_credentials(const ClaudeHostCredenti
   for (const auto& s : host.scopes) scopes.emplace_back(s);
   // Only known, non-secret fields are copied; anything new in the host entry might
   // be a secret and is left behind.
-  json::object oauth{{"accessToken", out.dummy_access_token},
-                     {"refreshToken", refresh},
-                     {"expiresAt", host.expires_at_ms}};
+  json::object oauth{
+      {"accessToken", out.dummy_access_token}, {"refreshToken", refresh}, {"expiresAt", host.expires_at_ms}};
   if (host.refresh_token_expires_at_ms) oauth["refreshTokenExpiresAt"] = *host.refresh_token_expires_at_ms;
   oauth["scopes"] = std::move(scopes);
   if (host.subscription_type) oauth["subscriptionType"] = *host.subscription_type;
@@ -172,8 +172,7 @@ ClaudeBottleCredentials build_claude_bottle_credentials(const ClaudeHostCredenti
 
 std::string build_claude_global_config(std::string_view existing, const ClaudeOnboarding& onboarding) {
   json::object config;
-  if (existing.find_first_not_of(" \t\r\n") != std::string_view::npos)
-    config = parse_object(existing, config_what);
+  if (existing.find_first_not_of(" \t\r\n") != std::string_view::npos) config = parse_object(existing, config_what);
 
   config["hasCompletedOnboarding"] = true;
   config["bypassPermissionsModeAccepted"] = true;

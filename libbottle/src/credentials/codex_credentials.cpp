@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <regex>
 
-#include <boost/json/value.hpp>
 #include <fmt/format.h>
+#include <boost/json/value.hpp>
 
 #include "bottle/core/error.hpp"
 #include "bottle/credentials/jwt.hpp"
@@ -42,8 +42,7 @@ std::string required_string(const json::object& obj, std::string_view key, std::
   return s;
 }
 
-std::optional<std::string> optional_string(const json::object& obj, std::string_view key,
-                                           std::string_view path) {
+std::optional<std::string> optional_string(const json::object& obj, std::string_view key, std::string_view path) {
   const json::value* v = present(obj, key);
   if (v == nullptr) return std::nullopt;
   return detail::JsonField(*v, std::string(path), what).string();
@@ -64,8 +63,7 @@ CodexAuthMode resolve_mode(const std::optional<std::string>& auth_mode, bool has
 // chrono's RFC 3339 parser is what Codex uses; a value it rejects makes the whole
 // file unreadable to Codex, so reject it here with a clearer message.
 bool is_rfc3339(const std::string& text) {
-  static const std::regex pattern(
-      R"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))");
+  static const std::regex pattern(R"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))");
   return std::regex_match(text, pattern);
 }
 
@@ -78,8 +76,7 @@ std::string account_claim(const json::object& claims) {
 
 void parse_chatgpt_tokens(const json::object& root, CodexHostAuth& auth) {
   const json::value* tokens_value = present(root, "tokens");
-  if (tokens_value == nullptr)
-    fail("tokens", "missing (no ChatGPT login; run `codex login` on the host)");
+  if (tokens_value == nullptr) fail("tokens", "missing (no ChatGPT login; run `codex login` on the host)");
   const json::object& tokens = detail::JsonField(*tokens_value, "tokens", what).object();
 
   auth.id_token = required_string(tokens, "id_token", "tokens.id_token");
@@ -99,8 +96,7 @@ void parse_chatgpt_tokens(const json::object& root, CodexHostAuth& auth) {
   auth.account_id = optional_string(tokens, "account_id", "tokens.account_id").value_or("");
   const bool from_claim = auth.account_id.empty();
   if (from_claim) auth.account_id = account_claim(auth.id_claims);
-  if (auth.account_id.empty())
-    fail("tokens.account_id", "missing, and the id_token has no chatgpt_account_id either");
+  if (auth.account_id.empty()) fail("tokens.account_id", "missing, and the id_token has no chatgpt_account_id either");
   // Codex sends the account id as the ChatGPT-Account-Id header: it must be a
   // header-safe word (real ones are UUIDs).
   const std::string account_path = from_claim ? "tokens.id_token: chatgpt_account_id" : "tokens.account_id";
@@ -146,8 +142,7 @@ fs::path codex_auth_path(const std::optional<std::string>& codex_home, const std
     return fs::path(*codex_home) / "auth.json";
   }
   if (!home || home->empty())
-    throw Error(ErrorKind::invalid_input,
-                "environment variable HOME: not set (needed to find ~/.codex/auth.json)");
+    throw Error(ErrorKind::invalid_input, "environment variable HOME: not set (needed to find ~/.codex/auth.json)");
   check("HOME", *home);
   return fs::path(*home) / ".codex" / "auth.json";
 }
@@ -226,8 +221,6 @@ CodexBottleAuth build_codex_bottle_auth(const CodexHostAuth& host, const std::st
   return out;
 }
 
-std::vector<std::string> codex_agent_hosts() {
-  return {"api.openai.com", "chat.openai.com", "chatgpt.com"};
-}
+std::vector<std::string> codex_agent_hosts() { return {"api.openai.com", "chat.openai.com", "chatgpt.com"}; }
 
 }  // namespace bottle

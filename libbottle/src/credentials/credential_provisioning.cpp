@@ -1,16 +1,16 @@
 #include "bottle/credentials/credential_provisioning.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <ctime>
 #include <set>
 
+#include "bottle/core/error.hpp"
 #include "bottle/credentials/claude_credentials.hpp"
 #include "bottle/credentials/codex_credentials.hpp"
-#include "bottle/spec/egress_route_json.hpp"
-#include "bottle/core/error.hpp"
 #include "bottle/credentials/host_refresh.hpp"
+#include "bottle/spec/egress_route_json.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -177,8 +177,7 @@ std::string guest_user_home(std::string_view user) {
   return user == "root" ? std::string("/root") : "/home/" + std::string(user);
 }
 
-ForwardedCredentials prepare_forwarded_credentials(const Host& host, const BottleSpec& spec,
-                                                   const RandomSource& random,
+ForwardedCredentials prepare_forwarded_credentials(const Host& host, const BottleSpec& spec, const RandomSource& random,
                                                    const RefreshHostLogin& refresh_expiring) {
   if (!spec.forward_host_credentials) return {};
   // The user name becomes guest paths and a chown argument.
@@ -196,8 +195,8 @@ fs::path forwarded_state_path(const StateDirs& dirs, std::string_view name) {
 void save_forwarded_state(const StateDirs& dirs, std::string_view name, const ForwardedCredentials& fc) {
   json::array files;
   for (const auto& f : fc.files)
-    files.push_back(json::object{{"path", f.path}, {"owner", f.owner},
-                                 {"mode", fmt::format("{:04o}", f.mode)}, {"content", f.content}});
+    files.push_back(json::object{
+        {"path", f.path}, {"owner", f.owner}, {"mode", fmt::format("{:04o}", f.mode)}, {"content", f.content}});
   json::array routes;
   for (const auto& r : fc.routes) routes.push_back(egress_route_to_json(r));
   json::array dummies;
@@ -230,13 +229,17 @@ std::optional<ForwardedCredentials> load_forwarded_state(const StateDirs& dirs, 
     });
     if (!versioned) root.fail("missing key \"version\"");
     ForwardedCredentials fc;
-    root.with("files", [&](const JsonField& v) { v.each([&](const JsonField& f) { fc.files.push_back(file_from_json(f)); }); });
-    root.with("routes", [&](const JsonField& v) { v.each([&](const JsonField& r) { fc.routes.push_back(stored_route(r)); }); });
-    root.with("dummies", [&](const JsonField& v) { v.each([&](const JsonField& d) { fc.dummies.push_back(d.string()); }); });
+    root.with("files",
+              [&](const JsonField& v) { v.each([&](const JsonField& f) { fc.files.push_back(file_from_json(f)); }); });
+    root.with("routes",
+              [&](const JsonField& v) { v.each([&](const JsonField& r) { fc.routes.push_back(stored_route(r)); }); });
+    root.with("dummies",
+              [&](const JsonField& v) { v.each([&](const JsonField& d) { fc.dummies.push_back(d.string()); }); });
     return fc;
   } catch (const Error& e) {
-    throw Error(ErrorKind::invalid_input,
-                fmt::format("stored credential state is corrupt ({}); remove the bottle and create it again", e.what()));
+    throw Error(
+        ErrorKind::invalid_input,
+        fmt::format("stored credential state is corrupt ({}); remove the bottle and create it again", e.what()));
   }
 }
 

@@ -61,8 +61,7 @@ JwtSegments split_jwt(std::string_view token, std::string_view what) {
 
   const std::size_t first = token.find('.');
   const std::size_t second = token.find('.', first + 1);
-  JwtSegments parts{token.substr(0, first), token.substr(first + 1, second - first - 1),
-                    token.substr(second + 1)};
+  JwtSegments parts{token.substr(0, first), token.substr(first + 1, second - first - 1), token.substr(second + 1)};
   if (parts.header.empty()) fail(what, "segment 1 (header) is empty");
   if (parts.payload.empty()) fail(what, "segment 2 (payload) is empty");
   if (parts.signature.empty()) fail(what, "segment 3 (signature) is empty");
@@ -86,8 +85,7 @@ std::int64_t jwt_exp(const json::object& payload, std::string_view what) {
   if (it == payload.end()) fail(where, "missing (the token has no expiry)");
   const json::value& v = it->value();
   if (v.is_uint64()) fail(where, fmt::format("out of range (at most {})", max_jwt_exp));
-  if (!v.is_int64())
-    fail(where, fmt::format("must be an integer number of seconds, not {}", kind_name(v)));
+  if (!v.is_int64()) fail(where, fmt::format("must be an integer number of seconds, not {}", kind_name(v)));
   const std::int64_t exp = v.get_int64();
   if (exp < 0 || exp > max_jwt_exp)
     fail(where, fmt::format("out of range (seconds since the epoch, 0 to {}; milliseconds?)", max_jwt_exp));
@@ -105,8 +103,8 @@ std::string mint_dummy_jwt(const json::object& real_payload, const RandomSource&
   // 128 random bits make every dummy a distinct exact string, which is what egress
   // matches on; a real jti is replaced so the dummy never repeats a real identifier.
   payload["jti"] = "bottle-" + random_hex(16, random);
-  return fmt::format("{}.{}.{}", base64url_encode(dummy_jwt_header),
-                     base64url_encode(json::serialize(payload)), dummy_jwt_signature);
+  return fmt::format("{}.{}.{}", base64url_encode(dummy_jwt_header), base64url_encode(json::serialize(payload)),
+                     dummy_jwt_signature);
 }
 
 }  // namespace bottle

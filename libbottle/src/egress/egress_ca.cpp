@@ -1,10 +1,10 @@
 #include "bottle/egress/egress_ca.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fmt/format.h>
-#include <unistd.h>
 
 #include <vector>
 
@@ -84,7 +84,8 @@ void run_openssl_checked(Runner& runner, std::vector<std::string> args, std::str
 [[noreturn]] void corrupt(const fs::path& file, std::string_view problem, const fs::path& dir) {
   throw Error(ErrorKind::invalid_input,
               fmt::format("egress CA {}: {}; fix it, or remove {} to generate a new CA (running bottles then "
-                          "need a restart to trust it)", file.string(), problem, dir.string()));
+                          "need a restart to trust it)",
+                          file.string(), problem, dir.string()));
 }
 
 // The CN carries the host name so a user who finds the CA in some trust store can
@@ -106,8 +107,8 @@ class ScratchDir {
   explicit ScratchDir(const fs::path& parent) {
     std::string pattern = (parent / ".egress-ca-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
-      throw Error(ErrorKind::io, fmt::format("could not create a scratch directory in {}: {}", parent.string(),
-                                             std::strerror(errno)));
+      throw Error(ErrorKind::io,
+                  fmt::format("could not create a scratch directory in {}: {}", parent.string(), std::strerror(errno)));
     path_ = pattern;
   }
   ~ScratchDir() {
@@ -182,10 +183,12 @@ bool generate(Runner& runner, const StateDirs& dirs, EgressCa& ca) {
                                 ca_common_name()),
                     0600);
   // RSA-2048 is what mitmproxy itself generates; older mitmproxy releases assume it.
-  run_openssl_checked(runner, {"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.string()},
+  run_openssl_checked(runner,
+                      {"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.string()},
                       "generate the egress CA key");
-  run_openssl_checked(runner, {"req", "-new", "-x509", "-config", config.string(), "-key", key.string(), "-sha256",
-                               "-days", "3650", "-out", cert.string()},
+  run_openssl_checked(runner,
+                      {"req", "-new", "-x509", "-config", config.string(), "-key", key.string(), "-sha256", "-days",
+                       "3650", "-out", cert.string()},
                       "create the egress CA certificate");
   const auto key_blocks = blocks_labelled(pem_blocks(read_file(key)), true);
   const auto cert_blocks = blocks_labelled(pem_blocks(read_file(cert)), false);
@@ -223,8 +226,9 @@ std::string read_system_ca_bundle(const fs::path& path) {
     return read_file(path);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::not_found)
-      throw Error(ErrorKind::not_found,
-                  fmt::format("system CA bundle {}: no such file (install the ca-certificates package)", path.string()));
+      throw Error(
+          ErrorKind::not_found,
+          fmt::format("system CA bundle {}: no such file (install the ca-certificates package)", path.string()));
     throw;
   }
 }

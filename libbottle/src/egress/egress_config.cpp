@@ -89,19 +89,16 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes,
 
 std::vector<std::string> mitmdump_argv(const EgressLaunch& launch) {
   std::vector<std::string> argv = {
-      "mitmdump",
-      "--quiet",
+      "mitmdump",      "--quiet",
       "--listen-host", launch.listen_host,
       "--listen-port", std::to_string(launch.listen_port),
-      "--set", "confdir=" + launch.confdir,
-      "--set", "block_global=false",
-      "--set", "flow_detail=0",
-      "--scripts", launch.addon_path,
-      "--set", std::string(egress_routes_option) + "=" + launch.routes_path,
+      "--set",         "confdir=" + launch.confdir,
+      "--set",         "block_global=false",
+      "--set",         "flow_detail=0",
+      "--scripts",     launch.addon_path,
+      "--set",         std::string(egress_routes_option) + "=" + launch.routes_path,
   };
-  if (launch.upstream_proxy) {
-    argv.insert(argv.end(), {"--mode", "upstream:" + *launch.upstream_proxy});
-  }
+  if (launch.upstream_proxy) { argv.insert(argv.end(), {"--mode", "upstream:" + *launch.upstream_proxy}); }
   if (launch.upstream_trusted_ca) {
     argv.insert(argv.end(), {"--set", "ssl_verify_upstream_trusted_ca=" + *launch.upstream_trusted_ca});
   }

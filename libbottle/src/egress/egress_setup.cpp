@@ -1,13 +1,13 @@
 #include "bottle/egress/egress_setup.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
-#include <fmt/format.h>
 
 #include "bottle/core/error.hpp"
 
-#include "bottle/egress/egress_config.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/egress/egress_config.hpp"
 
 namespace bottle {
 
@@ -80,8 +80,8 @@ RouteMounts routes_as_seen(const std::vector<EgressRoute>& routes, EgressPlaceme
 
 }  // namespace
 
-EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
-                            const std::vector<EgressRoute>& routes, EgressPlacement placement) {
+EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec, const std::vector<EgressRoute>& routes,
+                            EgressPlacement placement) {
   const fs::path base = dirs.bottle_state_dir(spec.name) / "egress";
   return {base, base / "conf", base / "routes", routes_as_seen(routes, placement).mounts};
 }

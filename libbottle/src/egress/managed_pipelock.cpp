@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include "bottle/credentials/claude_credentials.hpp"
-#include "bottle/credentials/codex_credentials.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/locate.hpp"
+#include "bottle/credentials/claude_credentials.hpp"
+#include "bottle/credentials/codex_credentials.hpp"
 #include "bottle/egress/pipelock_config.hpp"
 
 namespace bottle {
@@ -25,9 +25,7 @@ HostDaemon ManagedPipelock::daemon() const {
                     .notifies_ready = false};
 }
 
-std::vector<std::string> ManagedPipelock::health_argv() const {
-  return {program, "healthcheck", "--addr", listen};
-}
+std::vector<std::string> ManagedPipelock::health_argv() const { return {program, "healthcheck", "--addr", listen}; }
 
 fs::path locate_pipelock(const Host& host) {
   if (fs::path from_env = host.absolute_path(Var::bottle_pipelock); !from_env.empty()) return from_env;

@@ -43,8 +43,9 @@ void check_host(std::string_view host, std::string_view field) {
       continue;
     }
     if (!is_lower_alnum(c) && !(c == '-' && label > 0))
-      field_error(field, "must be a bare lowercase hostname (letters, digits, '-' and '.'; "
-                         "no scheme, port, path, spaces or inner '*')");
+      field_error(field,
+                  "must be a bare lowercase hostname (letters, digits, '-' and '.'; "
+                  "no scheme, port, path, spaces or inner '*')");
     if (++label > 63) field_error(field, "has a label longer than 63 characters");
   }
   if (label == 0) field_error(field, "must not end with '.'");
@@ -69,15 +70,17 @@ void check_listen(std::string_view listen, std::string_view field) {
     field_error(field, "must end in a port from 1 to 65535");
   const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   const bool ok = std::all_of(host.begin(), host.end(), [&](char c) {
-    return is_lower_alnum(c) || c == '.' || c == '-' || (bracketed && (c == ':' || c == '[' || c == ']' || (c >= 'A' && c <= 'F')));
+    return is_lower_alnum(c) || c == '.' || c == '-' ||
+           (bracketed && (c == ':' || c == '[' || c == ']' || (c >= 'A' && c <= 'F')));
   });
   if (!ok) field_error(field, "must be \"host:port\" with a hostname, IPv4 or [IPv6] host");
 }
 
 void check_ca_path(std::string_view path, std::string_view field) {
   if (path.empty() || path.front() != '/')
-    field_error(field, "must be an absolute path when TLS interception is on "
-                       "(pipelock resolves relative paths against the config's directory)");
+    field_error(field,
+                "must be an absolute path when TLS interception is on "
+                "(pipelock resolves relative paths against the config's directory)");
   if (path.size() > max_path_length) field_error(field, "is too long");
   if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
     field_error(field, "must not contain control characters");
@@ -92,8 +95,8 @@ bool allowlist_covers(const std::vector<std::string>& allowlist, std::string_vie
     if (entry == host) return true;
     if (entry.substr(0, 2) != "*.") return false;
     const std::string_view domain = std::string_view(entry).substr(2);
-    return bare == domain || (bare.size() > domain.size() && bare.ends_with(domain) &&
-                              bare[bare.size() - domain.size() - 1] == '.');
+    return bare == domain ||
+           (bare.size() > domain.size() && bare.ends_with(domain) && bare[bare.size() - domain.size() - 1] == '.');
   });
 }
 
@@ -108,9 +111,7 @@ void add_sorted_unique(std::vector<std::string>& into, const std::vector<std::st
 class YamlWriter {
  public:
   void key(int depth, std::string_view name) { indent(depth), out_ += name, out_ += ":\n"; }
-  void boolean(int depth, std::string_view name, bool value) {
-    line(depth, name, value ? "true" : "false");
-  }
+  void boolean(int depth, std::string_view name, bool value) { line(depth, name, value ? "true" : "false"); }
   void integer(int depth, std::string_view name, long long value) { line(depth, name, fmt::format("{}", value)); }
   void string(int depth, std::string_view name, std::string_view value, std::string_view field) {
     line(depth, name, detail::yaml_quoted(value, field));
@@ -165,7 +166,8 @@ void validate_pipelock_settings(const PipelockSettings& s) {
   }
   // 0 (or less) is silently rewritten to 60 by pipelock, never "unlimited".
   if (s.max_requests_per_minute < 1 || s.max_requests_per_minute > max_rate_limit)
-    field_error("max_requests_per_minute", fmt::format("must be from 1 to {} (pipelock turns 0 into 60)", max_rate_limit));
+    field_error("max_requests_per_minute",
+                fmt::format("must be from 1 to {} (pipelock turns 0 into 60)", max_rate_limit));
   if (s.max_tunnel_seconds < 1) field_error("max_tunnel_seconds", "must be at least 1");
   if (s.idle_timeout_seconds < 1) field_error("idle_timeout_seconds", "must be at least 1");
 }
@@ -181,7 +183,8 @@ PipelockSettings pipelock_settings_for(const BottleSpec& spec, const std::vector
     check_ca_path(options.ca_key, "ca_key");
   }
   if (options.max_requests_per_minute < 1 || options.max_requests_per_minute > max_rate_limit)
-    field_error("max_requests_per_minute", fmt::format("must be from 1 to {} (pipelock turns 0 into 60)", max_rate_limit));
+    field_error("max_requests_per_minute",
+                fmt::format("must be from 1 to {} (pipelock turns 0 into 60)", max_rate_limit));
 
   PipelockSettings s;
   s.mode = PipelockMode::strict;

@@ -1,25 +1,25 @@
 #include "bottle/frontend/cli.hpp"
 
+#include <fmt/format.h>
 #include <atomic>
 #include <boost/json.hpp>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
-#include <fmt/format.h>
 #include <functional>
 #include <ostream>
 
-#include "bottle/egress/egress_config.hpp"
-#include "bottle/core/host_daemon.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/core/host_daemon.hpp"
+#include "bottle/core/locate.hpp"
+#include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/frontend/render.hpp"
-#include "bottle/core/locate.hpp"
-#include "bottle/spec/spec_overrides.hpp"
-#include "bottle/spec/agent.hpp"
-#include "bottle/ops/resume.hpp"
 #include "bottle/frontend/rows_format.hpp"
+#include "bottle/ops/resume.hpp"
+#include "bottle/spec/agent.hpp"
+#include "bottle/spec/spec_overrides.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
 #include "core/json_reader.hpp"
 
@@ -48,9 +48,7 @@ template <typename Fn>
 void as_argument(std::string_view argument, Fn&& fn) {
   try {
     fn();
-  } catch (const Error& e) {
-    throw e.relabeled(std::string(argument));
-  }
+  } catch (const Error& e) { throw e.relabeled(std::string(argument)); }
 }
 
 bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
@@ -142,8 +140,8 @@ int cmd_create(const std::vector<std::string>& args, CliContext& ctx) {
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
   bottles.create(spec, !no_start);
-  ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend),
-                         to_string(spec.agent), no_start ? "" : ", running");
+  ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend), to_string(spec.agent),
+                         no_start ? "" : ", running");
   ctx.out << fmt::format("attach with: bottle-cli attach {}\n", spec.name);
   return exit_code::ok;
 }
@@ -199,13 +197,13 @@ int cmd_exec(const std::vector<std::string>& args, CliContext& ctx) {
       as_argument("exec: --env", [&] { validate_env_name(kv.substr(0, eq), "--env"); });
       as_argument("exec: --env", [&] { validate_env_value(kv.substr(eq + 1), "--env"); });
       extra_env[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    else if (args[i] == "-u" || args[i] == "--user") {
+    } else if (args[i] == "-u" || args[i] == "--user") {
       if (i + 1 >= args.size()) usage("exec: --user needs a value");
       options.user = args[++i];
       // It becomes `docker exec -u USER` or `runuser -u USER`: a plain user name only.
       as_argument("exec: --user", [&] { validate_user(options.user, "--user"); });
-    } else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("exec: unknown option '{}'", shown(args[i])));
+    } else if (!args[i].empty() && args[i].front() == '-')
+      usage(fmt::format("exec: unknown option '{}'", shown(args[i])));
     else if (name.empty()) name = args[i];
     else usage("exec: put the command after `--` (bottle-cli exec NAME -- CMD...)");
   }
@@ -233,7 +231,8 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
   for (; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "--resume" || args[i] == "--continue") resume = true;
     else if (args[i] == "--no-tty") no_tty = true;
-    else if (!args[i].empty() && args[i].front() == '-') usage(fmt::format("attach: unknown option '{}'", shown(args[i])));
+    else if (!args[i].empty() && args[i].front() == '-')
+      usage(fmt::format("attach: unknown option '{}'", shown(args[i])));
     else if (name.empty()) name = args[i];
     else usage("attach: put agent arguments after `--`");
   }
@@ -249,10 +248,11 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
     report_workspace_changes(ctx, bottles, name);
     return status;
   }
-  const Argv argv = resume_argv(backend.agent_argv(spec, agent_args, !no_tty),
-                                agent_continue_command(spec, agent_args));
+  const Argv argv =
+      resume_argv(backend.agent_argv(spec, agent_args, !no_tty), agent_continue_command(spec, agent_args));
   const ProcessResult r = ctx.runner.run(Command{.argv = argv, .interactive = true});
-  if (!r.started()) throw Error(ErrorKind::backend, fmt::format("attach: could not start the agent: {}", r.start_error));
+  if (!r.started())
+    throw Error(ErrorKind::backend, fmt::format("attach: could not start the agent: {}", r.start_error));
   report_workspace_changes(ctx, bottles, name);
   return r.shell_status();
 }
@@ -353,8 +353,10 @@ const std::vector<CommandInfo>& commands() {
       {"start", "start NAME", "Start a stopped bottle (re-provisions it).", cmd_start},
       {"stop", "stop NAME", "Stop a bottle.", cmd_stop},
       {"rm", "rm [-f|--force] NAME", "Remove a bottle (a running one needs --force).", cmd_rm},
-      {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...", "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
-      {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.", cmd_attach},
+      {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...",
+       "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
+      {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.",
+       cmd_attach},
       {"config", "config show [--protected] [NAME] [SPEC FLAGS]",
        "Print the effective spec as JSON; --protected: the workspace paths a bottle may not change.", cmd_config},
       {"check", "check --workspace [--json] NAME",

@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "bottle/spec/agent.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/ops/resume.hpp"
+#include "bottle/spec/agent.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -39,8 +39,7 @@ Argv tmux_split_window_argv(const Argv& command, const TmuxOptions& options) {
   return argv;
 }
 
-Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command,
-                            const TmuxOptions& options) {
+Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command, const TmuxOptions& options) {
   Argv argv = {options.tmux, "respawn-pane", "-k", "-t", pane};
   append_pane_command(argv, command, options);
   return argv;
@@ -53,9 +52,8 @@ std::string parse_tmux_pane_id(std::string_view output) {
   const bool ok = id.size() >= 2 && id.size() <= 10 && id.front() == '%' &&
                   std::all_of(id.begin() + 1, id.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!ok)
-    throw Error(ErrorKind::backend,
-                fmt::format("tmux split-window: expected a pane id such as %3, got '{}'",
-                            detail::printable(output, 32)));
+    throw Error(ErrorKind::backend, fmt::format("tmux split-window: expected a pane id such as %3, got '{}'",
+                                                detail::printable(output, 32)));
   return std::string(id);
 }
 

@@ -1,7 +1,7 @@
 #include "bottle/frontend/dashboard_model.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "bottle/frontend/rows_format.hpp"
 
@@ -20,19 +20,18 @@ void DashboardModel::refilter() {
   const auto previous = selected();
   visible_.clear();
   for (const auto& row : rows_) {
-    const bool match = filter_.empty() ||
-        row.name.find(filter_) != std::string::npos ||
-        to_string(row.backend).find(filter_) != std::string_view::npos ||
-        to_string(row.agent).find(filter_) != std::string_view::npos ||
-        row.state_text().find(filter_) != std::string::npos ||
-        row.workspace.find(filter_) != std::string::npos ||
-        to_string(row.egress).find(filter_) != std::string_view::npos;
+    const bool match = filter_.empty() || row.name.find(filter_) != std::string::npos ||
+                       to_string(row.backend).find(filter_) != std::string_view::npos ||
+                       to_string(row.agent).find(filter_) != std::string_view::npos ||
+                       row.state_text().find(filter_) != std::string::npos ||
+                       row.workspace.find(filter_) != std::string::npos ||
+                       to_string(row.egress).find(filter_) != std::string_view::npos;
     if (match) visible_.push_back(row);
   }
   const int count = static_cast<int>(visible_.size());
   if (previous) {
-    const auto it = std::find_if(visible_.begin(), visible_.end(),
-                                 [&](const BottleRow& r) { return r.name == previous->name; });
+    const auto it =
+        std::find_if(visible_.begin(), visible_.end(), [&](const BottleRow& r) { return r.name == previous->name; });
     if (it != visible_.end()) {
       selected_ = static_cast<int>(it - visible_.begin());
       return;
@@ -94,13 +93,18 @@ DashAction DashboardModel::act_on_selection(DashAction::Kind kind) {
 DashAction DashboardModel::on_table_key(int key) {
   using K = DashAction::Kind;
   switch (key) {
-    case dash_key::up: case 'k': move(-1); return {K::redraw, {}};
-    case dash_key::down: case 'j': move(1); return {K::redraw, {}};
+    case dash_key::up:
+    case 'k': move(-1); return {K::redraw, {}};
+    case dash_key::down:
+    case 'j': move(1); return {K::redraw, {}};
     case dash_key::page_up: move(-page_); return {K::redraw, {}};
     case dash_key::page_down: move(page_); return {K::redraw, {}};
-    case dash_key::home: case 'g': move(-static_cast<int>(visible_.size())); return {K::redraw, {}};
-    case dash_key::end: case 'G': move(static_cast<int>(visible_.size())); return {K::redraw, {}};
-    case dash_key::enter: case '\r': return act_on_selection(K::attach);
+    case dash_key::home:
+    case 'g': move(-static_cast<int>(visible_.size())); return {K::redraw, {}};
+    case dash_key::end:
+    case 'G': move(static_cast<int>(visible_.size())); return {K::redraw, {}};
+    case dash_key::enter:
+    case '\r': return act_on_selection(K::attach);
     case 'r': return act_on_selection(K::resume);
     case 's': return act_on_selection(K::stop);
     case 'd': {
@@ -110,12 +114,8 @@ DashAction DashboardModel::on_table_key(int key) {
       mode_ = DashMode::confirm_remove;
       return {K::redraw, {}};
     }
-    case '/':
-      mode_ = DashMode::filter;
-      return {K::redraw, {}};
-    case '?':
-      mode_ = DashMode::help;
-      return {K::redraw, {}};
+    case '/': mode_ = DashMode::filter; return {K::redraw, {}};
+    case '?': mode_ = DashMode::help; return {K::redraw, {}};
     case 'q': return {K::quit, {}};
     default: return {};
   }

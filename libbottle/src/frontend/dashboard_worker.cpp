@@ -7,9 +7,12 @@
 
 namespace bottle {
 
-DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs,
-                                 BackendFactory factory, std::chrono::milliseconds interval)
-    : host_(std::move(host)), runner_(std::move(runner)), dirs_(std::move(dirs)), factory_(std::move(factory)),
+DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs, BackendFactory factory,
+                                 std::chrono::milliseconds interval)
+    : host_(std::move(host)),
+      runner_(std::move(runner)),
+      dirs_(std::move(dirs)),
+      factory_(std::move(factory)),
       interval_(interval) {}
 
 DashboardWorker::~DashboardWorker() { stop(); }
@@ -125,9 +128,7 @@ void DashboardWorker::run() {
           }
           row.workspace_changes = count;
         }
-      } catch (const std::exception& e) {
-        snap.error = e.what();
-      }
+      } catch (const std::exception& e) { snap.error = e.what(); }
       lock.lock();
       ++refreshes_;
       if (snap.error.empty()) last_rows_ = snap.rows;

@@ -1,8 +1,8 @@
 #include "bottle/frontend/rows_format.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
 namespace bottle {
 
@@ -39,14 +39,15 @@ RowCells row_cells(const BottleRow& r, std::int64_t now) {
 std::string rows_to_json(const std::vector<BottleRow>& rows) {
   json::array array;
   for (const auto& r : rows) {
-    array.push_back(json::object{{"name", r.name},
-                                 {"backend", json::string(to_string(r.backend))},
-                                 {"agent", r.managed ? json::value(json::string(to_string(r.agent))) : json::value(nullptr)},
-                                 {"state", r.state_text()},
-                                 {"workspace", r.workspace},
-                                 {"created", r.created_unix},
-                                 {"egress", json::string(to_string(r.egress))},
-                                 {"managed", r.managed}});
+    array.push_back(
+        json::object{{"name", r.name},
+                     {"backend", json::string(to_string(r.backend))},
+                     {"agent", r.managed ? json::value(json::string(to_string(r.agent))) : json::value(nullptr)},
+                     {"state", r.state_text()},
+                     {"workspace", r.workspace},
+                     {"created", r.created_unix},
+                     {"egress", json::string(to_string(r.egress))},
+                     {"managed", r.managed}});
     if (r.workspace_changes) array.back().as_object()["workspace_changes"] = *r.workspace_changes;
   }
   return json::serialize(array) + "\n";

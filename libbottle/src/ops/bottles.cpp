@@ -1,20 +1,20 @@
 #include "bottle/ops/bottles.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include <boost/json.hpp>
 #include <filesystem>
 #include <set>
 
-#include "bottle/spec/agent.hpp"
+#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/core/error.hpp"
+#include "bottle/core/host_daemon.hpp"
+#include "bottle/core/locate.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_ca.hpp"
-#include "bottle/backends/docker_backend.hpp"
-#include "bottle/core/error.hpp"
-#include "bottle/core/locate.hpp"
-#include "bottle/core/host_daemon.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/spec/agent.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "bottle/workspace/workspace_sentinel.hpp"
 
@@ -45,16 +45,19 @@ std::string sentinel_program() {
   if (ec) throw Error(ErrorKind::isolation, "workspace sentinel: cannot find this program (/proc/self/exe)");
   const std::filesystem::path cli = self.filename() == "bottle-cli" ? self : self.parent_path() / "bottle-cli";
   if (!std::filesystem::exists(cli, ec))
-    throw Error(ErrorKind::isolation,
-                fmt::format("workspace sentinel: {} not found (install bottle-cli next to {})", cli.string(),
-                            self.filename().string()));
+    throw Error(ErrorKind::isolation, fmt::format("workspace sentinel: {} not found (install bottle-cli next to {})",
+                                                  cli.string(), self.filename().string()));
   return cli.string();
 }
 
 HostDaemon sentinel_daemon(const StateDirs& dirs, const std::string& name, std::string program = {}) {
   const std::filesystem::path state = dirs.bottle_state_dir(name);
-  return HostDaemon{.program = std::move(program), .args = {"guard", name}, .pid_file = state / "sentinel.pid",
-                    .log_file = state / "sentinel.log", .process_name = "bottle-cli", .notifies_ready = true,
+  return HostDaemon{.program = std::move(program),
+                    .args = {"guard", name},
+                    .pid_file = state / "sentinel.pid",
+                    .log_file = state / "sentinel.log",
+                    .process_name = "bottle-cli",
+                    .notifies_ready = true,
                     .ready_timeout_seconds = 60};
 }
 
@@ -144,16 +147,18 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
 }
 
 BackendFactory default_backends(Host host) {
-  return [host = std::move(host)](BackendKind kind, Runner& runner) { return make_default_backend(kind, runner, host); };
+  return
+      [host = std::move(host)](BackendKind kind, Runner& runner) { return make_default_backend(kind, runner, host); };
 }
 
 Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactory factory)
-    : host_(host), runner_(runner), store_(std::move(dirs)),
+    : host_(host),
+      runner_(runner),
+      store_(std::move(dirs)),
       factory_(factory ? std::move(factory) : default_backends(host)) {
   provision_steps_.push_back(install_prompt_file);
-  provision_steps_.push_back([this](Backend& b, const BottleSpec& spec, const StateDirs&) {
-    provision_egress_trust(b, spec);
-  });
+  provision_steps_.push_back(
+      [this](Backend& b, const BottleSpec& spec, const StateDirs&) { provision_egress_trust(b, spec); });
 }
 
 Backend& Bottles::backend(BackendKind kind) {
@@ -200,10 +205,8 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     // anything exists (Error(isolation), exit 6).
     made_placeholders = make_placeholders(spec);
     const std::vector<GuardMount> guard = guard_mounts(spec);
-    if (egress_runs(b, spec))
-      create_with_egress(b, spec, guard);
-    else
-      b.create(spec, guard);
+    if (egress_runs(b, spec)) create_with_egress(b, spec, guard);
+    else b.create(spec, guard);
     // Recorded once the engine has the bottle: a create that fails before leaves
     // no state behind.
     record_placeholders(store_.dirs(), spec.name, made_placeholders);
@@ -277,9 +280,10 @@ void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
     const std::string fixed = std::filesystem::exists(plan_file) ? read_file(plan_file) : std::string();
     for (const auto& mount : guard)
       if (fixed.find(guard_plan_line(mount)) == std::string::npos)
-        warn_(fmt::format("workspace: {} is not protected in this bottle (it appeared after the bottle was "
-                          "created; recreate the bottle to protect it)",
-                          mount.host));
+        warn_(
+            fmt::format("workspace: {} is not protected in this bottle (it appeared after the bottle was "
+                        "created; recreate the bottle to protect it)",
+                        mount.host));
   }
   write_file_atomic(store_.dirs().bottle_state_dir(spec.name) / "workspace-manifest.json",
                     manifest_to_json(take_manifest(spec)), 0600);
@@ -320,8 +324,7 @@ void Bottles::stop_sentinel(const BottleSpec& spec) noexcept {
   }
 }
 
-void Bottles::run_sentinel(const std::string& name, const std::atomic<bool>& stop,
-                           const std::function<void()>& ready) {
+void Bottles::run_sentinel(const std::string& name, const std::atomic<bool>& stop, const std::function<void()>& ready) {
   const std::filesystem::path state = store_.dirs().bottle_state_dir(name);
   std::vector<std::filesystem::path> roots;
   std::set<std::string> allowed;
@@ -333,9 +336,7 @@ void Bottles::run_sentinel(const std::string& name, const std::atomic<bool>& sto
     throw Error(ErrorKind::io, fmt::format("workspace sentinel of {}: cannot read its plan: {}", name, e.what()));
   }
   const std::filesystem::path events = state / std::string(sentinel_events_file);
-  WorkspaceSentinel sentinel(roots, allowed, [&](const SentinelEvent& event) {
-    append_sentinel_event(events, event);
-  });
+  WorkspaceSentinel sentinel(roots, allowed, [&](const SentinelEvent& event) { append_sentinel_event(events, event); });
   if (const std::size_t unwatched = sentinel.arm(); unwatched > 0)
     write_file_atomic(state / "sentinel-unwatched", std::to_string(unwatched), 0600);
   ready();
@@ -350,9 +351,8 @@ std::vector<WorkspaceChange> Bottles::workspace_changes(const std::string& name)
   if (std::filesystem::exists(baseline))
     changes = compare_manifests(manifest_from_json(read_file(baseline)), take_manifest(spec));
   for (const auto& event : read_sentinel_events(state / std::string(sentinel_events_file)))
-    changes.push_back({event.path, event.quarantined.empty()
-                                       ? std::string("new repository, could not be quarantined")
-                                       : "new repository, quarantined as " + event.quarantined});
+    changes.push_back({event.path, event.quarantined.empty() ? std::string("new repository, could not be quarantined")
+                                                             : "new repository, quarantined as " + event.quarantined});
   if (const auto unwatched = state / "sentinel-unwatched"; std::filesystem::exists(unwatched))
     changes.push_back({"(sentinel)", fmt::format("{} directories could not be watched (raise "
                                                  "fs.inotify.max_user_watches); new repositories there are only "
@@ -367,8 +367,8 @@ std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
   Backend& b = backend(spec.backend);
   const ProcessResult r = b.exec(spec, {"cat", "/proc/self/mountinfo"}, ExecOptions{.user = "root"});
   if (!r.ok())
-    throw Error(ErrorKind::backend, fmt::format("check {}: cannot read the bottle's mount table (status {})", name,
-                                                r.shell_status()));
+    throw Error(ErrorKind::backend,
+                fmt::format("check {}: cannot read the bottle's mount table (status {})", name, r.shell_status()));
   const std::set<std::string> points = mount_points(r.out);
   const std::filesystem::path plan_file = guard_plan_path(store_.dirs(), name);
   const std::string plan = std::filesystem::exists(plan_file) ? read_file(plan_file) : std::string();
@@ -428,7 +428,10 @@ std::vector<BottleRow> Bottles::list() {
     if (!engine.count(spec.backend)) engine[spec.backend] = backend(spec.backend).list();
 
   for (const auto& spec : specs) {
-    BottleRow row{.name = spec.name, .backend = spec.backend, .agent = spec.agent, .state = EngineState::missing,
+    BottleRow row{.name = spec.name,
+                  .backend = spec.backend,
+                  .agent = spec.agent,
+                  .state = EngineState::missing,
                   .workspace = spec.workspaces.empty() ? "" : spec.workspaces.front().host,
                   .egress = spec.egress.enabled ? EgressState::missing : EgressState::off};
     for (const auto& info : engine[spec.backend]) {
@@ -439,8 +442,7 @@ std::vector<BottleRow> Bottles::list() {
       const Backend& b = backend(spec.backend);
       std::optional<EngineState> egress_state = info.egress_state;
       if (spec.egress.enabled && !egress_runs(b, spec)) row.egress = EgressState::none;  // and so no network
-      else if (!egress_state && egress_runs(b, spec))
-        egress_state = b.host_egress_state(spec, egress_files(b, spec));
+      else if (!egress_state && egress_runs(b, spec)) egress_state = b.host_egress_state(spec, egress_files(b, spec));
       if (spec.egress.enabled && egress_state)
         row.egress = *egress_state == EngineState::running ? EgressState::on : EgressState::down;
     }
@@ -453,8 +455,11 @@ std::vector<BottleRow> Bottles::list() {
         return s.name == info.name && s.backend == kind;
       });
       if (!known)
-        rows.push_back(BottleRow{.name = info.name, .backend = kind, .state = info.state,
-                                 .other_state = info.other_state, .created_unix = info.created_unix,
+        rows.push_back(BottleRow{.name = info.name,
+                                 .backend = kind,
+                                 .state = info.state,
+                                 .other_state = info.other_state,
+                                 .created_unix = info.created_unix,
                                  .managed = false});
     }
   }
@@ -466,9 +471,7 @@ void install_prompt_file(Backend& b, const BottleSpec& spec, const StateDirs&) {
   std::string content;
   try {
     content = read_file(spec.prompt_file);
-  } catch (const Error& e) {
-    throw Error(e.kind(), fmt::format("prompt_file: {}", e.what()));
-  }
+  } catch (const Error& e) { throw Error(e.kind(), fmt::format("prompt_file: {}", e.what())); }
   b.install_file(spec, std::string(guest_prompt_path), content, "root:root", 0644);
 }
 

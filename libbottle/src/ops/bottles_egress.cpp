@@ -5,13 +5,13 @@
 // Error(isolation), and the bottle does not start.
 #include <fmt/format.h>
 
-#include "bottle/ops/bottles.hpp"
-#include "bottle/credentials/credential_provisioning.hpp"
-#include "bottle/egress/egress_ca.hpp"
 #include "bottle/core/error.hpp"
-#include "bottle/credentials/host_refresh.hpp"
 #include "bottle/core/locate.hpp"
+#include "bottle/credentials/credential_provisioning.hpp"
+#include "bottle/credentials/host_refresh.hpp"
+#include "bottle/egress/egress_ca.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
+#include "bottle/ops/bottles.hpp"
 
 namespace bottle {
 
@@ -31,9 +31,7 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen, co
   if (colon != std::string::npos) {
     try {
       port = std::stoi(listen.substr(colon + 1));
-    } catch (const std::exception&) {
-      port = 0;
-    }
+    } catch (const std::exception&) { port = 0; }
   }
   if (colon == std::string::npos || port <= 0 || port > 65535)
     throw Error(ErrorKind::io, fmt::format("bottle {}: corrupt pipelock listen address '{}'", bottle, listen));
@@ -84,10 +82,9 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
   // Host-side preparation first, cheapest checks first: a bad environment or host
   // login stops here, before any file or engine object exists.
   EgressUpstream upstream = EgressUpstream::from_environment(host_);
-  const ForwardedCredentials forwarded =
-      prepare_forwarded_credentials(host_, spec, system_random_bytes, [&](AgentKind agent, const std::filesystem::path& file) {
-        refresh_host_login(agent, file, upstream);
-      });
+  const ForwardedCredentials forwarded = prepare_forwarded_credentials(
+      host_, spec, system_random_bytes,
+      [&](AgentKind agent, const std::filesystem::path& file) { refresh_host_login(agent, file, upstream); });
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
   save_forwarded_state(store_.dirs(), spec.name, forwarded);
   const EgressFiles files =
@@ -113,9 +110,10 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
                                  const EgressUpstream& upstream) {
   const auto warn = [&](const std::string& why) {
     // Not fatal: an offline host can still create; egress's broker retries later.
-    warn_(fmt::format("could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
-                      "egress refreshes it when the agent first asks",
-                      to_string(agent), host_file.string(), why));
+    warn_(
+        fmt::format("could not refresh the host's {} login ({}) before minting the bottle's tokens: {}; "
+                    "egress refreshes it when the agent first asks",
+                    to_string(agent), host_file.string(), why));
   };
   std::filesystem::path broker;
   try {
@@ -124,22 +122,19 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
     warn(e.what());
     return;
   }
-  const ProcessResult r = runner_.run(Command{.argv = host_refresh_argv(
-                                                  {.broker_script = broker, .agent = agent, .host_file = host_file,
-                                                   .upstream = upstream})});
+  const ProcessResult r = runner_.run(Command{
+      .argv =
+          host_refresh_argv({.broker_script = broker, .agent = agent, .host_file = host_file, .upstream = upstream})});
   switch (host_refresh_outcome(r)) {
     case HostRefreshOutcome::fresh:
-    case HostRefreshOutcome::refreshed:
-      return;
+    case HostRefreshOutcome::refreshed: return;
     case HostRefreshOutcome::sign_in_again:
       throw Error(ErrorKind::invalid_input,
                   fmt::format("forwarding host credentials: {}: the host's {} login has expired or was revoked; "
                               "sign in again on the host ({}), then create the bottle again",
                               host_file.string(), to_string(agent),
                               agent == AgentKind::codex ? "run `codex login`" : "run `claude`, then /login"));
-    case HostRefreshOutcome::unavailable:
-      warn(trimmed_detail(r));
-      return;
+    case HostRefreshOutcome::unavailable: warn(trimmed_detail(r)); return;
   }
 }
 
@@ -150,8 +145,8 @@ void Bottles::start_pipelock(const BottleSpec& spec) {
   if (!daemon_running(daemon)) {
     const auto [host, port] = split_listen(pipelock->listen, spec.name);
     if (!host_.ports().port_free(host, port))
-      throw Error(ErrorKind::isolation, fmt::format("pipelock for {}: {} is in use by another process", spec.name,
-                                                    pipelock->listen));
+      throw Error(ErrorKind::isolation,
+                  fmt::format("pipelock for {}: {} is in use by another process", spec.name, pipelock->listen));
     const ProcessResult started = runner_.run(Command{.argv = daemon_start_argv(daemon)});
     if (!started.ok())
       throw Error(ErrorKind::isolation,
@@ -161,8 +156,8 @@ void Bottles::start_pipelock(const BottleSpec& spec) {
   if (wait_until_ready(host_.clock(), [&] { return runner_.run(Command{.argv = pipelock->health_argv()}).ok(); }))
     return;
   runner_.run(Command{.argv = daemon_stop_argv(daemon)});
-  throw Error(ErrorKind::isolation, fmt::format("pipelock for {} did not become healthy (its log: {})", spec.name,
-                                                daemon.log_file.string()));
+  throw Error(ErrorKind::isolation,
+              fmt::format("pipelock for {} did not become healthy (its log: {})", spec.name, daemon.log_file.string()));
 }
 
 void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
@@ -171,19 +166,23 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     start_pipelock(spec);
     const EgressFiles files = egress_files(b, spec);
     if (b.egress_placement() == EgressPlacement::host) {
-      if (runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok()) return;  // already up
+      if (runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok())
+        return;  // already up
       // Someone else's listener there would receive the bottle's traffic.
       if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
         throw Error(ErrorKind::isolation,
-                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process",
-                                spec.name, spec.egress.port));
+                    fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process", spec.name,
+                                spec.egress.port));
     }
-    const ProcessResult started = runner_.run(b.engine_command(b.egress_start_argv(spec, files, egress_upstream(spec))));
+    const ProcessResult started =
+        runner_.run(b.engine_command(b.egress_start_argv(spec, files, egress_upstream(spec))));
     if (!started.ok())
-      throw Error(ErrorKind::isolation, fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
+      throw Error(ErrorKind::isolation,
+                  fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
     // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
-    if (!wait_until_ready(host_.clock(),
-                          [&] { return runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok(); }))
+    if (!wait_until_ready(host_.clock(), [&] {
+          return runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok();
+        }))
       throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
   } catch (const Error& e) {
     // Nothing of a half-started egress may keep running (nor hold its ports).
@@ -210,8 +209,8 @@ void Bottles::stop_egress(Backend& b, const BottleSpec& spec) {
   for (const auto& [argv, what] : egress_stop_argvs(b, spec, false)) {
     const ProcessResult r = runner_.run(Command{.argv = argv});
     if (!r.ok())
-      failures += fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what, argv.front(),
-                              trimmed_detail(r));
+      failures +=
+          fmt::format("{}stop {}: {} failed: {}", failures.empty() ? "" : "; ", what, argv.front(), trimmed_detail(r));
   }
   if (!failures.empty()) throw Error(ErrorKind::backend, fmt::format("bottle {}: {}", spec.name, failures));
 }

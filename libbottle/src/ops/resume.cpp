@@ -4,7 +4,8 @@ namespace bottle {
 
 std::string shell_quote(std::string_view word) {
   const bool safe = !word.empty() && word.find_first_not_of(
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == std::string_view::npos;
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
+                                         std::string_view::npos;
   if (safe) return std::string(word);
   std::string quoted = "'";
   for (char c : word) {

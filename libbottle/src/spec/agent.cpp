@@ -28,10 +28,8 @@ std::vector<std::string> command_with(const BottleSpec& spec, const std::vector<
   std::vector<std::string> argv{traits.binary};
   if (!spec.prompt_file.empty()) {
     argv.insert(argv.end(), traits.prompt_flag.begin(), traits.prompt_flag.end());
-    if (traits.prompt_flag_joins)
-      argv.back() += std::string(guest_prompt_path);
-    else
-      argv.emplace_back(guest_prompt_path);
+    if (traits.prompt_flag_joins) argv.back() += std::string(guest_prompt_path);
+    else argv.emplace_back(guest_prompt_path);
   }
   argv.insert(argv.end(), middle.begin(), middle.end());
   argv.insert(argv.end(), user_args.begin(), user_args.end());
@@ -44,8 +42,7 @@ std::vector<std::string> agent_command(const BottleSpec& spec, const std::vector
   return command_with(spec, {}, user_args);
 }
 
-std::vector<std::string> agent_continue_command(const BottleSpec& spec,
-                                                const std::vector<std::string>& user_args) {
+std::vector<std::string> agent_continue_command(const BottleSpec& spec, const std::vector<std::string>& user_args) {
   return command_with(spec, agent_traits(spec.agent).continue_args, user_args);
 }
 

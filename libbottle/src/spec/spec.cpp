@@ -1,11 +1,11 @@
 #include "bottle/spec/spec.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
-#include "bottle/spec/egress_route_json.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/spec/egress_route_json.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "core/json_reader.hpp"
 
@@ -46,8 +46,7 @@ bool is_json_pointer(std::string_view pointer) {
 
 void validate_route(const EgressRoute& r, const std::string& at) {
   // Route names (optional) key the token brokers and appear in egress logs: a plain word.
-  const bool name_ok = r.name.size() <= 64 &&
-                       std::all_of(r.name.begin(), r.name.end(), [](char c) {
+  const bool name_ok = r.name.size() <= 64 && std::all_of(r.name.begin(), r.name.end(), [](char c) {
                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
                        });
   if (!name_ok) field_error(at + ".name", "must be at most 64 of letters, digits, '-', '_' and '.'");
@@ -89,16 +88,16 @@ Mount parse_mount(const JsonField& f) {
 
 BottleSpec parse_spec_object(const JsonField& root) {
   BottleSpec s;
-  root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress",
-                  "allowlist", "forward_host_credentials", "prompt_file", "resources", "protected_paths",
+  root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress", "allowlist",
+                  "forward_host_credentials", "prompt_file", "resources", "protected_paths",
                   "unsafe_unprotected_paths"});
-  if (!root.with("name", [&](const JsonField& v) { s.name = v.string(); }))
-    root.fail("missing key \"name\"");
+  if (!root.with("name", [&](const JsonField& v) { s.name = v.string(); })) root.fail("missing key \"name\"");
   root.with("backend", [&](const JsonField& v) { s.backend = parse_backend_kind(v.string(), v.path()); });
   root.with("agent", [&](const JsonField& v) { s.agent = parse_agent_kind(v.string(), v.path()); });
   root.with("image", [&](const JsonField& v) { s.image = v.string(); });
   root.with("user", [&](const JsonField& v) { s.user = v.string(); });
-  root.with("workspaces", [&](const JsonField& v) { v.each([&](const JsonField& m) { s.workspaces.push_back(parse_mount(m)); }); });
+  root.with("workspaces",
+            [&](const JsonField& v) { v.each([&](const JsonField& m) { s.workspaces.push_back(parse_mount(m)); }); });
   root.with("env", [&](const JsonField& v) {
     v.each_member([&](const std::string& key, const JsonField& value) { s.env[key] = value.string(); });
   });
@@ -112,12 +111,12 @@ BottleSpec parse_spec_object(const JsonField& root) {
       });
     });
   });
-  root.with("allowlist", [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
+  root.with("allowlist",
+            [&](const JsonField& v) { v.each([&](const JsonField& h) { s.allowlist.push_back(h.string()); }); });
   root.with("forward_host_credentials", [&](const JsonField& v) { s.forward_host_credentials = v.boolean(); });
   root.with("prompt_file", [&](const JsonField& v) { s.prompt_file = v.string(); });
-  root.with("protected_paths", [&](const JsonField& v) {
-    v.each([&](const JsonField& p) { s.protected_paths.push_back(p.string()); });
-  });
+  root.with("protected_paths",
+            [&](const JsonField& v) { v.each([&](const JsonField& p) { s.protected_paths.push_back(p.string()); }); });
   root.with("unsafe_unprotected_paths", [&](const JsonField& v) {
     v.each([&](const JsonField& p) { s.unsafe_unprotected_paths.push_back(p.string()); });
   });
@@ -131,9 +130,7 @@ BottleSpec parse_spec_object(const JsonField& root) {
 
 }  // namespace
 
-std::string_view to_string(BackendKind kind) {
-  return kind == BackendKind::docker ? "docker" : "smolmachines";
-}
+std::string_view to_string(BackendKind kind) { return kind == BackendKind::docker ? "docker" : "smolmachines"; }
 
 std::string_view to_string(AgentKind kind) { return kind == AgentKind::claude ? "claude" : "codex"; }
 
@@ -152,9 +149,8 @@ AgentKind parse_agent_kind(std::string_view text, std::string_view field) {
 std::optional<std::string> bottle_name_problem(std::string_view name) {
   if (name.empty()) return "must not be empty";
   if (name.size() > max_name_length) return fmt::format("must be at most {} characters", max_name_length);
-  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return is_lower_alnum(c) || c == '-' || c == '_';
-  });
+  const bool chars_ok =
+      std::all_of(name.begin(), name.end(), [](char c) { return is_lower_alnum(c) || c == '-' || c == '_'; });
   if (!chars_ok) return "may contain only lowercase letters, digits, '-' and '_'";
   if (!is_lower_alnum(name.front()) || !is_lower_alnum(name.back()))
     return "must start and end with a lowercase letter or digit";
@@ -189,11 +185,9 @@ void validate_hostname(std::string_view host, std::string_view field, bool allow
 }
 
 void validate_env_name(std::string_view key, std::string_view field) {
-  const bool ok = !key.empty() && key.size() <= 128 &&
-                  !(key.front() >= '0' && key.front() <= '9') &&
-                  std::all_of(key.begin(), key.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                  });
+  const bool ok = !key.empty() && key.size() <= 128 && !(key.front() >= '0' && key.front() <= '9') &&
+                  std::all_of(key.begin(), key.end(),
+                              [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
   if (!ok) field_error(field, "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
 }
 
@@ -204,17 +198,16 @@ void validate_image(std::string_view image, std::string_view field) {
   if (image.size() > 255) field_error(field, "is too long");
   if (image.front() == '-') field_error(field, "must not start with '-'");
   for (char c : image) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                    c == '-' || c == '/' || c == ':' || c == '@';
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/' ||
+                    c == ':' || c == '@';
     if (!ok) field_error(field, "may contain only letters, digits and . _ - / : @");
   }
 }
 
 void validate_user(std::string_view user, std::string_view field) {
   if (user.empty() || user.size() > 32) field_error(field, "must be 1-32 characters");
-  const bool ok = std::all_of(user.begin(), user.end(), [](char c) {
-    return is_lower_alnum(c) || c == '_' || c == '-';
-  });
+  const bool ok =
+      std::all_of(user.begin(), user.end(), [](char c) { return is_lower_alnum(c) || c == '_' || c == '-'; });
   if (!ok || user.front() == '-') field_error(field, "must match [a-z0-9_][a-z0-9_-]*");
 }
 
@@ -266,8 +259,9 @@ void validate_unprotected_name(std::string_view name, std::string_view field) {
   const bool known = std::find(defaults.begin(), defaults.end(), name) != defaults.end() ||
                      (name.substr(0, 5) == ".git/" && std::find(git.begin(), git.end(), name.substr(5)) != git.end());
   if (!known)
-    field_error(field, "must be a name from the default protected list (see `bottle-cli config show`), e.g. "
-                       "\".vscode\" or \".git/hooks\"");
+    field_error(field,
+                "must be a name from the default protected list (see `bottle-cli config show`), e.g. "
+                "\".vscode\" or \".git/hooks\"");
 }
 
 void validate_spec(const BottleSpec& s) {

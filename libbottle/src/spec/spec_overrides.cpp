@@ -1,10 +1,10 @@
 #include "bottle/spec/spec_overrides.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "bottle/core/error.hpp"
 
@@ -48,9 +48,7 @@ template <typename Fn>
 void as_flag(std::string_view flag, Fn&& fn) {
   try {
     fn();
-  } catch (const Error& e) {
-    throw e.relabeled(std::string(flag), ErrorKind::invalid_input);
-  }
+  } catch (const Error& e) { throw e.relabeled(std::string(flag), ErrorKind::invalid_input); }
 }
 
 // Paths are checked before anything echoes them back in a message.
@@ -165,7 +163,8 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
     s.prompt_file = absolute_from(*o.prompt_file, cwd);
     check_path("--prompt-file", "", s.prompt_file);
     std::error_code ec;
-    if (!fs::is_regular_file(s.prompt_file, ec)) usage_error("--prompt-file", fmt::format("{}: not a file", s.prompt_file));
+    if (!fs::is_regular_file(s.prompt_file, ec))
+      usage_error("--prompt-file", fmt::format("{}: not a file", s.prompt_file));
   }
   if (o.cpus) s.resources.cpus = *o.cpus;
   if (o.memory_mib) s.resources.memory_mib = *o.memory_mib;

@@ -27,8 +27,7 @@ const std::vector<std::string>& default_protected_names() {
       // editors: tasks that run on folder open, settings that point at binaries
       ".vscode", ".idea", ".devcontainer",
       // environment loaders and hook managers that run work-tree files on the host
-      ".envrc", "mise.toml", ".mise.toml", ".husky", ".pre-commit-config.yaml", "lefthook.yml",
-      ".lefthook.yml",
+      ".envrc", "mise.toml", ".mise.toml", ".husky", ".pre-commit-config.yaml", "lefthook.yml", ".lefthook.yml",
       // a workspace that is a home directory
       ".gitconfig", ".bashrc", ".bash_profile", ".zshrc", ".zprofile", ".profile", ".ripgreprc"};
   return names;
@@ -61,9 +60,7 @@ std::string parent_of(const std::string& relative) {
   return slash == std::string::npos ? std::string() : relative.substr(0, slash);
 }
 
-std::size_t depth(const std::string& relative) {
-  return std::count(relative.begin(), relative.end(), '/');
-}
+std::size_t depth(const std::string& relative) { return std::count(relative.begin(), relative.end(), '/'); }
 
 bool is_below(const std::string& path, const std::string& ancestor) {
   return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
@@ -75,14 +72,10 @@ EntryKind kind_at(const fs::path& path) {
   const fs::file_status status = fs::symlink_status(path, ec);
   if (ec || status.type() == fs::file_type::not_found) return EntryKind::missing;
   switch (status.type()) {
-    case fs::file_type::regular:
-      return EntryKind::file;
-    case fs::file_type::directory:
-      return EntryKind::directory;
-    case fs::file_type::symlink:
-      return EntryKind::symlink;
-    default:
-      return EntryKind::other;
+    case fs::file_type::regular: return EntryKind::file;
+    case fs::file_type::directory: return EntryKind::directory;
+    case fs::file_type::symlink: return EntryKind::symlink;
+    default: return EntryKind::other;
   }
 }
 
@@ -140,12 +133,9 @@ WorkspaceScan scan_workspace(const fs::path& root, const ProtectionPolicy& polic
     throw Error(ErrorKind::io, fmt::format("workspace {}: not a directory", root.string()));
   if (looks_like_git_dir(root)) scan.git_dirs.emplace_back("");
   auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-  if (ec)
-    throw Error(ErrorKind::io, fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
+  if (ec) throw Error(ErrorKind::io, fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec)
-      throw Error(ErrorKind::io,
-                  fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
+    if (ec) throw Error(ErrorKind::io, fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
     const fs::path& path = it->path();
     const std::string relative = path.lexically_relative(root).generic_string();
     const EntryKind kind = kind_at(path);
@@ -202,21 +192,17 @@ std::vector<GuardPath> plan_protection(const WorkspaceScan& scan, const Protecti
   };
   const auto protect = [&](const std::string& relative, bool ro) {
     switch (kind_of(relative)) {
-      case EntryKind::missing:
-        return;
+      case EntryKind::missing: return;
       case EntryKind::file:
-      case EntryKind::directory:
-        break;
+      case EntryKind::directory: break;
       case EntryKind::symlink:
-        throw Error(
-            ErrorKind::isolation,
-            fmt::format("workspace: {} is a symlink, and bottle cannot protect a symlink (replace it with "
-                        "the file or directory itself, or name it in unsafe_unprotected_paths)",
-                        relative));
+        throw Error(ErrorKind::isolation,
+                    fmt::format("workspace: {} is a symlink, and bottle cannot protect a symlink (replace it with "
+                                "the file or directory itself, or name it in unsafe_unprotected_paths)",
+                                relative));
       case EntryKind::other:
         throw Error(ErrorKind::isolation,
-                    fmt::format("workspace: {} is neither a file nor a directory; bottle cannot protect it",
-                                relative));
+                    fmt::format("workspace: {} is neither a file nor a directory; bottle cannot protect it", relative));
     }
     auto [it, inserted] = read_only.emplace(relative, ro);
     if (!inserted) it->second = it->second || ro;
@@ -228,8 +214,7 @@ std::vector<GuardPath> plan_protection(const WorkspaceScan& scan, const Protecti
     // A `.git` file (submodule, linked worktree) says where the git directory is;
     // a `.git` directory that is no git directory is a placeholder.
     const std::string dot_git = join(tree, ".git");
-    if (std::find(scan.git_dirs.begin(), scan.git_dirs.end(), dot_git) == scan.git_dirs.end())
-      protect(dot_git, true);
+    if (std::find(scan.git_dirs.begin(), scan.git_dirs.end(), dot_git) == scan.git_dirs.end()) protect(dot_git, true);
   }
   for (const auto& extra : policy.extra) protect(extra, true);
   for (const auto& git_dir : scan.git_dirs) {
@@ -250,22 +235,19 @@ std::vector<GuardPath> plan_protection(const WorkspaceScan& scan, const Protecti
     // Below a read-only directory everything is read-only already, and a writable
     // mount there would undo it. (No structured binding: clang 14 cannot capture one.)
     const std::string& path = entry.first;
-    const bool covered = std::any_of(read_only.begin(), read_only.end(), [&](const auto& other) {
-      return other.second && is_below(path, other.first);
-    });
+    const bool covered = std::any_of(read_only.begin(), read_only.end(),
+                                     [&](const auto& other) { return other.second && is_below(path, other.first); });
     if (!covered) plan.push_back({path, entry.second});
   }
-  std::stable_sort(plan.begin(), plan.end(), [](const GuardPath& a, const GuardPath& b) {
-    return depth(a.relative) < depth(b.relative);
-  });
+  std::stable_sort(plan.begin(), plan.end(),
+                   [](const GuardPath& a, const GuardPath& b) { return depth(a.relative) < depth(b.relative); });
   return plan;
 }
 
 std::vector<std::string> make_placeholders(const BottleSpec& spec) {
   std::vector<std::string> made;
   const auto fail = [](const fs::path& path, const std::string& why) {
-    throw Error(ErrorKind::isolation,
-                fmt::format("workspace: cannot create {} to protect it: {}", path.string(), why));
+    throw Error(ErrorKind::isolation, fmt::format("workspace: cannot create {} to protect it: {}", path.string(), why));
   };
   for (const auto& workspace : spec.workspaces) {
     if (workspace.read_only) continue;

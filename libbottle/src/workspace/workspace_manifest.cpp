@@ -54,9 +54,7 @@ std::string fingerprint(const fs::path& path) {
   return "other";
 }
 
-std::string kind_word(const std::string& fingerprint) {
-  return fingerprint.substr(0, fingerprint.find(' '));
-}
+std::string kind_word(const std::string& fingerprint) { return fingerprint.substr(0, fingerprint.find(' ')); }
 
 }  // namespace
 
@@ -79,8 +77,7 @@ WorkspaceFingerprints fingerprint_workspace(const fs::path& root, const Workspac
          !ec && it != fs::recursive_directory_iterator() && seen < max_entries_per_directory;
          it.increment(ec), ++seen) {
       const std::string name = it->path().filename().string();
-      if (worktrees && it.depth() >= 1 && name != "config.worktree" && name != "commondir" &&
-          name != "gitdir") {
+      if (worktrees && it.depth() >= 1 && name != "config.worktree" && name != "commondir" && name != "gitdir") {
         it.disable_recursion_pending();
         continue;
       }
@@ -95,14 +92,12 @@ WorkspaceManifest take_manifest(const BottleSpec& spec) {
   WorkspaceManifest manifest;
   for (const auto& workspace : spec.workspaces) {
     if (workspace.read_only) continue;
-    manifest.workspaces[workspace.host] =
-        fingerprint_workspace(workspace.host, scan_workspace(workspace.host, policy));
+    manifest.workspaces[workspace.host] = fingerprint_workspace(workspace.host, scan_workspace(workspace.host, policy));
   }
   return manifest;
 }
 
-std::vector<WorkspaceChange> compare_manifests(const WorkspaceManifest& before,
-                                               const WorkspaceManifest& after) {
+std::vector<WorkspaceChange> compare_manifests(const WorkspaceManifest& before, const WorkspaceManifest& after) {
   std::set<std::string> hosts;
   for (const auto& [host, prints] : before.workspaces) hosts.insert(host);
   for (const auto& [host, prints] : after.workspaces) hosts.insert(host);
@@ -121,14 +116,10 @@ std::vector<WorkspaceChange> compare_manifests(const WorkspaceManifest& before,
       const auto o = old_prints.find(path);
       const auto n = new_prints.find(path);
       std::string change;
-      if (o == old_prints.end())
-        change = "created";
-      else if (n == new_prints.end())
-        change = "removed";
-      else if (o->second == n->second)
-        continue;
-      else
-        change = kind_word(o->second) == kind_word(n->second) ? "modified" : "replaced";
+      if (o == old_prints.end()) change = "created";
+      else if (n == new_prints.end()) change = "removed";
+      else if (o->second == n->second) continue;
+      else change = kind_word(o->second) == kind_word(n->second) ? "modified" : "replaced";
       changes.push_back({several ? host + "/" + path : path, change});
     }
   }
@@ -164,9 +155,7 @@ WorkspaceManifest manifest_from_json(std::string_view text) {
             [&](const std::string& path, const detail::JsonField& print) { prints[path] = print.string(); });
       });
     });
-  } catch (const Error& e) {
-    throw Error(ErrorKind::io, e.what());
-  }
+  } catch (const Error& e) { throw Error(ErrorKind::io, e.what()); }
   return manifest;
 }
 

@@ -34,11 +34,9 @@ bool is_plain_directory(const fs::path& path) {
 
 void append_sentinel_event(const fs::path& file, const SentinelEvent& event) {
   const std::string line =
-      boost::json::serialize(boost::json::object{{"path", event.path}, {"quarantined", event.quarantined}}) +
-      "\n";
+      boost::json::serialize(boost::json::object{{"path", event.path}, {"quarantined", event.quarantined}}) + "\n";
   const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    throw Error(ErrorKind::io, fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+  if (fd < 0) throw Error(ErrorKind::io, fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
   const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
   if (!written) throw Error(ErrorKind::io, fmt::format("{}: cannot write", file.string()));
@@ -53,11 +51,9 @@ std::vector<SentinelEvent> read_sentinel_events(const fs::path& file) {
     if (line.empty()) continue;
     try {
       const auto object = boost::json::parse(line).as_object();
-      events.push_back(
-          {std::string(object.at("path").as_string()), std::string(object.at("quarantined").as_string())});
+      events.push_back({std::string(object.at("path").as_string()), std::string(object.at("quarantined").as_string())});
     } catch (const std::exception&) {
-      throw Error(ErrorKind::io,
-                  fmt::format("{}: line {} is not a sentinel event", file.string(), events.size() + 1));
+      throw Error(ErrorKind::io, fmt::format("{}: line {} is not a sentinel event", file.string(), events.size() + 1));
     }
   }
   return events;
@@ -81,8 +77,7 @@ WorkspaceSentinel::~WorkspaceSentinel() {
 
 std::size_t WorkspaceSentinel::arm() {
   fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (fd_ < 0)
-    throw Error(ErrorKind::isolation, fmt::format("workspace sentinel: inotify: {}", std::strerror(errno)));
+  if (fd_ < 0) throw Error(ErrorKind::isolation, fmt::format("workspace sentinel: inotify: {}", std::strerror(errno)));
   for (const auto& root : roots_) watch_tree(root);
   return unwatched_;
 }
@@ -106,8 +101,8 @@ void WorkspaceSentinel::watch_tree(const fs::path& dir) {
   }
   watches_[wd] = dir;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-       !ec && it != end; it.increment(ec))
+  for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
+       it.increment(ec))
     examine(it->path());
 }
 
@@ -139,8 +134,7 @@ void WorkspaceSentinel::quarantine(const fs::path& path) {
   on_event_(event);
 }
 
-void WorkspaceSentinel::run(const std::atomic<bool>& stop, const std::function<bool()>& keep_going,
-                            int tick_ms) {
+void WorkspaceSentinel::run(const std::atomic<bool>& stop, const std::function<bool()>& keep_going, int tick_ms) {
   alignas(inotify_event) char buffer[64 * 1024];
   while (!stop.load() && keep_going()) {
     pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};

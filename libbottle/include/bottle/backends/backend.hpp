@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "bottle/core/subprocess.hpp"
 #include "bottle/egress/egress_setup.hpp"
 #include "bottle/spec/guest_env.hpp"
 #include "bottle/spec/spec.hpp"
-#include "bottle/core/subprocess.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 
 namespace bottle {
@@ -38,10 +38,10 @@ struct AgentArgv {
 
 /// How to exec a command in a bottle.
 struct ExecOptions {
-  bool tty = false;          ///< allocate a terminal (interactive use)
-  bool forward_stdin = false;///< pass the caller's stdin (e.g. file content) through
-  std::string user;          ///< empty: root (provisioning)
-  std::string workdir;       ///< empty: the backend's default
+  bool tty = false;            ///< allocate a terminal (interactive use)
+  bool forward_stdin = false;  ///< pass the caller's stdin (e.g. file content) through
+  std::string user;            ///< empty: root (provisioning)
+  std::string workdir;         ///< empty: the backend's default
   std::map<std::string, std::string> env;
 };
 
@@ -59,7 +59,7 @@ std::string_view to_string(EngineState state);
 
 /// One bottle as its engine lists it.
 struct BottleInfo {
-  std::string name;            ///< the bottle's name (not the engine's object name)
+  std::string name;  ///< the bottle's name (not the engine's object name)
   BackendKind backend = BackendKind::docker;
   EngineState state = EngineState::other;
   std::int64_t created_unix = 0;
@@ -134,12 +134,10 @@ class Backend {
   virtual std::vector<Argv> remove_argvs(const BottleSpec& spec) const = 0;
   /// One engine query listing every bottle this backend owns.
   virtual Argv list_argv() const = 0;
-  virtual Argv exec_argv(const BottleSpec& spec, const Argv& command,
-                         const ExecOptions& options) const = 0;
+  virtual Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const = 0;
   /// The agent's argv, as the agent user in the spec's workdir, with the spec's env.
   /// `tty` selects interactive mode.
-  virtual AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args,
-                               bool tty) const = 0;
+  virtual AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const = 0;
   // ---- Egress: the bottle's only way out ---------------------------------------
   // Backends that cannot run egress keep the defaults: a reason, a disabled
   // guest_egress() and egress_* builders that throw Error(isolation), so a bottle
@@ -183,13 +181,12 @@ class Backend {
   /// Run a command in the bottle. Non-tty runs capture output unless
   /// `interactive` is set on the returned command.
   ProcessResult exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
-                     std::optional<std::string> stdin_data = std::nullopt,
-                     bool interactive = false);
+                     std::optional<std::string> stdin_data = std::nullopt, bool interactive = false);
   /// Write `content` to `guest_path` inside the bottle, owned by `owner`, with `mode`,
   /// atomically (temp + rename in the guest). The content travels on stdin, never
   /// in an argv.
-  void install_file(const BottleSpec& spec, const std::string& guest_path,
-                    const std::string& content, const std::string& owner, unsigned mode);
+  void install_file(const BottleSpec& spec, const std::string& guest_path, const std::string& content,
+                    const std::string& owner, unsigned mode);
   /// Run the agent on the caller's terminal; returns its status as a shell reports it.
   int run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty);
 

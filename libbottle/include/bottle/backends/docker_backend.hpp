@@ -3,8 +3,8 @@
 //
 // A bottle NAME is the container "bottle-NAME", labelled io.bottle.managed=1 and
 // io.bottle.name=NAME, on its own internal network "bottle-NAME-net"; its egress
-// proxy is the container "bottle-NAME-egress" (io.bottle.role=egress). Its main process idles until stopped; the agent and every
-// provisioning step run through `docker exec`.
+// proxy is the container "bottle-NAME-egress" (io.bottle.role=egress). Its main process idles until stopped; the agent
+// and every provisioning step run through `docker exec`.
 
 #include <functional>
 #include <optional>
@@ -55,8 +55,7 @@ class DockerBackend final : public Backend {
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
   Argv list_argv() const override;
-  Argv exec_argv(const BottleSpec& spec, const Argv& command,
-                 const ExecOptions& options) const override;
+  Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const override;
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   bool is_gone(const ProcessResult& result) const override;

@@ -47,7 +47,7 @@ inline constexpr SmolvmVersion smolvm_egress_minimum{1, 7, 2};
 inline constexpr std::string_view smolvm_gateway = "100.96.0.1";
 
 struct SmolmachinesOptions {
-  std::string smolvm = "smolvm";          ///< the smolvm CLI
+  std::string smolvm = "smolvm";  ///< the smolvm CLI
   SmolvmGrammar grammar = SmolvmGrammar::positional_names;
   /// Absolute path of the pty-resize wrapper put in front of TTY-mode agent argv.
   /// Empty: TTY-mode agent_argv throws Error(not_found) (never a silent fallback).
@@ -78,8 +78,7 @@ class SmolmachinesBackend final : public Backend {
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
   Argv list_argv() const override;
-  Argv exec_argv(const BottleSpec& spec, const Argv& command,
-                 const ExecOptions& options) const override;
+  Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const override;
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   bool is_gone(const ProcessResult& result) const override;
@@ -97,8 +96,7 @@ class SmolmachinesBackend final : public Backend {
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const override;
   /// The supervised mitmdump of one bottle.
-  HostDaemon egress_daemon(const BottleSpec& spec, const EgressFiles& files,
-                           const EgressUpstream& upstream) const;
+  HostDaemon egress_daemon(const BottleSpec& spec, const EgressFiles& files, const EgressUpstream& upstream) const;
 
   /// As constructed: with probe_version set, version and grammar are not resolved here.
   const SmolmachinesOptions& options() const { return options_; }

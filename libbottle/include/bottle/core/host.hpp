@@ -46,9 +46,9 @@ enum class Var {
 
 struct VarInfo {
   Var var;
-  std::string_view name;     ///< e.g. "BOTTLE_HOME"
-  std::string_view meaning;  ///< one line, as README.md shows it
-  std::string_view fallback; ///< what applies when unset ("" when nothing does)
+  std::string_view name;      ///< e.g. "BOTTLE_HOME"
+  std::string_view meaning;   ///< one line, as README.md shows it
+  std::string_view fallback;  ///< what applies when unset ("" when nothing does)
 };
 
 /// The table: one row per Var, in the enum's order.

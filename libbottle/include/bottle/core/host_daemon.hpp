@@ -18,11 +18,11 @@
 namespace bottle {
 
 struct HostDaemon {
-  std::string program;               ///< absolute path
-  std::vector<std::string> args;     ///< without argv[0]
+  std::string program;            ///< absolute path
+  std::vector<std::string> args;  ///< without argv[0]
   std::filesystem::path pid_file;
-  std::filesystem::path log_file;    ///< stdout and stderr
-  std::string process_name;          ///< the kernel's comm of the running program
+  std::filesystem::path log_file;  ///< stdout and stderr
+  std::string process_name;        ///< the kernel's comm of the running program
   /// Whether the program sends sd_notify READY=1 (see above).
   bool notifies_ready = true;
   int ready_timeout_seconds = 30;

@@ -42,8 +42,7 @@ inline constexpr std::chrono::minutes stale_temp_age{10};
 /// file is untouched and no temp file is left behind; a temp file left by a killed
 /// writer is never read, and is removed by a later write once stale_temp_age old.
 /// Throws Error(io).
-void write_file_atomic(const std::filesystem::path& path, std::string_view content,
-                       unsigned mode = 0600);
+void write_file_atomic(const std::filesystem::path& path, std::string_view content, unsigned mode = 0600);
 /// Create `dir` and missing parents with mode 0700. Throws Error(io).
 void make_private_dirs(const std::filesystem::path& dir);
 /// The most read_file() reads unless told otherwise: far above any file bottle

@@ -41,12 +41,12 @@ std::filesystem::path claude_global_config_path_from_environment(const Host& hos
 struct ClaudeHostCredentials {
   std::string access_token;
   std::string refresh_token;
-  std::int64_t expires_at_ms = 0;                        ///< expiresAt, ms since the epoch
+  std::int64_t expires_at_ms = 0;  ///< expiresAt, ms since the epoch
   std::optional<std::int64_t> refresh_token_expires_at_ms;
-  std::vector<std::string> scopes;                       ///< contains "user:inference"
-  std::optional<std::string> subscription_type;          ///< "pro", "max", ...
+  std::vector<std::string> scopes;               ///< contains "user:inference"
+  std::optional<std::string> subscription_type;  ///< "pro", "max", ...
   std::optional<std::string> rate_limit_tier;
-  std::optional<std::string> client_id;                  ///< newer builds persist it
+  std::optional<std::string> client_id;  ///< newer builds persist it
 };
 
 /// Parse the host's .credentials.json. Requires claudeAiOauth with a non-empty

@@ -45,10 +45,10 @@ struct CodexHostAuth {
   /// tokens.account_id, or the id_token's chatgpt_account_id when that is absent
   /// (Codex copies it the same way at login).
   std::string account_id;
-  std::string last_refresh;                 ///< RFC 3339, copied verbatim
-  boost::json::object id_claims;            ///< decoded id_token payload
-  boost::json::object access_claims;        ///< decoded access_token payload
-  std::int64_t access_exp = 0;              ///< access token `exp`, seconds
+  std::string last_refresh;           ///< RFC 3339, copied verbatim
+  boost::json::object id_claims;      ///< decoded id_token payload
+  boost::json::object access_claims;  ///< decoded access_token payload
+  std::int64_t access_exp = 0;        ///< access token `exp`, seconds
   // API-key mode:
   std::string api_key;
 };

@@ -24,16 +24,16 @@
 
 #include "bottle/backends/backend.hpp"
 #include "bottle/core/base64url.hpp"
-#include "bottle/spec/spec.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/spec/spec.hpp"
 
 namespace bottle {
 
 /// A file bottle writes into a bottle. `content` holds dummies only.
 struct GuestFile {
-  std::string path;    ///< absolute guest path
+  std::string path;  ///< absolute guest path
   std::string content;
-  std::string owner;   ///< "user:group"
+  std::string owner;  ///< "user:group"
   unsigned mode = 0600;
   bool operator==(const GuestFile&) const = default;
 };

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "bottle/core/subprocess.hpp"
 #include "bottle/egress/egress_setup.hpp"
 #include "bottle/spec/spec.hpp"
-#include "bottle/core/subprocess.hpp"
 
 namespace bottle {
 
@@ -29,7 +29,7 @@ struct HostRefreshRequest {
   std::string python = "python3";
   std::filesystem::path broker_script;  ///< <data dir>/egress/bottle_broker.py
   AgentKind agent = AgentKind::codex;
-  std::filesystem::path host_file;      ///< the host login file, refreshed in place
+  std::filesystem::path host_file;  ///< the host login file, refreshed in place
   std::int64_t min_valid_s = host_refresh_window_s;
   /// The parent proxy and its CA, as egress's broker would use them (empty: direct).
   EgressUpstream upstream;
@@ -50,7 +50,6 @@ enum class HostRefreshOutcome {
 HostRefreshOutcome host_refresh_outcome(const ProcessResult& result);
 
 /// Whether a token expiring at `expires_at_s` must be refreshed at `now_s`. Pure.
-bool host_token_expiring(std::int64_t expires_at_s, std::int64_t now_s,
-                         std::int64_t window_s = host_refresh_window_s);
+bool host_token_expiring(std::int64_t expires_at_s, std::int64_t now_s, std::int64_t window_s = host_refresh_window_s);
 
 }  // namespace bottle

@@ -68,7 +68,6 @@ bool is_dummy_jwt_payload(const boost::json::object& payload);
 /// "bottle_dummy": true and "jti": "bottle-<128-bit random hex>" (replacing any real
 /// jti), serialised compactly; signature dummy_jwt_signature. Two calls never
 /// return the same token (the jti is fresh randomness from `random`).
-std::string mint_dummy_jwt(const boost::json::object& real_payload,
-                           const RandomSource& random = system_random_bytes);
+std::string mint_dummy_jwt(const boost::json::object& real_payload, const RandomSource& random = system_random_bytes);
 
 }  // namespace bottle

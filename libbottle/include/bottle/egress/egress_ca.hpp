@@ -20,11 +20,11 @@
 namespace bottle {
 
 struct EgressCa {
-  std::filesystem::path dir;        ///< <state>/ca, the mitmproxy confdir
+  std::filesystem::path dir;           ///< <state>/ca, the mitmproxy confdir
   std::filesystem::path key_and_cert;  ///< mitmproxy-ca.pem (secret: never copy into a bottle)
-  std::filesystem::path cert;       ///< mitmproxy-ca-cert.pem
-  std::string cert_pem;             ///< the certificate, one PEM block
-  bool created = false;             ///< true when this call generated the CA
+  std::filesystem::path cert;          ///< mitmproxy-ca-cert.pem
+  std::string cert_pem;                ///< the certificate, one PEM block
+  bool created = false;                ///< true when this call generated the CA
 };
 
 /// Make sure the user's egress CA exists and return it.

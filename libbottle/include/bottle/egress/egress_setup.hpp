@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "bottle/egress/egress_ca.hpp"
 #include "bottle/core/host.hpp"
+#include "bottle/egress/egress_ca.hpp"
 #include "bottle/spec/spec.hpp"
 
 namespace bottle {
@@ -64,7 +64,7 @@ EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, co
                                const std::vector<std::string>& bottle_dummies = {});
 
 /// The same paths without writing anything (for start/remove of an existing bottle).
-EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec,
-                            const std::vector<EgressRoute>& routes, EgressPlacement placement);
+EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec, const std::vector<EgressRoute>& routes,
+                            EgressPlacement placement);
 
 }  // namespace bottle

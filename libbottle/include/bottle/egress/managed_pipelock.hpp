@@ -17,15 +17,15 @@
 #include <vector>
 
 #include "bottle/core/host_daemon.hpp"
-#include "bottle/spec/spec.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/spec/spec.hpp"
 
 namespace bottle {
 
 struct ManagedPipelock {
   std::string program;  ///< absolute path of the pipelock binary
   std::filesystem::path dir;
-  std::string listen;   ///< "host:port"
+  std::string listen;  ///< "host:port"
 
   HostDaemon daemon() const;
   /// `pipelock healthcheck --addr LISTEN`: exits 0 once pipelock serves /health.
@@ -45,8 +45,8 @@ std::vector<std::string> agent_api_hosts(AgentKind agent);
 std::filesystem::path managed_pipelock_dir(const StateDirs& dirs, const BottleSpec& spec);
 
 /// Write the config and listen files for `spec` (atomic, 0600 in 0700).
-ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& spec,
-                                       const std::string& program, const std::string& listen);
+ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& spec, const std::string& program,
+                                       const std::string& listen);
 
 /// The bottle's pipelock, when it was created with one. Throws Error(not_found)
 /// when it was but the binary is gone (the bottle must not run without it).

@@ -72,8 +72,7 @@ struct PipelockOptions {
 /// Validates every input and throws Error(invalid_input) naming the field:
 /// "$.allowlist[2]", "$.egress.routes[0].hosts[1]", "agent_hosts[0]", "listen",
 /// "ca_cert", "ca_key", "max_requests_per_minute".
-PipelockSettings pipelock_settings_for(const BottleSpec& spec,
-                                       const std::vector<std::string>& agent_hosts,
+PipelockSettings pipelock_settings_for(const BottleSpec& spec, const std::vector<std::string>& agent_hosts,
                                        const PipelockOptions& options = {});
 
 /// Check settings built by hand the way pipelock_settings_for checks its inputs.

@@ -16,7 +16,7 @@ struct CliContext {
   std::ostream& out;
   std::ostream& err;
   BackendFactory backends = {};  ///< empty: default_backends(host)
-  std::string cwd;  ///< for resolving relative paths in flags; empty: the process cwd
+  std::string cwd;               ///< for resolving relative paths in flags; empty: the process cwd
   /// The environment, clock and ports every operation uses (main: Host::from_process()).
   Host host = {};
 };

@@ -37,8 +37,7 @@ struct TmuxOptions {
 /// pane's id ("%N") on stdout.
 Argv tmux_split_window_argv(const Argv& command, const TmuxOptions& options = {});
 /// Replace what runs in `pane` ("%N") with `command`, killing what ran there.
-Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command,
-                            const TmuxOptions& options = {});
+Argv tmux_respawn_pane_argv(const std::string& pane, const Argv& command, const TmuxOptions& options = {});
 
 /// The pane id `tmux split-window -P -F '#{pane_id}'` printed: "%N" and an optional
 /// line ending, nothing else. It is later passed back as `respawn-pane -t PANE`, so

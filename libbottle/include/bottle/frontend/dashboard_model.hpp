@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/ops/bottles.hpp"
 #include "bottle/frontend/rows_format.hpp"
+#include "bottle/ops/bottles.hpp"
 
 namespace bottle {
 

@@ -3,9 +3,9 @@
 // specs (SpecStore) with the engines (Backend) and keeps the two consistent: a
 // bottle that fails to come up leaves neither a spec nor an engine object behind.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,11 +39,11 @@ struct BottleRow {
   BackendKind backend = BackendKind::docker;
   AgentKind agent = AgentKind::claude;
   EngineState state = EngineState::missing;  ///< missing when the engine lost it
-  std::string other_state;     ///< the engine's word when state is other (BottleInfo::other_state)
-  std::string workspace;       ///< first workspace's host path, or ""
+  std::string other_state;                   ///< the engine's word when state is other (BottleInfo::other_state)
+  std::string workspace;                     ///< first workspace's host path, or ""
   std::int64_t created_unix = 0;
   EgressState egress = EgressState::unknown;
-  bool managed = true;         ///< false: an engine object with no stored spec
+  bool managed = true;  ///< false: an engine object with no stored spec
   /// Protected workspace paths changed since the bottle started (the dashboard
   /// counts them; `ls` does not look, and leaves it unset).
   std::optional<std::size_t> workspace_changes;

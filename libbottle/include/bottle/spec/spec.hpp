@@ -80,8 +80,8 @@ struct EgressSpec {
 inline constexpr int default_memory_mib = 4096;
 
 struct Resources {
-  int cpus = 0;          ///< 0: the backend's default
-  int memory_mib = 0;    ///< 0: default_memory_mib
+  int cpus = 0;        ///< 0: the backend's default
+  int memory_mib = 0;  ///< 0: default_memory_mib
   bool operator==(const Resources&) const = default;
 };
 

@@ -17,9 +17,9 @@ struct SpecOverrides {
   std::optional<std::string> agent;
   std::optional<std::string> image;
   std::optional<std::string> user;
-  std::vector<std::string> workspaces;   ///< "HOST[:GUEST[:ro]]" as given
-  std::vector<std::string> env;          ///< "KEY=VALUE" as given
-  std::vector<std::string> allow;        ///< hostnames
+  std::vector<std::string> workspaces;  ///< "HOST[:GUEST[:ro]]" as given
+  std::vector<std::string> env;         ///< "KEY=VALUE" as given
+  std::vector<std::string> allow;       ///< hostnames
   std::optional<bool> forward_host_credentials;
   std::optional<bool> egress;
   std::optional<std::string> prompt_file;

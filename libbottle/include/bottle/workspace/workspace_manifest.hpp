@@ -40,8 +40,7 @@ struct WorkspaceChange {
 };
 
 /// What differs between two manifests, sorted by path. Pure.
-std::vector<WorkspaceChange> compare_manifests(const WorkspaceManifest& before,
-                                               const WorkspaceManifest& after);
+std::vector<WorkspaceChange> compare_manifests(const WorkspaceManifest& before, const WorkspaceManifest& after);
 
 /// "workspace: PATH: CHANGE" (PATH with control characters escaped).
 std::string format_change(const WorkspaceChange& change);
