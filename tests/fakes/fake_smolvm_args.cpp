@@ -51,17 +51,15 @@ class Parser {
       const std::string& word = args_[index_++];
       if (in_trailing_) {
         parsed_.trailing.push_back(word);
-      } else if (only_positionals_) {
-        add_positional(word);
-      } else if (word == "--") {
+      } else if (!only_positionals_ && word == "--") {
         if (spec_.dashdash_starts_trailing) {
           in_trailing_ = true;
         } else {
           only_positionals_ = true;
         }
-      } else if (word.starts_with("--")) {
+      } else if (!only_positionals_ && word.starts_with("--")) {
         parse_long(word);
-      } else if (looks_like_flag(word)) {
+      } else if (!only_positionals_ && looks_like_flag(word)) {
         parse_short_cluster(word);
       } else {
         add_positional(word);

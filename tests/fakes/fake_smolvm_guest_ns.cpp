@@ -94,7 +94,7 @@ fs::path guest_dir_on_host(const fs::path& guest_fs, const std::string& guest_di
   if (fs::is_directory(guest_dir, error)) { return guest_dir; }
   std::string relative = guest_dir;
   while (relative.starts_with('/')) { relative.erase(0, 1); }
-  const fs::path mapped = guest_fs / relative;
+  fs::path mapped = guest_fs / relative;
   fs::create_directories(mapped, error);
   return mapped;
 }

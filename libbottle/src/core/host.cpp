@@ -97,7 +97,7 @@ std::optional<std::string> Host::env(Var var) const {
 
 std::string Host::env_or(Var var, std::string fallback) const {
   auto value = env(var);
-  return value && !value->empty() ? std::move(*value) : fallback;
+  return value && !value->empty() ? std::move(*value) : std::move(fallback);
 }
 
 std::filesystem::path Host::absolute_path(Var var) const {

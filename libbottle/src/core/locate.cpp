@@ -68,7 +68,7 @@ fs::path find_on_path(const Host& host, std::string_view name) {
     rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
     // Relative PATH entries would make the result depend on the cwd.
     if (dir.empty() || dir.front() != '/') continue;
-    const fs::path candidate = fs::path(dir) / name;
+    fs::path candidate = fs::path(dir) / name;
     if (is_executable_file(candidate)) return candidate;
   }
   return {};

@@ -220,7 +220,7 @@ std::vector<BottleSpec> SpecStore::load_all() const {
   if (!fs::is_directory(dir, ec)) return specs;
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const fs::path p = entry.path();
+    const fs::path& p = entry.path();
     if (p.extension() != ".json" || p.filename().string().front() == '.') continue;
     names.push_back(p.stem().string());
   }

@@ -16,7 +16,7 @@ namespace {
 
 // Real ChatGPT tokens are 1-3 KB; a cap keeps a garbage file from being decoded
 // and parsed at length.
-constexpr std::size_t max_token_length = 64 * 1024;
+constexpr std::size_t max_token_length = std::size_t{64} * 1024;
 
 [[noreturn]] void fail(std::string_view what, std::string_view problem) {
   throw Error(ErrorKind::invalid_input, fmt::format("{}: {}", what, problem));

@@ -89,7 +89,7 @@ EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec, const
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,
                                const std::vector<EgressRoute>& routes, EgressPlacement placement,
                                const std::vector<std::string>& bottle_dummies) {
-  const EgressFiles files = egress_files_of(dirs, spec, routes, placement);
+  EgressFiles files = egress_files_of(dirs, spec, routes, placement);
   // The egress process gets its own copy of the CA: mitmproxy writes into its
   // confdir, and the user's CA directory stays read-only to every bottle.
   write_file_atomic(files.conf_dir / "mitmproxy-ca.pem", read_file(ca.key_and_cert), 0600);

@@ -38,7 +38,7 @@ std::vector<std::string> agent_api_hosts(AgentKind agent) {
 
 ManagedPipelock write_managed_pipelock(const StateDirs& dirs, const BottleSpec& spec, const std::string& program,
                                        const std::string& listen) {
-  const ManagedPipelock pipelock{.program = program, .dir = managed_pipelock_dir(dirs, spec), .listen = listen};
+  ManagedPipelock pipelock{.program = program, .dir = managed_pipelock_dir(dirs, spec), .listen = listen};
   const PipelockSettings settings =
       pipelock_settings_for(spec, agent_api_hosts(spec.agent), PipelockOptions{.listen = listen});
   write_file_atomic(pipelock.dir / "pipelock.yaml", render_pipelock_yaml(settings), 0600);

@@ -74,7 +74,7 @@ std::string resolve_program(const std::string& program, std::string_view path) {
     const std::string_view dir = path.substr(start, colon - start);
     // An empty PATH entry means the cwd, which is exactly what must not be relied on.
     if (!dir.empty() && dir.front() == '/') {
-      const std::string candidate = std::string(dir) + "/" + program;
+      std::string candidate = std::string(dir) + "/" + program;
       if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
     start = colon + 1;

@@ -94,7 +94,7 @@ std::string gitfile_target(const fs::path& root, const fs::path& gitfile) {
   fs::path target(line.substr(8));
   if (target.is_relative()) target = gitfile.parent_path() / target;
   const fs::path relative = target.lexically_normal().lexically_relative(root.lexically_normal());
-  const std::string text = relative.generic_string();
+  std::string text = relative.generic_string();
   if (text.empty() || text == "." || text.rfind("..", 0) == 0) return {};
   return text;
 }
@@ -226,6 +226,7 @@ std::vector<GuardPath> plan_protection(const WorkspaceScan& scan, const Protecti
   // Every directory on the way to a protected path becomes a mount point too:
   // renaming a parent would otherwise carry the mounts away and free the name.
   std::vector<std::string> paths;
+  paths.reserve(read_only.size());
   for (const auto& [path, ro] : read_only) paths.push_back(path);
   for (const auto& path : paths)
     for (std::string up = parent_of(path); !up.empty(); up = parent_of(up)) read_only.emplace(up, false);
