@@ -8,37 +8,11 @@
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/cli.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
+#include "cli_fixture.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
 namespace fs = std::filesystem;
-
-namespace {
-
-struct CliFixture {
-  TempDir tmp;
-  RecordingRunner runner;
-  std::ostringstream out, err;
-  CliContext ctx{.runner = runner,
-                 .dirs = {tmp.path() / "config", tmp.path() / "state"},
-                 .out = out,
-                 .err = err,
-                 .backends = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-                   return std::make_unique<DockerBackend>(r);
-                 }};
-  CliFixture() {
-    runner.fallback = exited(0);
-    fs::create_directories(tmp.path() / "ws");
-    ctx.cwd = tmp.path().string();
-  }
-  int run(std::vector<std::string> args) {
-    out.str("");
-    err.str("");
-    return run_cli(args, ctx);
-  }
-};
-
-}  // namespace
 
 TEST_CASE("cli: --version, --help and per-command help", "[cli]") {
   CliFixture f;

@@ -5,16 +5,14 @@
 #include "bottle/backends/docker_backend.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/egress/egress_setup.hpp"
+#include "sample_specs.hpp"
 
 using namespace bottle;
 
 namespace {
 
 BottleSpec sample_spec() {
-  BottleSpec s;
-  s.name = "api";
-  s.agent = AgentKind::claude;
-  s.image = "bottle-agent:latest";
+  BottleSpec s = minimal_docker_spec();
   s.workspaces = {{"/src/api", "/workspace", false}, {"/data", "/data", true}};
   s.env = {{"FOO", "bar"}, {"A", "b c"}};
   return s;

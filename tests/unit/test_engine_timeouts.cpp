@@ -14,22 +14,11 @@
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
 #include "error_of.hpp"
+#include "sample_specs.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
 using std::chrono::seconds;
-
-namespace {
-
-BottleSpec docker_spec() {
-  BottleSpec s;
-  s.name = "api";
-  s.agent = AgentKind::claude;
-  s.image = "bottle-agent:latest";
-  return s;
-}
-
-}  // namespace
 
 TEST_CASE("BOTTLE_ENGINE_TIMEOUT is a whole number of seconds", "[engine-timeout]") {
   CHECK(engine_timeouts_from("") == EngineTimeouts{});
@@ -45,7 +34,7 @@ TEST_CASE("Engine calls carry their deadline; the agent has none", "[engine-time
   RecordingRunner runner;
   runner.fallback = exited(0);
   DockerBackend docker(runner);
-  const BottleSpec spec = docker_spec();
+  const BottleSpec spec = minimal_docker_spec();
   docker.list();
   docker.start(spec);
   docker.stop(spec);
@@ -78,9 +67,9 @@ TEST_CASE("An engine call that times out is a named backend error", "[engine-tim
   CHECK(error_of([&] { docker.list(); }, ErrorKind::backend) ==
         "list docker bottles: docker ps timed out after 1 s (the engine did not answer; is it hung? "
         "BOTTLE_ENGINE_TIMEOUT sets the limit in seconds)");
-  CHECK_THAT(error_of([&] { docker.stop(docker_spec()); }, ErrorKind::backend),
+  CHECK_THAT(error_of([&] { docker.stop(minimal_docker_spec()); }, ErrorKind::backend),
              Catch::StartsWith("stop api: docker stop timed out after 1 s"));
-  CHECK_THAT(error_of([&] { docker.remove(docker_spec()); }, ErrorKind::backend),
+  CHECK_THAT(error_of([&] { docker.remove(minimal_docker_spec()); }, ErrorKind::backend),
              Catch::Contains("docker rm timed out after 1 s"));
   CHECK(exit_code_for(ErrorKind::backend) == exit_code::failure);
 }
@@ -99,7 +88,7 @@ TEST_CASE("Stopping the dashboard worker kills a hung engine call", "[engine-tim
   const BackendFactory factory = [&](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
     return std::make_unique<DockerBackend>(r, DockerOptions{.docker = docker.string()});
   };
-  SpecStore(dirs).save(docker_spec());
+  SpecStore(dirs).save(minimal_docker_spec());
   DashboardWorker worker(Host(), std::make_unique<SystemRunner>(), dirs, factory);
   worker.start();
   int pid = 0;

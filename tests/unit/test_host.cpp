@@ -16,6 +16,7 @@
 #include "bottle/ops/bottles.hpp"
 #include "env_guard.hpp"
 #include "error_of.hpp"
+#include "sample_specs.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -30,16 +31,6 @@ class FakePorts final : public PortProber {
   std::uint16_t pick_free_port(std::string_view) override { return 45000; }
   bool port_free(std::string_view, std::uint16_t port) override { return taken.count(port) == 0; }
 };
-
-SmolmachinesOptions egress_options() {
-  const SmolvmVersion version{1, 9, 2};
-  return {.smolvm = "smolvm",
-          .grammar = smolvm_grammar(version),
-          .pty_resize = "/p/pty-resize",
-          .version = version,
-          .mitmdump = "/usr/bin/mitmdump",
-          .egress_addon_dir = "/usr/share/bottle/egress"};
-}
 
 // A stored smolmachines bottle with a host-side egress on 127.0.0.1:41001.
 struct EgressFixture {
@@ -61,19 +52,19 @@ struct EgressFixture {
 
   Bottles bottles() {
     return Bottles(env.host(clock, ports), runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-      return std::make_unique<SmolmachinesBackend>(r, egress_options());
+      return std::make_unique<SmolmachinesBackend>(r, smol_egress_options());
     });
   }
 
   // The argvs Bottles runs for this bottle's egress, from the backend's own builders.
   Argv egress(const std::string& what) {
-    SmolmachinesBackend smol(runner, egress_options());
+    SmolmachinesBackend smol(runner, smol_egress_options());
     const EgressFiles files = egress_files_of(dirs, spec, {}, EgressPlacement::host);
     if (what == "probe") return smol.egress_probe_argv(spec, files);
     if (what == "stop") return smol.egress_stop_argv(spec, files);
     return smol.egress_start_argv(spec, files, {});
   }
-  Argv vm_start() { return SmolmachinesBackend(runner, egress_options()).start_argv(spec); }
+  Argv vm_start() { return SmolmachinesBackend(runner, smol_egress_options()).start_argv(spec); }
 
   std::size_t count(const Argv& argv) const {
     const auto argvs = runner.argvs();

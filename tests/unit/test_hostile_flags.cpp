@@ -17,7 +17,7 @@
 #include "bottle/backends/docker_backend.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/cli.hpp"
-#include "temp_dir.hpp"
+#include "cli_fixture.hpp"
 
 using namespace bottle;
 namespace fs = std::filesystem;
@@ -31,20 +31,9 @@ struct Row {
   std::string expected;  ///< a substring of stderr
 };
 
-struct Fixture {
-  TempDir tmp;
-  RecordingRunner runner;
-  std::ostringstream out, err;
-  CliContext ctx{.runner = runner,
-                 .dirs = {tmp.path() / "config", tmp.path() / "state"},
-                 .out = out,
-                 .err = err,
-                 .backends = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-                   return std::make_unique<DockerBackend>(r);
-                 }};
+// The CLI fixture plus the awkward files the rows name.
+struct Fixture : CliFixture {
   Fixture() {
-    runner.fallback = exited(0);
-    fs::create_directories(tmp.path() / "ws");
     fs::create_directories(tmp.path() / "a,b");
     fs::create_directories(tmp.path() / "new\nline");
     fs::create_directories(tmp.path() / "bad\xff");
@@ -53,7 +42,6 @@ struct Fixture {
     std::ofstream(tmp.path() / "truncated.json") << "{\"name\": ";
     std::ofstream(tmp.path() / "twice.json") << "{\"name\": \"a\", \"forward_host_credentials\": false, "
                                                 "\"forward_host_credentials\": true}";
-    ctx.cwd = tmp.path().string();
   }
 };
 

@@ -9,6 +9,7 @@
 #include "bottle/core/host_daemon.hpp"
 #include "bottle/core/host_port.hpp"
 #include "bottle/spec/guest_env.hpp"
+#include "sample_specs.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -31,15 +32,6 @@ BottleSpec egress_spec() {
   return s;
 }
 
-SmolmachinesOptions egress_options(SmolvmVersion version = {1, 9, 2}) {
-  return {.smolvm = "smolvm",
-          .grammar = smolvm_grammar(version),
-          .pty_resize = "/p/pty-resize",
-          .version = version,
-          .mitmdump = "/usr/bin/mitmdump",
-          .egress_addon_dir = "/usr/share/bottle/egress"};
-}
-
 EgressFiles files() {
   return {.run_dir = "/state/bottles/api/egress",
           .conf_dir = "/state/bottles/api/egress/conf",
@@ -53,20 +45,20 @@ TEST_CASE("smolvm versions before 1.7.2 get no egress, and say why", "[smolmachi
   RecordingRunner runner;
   for (const SmolvmVersion old : {SmolvmVersion{0, 8, 0}, SmolvmVersion{1, 1, 2}, SmolvmVersion{1, 7, 1}}) {
     INFO(old.text());
-    SmolmachinesBackend smol(runner, egress_options(old));
+    SmolmachinesBackend smol(runner, smol_egress_options(old));
     CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
     CHECK(smol.egress_unavailable_reason().find("smolvm " + old.text() + " cannot confine") != std::string::npos);
     // No egress means no network at all: no --net on create.
     const std::vector<Argv> create = smol.create_argvs(egress_spec(), {});
     for (const auto& word : create.front()) CHECK(word.rfind("--net", 0) != 0);
   }
-  SmolmachinesBackend current(runner, egress_options({1, 7, 2}));
+  SmolmachinesBackend current(runner, smol_egress_options({1, 7, 2}));
   CHECK(current.egress_unavailable_reason().empty());
 }
 
 TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egress]") {
   RecordingRunner runner;
-  SmolmachinesOptions o = egress_options();
+  SmolmachinesOptions o = smol_egress_options();
   o.mitmdump.clear();
   SmolmachinesBackend smol(runner, o);
   CHECK(smol.egress_unavailable_reason().find("mitmdump") != std::string::npos);
@@ -75,7 +67,7 @@ TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egre
 
 TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smolmachines][egress][argv]") {
   RecordingRunner runner;
-  SmolmachinesBackend smol(runner, egress_options());
+  SmolmachinesBackend smol(runner, smol_egress_options());
   CHECK(smol.create_argvs(egress_spec(), {}) ==
         std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api", "--image", "bottle-agent:latest",
                            "--mem", "4096", "--net", "--net-backend", "virtio-net", "--allow-cidr", "100.96.0.1/32"}});
@@ -87,7 +79,7 @@ TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smol
 
 TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smolmachines][egress]") {
   RecordingRunner runner;
-  SmolmachinesBackend smol(runner, egress_options());
+  SmolmachinesBackend smol(runner, smol_egress_options());
   const GuestEgress egress = smol.guest_egress(egress_spec());
   CHECK(egress.enabled);
   CHECK(egress.proxy_url == "http://100.96.0.1:41001");
@@ -99,7 +91,7 @@ TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smol
 
 TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][egress][argv]") {
   RecordingRunner runner;
-  SmolmachinesBackend smol(runner, egress_options());
+  SmolmachinesBackend smol(runner, smol_egress_options());
   CHECK(smol.egress_placement() == EgressPlacement::host);
   CHECK(smol.egress_create_argvs(egress_spec(), files(), {}).empty());
   const EgressUpstream upstream{.proxy = "http://127.0.0.1:8888", .trusted_ca_file = ""};
@@ -150,7 +142,7 @@ TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][eg
 
 TEST_CASE("a host egress without a port is an internal error, not port 0", "[smolmachines][egress]") {
   RecordingRunner runner;
-  SmolmachinesBackend smol(runner, egress_options());
+  SmolmachinesBackend smol(runner, smol_egress_options());
   BottleSpec s = egress_spec();
   s.egress.port = 0;
   CHECK_THROWS_AS(smol.egress_start_argv(s, files(), {}), Error);

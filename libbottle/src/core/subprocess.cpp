@@ -394,18 +394,29 @@ class SystemProcess final : public RunningProcess {
   std::optional<ProcessResult> result_;
 };
 
-ProcessResult run_interactive(const Command& command, const bp::filesystem::path& exe) {
-  const std::vector<std::string> args(command.argv.begin() + 1, command.argv.end());
-  // process_environment keeps pointers into the strings it is given, so they must
-  // outlive the launch. And it is not const: Boost.Process only calls an
-  // initializer's non-const hooks, silently skipping a const one.
-  const std::vector<std::string> env_entries = merged_environment(command.env, command.env_policy);
-  bp::process_environment env(env_entries);
-  bp::process_start_dir start_dir(command.cwd.empty() ? std::string(".") : command.cwd);
+// What both launch paths hand Boost.Process. process_environment keeps pointers
+// into the strings it is given, so they live here, declared before it. And it is
+// not const: Boost.Process only calls an initializer's non-const hooks, silently
+// skipping a const one.
+struct Launch {
+  explicit Launch(const Command& command)
+      : args(command.argv.begin() + 1, command.argv.end()),
+        env_entries(merged_environment(command.env, command.env_policy)),
+        env(env_entries),
+        start_dir(command.cwd.empty() ? std::string(".") : command.cwd) {}
+  const std::vector<std::string> args;
+  const std::vector<std::string> env_entries;
+  bp::process_environment env;
+  bp::process_start_dir start_dir;
   asio::io_context ctx;
+};
+
+ProcessResult run_interactive(const Command& command, const bp::filesystem::path& exe) {
+  Launch launch(command);
   try {
     IgnoreTerminalSignals ignore;
-    bp::process proc(ctx, exe, args, bp::process_stdio{}, env, start_dir, RestoreChildSignals{});
+    bp::process proc(launch.ctx, exe, launch.args, bp::process_stdio{}, launch.env, launch.start_dir,
+                     RestoreChildSignals{});
     proc.wait();
     return result_from_status(proc.native_exit_code());
   } catch (const boost::system::system_error& e) { return failed_to_start(exe.string() + ": " + e.code().message()); }
@@ -449,11 +460,7 @@ std::unique_ptr<RunningProcess> SystemRunner::start(const Command& command) {
   const auto& exe = std::get<bp::filesystem::path>(resolved);
   if (command.interactive) return finished_process(run_interactive(command, exe));
 
-  const std::vector<std::string> args(command.argv.begin() + 1, command.argv.end());
-  const std::vector<std::string> env_entries = merged_environment(command.env, command.env_policy);
-  bp::process_environment env(env_entries);
-  bp::process_start_dir start_dir(command.cwd.empty() ? std::string(".") : command.cwd);
-  asio::io_context ctx;
+  Launch launch(command);
   try {
     Pipe out = make_pipe(), err = make_pipe();
     Pipe in;
@@ -463,8 +470,8 @@ std::unique_ptr<RunningProcess> SystemRunner::start(const Command& command) {
       in.read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       if (in.read.get() < 0) throw boost::system::system_error(errno, boost::system::system_category());
     }
-    bp::process proc(ctx, exe, args, bp::process_stdio{in.read.get(), out.write.get(), err.write.get()}, env, start_dir,
-                     RestoreChildSignals{}, NewProcessGroup{});
+    bp::process proc(launch.ctx, exe, launch.args, bp::process_stdio{in.read.get(), out.write.get(), err.write.get()},
+                     launch.env, launch.start_dir, RestoreChildSignals{}, NewProcessGroup{});
     const pid_t pid = proc.id();
     // From here on the child is ours to reap (SystemProcess), not Boost's to kill.
     proc.detach();
