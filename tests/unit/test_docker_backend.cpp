@@ -280,7 +280,7 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
   CHECK_FALSE(docker.guest_egress(s).enabled);
 }
 
-TEST_CASE("docker states are parsed once into EngineState; other words are kept to show", "[docker][parse]") {
+TEST_CASE("docker states are parsed once into EngineState, other words are kept to show", "[docker][parse]") {
   RecordingRunner runner;
   DockerBackend docker(runner);
   const auto state_of = [&](const std::string& word) {

@@ -30,7 +30,7 @@ TEST_CASE("BOTTLE_ENGINE_TIMEOUT is a whole number of seconds", "[engine-timeout
     CHECK_THAT(error_of([&] { engine_timeouts_from(bad); }), Catch::Contains("BOTTLE_ENGINE_TIMEOUT"));
 }
 
-TEST_CASE("Engine calls carry their deadline; the agent has none", "[engine-timeout]") {
+TEST_CASE("Engine calls carry their deadline, the agent has none", "[engine-timeout]") {
   RecordingRunner runner;
   runner.fallback = exited(0);
   DockerBackend docker(runner);

@@ -18,7 +18,7 @@ TEST_CASE("error: a field error composes its message from where, field and probl
   CHECK(std::string(Error(ErrorKind::usage, "--cpus", "needs a value").what()) == "--cpus: needs a value");
 }
 
-TEST_CASE("error: a plain message has no field; its problem is the message", "[error]") {
+TEST_CASE("error: a plain message has no field, its problem is the message", "[error]") {
   const Error e(ErrorKind::backend, "docker: cannot connect: no such file");
   CHECK(e.field().empty());
   CHECK(e.problem() == "docker: cannot connect: no such file");
