@@ -1,7 +1,7 @@
 // Builds a Docker agent argv through the installed libbottle and prints it.
 #include <iostream>
 
-#include <bottle/docker_backend.hpp>
+#include <bottle/backends/docker_backend.hpp>
 
 int main() {
   bottle::RecordingRunner runner;
