@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
 #include "view.hpp"
@@ -72,7 +72,8 @@ int main() {
     store.save(spec);
   }
   const BackendFactory factory = [](BackendKind, Runner& runner) -> std::unique_ptr<Backend> {
-    return std::make_unique<SmolmachinesBackend>(runner, SmolmachinesOptions{.pty_resize = "/x/pty-resize"});
+    return std::make_unique<Backend>(
+        runner, std::make_unique<SmolmachinesCommands>(SmolmachinesOptions{.pty_resize = "/x/pty-resize"}));
   };
 
   // Draw into a 200x50 terminal whose output goes nowhere: the cost measured is the

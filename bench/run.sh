@@ -202,7 +202,7 @@ sys.exit(f"ls shows fast-made bottles differently: {bad[:3]} vs {real}" if bad e
 section_ls() {
   say "ls"
   local format list_argv count
-  # Exactly DockerBackend::list_argv().
+  # Exactly DockerCommands::list_argv().
   format='{{.Label "io.bottle.name"}}	{{.State}}	{{.CreatedAt}}	{{.Label "io.bottle.role"}}'
   list_argv=(docker ps -a --no-trunc --filter label=io.bottle.managed=1 --format "$format")
   echo "### \`bottle-cli ls --json\` vs \`docker ps\`"

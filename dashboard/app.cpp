@@ -121,7 +121,7 @@ class App {
     const char* what = mode == LaunchMode::attach ? "attach" : "resume";
     try {
       const BottleSpec spec = bottles_.spec(name);
-      Argv argv = agent_launch_argv(bottles_.backend(spec.backend), spec, mode);
+      Argv argv = agent_launch_argv(bottles_.backend(spec.backend).commands(), spec, mode);
       // The pane or child may start anywhere: make the program an absolute path.
       argv.front() = resolve_program(argv.front(), host_.env_or(Var::path, ""));
       if (in_tmux_) {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/subprocess.hpp"
 #include "bottle/frontend/cli.hpp"
 #include "temp_dir.hpp"
@@ -22,7 +22,7 @@ struct CliFixture {
                          .out = out,
                          .err = err,
                          .backends = [](bottle::BackendKind, bottle::Runner& r) -> std::unique_ptr<bottle::Backend> {
-                           return std::make_unique<bottle::DockerBackend>(r);
+                           return std::make_unique<bottle::Backend>(r, std::make_unique<bottle::DockerCommands>());
                          }};
   CliFixture() {
     runner.fallback = bottle::exited(0);

@@ -1,7 +1,7 @@
 #pragma once
 // Specs and backend options several unit tests start from.
 
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/spec/spec.hpp"
 
 /// The smallest Docker bottle: "api", Claude, the default agent image.

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/cli.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
@@ -48,7 +48,7 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CHECK(f.run({"create", "--workspace", "ws", "--agent", "codex", "--image", "img:1", "-e", "A=1", "--no-egress"}) ==
         0);
   CHECK_THAT(f.out.str(), Catch::Contains("created bottle ws-codex"));
-  DockerBackend docker(f.runner);
+  DockerCommands docker;
   const BottleSpec spec = SpecStore(f.ctx.dirs).load("ws-codex");
   CHECK(spec.workspaces.at(0).host == (f.tmp.path() / "ws").string());
   const auto argvs = f.runner.argvs();

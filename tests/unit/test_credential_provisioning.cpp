@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/base64url.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/state.hpp"
@@ -281,7 +281,7 @@ TEST_CASE("provisioning: install_guest_files sends content on stdin only", "[cre
   const ForwardedCredentials fc = prepare_forwarded_credentials(env.host(), spec);
 
   RecordingRunner runner;
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   install_guest_files(docker, spec, fc.files);
 
   const auto& commands = runner.commands();
@@ -305,7 +305,7 @@ TEST_CASE("provisioning: install_guest_files sends content on stdin only", "[cre
 TEST_CASE("provisioning: install_guest_files reports a failing engine", "[credential_provisioning]") {
   RecordingRunner runner;
   runner.fallback = exited(1, "", "no such container");
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   const BottleSpec spec = spec_for(AgentKind::codex);
   CHECK_THROWS_AS(install_guest_files(docker, spec, {{"/home/node/.codex/auth.json", "{}", "node:node", 0600}}), Error);
   CHECK(runner.commands().size() == 1);

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "bottle/backends/docker_backend.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/frontend/dashboard_launch.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
@@ -55,39 +55,54 @@ std::string run_captured(const Argv& argv) {
 }  // namespace
 
 TEST_CASE("dashboard: attach and resume argvs for docker and smolmachines, claude and codex", "[dashboard]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
-  SmolmachinesBackend smol(runner, {.smolvm = "smolvm", .pty_resize = pty});
-  const Argv docker_prefix = {"docker", "exec", "-it", "-w", "/workspace", "-u", "node", "bottle-api"};
-  const Argv smol_prefix = {pty,  "bottle-api", "--",         "smolvm", "machine", "exec", "--name", "bottle-api",
-                            "-t", "-w",         "/workspace", "--",     "runuser", "-u",   "node",   "--"};
+  DockerCommands docker;
+  SmolmachinesCommands smol({.smolvm = "smolvm", .pty_resize = pty});
+  // Without egress, only claude's sandbox defaults are in the environment.
+  const Argv claude_env = {"-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1"};
+  const auto docker_prefix = [&](AgentKind agent) {
+    Argv prefix = {"docker", "exec", "-it", "-w", "/workspace"};
+    if (agent == AgentKind::claude) prefix.insert(prefix.end(), claude_env.begin(), claude_env.end());
+    prefix.insert(prefix.end(), {"-u", "node", "bottle-api"});
+    return prefix;
+  };
+  const auto smol_prefix = [&](AgentKind agent) {
+    Argv prefix = {pty,      "bottle-api", "--", "smolvm", "machine",   "exec",
+                   "--name", "bottle-api", "-t", "-w",     "/workspace"};
+    if (agent == AgentKind::claude) prefix.insert(prefix.end(), claude_env.begin(), claude_env.end());
+    prefix.insert(prefix.end(), {"--", "runuser", "-u", "node", "--"});
+    return prefix;
+  };
   auto with = [](Argv prefix, const Argv& tail) {
     prefix.insert(prefix.end(), tail.begin(), tail.end());
     return prefix;
   };
+  const auto without_egress = [](BottleSpec spec) {
+    spec.egress.enabled = false;
+    return spec;
+  };
 
-  const auto claude_d = spec_for(BackendKind::docker, AgentKind::claude);
-  const auto codex_d = spec_for(BackendKind::docker, AgentKind::codex);
-  const auto claude_s = spec_for(BackendKind::smolmachines, AgentKind::claude);
-  const auto codex_s = spec_for(BackendKind::smolmachines, AgentKind::codex);
+  const auto claude_d = without_egress(spec_for(BackendKind::docker, AgentKind::claude));
+  const auto codex_d = without_egress(spec_for(BackendKind::docker, AgentKind::codex));
+  const auto claude_s = without_egress(spec_for(BackendKind::smolmachines, AgentKind::claude));
+  const auto codex_s = without_egress(spec_for(BackendKind::smolmachines, AgentKind::codex));
 
-  CHECK(agent_launch_argv(docker, claude_d, LaunchMode::attach) == with(docker_prefix, {"claude"}));
+  CHECK(agent_launch_argv(docker, claude_d, LaunchMode::attach) == with(docker_prefix(AgentKind::claude), {"claude"}));
   CHECK(agent_launch_argv(docker, claude_d, LaunchMode::resume) ==
-        with(docker_prefix, {"sh", "-c", "claude --continue || claude"}));
-  CHECK(agent_launch_argv(docker, codex_d, LaunchMode::attach) == with(docker_prefix, {"codex"}));
+        with(docker_prefix(AgentKind::claude), {"sh", "-c", "claude --continue || claude"}));
+  CHECK(agent_launch_argv(docker, codex_d, LaunchMode::attach) == with(docker_prefix(AgentKind::codex), {"codex"}));
   CHECK(agent_launch_argv(docker, codex_d, LaunchMode::resume) ==
-        with(docker_prefix, {"sh", "-c", "codex resume --last || codex"}));
-  CHECK(agent_launch_argv(smol, claude_s, LaunchMode::attach) == with(smol_prefix, {"claude"}));
+        with(docker_prefix(AgentKind::codex), {"sh", "-c", "codex resume --last || codex"}));
+  CHECK(agent_launch_argv(smol, claude_s, LaunchMode::attach) == with(smol_prefix(AgentKind::claude), {"claude"}));
   CHECK(agent_launch_argv(smol, claude_s, LaunchMode::resume) ==
-        with(smol_prefix, {"sh", "-c", "claude --continue || claude"}));
-  CHECK(agent_launch_argv(smol, codex_s, LaunchMode::attach) == with(smol_prefix, {"codex"}));
+        with(smol_prefix(AgentKind::claude), {"sh", "-c", "claude --continue || claude"}));
+  CHECK(agent_launch_argv(smol, codex_s, LaunchMode::attach) == with(smol_prefix(AgentKind::codex), {"codex"}));
   CHECK(agent_launch_argv(smol, codex_s, LaunchMode::resume) ==
-        with(smol_prefix, {"sh", "-c", "codex resume --last || codex"}));
+        with(smol_prefix(AgentKind::codex), {"sh", "-c", "codex resume --last || codex"}));
 
   SECTION("a workdir with spaces and quotes stays one word in the framing") {
     const auto odd = spec_for(BackendKind::smolmachines, AgentKind::claude, "/work space/it's");
     const Argv a = agent_launch_argv(smol, odd, LaunchMode::resume);
-    CHECK(a.at(10) == "/work space/it's");
+    CHECK(a.at(10) == "/work space/it's");  // after -w
     CHECK(a.back() == "claude --continue || claude");
   }
 }
@@ -284,7 +299,7 @@ TEST_CASE("dashboard worker: refreshes off the caller's thread, reports job fail
   auto runner = std::make_unique<RecordingRunner>();
   runner->fallback = exited(0, R"([{"name":"bottle-api","state":"running"}])");
   const BackendFactory factory = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-    return std::make_unique<SmolmachinesBackend>(r, SmolmachinesOptions{.pty_resize = pty});
+    return std::make_unique<Backend>(r, std::make_unique<SmolmachinesCommands>(SmolmachinesOptions{.pty_resize = pty}));
   };
   DashboardWorker worker(Host(), std::move(runner), dirs, factory, std::chrono::milliseconds(20));
   worker.start();

@@ -10,7 +10,7 @@
 
 #include <sys/stat.h>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/dashboard_worker.hpp"
 #include "error_of.hpp"
@@ -33,7 +33,7 @@ TEST_CASE("BOTTLE_ENGINE_TIMEOUT is a whole number of seconds", "[engine-timeout
 TEST_CASE("Engine calls carry their deadline, the agent has none", "[engine-timeout]") {
   RecordingRunner runner;
   runner.fallback = exited(0);
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   const BottleSpec spec = minimal_docker_spec();
   docker.list();
   docker.start(spec);
@@ -62,7 +62,7 @@ TEST_CASE("An engine call that times out is a named backend error", "[engine-tim
   runner.on({"docker", "ps"}, timed_out());
   runner.on({"docker", "stop"}, timed_out("", "partial"));
   runner.on({"docker", "rm"}, timed_out());
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   docker.set_engine_timeouts(engine_timeouts_from("1"));
   CHECK(error_of([&] { docker.list(); }, ErrorKind::backend) ==
         "list docker bottles: docker ps timed out after 1 s (the engine did not answer; is it hung? "
@@ -86,7 +86,7 @@ TEST_CASE("Stopping the dashboard worker kills a hung engine call", "[engine-tim
   }
   std::filesystem::permissions(docker, std::filesystem::perms::owner_all);
   const BackendFactory factory = [&](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-    return std::make_unique<DockerBackend>(r, DockerOptions{.docker = docker.string()});
+    return std::make_unique<Backend>(r, std::make_unique<DockerCommands>(DockerOptions{.docker = docker.string()}));
   };
   SpecStore(dirs).save(minimal_docker_spec());
   DashboardWorker worker(Host(), std::make_unique<SystemRunner>(), dirs, factory);

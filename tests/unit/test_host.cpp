@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host.hpp"
 #include "bottle/core/locate.hpp"
@@ -52,19 +52,19 @@ struct EgressFixture {
 
   Bottles bottles() {
     return Bottles(env.host(clock, ports), runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-      return std::make_unique<SmolmachinesBackend>(r, smol_egress_options());
+      return std::make_unique<Backend>(r, std::make_unique<SmolmachinesCommands>(smol_egress_options()));
     });
   }
 
   // The argvs Bottles runs for this bottle's egress, from the backend's own builders.
   Argv egress(const std::string& what) {
-    SmolmachinesBackend smol(runner, smol_egress_options());
+    SmolmachinesCommands smol(smol_egress_options());
     const EgressFiles files = egress_files_of(dirs, spec, {}, EgressPlacement::host);
     if (what == "probe") return smol.egress_probe_argv(spec, files);
     if (what == "stop") return smol.egress_stop_argv(spec, files);
     return smol.egress_start_argv(spec, files, {});
   }
-  Argv vm_start() { return SmolmachinesBackend(runner, smol_egress_options()).start_argv(spec); }
+  Argv vm_start() { return SmolmachinesCommands(smol_egress_options()).start_argv(spec); }
 
   std::size_t count(const Argv& argv) const {
     const auto argvs = runner.argvs();
@@ -225,16 +225,17 @@ TEST_CASE("the default smolmachines backend asks smolvm its version only when an
   const Host host(Host::Environment{{"BOTTLE_SMOLVM", "/opt/smolvm"}});
   const std::unique_ptr<Backend> smol = make_default_backend(BackendKind::smolmachines, runner, host);
   CHECK(runner.argvs().empty());  // building it runs nothing (the dashboard's UI thread builds one)
-  CHECK(smol->start_argv(BottleSpec{.name = "api"}) == Argv{"/opt/smolvm", "machine", "start", "--name", "bottle-api"});
+  CHECK(smol->commands().start_argv(BottleSpec{.name = "api"}) ==
+        Argv{"/opt/smolvm", "machine", "start", "--name", "bottle-api"});
   CHECK(runner.argvs().empty());
 
   runner.push_result(exited(2));  // a failing probe fails the operation, and is asked again next time
-  CHECK_THROWS_WITH(smol->remove_argvs(BottleSpec{.name = "api"}),
+  CHECK_THROWS_WITH(smol->commands().remove_argvs(BottleSpec{.name = "api"}),
                     "smolmachines: /opt/smolvm --version failed (status 2)");
   runner.push_result(exited(0, "smolvm 1.0.2\n"));
-  CHECK(smol->remove_argvs(BottleSpec{.name = "api"}) ==
+  CHECK(smol->commands().remove_argvs(BottleSpec{.name = "api"}) ==
         std::vector<Argv>{{"/opt/smolvm", "machine", "delete", "--name", "bottle-api", "-f"}});
-  CHECK(smol->remove_argvs(BottleSpec{.name = "api"}).size() == 1);
+  CHECK(smol->commands().remove_argvs(BottleSpec{.name = "api"}).size() == 1);
   CHECK(runner.argvs() == std::vector<Argv>{{"/opt/smolvm", "--version"}, {"/opt/smolvm", "--version"}});
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/base64url.hpp"
 #include "bottle/credentials/host_refresh.hpp"
 #include "bottle/ops/bottles.hpp"
@@ -132,7 +132,7 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
   runner.push_result(exited(host_refresh_exit_sign_in_again, "", "bottle_broker.py: ... sign in again"));
   const StateDirs dirs{tmp.path() / "config", tmp.path() / "state"};
   Bottles bottles(env.host(), runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
-    return std::make_unique<DockerBackend>(r);
+    return std::make_unique<Backend>(r, std::make_unique<DockerCommands>());
   });
   BottleSpec spec;
   spec.name = "api";

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "bottle/backends/docker_backend.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/dashboard_launch.hpp"
 #include "error_of.hpp"
@@ -42,8 +42,7 @@ std::string docker_line(const std::string& name, const std::string& state = "run
 }  // namespace
 
 TEST_CASE("hostile docker ps output is refused, naming line and field", "[hostile][engine][docker]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   const std::vector<Row> rows{
       {"three fields", "api\trunning\tbottle\n", "docker ps: line 1: unexpected output line (expected 4"},
       {"five fields", docker_line("api\tEVIL"), "docker ps: line 1: unexpected output line"},
@@ -80,8 +79,7 @@ TEST_CASE("hostile docker ps output is refused, naming line and field", "[hostil
 }
 
 TEST_CASE("hostile smolvm output is refused", "[hostile][engine][smolmachines]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, {.smolvm = "smolvm", .pty_resize = "/usr/libexec/bottle/pty-resize"});
+  SmolmachinesCommands smol({.smolvm = "smolvm", .pty_resize = "/usr/libexec/bottle/pty-resize"});
   const std::vector<Row> rows{
       {"empty", "", "smolvm machine ls --json: output is not a JSON array"},
       {"human text", "NAME STATE\nEVIL running\n", "smolvm machine ls --json: output is not a JSON array"},

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/cli.hpp"
 #include "cli_fixture.hpp"

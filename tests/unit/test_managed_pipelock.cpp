@@ -1,7 +1,8 @@
 // The pipelock bottle runs in front of egress: its files, its supervised argv.
 #include <catch2/catch.hpp>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
@@ -54,8 +55,8 @@ TEST_CASE("a bottle's pipelock files: config and listen address, private, no pip
 TEST_CASE("docker: egress reaches a host-side parent proxy at the default bridge's gateway", "[docker][argv]") {
   RecordingRunner runner;
   runner.push_result(exited(0, "172.17.0.1,\tdocker0\n"));
-  DockerBackend docker(runner);
-  CHECK(docker.bridge_inspect_argv() ==
+  Backend docker(runner, std::make_unique<DockerCommands>());
+  CHECK(DockerCommands().bridge_inspect_argv() ==
         Argv{"docker", "network", "inspect", "bridge", "--format",
              "{{range .IPAM.Config}}{{.Gateway}},{{end}}\t{{index .Options \"com.docker.network.bridge.name\"}}"});
   CHECK(docker.egress_parent_host() == "172.17.0.1");
@@ -73,13 +74,13 @@ TEST_CASE("docker: a bridge whose IPAM config lists no gateway is reached at its
   };
   SECTION("the interface the bridge names") {
     runner.push_result(exited(0, ",\tbr-custom\n"));
-    DockerBackend docker(runner, options);
+    Backend docker(runner, std::make_unique<DockerCommands>(options));
     CHECK(docker.egress_parent_host() == "10.9.0.1");
     CHECK(asked == std::vector<std::string>{"br-custom"});
   }
   SECTION("docker0 when the bridge names none, and a named error when it has no address") {
     runner.push_result(exited(0, "\t\n"));
-    DockerBackend docker(runner, options);
+    Backend docker(runner, std::make_unique<DockerCommands>(options));
     CHECK_THAT(error_of([&] { docker.egress_parent_host(); }, ErrorKind::isolation),
                Catch::Contains("interface docker0 has no IPv4 address"));
     CHECK(asked == std::vector<std::string>{"docker0"});

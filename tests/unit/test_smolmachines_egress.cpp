@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
 #include "bottle/core/host_port.hpp"
@@ -42,32 +42,29 @@ EgressFiles files() {
 }  // namespace
 
 TEST_CASE("smolvm versions before 1.7.2 get no egress, and say why", "[smolmachines][egress]") {
-  RecordingRunner runner;
   for (const SmolvmVersion old : {SmolvmVersion{0, 8, 0}, SmolvmVersion{1, 1, 2}, SmolvmVersion{1, 7, 1}}) {
     INFO(old.text());
-    SmolmachinesBackend smol(runner, smol_egress_options(old));
+    SmolmachinesCommands smol(smol_egress_options(old));
     CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
     CHECK(smol.egress_unavailable_reason().find("smolvm " + old.text() + " cannot confine") != std::string::npos);
     // No egress means no network at all: no --net on create.
     const std::vector<Argv> create = smol.create_argvs(egress_spec(), {});
     for (const auto& word : create.front()) CHECK(word.rfind("--net", 0) != 0);
   }
-  SmolmachinesBackend current(runner, smol_egress_options({1, 7, 2}));
+  SmolmachinesCommands current(smol_egress_options({1, 7, 2}));
   CHECK(current.egress_unavailable_reason().empty());
 }
 
 TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egress]") {
-  RecordingRunner runner;
   SmolmachinesOptions o = smol_egress_options();
   o.mitmdump.clear();
-  SmolmachinesBackend smol(runner, o);
+  SmolmachinesCommands smol(o);
   CHECK(smol.egress_unavailable_reason().find("mitmdump") != std::string::npos);
   CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
 }
 
 TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smolmachines][egress][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, smol_egress_options());
+  SmolmachinesCommands smol(smol_egress_options());
   CHECK(smol.create_argvs(egress_spec(), {}) ==
         std::vector<Argv>{{"smolvm", "machine", "create", "--name", "bottle-api", "--image", "bottle-agent:latest",
                            "--mem", "4096", "--net", "--net-backend", "virtio-net", "--allow-cidr", "100.96.0.1/32"}});
@@ -78,8 +75,7 @@ TEST_CASE("a smolmachines bottle with egress may reach only the gateway", "[smol
 }
 
 TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smolmachines][egress]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, smol_egress_options());
+  SmolmachinesCommands smol(smol_egress_options());
   const GuestEgress egress = smol.guest_egress(egress_spec());
   CHECK(egress.enabled);
   CHECK(egress.proxy_url == "http://100.96.0.1:41001");
@@ -90,8 +86,7 @@ TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smol
 }
 
 TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][egress][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, smol_egress_options());
+  SmolmachinesCommands smol(smol_egress_options());
   CHECK(smol.egress_placement() == EgressPlacement::host);
   CHECK(smol.egress_create_argvs(egress_spec(), files(), {}).empty());
   const EgressUpstream upstream{.proxy = "http://127.0.0.1:8888", .trusted_ca_file = ""};
@@ -141,8 +136,7 @@ TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][eg
 }
 
 TEST_CASE("a host egress without a port is an internal error, not port 0", "[smolmachines][egress]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, smol_egress_options());
+  SmolmachinesCommands smol(smol_egress_options());
   BottleSpec s = egress_spec();
   s.egress.port = 0;
   CHECK_THROWS_AS(smol.egress_start_argv(s, files(), {}), Error);

@@ -8,18 +8,29 @@
 
 namespace bottle {
 
-Argv AgentArgv::argv() const {
-  Argv all = prefix;
-  all.insert(all.end(), tail.begin(), tail.end());
-  return all;
+Backend::Backend(Runner& runner, std::unique_ptr<EngineCommands> commands)
+    : runner_(runner), commands_(std::move(commands)) {
+  if (!commands_) throw Error(ErrorKind::internal, "a backend needs its engine's commands");
 }
 
-std::map<std::string, std::string> Backend::guest_env(const BottleSpec& spec) const {
-  return guest_env_ ? guest_env_(spec) : spec.env;
+GuestEgress Backend::guest_egress(const BottleSpec& spec) const {
+  const EgressCommands* e = egress();
+  return e ? e->guest_egress(spec) : GuestEgress{};
 }
 
-std::string Backend::object_name(std::string_view bottle_name) const {
-  return std::string(object_prefix) + std::string(bottle_name);
+const EgressCommands& Backend::require_egress() const {
+  if (const EgressCommands* e = egress()) return *e;
+  throw Error(ErrorKind::isolation, commands_->egress_unavailable_reason() +
+                                        "; the bottle cannot have a network path or forwarded credentials");
+}
+
+std::string Backend::egress_parent_host() {
+  const EgressCommands& e = require_egress();
+  const std::optional<Argv> query = e.parent_host_query();
+  if (!query) return e.parent_host_from("");
+  return e.parent_host_from(
+      run_checked(*query, fmt::format("find where {} egress reaches the host", to_string(kind())), EngineCall::query)
+          .out);
 }
 
 EngineTimeouts engine_timeouts_from(std::string_view value) {
@@ -62,20 +73,20 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, Engi
 }
 
 void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guard) {
-  for (const auto& argv : create_argvs(spec, guard)) run_checked(argv, "create " + spec.name);
+  for (const auto& argv : commands_->create_argvs(spec, guard)) run_checked(argv, "create " + spec.name);
 }
 
-void Backend::start(const BottleSpec& spec) { run_checked(start_argv(spec), "start " + spec.name); }
+void Backend::start(const BottleSpec& spec) { run_checked(commands_->start_argv(spec), "start " + spec.name); }
 
-void Backend::stop(const BottleSpec& spec) { run_checked(stop_argv(spec), "stop " + spec.name); }
+void Backend::stop(const BottleSpec& spec) { run_checked(commands_->stop_argv(spec), "stop " + spec.name); }
 
 void Backend::remove(const BottleSpec& spec) {
   std::string first_error;
-  for (const auto& argv : remove_argvs(spec)) {
+  for (const auto& argv : commands_->remove_argvs(spec)) {
     const Command command = engine_command(argv);
     const ProcessResult r = runner_.run(command);
     // Already gone is what we want.
-    const bool gone = r.started() && !r.ok() && is_gone(r);
+    const bool gone = r.started() && !r.ok() && commands_->is_gone(r);
     if (r.ok() || gone || !first_error.empty()) continue;
     std::string detail = r.timed_out() ? engine_timeout_message(argv, *command.timeout)
                          : r.started() ? r.err
@@ -86,54 +97,16 @@ void Backend::remove(const BottleSpec& spec) {
   if (!first_error.empty()) throw Error(ErrorKind::backend, first_error);
 }
 
-namespace {
-
-[[noreturn]] void no_egress(const Backend& b) {
-  throw Error(ErrorKind::isolation,
-              b.egress_unavailable_reason() + "; the bottle cannot have a network path or forwarded credentials");
-}
-
-}  // namespace
-
-std::string Backend::egress_unavailable_reason() const {
-  return fmt::format("egress is not available on the {} backend", to_string(kind()));
-}
-GuestEgress Backend::guest_egress(const BottleSpec&) const { return {}; }
-std::vector<Argv> Backend::egress_create_argvs(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
-  no_egress(*this);
-}
-Argv Backend::egress_start_argv(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const {
-  no_egress(*this);
-}
-Argv Backend::egress_probe_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
-Argv Backend::egress_stop_argv(const BottleSpec&, const EgressFiles&) const { no_egress(*this); }
-std::optional<EngineState> Backend::host_egress_state(const BottleSpec&, const EgressFiles&) const {
-  return std::nullopt;
-}
-
-std::string_view to_string(EngineState state) {
-  switch (state) {
-    case EngineState::running: return "running";
-    case EngineState::stopped: return "stopped";
-    case EngineState::created: return "created";
-    case EngineState::missing: return "missing";
-    case EngineState::other: break;
-  }
-  return "other";
-}
-
-std::string BottleInfo::state_text() const {
-  return state == EngineState::other ? other_state : std::string(to_string(state));
-}
-
 std::vector<BottleInfo> Backend::list() {
-  return parse_list(run_checked(list_argv(), fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
+  return commands_->parse_list(
+      run_checked(commands_->list_argv(), fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
 }
 
 ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
                             std::optional<std::string> stdin_data, bool interactive) {
-  return runner_.run(Command{
-      .argv = exec_argv(spec, command, options), .stdin_data = std::move(stdin_data), .interactive = interactive});
+  return runner_.run(Command{.argv = commands_->exec_argv(spec, command, options),
+                             .stdin_data = std::move(stdin_data),
+                             .interactive = interactive});
 }
 
 void Backend::install_file(const BottleSpec& spec, const std::string& guest_path, const std::string& content,
@@ -146,7 +119,7 @@ void Backend::install_file(const BottleSpec& spec, const std::string& guest_path
   const Argv command{"sh", "-c", script, "sh", guest_path, owner, fmt::format("{:o}", mode)};
   ExecOptions options;
   options.forward_stdin = true;
-  Command run = engine_command(exec_argv(spec, command, options));
+  Command run = engine_command(commands_->exec_argv(spec, command, options));
   run.stdin_data = content;
   const ProcessResult r = runner_.run(run);
   if (!r.ok())
@@ -157,7 +130,8 @@ void Backend::install_file(const BottleSpec& spec, const std::string& guest_path
 }
 
 int Backend::run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty) {
-  const ProcessResult r = runner_.run(Command{.argv = agent_argv(spec, agent_args, tty).argv(), .interactive = true});
+  const ProcessResult r =
+      runner_.run(Command{.argv = commands_->agent_argv(spec, agent_args, tty).argv(), .interactive = true});
   if (!r.started()) throw Error(ErrorKind::backend, fmt::format("could not start the agent: {}", r.start_error));
   return r.shell_status();
 }

@@ -249,7 +249,7 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
     return status;
   }
   const Argv argv =
-      resume_argv(backend.agent_argv(spec, agent_args, !no_tty), agent_continue_command(spec, agent_args));
+      resume_argv(backend.commands().agent_argv(spec, agent_args, !no_tty), agent_continue_command(spec, agent_args));
   const ProcessResult r = ctx.runner.run(Command{.argv = argv, .interactive = true});
   if (!r.started())
     throw Error(ErrorKind::backend, fmt::format("attach: could not start the agent: {}", r.start_error));

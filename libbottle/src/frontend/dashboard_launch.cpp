@@ -13,8 +13,8 @@
 
 namespace bottle {
 
-Argv agent_launch_argv(const Backend& backend, const BottleSpec& spec, LaunchMode mode) {
-  const AgentArgv plain = backend.agent_argv(spec, {}, /*tty=*/true);
+Argv agent_launch_argv(const EngineCommands& engine, const BottleSpec& spec, LaunchMode mode) {
+  const AgentArgv plain = engine.agent_argv(spec, {}, /*tty=*/true);
   if (mode == LaunchMode::attach) return plain.argv();
   return resume_argv(plain, agent_continue_command(spec, {}));
 }

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <set>
 
-#include "bottle/backends/docker_backend.hpp"
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
 #include "bottle/core/locate.hpp"
@@ -106,7 +106,7 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
       // Only bottles with egress need the addon; creating one reports its absence.
       if (e.kind() != ErrorKind::not_found) throw;
     }
-    auto docker = std::make_unique<DockerBackend>(runner, options);
+    auto docker = std::make_unique<Backend>(runner, std::make_unique<DockerCommands>(options));
     docker->set_engine_timeouts(timeouts);
     return docker;
   }
@@ -141,7 +141,7 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     // Only TTY sessions need the wrapper; agent_argv reports its absence then.
     if (e.kind() != ErrorKind::not_found) throw;
   }
-  auto smolmachines = std::make_unique<SmolmachinesBackend>(runner, options);
+  auto smolmachines = std::make_unique<Backend>(runner, std::make_unique<SmolmachinesCommands>(options));
   smolmachines->set_engine_timeouts(timeouts);
   return smolmachines;
 }
@@ -163,11 +163,7 @@ Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactor
 
 Backend& Bottles::backend(BackendKind kind) {
   auto it = backends_.find(kind);
-  if (it == backends_.end()) {
-    it = backends_.emplace(kind, factory_(kind, runner_)).first;
-    Backend* b = it->second.get();
-    b->set_guest_env_provider([b](const BottleSpec& spec) { return guest_environment(spec, b->guest_egress(spec)); });
-  }
+  if (it == backends_.end()) it = backends_.emplace(kind, factory_(kind, runner_)).first;
   return *it->second;
 }
 
@@ -182,11 +178,11 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
                 "spec: $.forward_host_credentials: needs egress (it is what injects the real credentials)");
   Backend& b = backend(requested.backend);
   const bool needs_egress = requested.forward_host_credentials || !requested.egress.routes.empty();
-  if (needs_egress && !b.egress_unavailable_reason().empty())
+  if (needs_egress && !b.commands().egress_unavailable_reason().empty())
     throw Error(ErrorKind::isolation,
                 fmt::format("{}, so this bottle cannot get forwarded credentials or egress routes (it would "
                             "have no network at all)",
-                            b.egress_unavailable_reason()));
+                            b.commands().egress_unavailable_reason()));
   if (store_.exists(requested.name))
     throw Error(ErrorKind::conflict, fmt::format("a bottle named \"{}\" already exists", requested.name));
   const auto existing = b.list();
@@ -197,7 +193,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
   BottleSpec spec = requested;
   // A host-side egress keeps one port for the bottle's life: the guest's proxy
   // address is built from it.
-  if (b.egress_placement() == EgressPlacement::host && egress_runs(b, spec) && spec.egress.port == 0)
+  if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::host && spec.egress.port == 0)
     spec.egress.port = host_.ports().pick_free_port("127.0.0.1");
   std::vector<std::string> made_placeholders;
   try {
@@ -223,7 +219,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     // Undo whatever part exists; the original error is what the user needs to see.
     stop_host_processes(b, spec);
     stop_sentinel(spec);
-    for (const auto& argv : b.remove_argvs(spec)) runner_.run(b.engine_command(argv));
+    for (const auto& argv : b.commands().remove_argvs(spec)) runner_.run(b.engine_command(argv));
     remove_placeholders(made_placeholders);
     std::error_code ec;
     std::filesystem::remove_all(store_.dirs().bottle_state_dir(spec.name), ec);
@@ -256,7 +252,7 @@ void Bottles::start(const std::string& name) {
   } catch (...) {
     // A bottle that could not be started or provisioned (e.g. its isolation) must
     // not run, nor leave its host processes behind.
-    runner_.run(b.engine_command(b.stop_argv(spec)));
+    runner_.run(b.engine_command(b.commands().stop_argv(spec)));
     stop_host_processes(b, spec);
     stop_sentinel(spec);
     throw;
@@ -265,7 +261,7 @@ void Bottles::start(const std::string& name) {
 
 void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
   const std::vector<GuardMount> guard = guard_mounts(spec);
-  if (b.protects_in_guest()) {
+  if (b.commands().protects_in_guest()) {
     if (!guard.empty()) {
       const ProcessResult r = b.exec(spec, {"sh", "-c", guest_protection_script(guard)}, ExecOptions{.user = "root"});
       if (!r.ok())
@@ -442,7 +438,8 @@ std::vector<BottleRow> Bottles::list() {
       const Backend& b = backend(spec.backend);
       std::optional<EngineState> egress_state = info.egress_state;
       if (spec.egress.enabled && !egress_runs(b, spec)) row.egress = EgressState::none;  // and so no network
-      else if (!egress_state && egress_runs(b, spec)) egress_state = b.host_egress_state(spec, egress_files(b, spec));
+      else if (!egress_state && egress_runs(b, spec))
+        egress_state = b.require_egress().host_egress_state(spec, egress_files(b, spec));
       if (spec.egress.enabled && egress_state)
         row.egress = *egress_state == EngineState::running ? EgressState::on : EgressState::down;
     }

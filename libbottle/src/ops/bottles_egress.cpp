@@ -69,7 +69,7 @@ std::vector<EgressRoute> Bottles::egress_routes(const BottleSpec& spec) const {
 }
 
 EgressFiles Bottles::egress_files(const Backend& b, const BottleSpec& spec) const {
-  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.egress_placement());
+  return egress_files_of(store_.dirs(), spec, egress_routes(spec), b.require_egress().egress_placement());
 }
 
 EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
@@ -87,8 +87,8 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
       [&](AgentKind agent, const std::filesystem::path& file) { refresh_host_login(agent, file, upstream); });
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
   save_forwarded_state(store_.dirs(), spec.name, forwarded);
-  const EgressFiles files =
-      write_egress_files(store_.dirs(), spec, ca, egress_routes(spec), b.egress_placement(), forwarded.dummies);
+  const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec),
+                                               b.require_egress().egress_placement(), forwarded.dummies);
   // pipelock in front of egress, unless the user already runs a parent proxy.
   if (upstream.proxy.empty()) {
     if (const auto program = locate_pipelock(host_); !program.empty()) {
@@ -98,7 +98,7 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
     }
   }
   b.create(spec, guard);
-  for (const auto& argv : b.egress_create_argvs(spec, files, upstream)) {
+  for (const auto& argv : b.require_egress().egress_create_argvs(spec, files, upstream)) {
     const ProcessResult r = runner_.run(b.engine_command(argv));
     if (!r.ok())
       throw Error(ErrorKind::isolation,
@@ -164,9 +164,10 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
   if (!egress_runs(b, spec)) return;
   try {
     start_pipelock(spec);
+    const EgressCommands& egress = b.require_egress();
     const EgressFiles files = egress_files(b, spec);
-    if (b.egress_placement() == EgressPlacement::host) {
-      if (runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok())
+    if (egress.egress_placement() == EgressPlacement::host) {
+      if (runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok())
         return;  // already up
       // Someone else's listener there would receive the bottle's traffic.
       if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
@@ -175,13 +176,13 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
                                 spec.egress.port));
     }
     const ProcessResult started =
-        runner_.run(b.engine_command(b.egress_start_argv(spec, files, egress_upstream(spec))));
+        runner_.run(b.engine_command(egress.egress_start_argv(spec, files, egress_upstream(spec))));
     if (!started.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
     // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
     if (!wait_until_ready(host_.clock(), [&] {
-          return runner_.run(b.engine_command(b.egress_probe_argv(spec, files), EngineCall::query)).ok();
+          return runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok();
         }))
       throw Error(ErrorKind::isolation, fmt::format("egress for {} is not accepting connections", spec.name));
   } catch (const Error& e) {
@@ -195,8 +196,9 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
 std::vector<std::pair<Argv, std::string>> Bottles::egress_stop_argvs(const Backend& b, const BottleSpec& spec,
                                                                      bool host_processes_only) const {
   std::vector<std::pair<Argv, std::string>> stops;
-  if (!host_processes_only || b.egress_placement() == EgressPlacement::host)
-    stops.emplace_back(b.egress_stop_argv(spec, egress_files(b, spec)), "egress");
+  const EgressCommands& egress = b.require_egress();
+  if (!host_processes_only || egress.egress_placement() == EgressPlacement::host)
+    stops.emplace_back(egress.egress_stop_argv(spec, egress_files(b, spec)), "egress");
   if (const auto pipelock = managed_pipelock_of(host_, store_.dirs(), spec))
     stops.emplace_back(daemon_stop_argv(pipelock->daemon()), "pipelock");
   return stops;

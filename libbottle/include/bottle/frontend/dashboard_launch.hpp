@@ -1,6 +1,6 @@
 #pragma once
 // How the dashboard launches an agent: pure argv builders over the one agent argv
-// builder, Backend::agent_argv, so every backend launches the same way from the
+// builder, EngineCommands::agent_argv, so every engine launches the same way from the
 // CLI, the dashboard's foreground path and its tmux path.
 //
 //   attach:  agent_argv(spec, {}, tty=true).argv()
@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "bottle/backends/backend.hpp"
+#include "bottle/backends/engine_commands.hpp"
 #include "bottle/core/subprocess.hpp"
 
 namespace bottle {
@@ -26,7 +26,7 @@ namespace bottle {
 enum class LaunchMode { attach, resume };
 
 /// The argv that runs the agent interactively (tty) in the bottle.
-Argv agent_launch_argv(const Backend& backend, const BottleSpec& spec, LaunchMode mode);
+Argv agent_launch_argv(const EngineCommands& engine, const BottleSpec& spec, LaunchMode mode);
 
 struct TmuxOptions {
   std::string tmux = "tmux";               ///< the tmux program

@@ -2,8 +2,8 @@
 // The environment the agent (and user commands) get inside a bottle: the spec's own
 // `env`, sandbox defaults for the agent, and, when egress is on, the proxy and trust
 // variables that route every HTTPS request through egress and make each client
-// trust its CA. Pure: no files, no processes. Install it with
-// Backend::set_guest_env_provider.
+// trust its CA. Pure: no files, no processes. EngineCommands::guest_env() applies
+// it with the engine's own guest egress.
 //
 // Follows reference/codex-and-claude-auth.md §A5, §A6, §B5 and §C5.
 

@@ -1,4 +1,4 @@
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 
 #include <arpa/inet.h>
 
@@ -68,9 +68,9 @@ std::int64_t parse_created_at(const std::string& text) {
 
 }  // namespace
 
-DockerBackend::DockerBackend(Runner& runner, DockerOptions options) : Backend(runner), options_(std::move(options)) {}
+DockerCommands::DockerCommands(DockerOptions options) : options_(std::move(options)) {}
 
-std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const {
+std::vector<Argv> DockerCommands::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const {
   const std::string container = object_name(spec.name);
   const std::string managed = fmt::format("{}=1", docker_managed_label);
   const std::string named = fmt::format("{}={}", docker_name_label, spec.name);
@@ -124,30 +124,30 @@ std::vector<Argv> DockerBackend::create_argvs(const BottleSpec& spec, const std:
   return {network, create};
 }
 
-Argv DockerBackend::start_argv(const BottleSpec& spec) const {
+Argv DockerCommands::start_argv(const BottleSpec& spec) const {
   return {options_.docker, "start", object_name(spec.name)};
 }
 
-Argv DockerBackend::stop_argv(const BottleSpec& spec) const {
+Argv DockerCommands::stop_argv(const BottleSpec& spec) const {
   return {options_.docker, "stop", object_name(spec.name)};
 }
 
-std::vector<Argv> DockerBackend::remove_argvs(const BottleSpec& spec) const {
+std::vector<Argv> DockerCommands::remove_argvs(const BottleSpec& spec) const {
   const std::string container = object_name(spec.name);
   return {{options_.docker, "rm", "-f", container},
           {options_.docker, "rm", "-f", egress_name(container)},
           {options_.docker, "network", "rm", network_name(container)}};
 }
 
-GuestEgress DockerBackend::guest_egress(const BottleSpec& spec) const {
+GuestEgress DockerCommands::guest_egress(const BottleSpec& spec) const {
   if (!spec.egress.enabled) return {};
   return {.enabled = true,
           .proxy_url = fmt::format("http://{}:{}", docker_egress_alias, docker_egress_port),
           .ca_bundle_path = std::string(default_guest_ca_bundle_path)};
 }
 
-std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
-                                                     const EgressUpstream& upstream) const {
+std::vector<Argv> DockerCommands::egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
+                                                      const EgressUpstream& upstream) const {
   const std::string container = object_name(spec.name);
   EgressLaunch launch{.listen_host = "0.0.0.0",
                       .listen_port = static_cast<std::uint16_t>(docker_egress_port),
@@ -200,11 +200,11 @@ std::vector<Argv> DockerBackend::egress_create_argvs(const BottleSpec& spec, con
   return {create, connect};
 }
 
-Argv DockerBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles&, const EgressUpstream&) const {
+Argv DockerCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles&, const EgressUpstream&) const {
   return {options_.docker, "start", egress_name(object_name(spec.name))};
 }
 
-Argv DockerBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles&) const {
+Argv DockerCommands::egress_probe_argv(const BottleSpec& spec, const EgressFiles&) const {
   return {options_.docker,
           "exec",
           egress_name(object_name(spec.name)),
@@ -213,11 +213,11 @@ Argv DockerBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles&
           fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()", docker_egress_port)};
 }
 
-Argv DockerBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles&) const {
+Argv DockerCommands::egress_stop_argv(const BottleSpec& spec, const EgressFiles&) const {
   return {options_.docker, "stop", egress_name(object_name(spec.name))};
 }
 
-Argv DockerBackend::bridge_inspect_argv() const {
+Argv DockerCommands::bridge_inspect_argv() const {
   return {options_.docker,
           "network",
           "inspect",
@@ -257,9 +257,12 @@ BridgeInspect parse_bridge_inspect(std::string_view output) {
   return result;
 }
 
-std::string DockerBackend::egress_parent_host() {
-  const BridgeInspect bridge = parse_bridge_inspect(
-      run_checked(bridge_inspect_argv(), "inspect Docker's default bridge", EngineCall::query).out);
+std::optional<EngineState> DockerCommands::host_egress_state(const BottleSpec&, const EgressFiles&) const {
+  return std::nullopt;
+}
+
+std::string DockerCommands::parent_host_from(std::string_view bridge_inspect_output) const {
+  const BridgeInspect bridge = parse_bridge_inspect(bridge_inspect_output);
   if (!bridge.gateway.empty()) return bridge.gateway;
   const std::string interface =
       bridge.interface.empty() ? std::string(docker_default_bridge_interface) : bridge.interface;
@@ -270,7 +273,7 @@ std::string DockerBackend::egress_parent_host() {
                           interface));
 }
 
-Argv DockerBackend::list_argv() const {
+Argv DockerCommands::list_argv() const {
   return {options_.docker,
           "ps",
           "-a",
@@ -282,7 +285,7 @@ Argv DockerBackend::list_argv() const {
                       docker_name_label, docker_role_label)};
 }
 
-Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
+Argv DockerCommands::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
   Argv argv{options_.docker, "exec"};
   if (options.tty) argv.emplace_back("-it");
   else if (options.forward_stdin) argv.emplace_back("-i");
@@ -294,7 +297,7 @@ Argv DockerBackend::exec_argv(const BottleSpec& spec, const Argv& command, const
   return argv;
 }
 
-AgentArgv DockerBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
+AgentArgv DockerCommands::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
   AgentArgv result;
   result.prefix = {options_.docker, "exec"};
   if (tty) result.prefix.emplace_back("-it");
@@ -305,7 +308,7 @@ AgentArgv DockerBackend::agent_argv(const BottleSpec& spec, const Argv& agent_ar
   return result;
 }
 
-std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) const {
+std::vector<BottleInfo> DockerCommands::parse_list(const std::string& output) const {
   std::vector<BottleInfo> rows;
   std::map<std::string, EngineState> egress_states;
   std::istringstream lines(output);
@@ -357,7 +360,7 @@ std::vector<BottleInfo> DockerBackend::parse_list(const std::string& output) con
 // What docker prints when the object of `rm -f` / `network rm` does not exist:
 // "Error: No such container: X", "Error response from daemon: No such container: X",
 // "Error: No such network: X", "Error response from daemon: network X not found".
-bool DockerBackend::is_gone(const ProcessResult& result) const {
+bool DockerCommands::is_gone(const ProcessResult& result) const {
   const std::string& err = result.err;
   return err.find("No such container") != std::string::npos || err.find("No such network") != std::string::npos ||
          (err.find("network ") != std::string::npos && err.find(" not found") != std::string::npos);

@@ -1,5 +1,5 @@
 #pragma once
-// SmolmachinesBackend: bottles as smolmachines microVMs driven through the smolvm CLI.
+// SmolmachinesCommands: bottles as smolmachines microVMs, as smolvm CLI argvs.
 //
 // A bottle NAME is the machine "bottle-NAME". smolvm has no --user on exec, so
 // commands for the agent user are framed as `runuser -u USER -- CMD`. In TTY mode
@@ -18,7 +18,8 @@
 #include <mutex>
 #include <optional>
 
-#include "bottle/backends/backend.hpp"
+#include "bottle/backends/egress_commands.hpp"
+#include "bottle/backends/engine_commands.hpp"
 #include "bottle/core/host_daemon.hpp"
 
 namespace bottle {
@@ -65,9 +66,10 @@ struct SmolmachinesOptions {
   std::function<SmolvmVersion()> probe_version;
 };
 
-class SmolmachinesBackend final : public Backend {
+/// The egress capability is this object when egress_unavailable_reason() is empty.
+class SmolmachinesCommands final : public EngineCommands, public EgressCommands {
  public:
-  SmolmachinesBackend(Runner& runner, SmolmachinesOptions options);
+  explicit SmolmachinesCommands(SmolmachinesOptions options);
   BackendKind kind() const override { return BackendKind::smolmachines; }
 
   /// virtiofs volumes are directories only: workspace protection is applied by
@@ -83,9 +85,12 @@ class SmolmachinesBackend final : public Backend {
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   bool is_gone(const ProcessResult& result) const override;
 
+  const EgressCommands* egress() const override;
   std::string egress_unavailable_reason() const override;
+
   EgressPlacement egress_placement() const override { return EgressPlacement::host; }
-  /// http://100.96.0.1:PORT (the spec's egress.port, which must be set by now).
+  /// http://100.96.0.1:PORT (the spec's egress.port, which must be set by now);
+  /// disabled when egress is unavailable here.
   GuestEgress guest_egress(const BottleSpec& spec) const override;
   /// Nothing to create: the host-side proxy is a process, started by egress_start_argv.
   std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,

@@ -1,5 +1,5 @@
 #pragma once
-// DockerBackend: bottles as Docker containers driven through the docker CLI.
+// DockerCommands: bottles as Docker containers, as docker CLI argvs.
 //
 // A bottle NAME is the container "bottle-NAME", labelled io.bottle.managed=1 and
 // io.bottle.name=NAME, on its own internal network "bottle-NAME-net"; its egress
@@ -9,7 +9,8 @@
 #include <functional>
 #include <optional>
 
-#include "bottle/backends/backend.hpp"
+#include "bottle/backends/egress_commands.hpp"
+#include "bottle/backends/engine_commands.hpp"
 #include "bottle/core/host_interface.hpp"
 
 namespace bottle {
@@ -30,7 +31,7 @@ struct BridgeInspect {
   std::string interface;  ///< its host interface (com.docker.network.bridge.name); "" when unset
   bool operator==(const BridgeInspect&) const = default;
 };
-/// Parse the output of DockerBackend::bridge_inspect_argv(). Throws Error(backend)
+/// Parse the output of DockerCommands::bridge_inspect_argv(). Throws Error(backend)
 /// on output of another shape, or a gateway or interface name that is malformed.
 BridgeInspect parse_bridge_inspect(std::string_view output);
 /// The interface Docker's default bridge uses when its options name none.
@@ -44,9 +45,10 @@ inline constexpr std::string_view docker_role_label = "io.bottle.role";
 inline constexpr std::string_view docker_egress_alias = "egress";
 inline constexpr int docker_egress_port = 8080;
 
-class DockerBackend final : public Backend {
+/// Docker always has the egress capability: egress() is this object.
+class DockerCommands final : public EngineCommands, public EgressCommands {
  public:
-  DockerBackend(Runner& runner, DockerOptions options = {});
+  explicit DockerCommands(DockerOptions options = {});
   BackendKind kind() const override { return BackendKind::docker; }
 
   /// Workspace protection is bind mounts of the container (`--mount ...,readonly`).
@@ -59,22 +61,28 @@ class DockerBackend final : public Backend {
   AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   bool is_gone(const ProcessResult& result) const override;
+  const EgressCommands* egress() const override { return this; }
+  std::string egress_unavailable_reason() const override { return ""; }
 
   /// Egress runs as the sidecar container bottle-NAME-egress: on the bottle's internal
   /// network (alias "egress") and on Docker's default bridge for the way out.
+  EgressPlacement egress_placement() const override { return EgressPlacement::container; }
   GuestEgress guest_egress(const BottleSpec& spec) const override;
   std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                         const EgressUpstream& upstream) const override;
-  std::string egress_unavailable_reason() const override { return ""; }
   Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
                          const EgressUpstream& upstream) const override;
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
-  /// The default bridge's gateway: the host as the egress container sees it. From
-  /// the bridge's IPAM config when it lists a gateway, else the IPv4 address of the
-  /// bridge's host interface (an engine freshly started by dockerd 20.10 lists only
-  /// the subnet). Throws Error(isolation) when neither gives an address.
-  std::string egress_parent_host() override;
+  /// Container egress is listed by parse_list(): nullopt.
+  std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const override;
+  /// The default bridge's gateway is the host as the egress container sees it:
+  /// bridge_inspect_argv().
+  std::optional<Argv> parent_host_query() const override { return bridge_inspect_argv(); }
+  /// From the bridge's IPAM config when it lists a gateway, else the IPv4 address of
+  /// the bridge's host interface (an engine freshly started by dockerd 20.10 lists
+  /// only the subnet). Throws Error(isolation) when neither gives an address.
+  std::string parent_host_from(std::string_view bridge_inspect_output) const override;
   Argv bridge_inspect_argv() const;
 
  private:

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/ops/resume.hpp"
 
@@ -27,8 +27,7 @@ SmolmachinesOptions options(SmolvmGrammar grammar = SmolvmGrammar::positional_na
 
 TEST_CASE("smolmachines TTY agent argv: pty-resize by absolute path, -t, env, runuser before the agent",
           "[smolmachines][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   const AgentArgv a = smol.agent_argv(sample_spec(), {"--model", "x"}, true);
   CHECK(a.argv() == Argv{"/opt/bottle/libexec/bottle/pty-resize",
                          "bottle-api",
@@ -41,6 +40,10 @@ TEST_CASE("smolmachines TTY agent argv: pty-resize by absolute path, -t, env, ru
                          "-t",
                          "-w",
                          "/workspace",
+                         "-e",
+                         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                         "-e",
+                         "DISABLE_AUTOUPDATER=1",
                          "-e",
                          "FOO=bar",
                          "--",
@@ -55,8 +58,7 @@ TEST_CASE("smolmachines TTY agent argv: pty-resize by absolute path, -t, env, ru
 }
 
 TEST_CASE("smolmachines non-TTY agent argv has neither -t nor the wrapper", "[smolmachines][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   const Argv argv = smol.agent_argv(sample_spec(AgentKind::codex), {"exec", "hi"}, false).argv();
   CHECK(argv == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "-e", "FOO=bar", "--",
                      "runuser", "-u", "node", "--", "codex", "exec", "hi"});
@@ -64,45 +66,44 @@ TEST_CASE("smolmachines non-TTY agent argv has neither -t nor the wrapper", "[sm
 }
 
 TEST_CASE("smolmachines agent argv injects the prompt file after runuser", "[smolmachines][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   BottleSpec s = sample_spec();
   s.env.clear();
   s.prompt_file = "/host/PROMPT.md";
   CHECK(smol.agent_argv(s, {}, false).argv() == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w",
-                                                     "/workspace", "--", "runuser", "-u", "node", "--", "claude",
-                                                     "--append-system-prompt-file", "/etc/bottle/prompt.md"});
+                                                     "/workspace", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                                                     "-e", "DISABLE_AUTOUPDATER=1", "--", "runuser", "-u", "node", "--",
+                                                     "claude", "--append-system-prompt-file", "/etc/bottle/prompt.md"});
 }
 
 TEST_CASE("smolmachines TTY argv without a located wrapper is a clear error", "[smolmachines][argv]") {
-  RecordingRunner runner;
   SmolmachinesOptions o = options();
   o.pty_resize.clear();
-  SmolmachinesBackend smol(runner, o);
+  SmolmachinesCommands smol(o);
   CHECK_THROWS_WITH(smol.agent_argv(sample_spec(), {}, true), Catch::Contains("pty-resize wrapper not found"));
   CHECK_NOTHROW(smol.agent_argv(sample_spec(), {}, false));
 }
 
 TEST_CASE("a root agent user needs no runuser", "[smolmachines][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   BottleSpec s = sample_spec();
   s.user = "root";
   s.env.clear();
-  CHECK(smol.agent_argv(s, {}, false).argv() ==
-        Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w", "/workspace", "--", "claude"});
+  CHECK(smol.agent_argv(s, {}, false).argv() == Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-w",
+                                                     "/workspace", "-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                                                     "-e", "DISABLE_AUTOUPDATER=1", "-e", "IS_SANDBOX=1", "--",
+                                                     "claude"});
 }
 
 TEST_CASE("smolvm create/delete follow the installed grammar", "[smolmachines][argv]") {
-  RecordingRunner runner;
   BottleSpec s = sample_spec();
   s.resources = {2, 2048};
-  SmolmachinesBackend old_grammar(runner, options(SmolvmGrammar::positional_names));
+  SmolmachinesCommands old_grammar(options(SmolvmGrammar::positional_names));
   CHECK(old_grammar.create_argvs(s, {}) ==
         std::vector<Argv>{{"smolvm", "machine", "create", "bottle-api", "--image", "bottle-agent:latest", "--cpus", "2",
                            "--mem", "2048", "-v", "/src/api:/workspace"}});
   CHECK(old_grammar.remove_argvs(s) == std::vector<Argv>{{"smolvm", "machine", "delete", "bottle-api", "-f"}});
-  SmolmachinesBackend new_grammar(runner, options(SmolvmGrammar::flag_names));
+  SmolmachinesCommands new_grammar(options(SmolvmGrammar::flag_names));
   CHECK(new_grammar.create_argvs(s, {})[0][3] == "--name");
   CHECK(new_grammar.remove_argvs(s) ==
         std::vector<Argv>{{"smolvm", "machine", "delete", "--name", "bottle-api", "-f"}});
@@ -123,8 +124,7 @@ TEST_CASE("smolvm version output selects the grammar", "[smolmachines][parse]") 
 
 TEST_CASE("smolmachines exec argv: provisioning as root with -i, user commands through runuser",
           "[smolmachines][argv]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   const BottleSpec s = sample_spec();
   CHECK(smol.exec_argv(s, {"cat"}, ExecOptions{.forward_stdin = true}) ==
         Argv{"smolvm", "machine", "exec", "--name", "bottle-api", "-i", "--", "cat"});
@@ -134,8 +134,7 @@ TEST_CASE("smolmachines exec argv: provisioning as root with -i, user commands t
 }
 
 TEST_CASE("smolvm ls --json keeps only bottle's machines", "[smolmachines][parse]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   const auto rows = smol.parse_list(R"([
     {"name": "bottle-api", "state": "running", "created_at": 1795719000, "pid": 42},
     {"name": "someone-else", "state": "stopped", "created_at": 1}
@@ -148,20 +147,37 @@ TEST_CASE("smolvm ls --json keeps only bottle's machines", "[smolmachines][parse
 }
 
 TEST_CASE("resume keeps the backend framing and wraps only the agent", "[resume]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   BottleSpec s = sample_spec();
   s.env.clear();
   const AgentArgv plain = smol.agent_argv(s, {}, true);
-  CHECK(resume_argv(plain, {"claude", "--continue"}) == Argv{"/opt/bottle/libexec/bottle/pty-resize", "bottle-api",
-                                                             "--", "smolvm", "machine", "exec", "--name", "bottle-api",
-                                                             "-t", "-w", "/workspace", "--", "runuser", "-u", "node",
-                                                             "--", "sh", "-c", "claude --continue || claude"});
+  CHECK(resume_argv(plain, {"claude", "--continue"}) == Argv{"/opt/bottle/libexec/bottle/pty-resize",
+                                                             "bottle-api",
+                                                             "--",
+                                                             "smolvm",
+                                                             "machine",
+                                                             "exec",
+                                                             "--name",
+                                                             "bottle-api",
+                                                             "-t",
+                                                             "-w",
+                                                             "/workspace",
+                                                             "-e",
+                                                             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                                                             "-e",
+                                                             "DISABLE_AUTOUPDATER=1",
+                                                             "--",
+                                                             "runuser",
+                                                             "-u",
+                                                             "node",
+                                                             "--",
+                                                             "sh",
+                                                             "-c",
+                                                             "claude --continue || claude"});
 }
 
 TEST_CASE("smolvm machine states are parsed once into EngineState", "[smolmachines][parse]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   const auto rows = smol.parse_list(R"([
     {"name": "bottle-a", "state": "running"}, {"name": "bottle-b", "state": "stopped"},
     {"name": "bottle-c", "state": "created"}, {"name": "bottle-d", "state": "starting"}
@@ -177,8 +193,7 @@ TEST_CASE("smolvm machine states are parsed once into EngineState", "[smolmachin
 }
 
 TEST_CASE("smolvm: a machine already gone is recognised from each engine message", "[smolmachines][gone]") {
-  RecordingRunner runner;
-  SmolmachinesBackend smol(runner, options());
+  SmolmachinesCommands smol(options());
   CHECK(smol.is_gone(exited(1, "", "Error: vm not found: bottle-api\n")));
   CHECK(
       smol.is_gone(exited(1, "", "Error: config operation failed: machine status: machine 'bottle-api' not found\n")));

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
-#include "bottle/backends/docker_backend.hpp"
+#include "bottle/backends/backend.hpp"
+#include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/egress/egress_setup.hpp"
+#include "bottle/spec/guest_env.hpp"
 #include "sample_specs.hpp"
 
 using namespace bottle;
@@ -21,27 +23,29 @@ BottleSpec sample_spec() {
 }  // namespace
 
 TEST_CASE("docker agent argv with a TTY", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
-  const AgentArgv a = docker.agent_argv(sample_spec(), {"--model", "x"}, true);
-  CHECK(a.argv() == Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "A=b c", "-e", "FOO=bar", "-u", "node",
-                         "bottle-api", "claude", "--model", "x"});
+  DockerCommands docker;
+  BottleSpec s = sample_spec();
+  s.egress.enabled = false;  // its variables: "docker agent argv carries the guest environment"
+  const AgentArgv a = docker.agent_argv(s, {"--model", "x"}, true);
+  // The spec's env and claude's sandbox defaults, sorted.
+  CHECK(a.argv() == Argv{"docker", "exec", "-it", "-w", "/workspace", "-e", "A=b c", "-e",
+                         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1", "-e", "FOO=bar",
+                         "-u", "node", "bottle-api", "claude", "--model", "x"});
   CHECK(a.tail == Argv{"claude", "--model", "x"});
 }
 
 TEST_CASE("docker agent argv without a TTY has no -it", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   BottleSpec s = sample_spec();
   s.env.clear();
+  s.egress.enabled = false;
   s.agent = AgentKind::codex;
   CHECK(docker.agent_argv(s, {"exec", "hi"}, false).argv() ==
         Argv{"docker", "exec", "-w", "/workspace", "-u", "node", "bottle-api", "codex", "exec", "hi"});
 }
 
 TEST_CASE("docker agent argv injects the prompt file flag", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   BottleSpec s = sample_spec();
   s.env.clear();
   s.prompt_file = "/home/me/PROMPT.md";
@@ -51,20 +55,28 @@ TEST_CASE("docker agent argv injects the prompt file flag", "[docker][argv]") {
         Argv{"codex", "-c", "model_instructions_file=/etc/bottle/prompt.md", "-m", "o3"});
 }
 
-TEST_CASE("docker agent argv takes its env from the installed provider", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
-  docker.set_guest_env_provider([](const BottleSpec&) {
-    return std::map<std::string, std::string>{{"HTTPS_PROXY", "http://egress:8080"}};
-  });
+TEST_CASE("docker agent argv carries the guest environment, egress variables included", "[docker][argv]") {
+  DockerCommands docker;
   BottleSpec s = sample_spec();
-  CHECK(docker.agent_argv(s, {}, false).prefix ==
-        Argv{"docker", "exec", "-w", "/workspace", "-e", "HTTPS_PROXY=http://egress:8080", "-u", "node", "bottle-api"});
+  s.agent = AgentKind::codex;
+  s.env.clear();
+  s.egress.enabled = true;
+  const GuestEgress egress = docker.guest_egress(s);
+  REQUIRE(egress.enabled);
+  const auto env = guest_environment(s, egress);
+  REQUIRE(env.count("HTTPS_PROXY") == 1);
+  CHECK(docker.guest_env(s) == env);
+  Argv expected{"docker", "exec", "-w", "/workspace"};
+  for (const auto& [key, value] : env) expected.insert(expected.end(), {"-e", key + "=" + value});
+  expected.insert(expected.end(), {"-u", "node", "bottle-api"});
+  CHECK(docker.agent_argv(s, {}, false).prefix == expected);
+  // Without egress there is no proxy to point at.
+  s.egress.enabled = false;
+  CHECK(docker.guest_env(s).count("HTTPS_PROXY") == 0);
 }
 
 TEST_CASE("docker create argv: labelled, internal network, dropped capabilities, mounts", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   BottleSpec s = sample_spec();
   s.resources = {2, 2048};
   const auto argvs = docker.create_argvs(
@@ -125,8 +137,7 @@ TEST_CASE("docker create argv: labelled, internal network, dropped capabilities,
 }
 
 TEST_CASE("docker bottles get a memory limit by default", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   BottleSpec s = sample_spec();
   s.resources = {};
   const Argv create = docker.create_argvs(s, {})[1];
@@ -136,8 +147,7 @@ TEST_CASE("docker bottles get a memory limit by default", "[docker][argv]") {
 }
 
 TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner, DockerOptions{.docker = "/usr/bin/docker"});
+  DockerCommands docker(DockerOptions{.docker = "/usr/bin/docker"});
   const BottleSpec s = sample_spec();
   CHECK(docker.start_argv(s) == Argv{"/usr/bin/docker", "start", "bottle-api"});
   CHECK(docker.stop_argv(s) == Argv{"/usr/bin/docker", "stop", "bottle-api"});
@@ -150,8 +160,7 @@ TEST_CASE("docker lifecycle argvs", "[docker][argv]") {
 }
 
 TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands as the user", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   const BottleSpec s = sample_spec();
   CHECK(docker.exec_argv(s, {"cat"}, ExecOptions{.forward_stdin = true}) ==
         Argv{"docker", "exec", "-i", "-u", "root", "bottle-api", "cat"});
@@ -161,8 +170,7 @@ TEST_CASE("docker exec argv: provisioning runs as root with stdin, user commands
 }
 
 TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   const auto rows = docker.parse_list(
       "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"
       "api\texited\t2026-11-26 18:50:00 +0000 UTC\tegress\n"
@@ -178,20 +186,20 @@ TEST_CASE("docker ls output is parsed into rows", "[docker][parse]") {
 
 TEST_CASE("docker operations run exactly the built argvs", "[docker][ops]") {
   RecordingRunner runner;
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   const BottleSpec s = sample_spec();
   docker.create(s, {});
   docker.start(s);
   REQUIRE(runner.argvs().size() == 3);
-  CHECK(runner.argvs()[0] == docker.create_argvs(s, {})[0]);
-  CHECK(runner.argvs()[1] == docker.create_argvs(s, {})[1]);
-  CHECK(runner.argvs()[2] == docker.start_argv(s));
+  CHECK(runner.argvs()[0] == docker.commands().create_argvs(s, {})[0]);
+  CHECK(runner.argvs()[1] == docker.commands().create_argvs(s, {})[1]);
+  CHECK(runner.argvs()[2] == docker.commands().start_argv(s));
 }
 
 TEST_CASE("a failing engine command becomes a backend error with its stderr", "[docker][ops]") {
   RecordingRunner runner;
   runner.push_result(exited(1, "", "Error: No such container: bottle-api\n"));
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   try {
     docker.stop(sample_spec());
     FAIL("expected an error");
@@ -207,13 +215,13 @@ TEST_CASE("a docker binary that cannot start is not an exit status", "[docker][o
   missing.outcome = ProcessResult::Outcome::failed_to_start;
   missing.start_error = "docker: not found on PATH";
   runner.push_result(missing);
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   CHECK_THROWS_WITH(docker.list(), "list docker bottles: could not run docker: docker: not found on PATH");
 }
 
 TEST_CASE("install_file sends the content on stdin, never in argv", "[docker][ops]") {
   RecordingRunner runner;
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   docker.install_file(sample_spec(), "/home/node/.codex/auth.json", "SECRET-LOOKING", "node:node", 0600);
   REQUIRE(runner.commands().size() == 1);
   const Command& c = runner.commands()[0];
@@ -223,8 +231,7 @@ TEST_CASE("install_file sends the content on stdin, never in argv", "[docker][op
 }
 
 TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitmdump argv", "[docker][argv]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner, DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
+  DockerCommands docker(DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
   BottleSpec s = sample_spec();
   const EgressFiles files{.run_dir = "/st/egress",
                           .conf_dir = "/st/egress/conf",
@@ -281,8 +288,7 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
 }
 
 TEST_CASE("docker states are parsed once into EngineState, other words are kept to show", "[docker][parse]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   const auto state_of = [&](const std::string& word) {
     return docker.parse_list("api\t" + word + "\t2026-11-26 18:50:00 +0000 UTC\tbottle\n").at(0);
   };
@@ -303,8 +309,7 @@ TEST_CASE("docker states are parsed once into EngineState, other words are kept 
 }
 
 TEST_CASE("docker: an object already gone is recognised from each engine message", "[docker][gone]") {
-  RecordingRunner runner;
-  DockerBackend docker(runner);
+  DockerCommands docker;
   CHECK(docker.is_gone(exited(1, "", "Error: No such container: bottle-api\n")));
   CHECK(docker.is_gone(exited(1, "", "Error response from daemon: No such container: bottle-api-egress\n")));
   CHECK(docker.is_gone(exited(1, "", "Error: No such network: bottle-api-net\n")));
@@ -320,14 +325,14 @@ TEST_CASE("docker: an object already gone is recognised from each engine message
 
 TEST_CASE("docker remove: gone objects are fine, a real failure is reported", "[docker][gone][ops]") {
   RecordingRunner runner;
-  DockerBackend docker(runner);
+  Backend docker(runner, std::make_unique<DockerCommands>());
   runner.push_result(exited(1, "", "Error: No such container: bottle-api\n"));
   runner.push_result(exited(1, "", "Error: No such container: bottle-api-egress\n"));
   runner.push_result(exited(1, "", "Error: No such network: bottle-api-net\n"));
   CHECK_NOTHROW(docker.remove(sample_spec()));
 
   RecordingRunner failing;
-  DockerBackend docker2(failing);
+  Backend docker2(failing, std::make_unique<DockerCommands>());
   failing.push_result(exited(0));
   failing.push_result(exited(0));
   failing.push_result(exited(1, "", "Error response from daemon: network bottle-api-net has active endpoints\n"));

@@ -1,4 +1,4 @@
-#include "bottle/backends/smolmachines_backend.hpp"
+#include "bottle/backends/smolmachines_commands.hpp"
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -69,10 +69,9 @@ SmolvmGrammar smolvm_grammar_for_version(std::string_view output) {
   return smolvm_grammar(parse_smolvm_version(output));
 }
 
-SmolmachinesBackend::SmolmachinesBackend(Runner& runner, SmolmachinesOptions options)
-    : Backend(runner), options_(std::move(options)) {}
+SmolmachinesCommands::SmolmachinesCommands(SmolmachinesOptions options) : options_(std::move(options)) {}
 
-SmolvmVersion SmolmachinesBackend::version() const {
+SmolvmVersion SmolmachinesCommands::version() const {
   if (!options_.probe_version) return options_.version;
   // A backend may be shared by threads (the dashboard's worker and UI): one probe.
   std::lock_guard lock(version_mutex_);
@@ -80,7 +79,7 @@ SmolvmVersion SmolmachinesBackend::version() const {
   return *probed_version_;
 }
 
-std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>&) const {
+std::vector<Argv> SmolmachinesCommands::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>&) const {
   Argv argv{options_.smolvm, "machine", "create"};
   if (grammar() == SmolvmGrammar::flag_names) argv.insert(argv.end(), {"--name", object_name(spec.name)});
   else argv.push_back(object_name(spec.name));
@@ -100,15 +99,15 @@ std::vector<Argv> SmolmachinesBackend::create_argvs(const BottleSpec& spec, cons
   return {argv};
 }
 
-Argv SmolmachinesBackend::start_argv(const BottleSpec& spec) const {
+Argv SmolmachinesCommands::start_argv(const BottleSpec& spec) const {
   return {options_.smolvm, "machine", "start", "--name", object_name(spec.name)};
 }
 
-Argv SmolmachinesBackend::stop_argv(const BottleSpec& spec) const {
+Argv SmolmachinesCommands::stop_argv(const BottleSpec& spec) const {
   return {options_.smolvm, "machine", "stop", "--name", object_name(spec.name)};
 }
 
-std::vector<Argv> SmolmachinesBackend::remove_argvs(const BottleSpec& spec) const {
+std::vector<Argv> SmolmachinesCommands::remove_argvs(const BottleSpec& spec) const {
   Argv argv{options_.smolvm, "machine", "delete"};
   if (grammar() == SmolvmGrammar::flag_names) argv.insert(argv.end(), {"--name", object_name(spec.name)});
   else argv.push_back(object_name(spec.name));
@@ -116,9 +115,9 @@ std::vector<Argv> SmolmachinesBackend::remove_argvs(const BottleSpec& spec) cons
   return {argv};
 }
 
-Argv SmolmachinesBackend::list_argv() const { return {options_.smolvm, "machine", "ls", "--json"}; }
+Argv SmolmachinesCommands::list_argv() const { return {options_.smolvm, "machine", "ls", "--json"}; }
 
-Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
+Argv SmolmachinesCommands::exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const {
   Argv argv{options_.smolvm, "machine", "exec", "--name", object_name(spec.name)};
   if (options.forward_stdin || options.tty) argv.emplace_back("-i");
   if (options.tty) argv.emplace_back("-t");
@@ -131,7 +130,7 @@ Argv SmolmachinesBackend::exec_argv(const BottleSpec& spec, const Argv& command,
   return argv;
 }
 
-AgentArgv SmolmachinesBackend::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
+AgentArgv SmolmachinesCommands::agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const {
   AgentArgv result;
   if (tty) {
     if (options_.pty_resize.empty())
@@ -166,11 +165,11 @@ EngineState state_from_smolvm(std::string_view state) {
 // What smolvm prints when `machine delete` names a machine that does not exist
 // differs between versions ("Error: vm not found: NAME", "machine 'NAME' not
 // found"); both say "not found", and a delete fails that way for no other reason.
-bool SmolmachinesBackend::is_gone(const ProcessResult& result) const {
+bool SmolmachinesCommands::is_gone(const ProcessResult& result) const {
   return result.err.find("not found") != std::string::npos;
 }
 
-std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& output) const {
+std::vector<BottleInfo> SmolmachinesCommands::parse_list(const std::string& output) const {
   boost::system::error_code ec;
   const json::value doc = json::parse(output, ec);
   if (ec || !doc.is_array()) throw Error(ErrorKind::backend, "smolvm machine ls --json: output is not a JSON array");
@@ -207,7 +206,7 @@ std::vector<BottleInfo> SmolmachinesBackend::parse_list(const std::string& outpu
   return rows;
 }
 
-std::string SmolmachinesBackend::egress_unavailable_reason() const {
+std::string SmolmachinesCommands::egress_unavailable_reason() const {
   const SmolvmVersion installed = version();
   if (!installed.at_least(smolvm_egress_minimum.major, smolvm_egress_minimum.minor, smolvm_egress_minimum.patch))
     return fmt::format(
@@ -220,20 +219,24 @@ std::string SmolmachinesBackend::egress_unavailable_reason() const {
   return "";
 }
 
-GuestEgress SmolmachinesBackend::guest_egress(const BottleSpec& spec) const {
+const EgressCommands* SmolmachinesCommands::egress() const {
+  return egress_unavailable_reason().empty() ? this : nullptr;
+}
+
+GuestEgress SmolmachinesCommands::guest_egress(const BottleSpec& spec) const {
   if (!spec.egress.enabled || !egress_unavailable_reason().empty()) return {};
   return {.enabled = true,
           .proxy_url = fmt::format("http://{}:{}", smolvm_gateway, spec.egress.port),
           .ca_bundle_path = std::string(default_guest_ca_bundle_path)};
 }
 
-std::vector<Argv> SmolmachinesBackend::egress_create_argvs(const BottleSpec&, const EgressFiles&,
-                                                           const EgressUpstream&) const {
+std::vector<Argv> SmolmachinesCommands::egress_create_argvs(const BottleSpec&, const EgressFiles&,
+                                                            const EgressUpstream&) const {
   return {};
 }
 
-HostDaemon SmolmachinesBackend::egress_daemon(const BottleSpec& spec, const EgressFiles& files,
-                                              const EgressUpstream& upstream) const {
+HostDaemon SmolmachinesCommands::egress_daemon(const BottleSpec& spec, const EgressFiles& files,
+                                               const EgressUpstream& upstream) const {
   if (spec.egress.port <= 0 || spec.egress.port > 65535)
     throw Error(ErrorKind::internal, fmt::format("bottle {} has no egress port", spec.name));
   EgressLaunch launch{.listen_host = "127.0.0.1",
@@ -254,21 +257,21 @@ HostDaemon SmolmachinesBackend::egress_daemon(const BottleSpec& spec, const Egre
                     .process_name = "mitmdump"};
 }
 
-Argv SmolmachinesBackend::egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
-                                            const EgressUpstream& upstream) const {
+Argv SmolmachinesCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                                             const EgressUpstream& upstream) const {
   return daemon_start_argv(egress_daemon(spec, files, upstream));
 }
 
-Argv SmolmachinesBackend::egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const {
+Argv SmolmachinesCommands::egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const {
   return daemon_status_argv(egress_daemon(spec, files, {}));
 }
 
-Argv SmolmachinesBackend::egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const {
+Argv SmolmachinesCommands::egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const {
   return daemon_stop_argv(egress_daemon(spec, files, {}));
 }
 
-std::optional<EngineState> SmolmachinesBackend::host_egress_state(const BottleSpec& spec,
-                                                                  const EgressFiles& files) const {
+std::optional<EngineState> SmolmachinesCommands::host_egress_state(const BottleSpec& spec,
+                                                                   const EgressFiles& files) const {
   return daemon_running(egress_daemon(spec, files, {})) ? EngineState::running : EngineState::stopped;
 }
 
