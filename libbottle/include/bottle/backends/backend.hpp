@@ -4,7 +4,6 @@
 // through the one Runner seam, each call with its deadline.
 
 #include <chrono>
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
