@@ -152,10 +152,9 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
   // The engine's own overhead on top of the probe's limit.
   const auto deadline = std::chrono::seconds(options.timeout_s) + std::chrono::seconds(20);
   auto in_guest = [&](const Argv& command, const std::string& user, std::optional<std::string> input = std::nullopt) {
+    const ExecOptions exec_options{.forward_stdin = input.has_value(), .user = user};
     return runner.run(
-        {.argv = backend.exec_argv(spec, command, ExecOptions{.forward_stdin = input.has_value(), .user = user}),
-         .stdin_data = std::move(input),
-         .timeout = deadline});
+        {.argv = backend.exec_argv(spec, command, exec_options), .stdin_data = std::move(input), .timeout = deadline});
   };
   auto tcp = [&](const std::vector<TcpTarget>& targets) {
     return parse_tcp_probe(in_guest(tcp_probe_argv(targets, options.timeout_s), spec.user), targets);
