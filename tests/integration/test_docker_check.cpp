@@ -4,12 +4,20 @@
 // values are only compared, never printed.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <boost/json.hpp>
 #include <ctime>
 #include <map>
+#include <thread>
 
 #include "bottle/core/base64url.hpp"
 #include "cli_harness.hpp"
+#include "docker_bridge.hpp"
 #include "net_harness.hpp"
 
 using namespace net_harness;
@@ -179,4 +187,82 @@ TEST_CASE("check: on the fake smolvm every canary runs through machine exec and 
   const std::string log = read_file(home.path() / "fake.log");
   CHECK_THAT(log, Catch::Contains("\"exec\"") && Catch::Contains("bottle-canary"));
   home.cli({"rm", "--force", name});
+}
+
+namespace {
+
+// A DNS "resolver" the test controls: counts the queries for names containing
+// `label` that reach it on the bridge gateway's port 53. It never answers.
+class StubResolver {
+ public:
+  StubResolver(const std::string& address, std::string label) : label_(std::move(label)) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(53);
+    REQUIRE(::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) == 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{.tv_sec = 0, .tv_usec = 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread_ = std::thread([this] {
+      char buffer[512];
+      while (!stop_) {
+        const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n > 0 && std::string(buffer, static_cast<std::size_t>(n)).find(label_) != std::string::npos) ++queries_;
+      }
+    });
+  }
+  ~StubResolver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  StubResolver(const StubResolver&) = delete;
+  StubResolver& operator=(const StubResolver&) = delete;
+  int queries() const { return queries_; }
+
+ private:
+  std::string label_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> queries_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("check dns: a lookup on a bottle's network reaches no resolver (a stub the test controls proves it)",
+          "[docker][integration][check]") {
+  IntegrationHome home;
+  const std::string name = unique_bottle_name("it-chkdns");
+  const std::string control_net = "bottle-it-dnsctl-" + std::to_string(::getpid());
+  DockerCheckCleanup cleanup{name};
+  bottle::SystemRunner runner;
+  struct NetCleanup {
+    std::string net;
+    ~NetCleanup() { bottle::SystemRunner().run({.argv = {"docker", "network", "rm", net}}); }
+  } net_cleanup{control_net};
+  REQUIRE(home.cli({"create", "--name", name, "--image", "bottle-test:latest"}).ok());
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
+  StubResolver stub(gateway, "stubcanary");
+  auto lookup = [&](const std::string& network, const std::string& label) {
+    // Docker's embedded DNS forwards what it cannot answer to --dns: the stub.
+    return runner.run({.argv = {"docker", "run", "--rm", "--network", network, "--dns", gateway, "bottle-test:latest",
+                                "timeout", "3", "nslookup", "bottle-canary-" + label + ".invalid"}});
+  };
+  // The control: from an ordinary (not internal) network the query reaches the stub,
+  // so the stub would see one from the bottle's network too.
+  REQUIRE(runner.run({.argv = {"docker", "network", "create", control_net}}).ok());
+  lookup(control_net, "stubcanary-control");
+  REQUIRE(wait_until([&] { return stub.queries() > 0; }, 10s));
+  const int before = stub.queries();
+  // A container on the bottle's own network, with the stub as its upstream: the
+  // lookup has ended (failed) before this checks, and nothing reached the stub.
+  const auto r = lookup("bottle-" + name + "-net", "stubcanary-bottle");
+  CHECK_FALSE(r.ok());
+  CHECK(stub.queries() == before);
+  // And the bottle's own canary agrees.
+  const auto check = home.cli({"check", name, "--json"});
+  CHECK(statuses(check.out).at("dns") == "pass");
 }
