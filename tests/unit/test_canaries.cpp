@@ -2,6 +2,10 @@
 // its output, compared by exact equality. A probe that could not run never passes.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "bottle/ops/canaries.hpp"
 #include "cli_fixture.hpp"
 
@@ -153,4 +157,52 @@ TEST_CASE("check NAME: no such bottle is exit 4, a stopped one exit 5, and nothi
   CHECK(f.run({"check", "api"}) == 5);
   CHECK_THAT(f.err.str(), Catch::Contains("bottle \"api\" is not running"));
   for (std::size_t i = before; i < f.runner.commands().size(); ++i) CHECK(f.runner.commands()[i].argv.at(1) != "exec");
+}
+
+TEST_CASE("check NAME: each canary runs in the bottle as the agent user (the token scan as root), in order",
+          "[canaries][cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
+  f.runner.on({"docker", "ps"}, exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
+  f.runner.on({"docker", "network", "inspect", "bridge"}, exited(0, "172.17.0.1,\tdocker0\n"));
+  // The host probe tries every host address and the bridge gateway, on 22 and 80.
+  std::vector<std::string> addresses = host_ipv4_addresses();
+  if (std::find(addresses.begin(), addresses.end(), "172.17.0.1") == addresses.end())
+    addresses.emplace_back("172.17.0.1");
+  std::string host_out;
+  for (const auto& a : addresses) host_out += a + " 22 unreachable\n" + a + " 80 timeout\n";
+  f.runner.push_result(exited(0, "1.1.1.1 443 unreachable\n8.8.8.8 53 timeout\n"));
+  f.runner.push_result(exited(0, host_out));
+  f.runner.push_result(exited(0, "unresolved EAI_AGAIN\n"));
+  f.runner.push_result(exited(0, "\n==> /proc/1/environ\nPATH=/bin\n==> end\n"));
+  f.runner.push_result(exited(0, ""));  // the mount table: no guard plan, nothing missing
+  const std::size_t before = f.runner.commands().size();
+  CHECK(f.run({"check", "api"}) == 0);
+  CHECK(f.out.str() ==
+        "pass            public-network no public address answered (2 tried)\n" +
+            fmt::format("pass            host           no host address answered ({} tried)\n", addresses.size() * 2) +
+            "skipped         egress-ports   the bottle has no egress\n"
+            "pass            dns            a unique name did not resolve (EAI_AGAIN)\n"
+            "skipped         dummy          the bottle has no egress\n"
+            "skipped         tokens         no host login to compare with\n"
+            "pass            workspace      no protected path changed, every one is still protected\n"
+            "skipped         egress         egress is off: the bottle has no network\n");
+  std::vector<std::vector<std::string>> execs;
+  for (std::size_t i = before; i < f.runner.commands().size(); ++i) {
+    const auto& c = f.runner.commands()[i];
+    if (c.argv.at(1) != "exec") continue;
+    execs.push_back(std::vector<std::string>(c.argv.begin(), c.argv.begin() + 5));
+    // Every probe has a deadline: a hung guest cannot hang check.
+    if (c.argv.size() > 8 && c.argv[8] == "bottle-canary") {
+      CHECK(c.timeout.has_value());
+      execs.back().push_back(c.argv[8]);
+    }
+  }
+  CHECK(execs == std::vector<std::vector<std::string>>{
+                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // public-network
+                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // host
+                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // dns
+                     {"docker", "exec", "-u", "root", "bottle-api", "bottle-canary"},  // tokens
+                     {"docker", "exec", "-u", "root", "bottle-api"},                   // the mount table
+                 });
 }
