@@ -17,6 +17,7 @@
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/frontend/rows_format.hpp"
+#include "bottle/ops/canaries.hpp"
 #include "bottle/ops/resume.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/spec/spec_overrides.hpp"
@@ -260,8 +261,12 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
 int cmd_check(const std::vector<std::string>& args, CliContext& ctx) {
   bool workspace = false, as_json = false;
   const std::string name = single_name(args, "check", {{"--workspace", &workspace}, {"--json", &as_json}});
-  if (!workspace) usage("check: name what to check: --workspace");
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  if (!workspace) {
+    const auto results = run_canaries(ctx.host, ctx.runner, bottles, name);
+    ctx.out << (as_json ? canaries_to_json(name, results) : canaries_to_text(results));
+    return canaries_pass(results) ? exit_code::ok : exit_code::isolation;
+  }
   const auto changes = bottles.workspace_changes(name);
   const auto unprotected = bottles.unprotected_paths(name);
   if (as_json) {
@@ -359,9 +364,10 @@ const std::vector<CommandInfo>& commands() {
        cmd_attach},
       {"config", "config show [--protected] [NAME] [SPEC FLAGS]",
        "Print the effective spec as JSON; --protected: the workspace paths a bottle may not change.", cmd_config},
-      {"check", "check --workspace [--json] NAME",
-       "Report protected workspace paths that changed since the bottle started, or that are no longer "
-       "protected in it (exit 6 when any).",
+      {"check", "check [--workspace] [--json] NAME",
+       "Run canaries in a running bottle that prove its fences hold (network, DNS, dummies, real tokens, "
+       "workspace, egress); --workspace: only report protected workspace paths that changed since the bottle "
+       "started, or that are no longer protected in it. Exit 6 when any check fails.",
        cmd_check},
       {"render", "render egress|pipelock|env NAME",
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
