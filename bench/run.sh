@@ -5,7 +5,7 @@
 #
 #   bash bench/run.sh [--quick] [--no-build] [--profile] [SECTION...]
 #
-# SECTIONS (default: all, in this order): startup ls exec pty dashboard egress memory
+# SECTIONS (default: all, in this order): startup ls exec pty dashboard workspace egress memory
 #   --quick     fewer rounds (a smoke run; figures are rougher)
 #   --no-build  use the existing build tree as it is
 #   --profile   also run egress under cProfile and print where its time goes
@@ -27,12 +27,12 @@ for arg in "$@"; do
     --quick) QUICK=1 ;;
     --no-build) NO_BUILD=1 ;;
     --profile) PROFILE=1 ;;
-    startup | ls | exec | pty | dashboard | egress | memory) SECTIONS+=("$arg") ;;
+    startup | ls | exec | pty | dashboard | workspace | egress | memory) SECTIONS+=("$arg") ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(startup ls exec pty dashboard egress memory)
+[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(startup ls exec pty dashboard workspace egress memory)
 want() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
 
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -69,9 +69,9 @@ build() {
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2 ||
       die "cmake configure failed (missing libraries? run scripts/install-deps.sh)"
     nice -n 10 cmake --build "$BUILD" -j2 --target bottle-cli bottle-dashboard pty-resize dashboard_bench \
-      bench_cmp bench_fixture >&2
+      bench_cmp bench_fixture workspace_scan_bench >&2
   fi
-  for exe in bottle-cli bottle-dashboard pty-resize dashboard_bench bench_cmp bench_fixture; do
+  for exe in bottle-cli bottle-dashboard pty-resize dashboard_bench bench_cmp bench_fixture workspace_scan_bench; do
     [[ -x $BUILD/bin/$exe ]] || die "$BUILD/bin/$exe missing (build first, or drop --no-build)"
   done
 }
@@ -300,6 +300,18 @@ section_dashboard() {
   echo
 }
 
+section_workspace() {
+  say "workspace"
+  echo "### Workspace protection over a large tree"
+  echo
+  echo "\`workspace_scan_bench\`: 1,000 directories of 100 files (a node_modules), two repositories;"
+  echo "the scan and the protection plan \`start\` computes from it (it scans each writable workspace"
+  echo "for the placeholders, the mounts, the fingerprint and the sentinel)."
+  echo
+  "$BUILD/bin/workspace_scan_bench" | sed 's/$/  /'
+  echo
+}
+
 section_egress() {
   say "egress"
   local flags=() quick=()
@@ -376,6 +388,7 @@ RESULTS=$BUILD/bench/results.md
   if want exec; then section_exec; fi
   if want pty; then section_pty; fi
   if want dashboard; then section_dashboard; fi
+  if want workspace; then section_workspace; fi
   if want egress; then section_egress; fi
   if want memory; then section_memory; fi
 } | tee "$RESULTS"

@@ -136,15 +136,25 @@ WorkspaceScan scan_workspace(const fs::path& root, const ProtectionPolicy& polic
   if (ec) throw Error(ErrorKind::io, fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) throw Error(ErrorKind::io, fmt::format("workspace {}: cannot read it: {}", root.string(), ec.message()));
+    // Most entries are ordinary files: their type comes from the directory read
+    // (no stat) and they need no relative path. A workspace with node_modules holds
+    // hundreds of thousands, and start walks it more than once.
     const fs::path& path = it->path();
-    const std::string relative = path.lexically_relative(root).generic_string();
-    const EntryKind kind = kind_at(path);
+    const std::string& name = path.filename().native();
     // The sentinel's quarantine: unreadable to git, and nothing to protect.
-    if (path.filename().string().find(quarantine_marker) != std::string::npos) {
+    if (name.find(quarantine_marker) != std::string::npos) {
       it.disable_recursion_pending();
       continue;
     }
-    if (path.filename() == ".git") {
+    const bool is_git = name == ".git";
+    // Anything but a directory (a symlink is not followed) holds nothing to look into.
+    if (!is_git && (it->is_symlink(ec) || !it->is_directory(ec))) {
+      ec.clear();
+      continue;
+    }
+    const std::string relative = path.lexically_relative(root).generic_string();
+    const EntryKind kind = kind_at(path);
+    if (is_git) {
       scan.entries[relative] = kind;
       // An empty `.git` (a placeholder) is no repository: git walks past it.
       if (kind == EntryKind::directory && !looks_like_git_dir(path)) {
