@@ -571,3 +571,37 @@ TEST_CASE("egress addon: the audit log rotates by size and keeps whole records",
   CHECK(current.back().path == "/r19");
   CHECK(older.back().path == "/r" + std::to_string(19 - static_cast<int>(current.size())));
 }
+
+TEST_CASE("egress addon: a connection egress refuses is audited as refused", "[egress][audit]") {
+  // No parent proxy: egress itself refuses non-public addresses (here, loopback).
+  TempDir dir;
+  const fs::path& d = dir.path();
+  fs::create_directories(d / "conf");
+  write_file(d / "conf" / "audit.json", bottle::render_egress_audit_config("audited", std::uint64_t{1} << 20));
+  write_file(d / "routes.json", bottle::render_egress_routes({}, std::vector<std::string>{}));
+  const auto port = free_port();
+  Daemon mitm(bottle::mitmdump_argv(
+                  {.listen_host = "127.0.0.1",
+                   .listen_port = port,
+                   .confdir = (d / "conf").string(),
+                   .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
+                   .routes_path = (d / "routes.json").string(),
+                   .upstream_proxy = std::nullopt,
+                   .upstream_trusted_ca = std::nullopt}),
+              d / "egress.log");
+  REQUIRE(wait_until([&] { return !mitm.running() || port_open(port); }, 30s));
+  const auto target = free_port();  // nothing listens there; egress must not even try
+  const auto r =
+      run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy", "http://127.0.0.1:" + std::to_string(port),
+           "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + std::to_string(target) + "/private?x=1"});
+  CHECK(r.out == "502");
+  CHECK(wait_until([&] { return contains(read_file(d / "conf" / "audit.jsonl"), "refused"); }, 20s));
+  const auto records = audit_records(read_file(d / "conf" / "audit.jsonl"));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].action == "refused");
+  CHECK(records[0].reason == "not a public address");
+  CHECK(records[0].status == 0);
+  CHECK(records[0].host == "127.0.0.1");
+  CHECK(records[0].port == target);
+  CHECK(records[0].path == "/private");
+}
