@@ -11,6 +11,7 @@
 #include "bottle/core/state.hpp"
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/frontend/audit_logs.hpp"
+#include "bottle/frontend/rows_format.hpp"
 #include "cli_fixture.hpp"
 #include "error_of.hpp"
 #include "sample_specs.hpp"
@@ -227,4 +228,45 @@ TEST_CASE("logs: --since against a given now, and --follow until stopped", "[aud
   show_egress_log(dirs, "api", {.follow = true, .json = true}, 1796263230000, out, err, clock, stop);
   CHECK(out.str() == injected_line + "\n" + refused_line + "\n");
   CHECK(clock.slept() == std::chrono::milliseconds(0));
+}
+
+TEST_CASE("audit: a bottle's egress activity in the last minute", "[audit][dashboard]") {
+  const auto at = [](std::int64_t ms, std::string action) {
+    AuditRecord r = *parse_audit_record(injected_line);
+    r.time_ms = ms;
+    r.action = std::move(action);
+    return r;
+  };
+  const std::int64_t now = 1796263230000;
+  const std::vector<AuditRecord> records = {
+      at(now - 60000, "blocked"),  // exactly a minute ago: out
+      at(now - 59999, "injected"), at(now - 30000, "blocked"), at(now - 1000, "refused"),
+      at(now, "tunneled"),         at(now + 1, "blocked"),  // from the future: out
+  };
+  CHECK(summarize_egress_activity(records, now) == EgressActivity{.requests = 4, .blocked = 2});
+  CHECK(summarize_egress_activity({}, now) == EgressActivity{});
+
+  TempDir tmp;
+  const StateDirs dirs{tmp.path() / "config", tmp.path() / "state"};
+  CHECK(recent_egress_activity(dirs, "api", now) == EgressActivity{});  // no log yet
+  const fs::path log = egress_audit_log(dirs, "api");
+  fs::create_directories(log.parent_path());
+  // The rotated file counts too; a corrupt line does not; a huge old part is not read.
+  append(fs::path(log.string() + ".1"), std::string(300 * 1024, 'x') + "\n" + refused_line + "\n");
+  append(log, "garbage\n" + injected_line + "\n" + refused_line.substr(0, 50));
+  // now = 02:00:30: the refused record (02:00:00) is in the window, the injected one (01:59:00.123) is not;
+  // at 02:00:00 both are.
+  CHECK(recent_egress_activity(dirs, "api", now) == EgressActivity{.requests = 1, .blocked = 1});
+  CHECK(recent_egress_activity(dirs, "api", 1796263200000) == EgressActivity{.requests = 2, .blocked = 1});
+}
+
+TEST_CASE("rows: egress activity shows in the egress cell and the JSON when counted", "[audit][dashboard]") {
+  BottleRow row{.name = "api", .egress = EgressState::on};
+  CHECK(row_cells(row, 0)[4] == "on");  // `ls` does not count
+  CHECK(rows_to_json({row}).find("egress_last_minute") == std::string::npos);
+  row.egress_activity = EgressActivity{.requests = 12, .blocked = 0};
+  CHECK(row_cells(row, 0)[4] == "on 12/min");
+  row.egress_activity = EgressActivity{.requests = 12, .blocked = 3};
+  CHECK(row_cells(row, 0)[4] == "on 12/min !3 blocked");
+  CHECK_THAT(rows_to_json({row}), Catch::Contains(R"("egress_last_minute":{"requests":12,"blocked":3})"));
 }

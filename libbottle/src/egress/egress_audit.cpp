@@ -9,6 +9,8 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "bottle/core/error.hpp"
@@ -177,6 +179,49 @@ AuditLines parse_audit_lines(std::string_view text, std::string_view source, std
     out.records.push_back(std::move(*record));
   }
   return out;
+}
+
+EgressActivity summarize_egress_activity(const std::vector<AuditRecord>& records, std::int64_t now_ms) {
+  EgressActivity activity;
+  for (const auto& r : records) {
+    if (r.time_ms <= now_ms - egress_activity_window_ms || r.time_ms > now_ms) continue;
+    ++activity.requests;
+    if (r.action == "blocked" || r.action == "refused") ++activity.blocked;
+  }
+  return activity;
+}
+
+namespace {
+
+// The last `max` bytes of `path`, from the first line that starts inside them; "" when unreadable.
+std::string tail_of(const fs::path& path, std::uint64_t max) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  const std::uint64_t start = size > max ? size - max : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (start > 0) {
+    const auto nl = data.find('\n');
+    data.erase(0, nl == std::string::npos ? data.size() : nl + 1);
+  }
+  return data;
+}
+
+}  // namespace
+
+EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view name, std::int64_t now_ms) {
+  constexpr std::uint64_t max_bytes = 256 * 1024;
+  const fs::path log = egress_audit_log(dirs, name);
+  fs::path rotated = log;
+  rotated += ".1";
+  // The rotated file still counts right after a rotation.
+  std::vector<AuditRecord> records = parse_audit_lines(tail_of(rotated, max_bytes), "", std::nullopt).records;
+  auto current = parse_audit_lines(tail_of(log, max_bytes), "", std::nullopt).records;
+  records.insert(records.end(), current.begin(), current.end());
+  return summarize_egress_activity(records, now_ms);
 }
 
 fs::path egress_audit_dir(const StateDirs& dirs, std::string_view name) {

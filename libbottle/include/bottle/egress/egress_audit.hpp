@@ -85,6 +85,24 @@ struct AuditLines {
 AuditLines parse_audit_lines(std::string_view text, std::string_view source,
                              std::optional<std::int64_t> since_ms = std::nullopt);
 
+/// What a bottle did through egress lately (the dashboard's per-bottle figures).
+struct EgressActivity {
+  std::size_t requests = 0;  ///< records in the window
+  std::size_t blocked = 0;   ///< of those, action "blocked" or "refused"
+  bool operator==(const EgressActivity&) const = default;
+};
+
+/// The window EgressActivity counts: the last minute.
+inline constexpr std::int64_t egress_activity_window_ms = 60'000;
+
+/// Count `records` with now_ms - egress_activity_window_ms < time_ms <= now_ms.
+EgressActivity summarize_egress_activity(const std::vector<AuditRecord>& records, std::int64_t now_ms);
+
+/// The same over bottle `name`'s log files, reading at most their last 256 KiB each
+/// (far more than a minute of an agent's requests); corrupt lines are not counted.
+/// No log yet: zero. Never throws for a missing or unreadable file.
+EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view name, std::int64_t now_ms);
+
 /// Where the audit files of bottle `name` live (the egress conf directory).
 std::filesystem::path egress_audit_dir(const StateDirs& dirs, std::string_view name);
 /// The current log file.
