@@ -75,9 +75,10 @@ bool get_int(const json::object& o, std::string_view key, std::int64_t& out) {
 std::string shown(std::string_view text) { return detail::printable(text, 512); }
 
 std::string bytes_text(std::int64_t n) {
-  if (n < 10 * 1024) return fmt::format("{} B", n);
-  if (n < 10 * 1024 * 1024) return fmt::format("{} KiB", n / 1024);
-  return fmt::format("{} MiB", n / (1024 * 1024));
+  constexpr std::int64_t kib = 1024, mib = kib * kib;
+  if (n < 10 * kib) return fmt::format("{} B", n);
+  if (n < 10 * mib) return fmt::format("{} KiB", n / kib);
+  return fmt::format("{} MiB", n / mib);
 }
 
 }  // namespace
@@ -213,7 +214,7 @@ std::string tail_of(const fs::path& path, std::uint64_t max) {
 }  // namespace
 
 EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view name, std::int64_t now_ms) {
-  constexpr std::uint64_t max_bytes = 256 * 1024;
+  constexpr std::uint64_t max_bytes = std::uint64_t{256} * 1024;
   const fs::path log = egress_audit_log(dirs, name);
   fs::path rotated = log;
   rotated += ".1";
