@@ -126,11 +126,11 @@ TEST_CASE("audit: the addon's settings and BOTTLE_EGRESS_AUDIT_MIB", "[audit]") 
         "{\"bottle\":\"api\",\"log\":\"audit.jsonl\",\"max_bytes\":16777216,\"version\":1}\n");
   CHECK(egress_audit_max_bytes(Host(Host::Environment{})) == 16u * 1024 * 1024);
   CHECK(egress_audit_max_bytes(Host(Host::Environment{{"BOTTLE_EGRESS_AUDIT_MIB", "2"}})) == 2u * 1024 * 1024);
-  for (const char* bad : {"0", "4097", "x", "1.5", "-1", " 2"}) {
+  for (const char* bad : {"0", "1025", "x", "1.5", "-1", " 2"}) {
     INFO(bad);
     CHECK(error_of([&] {
             egress_audit_max_bytes(Host(Host::Environment{{"BOTTLE_EGRESS_AUDIT_MIB", bad}}));
-          }) == "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-4096");
+          }) == "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-1024");
   }
   TempDir tmp;
   const StateDirs dirs{tmp.path() / "config", tmp.path() / "state"};
@@ -206,6 +206,11 @@ TEST_CASE("logs: prints the rotated file, then the current one, skipping corrupt
         "bottle-cli: warning: audit.jsonl: line 3: truncated record, skipped\n");
   CHECK(f.run({"logs", "api"}) == 0);
   CHECK_THAT(f.out.str(), Catch::StartsWith("2026-12-03T01:59:00.123Z  injected  200  GET chatgpt.com:443/models"));
+  // A torn last line in the rotated file (egress died, then restarted and rotated).
+  append(fs::path(log.string() + ".1"), "{\"action\":");
+  CHECK(f.run({"logs", "--json", "api"}) == 0);
+  CHECK(f.out.str() == injected_line + "\n" + refused_line + "\n");
+  CHECK_THAT(f.err.str(), Catch::StartsWith("bottle-cli: warning: audit.jsonl.1: line 2: truncated record, skipped\n"));
   CHECK(f.run({"logs", "--since", "bad", "api"}) == exit_code::invalid_input);
 }
 

@@ -262,7 +262,7 @@ TEST_CASE("start gives egress its audit log settings; a bad BOTTLE_EGRESS_AUDIT_
   f.env.set("BOTTLE_EGRESS_AUDIT_MIB", "lots");
   Bottles bottles = f.bottles();
   CHECK(error_of([&] { bottles.start("api"); }) ==
-        "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-4096");
+        "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-1024");
   CHECK(f.count(f.egress("start")) == 0);
   CHECK(f.count(f.vm_start()) == 0);
   const fs::path settings = egress_audit_dir(f.dirs, "api") / "audit.json";

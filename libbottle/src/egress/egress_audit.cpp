@@ -243,8 +243,8 @@ std::uint64_t egress_audit_max_bytes(const Host& host) {
   if (text.empty()) return default_egress_audit_mib * 1024 * 1024;
   std::uint64_t mib = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mib);
-  if (ec != std::errc() || end != text.data() + text.size() || mib < 1 || mib > 4096)
-    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-4096");
+  if (ec != std::errc() || end != text.data() + text.size() || mib < 1 || mib > 1024)
+    throw Error(ErrorKind::invalid_input, "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-1024");
   return mib * 1024 * 1024;
 }
 

@@ -1,6 +1,7 @@
 #include "bottle/frontend/audit_logs.hpp"
 
 #include <fmt/format.h>
+#include <fstream>
 
 #include "bottle/core/error.hpp"
 #include "bottle/egress/egress_audit.hpp"
@@ -55,32 +56,26 @@ void show_egress_log(const StateDirs& dirs, const std::string& name, const LogsO
   const fs::path log = egress_audit_log(dirs, name);
   fs::path rotated = log;
   rotated += ".1";
-  const auto report = [&](const AuditLines& lines) {
-    for (const auto& warning : lines.warnings) err << "bottle-cli: warning: " << warning << "\n";
-    for (const auto& record : lines.records) print(record, options, out);
+  // One line of `source`: printed when it is a record in the window, else skipped with a warning.
+  const auto handle = [&](const std::string& line, const std::string& source, std::size_t number, bool complete) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) return;
+    const auto record = parse_audit_record(line);
+    if (!record)
+      err << fmt::format("bottle-cli: warning: {}: line {}: {}, skipped\n", source, number,
+                         complete ? "not an audit record" : "truncated record");
+    else if (!since_ms || record->time_ms >= *since_ms) print(*record, options, out);
   };
-  std::error_code ec;
-  if (fs::exists(rotated, ec)) {
-    try {
-      report(parse_audit_lines(read_file(rotated), rotated.filename().string(), since_ms));
-    } catch (const Error& e) {
-      // Rotated away while we looked: its records are gone, the current file follows.
-      if (e.kind() != ErrorKind::not_found) throw;
-    }
+  // The rotated file is read as a stream: it may be far larger than what read_file allows.
+  if (std::ifstream in(rotated, std::ios::binary); in) {
+    std::size_t number = 0;
+    for (std::string line; std::getline(in, line);) handle(line, rotated.filename().string(), ++number, !in.eof());
   }
   // The current file goes through the tail, so --follow continues exactly where this read stopped.
   AuditTail tail(log);
   const std::string source = log.filename().string();
   std::size_t number = 0;
   const auto drain = [&] {
-    for (const auto& line : tail.poll()) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const auto record = parse_audit_record(line);
-      if (!record)
-        err << fmt::format("bottle-cli: warning: {}: line {}: not an audit record, skipped\n", source, number);
-      else if (!since_ms || record->time_ms >= *since_ms) print(*record, options, out);
-    }
+    for (const auto& line : tail.poll()) handle(line, source, ++number, true);
     out.flush();
   };
   drain();

@@ -112,7 +112,8 @@ std::filesystem::path egress_audit_log(const StateDirs& dirs, std::string_view n
 ///   {"bottle": "demo", "log": "audit.jsonl", "max_bytes": 16777216, "version": 1}
 std::string render_egress_audit_config(std::string_view name, std::uint64_t max_bytes);
 
-/// BOTTLE_EGRESS_AUDIT_MIB as bytes: an integer 1-4096, default 16. Throws
+/// BOTTLE_EGRESS_AUDIT_MIB as bytes: an integer 1-1024, default 16 (`logs` holds the current
+/// file, at most half of it, in memory). Throws
 /// Error(invalid_input) naming the variable.
 std::uint64_t egress_audit_max_bytes(const Host& host);
 
