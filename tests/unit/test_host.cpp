@@ -256,7 +256,7 @@ TEST_CASE("README's environment table lists exactly the variables bottle reads",
   CHECK(documented == read);
 }
 
-TEST_CASE("start gives egress its audit log settings; a bad BOTTLE_EGRESS_AUDIT_MIB starts nothing",
+TEST_CASE("start gives egress its audit log settings, and a bad BOTTLE_EGRESS_AUDIT_MIB starts nothing",
           "[host][egress][audit]") {
   EgressFixture f;
   f.env.set("BOTTLE_EGRESS_AUDIT_MIB", "lots");
