@@ -16,6 +16,9 @@ body callable `responseheaders` installs (scan with a carry-over tail, JSON/URL/
 needles of a JWT-sized real value) fed an SSE stream (one chunk per event, like a
 model's token stream) and a bulk download (64 KB chunks), next to today's pass-through
 (the chunk handed on untouched), and a gzip download decoded as it streams.
+
+A third table is the audit log's cost per request: the `response` hook building one
+record and appending it to a file (bottle_audit.py).
 """
 import json
 import os
@@ -113,6 +116,35 @@ def main():
                 print(f"| {label} | {count} | {statistics.median(s):.1f} | {s[int(0.9 * (len(s) - 1))]:.1f} |")
             print()
             reverse_scan_table(module, addon, make, run_hooks, dummy, quick)
+            print()
+            audit_table(module, addon, make, run_hooks, dummy, d, quick)
+
+
+def audit_table(module, addon, make, run_hooks, dummy, d, quick):
+    """The audit log's cost: the `response` hook building and appending one record."""
+    addon.audit = module.bottle_audit.AuditLog(os.path.join(d, "audit.jsonl"), "bench", 16 << 20)
+    n = 300 if quick else 2000
+    print("| audit record per request (`response` hook, one append) | n | median µs | p90 µs |")
+    print("|---|---|---|---|")
+    for label, auth in (("dummy swapped", "Bearer " + dummy), ("no dummy (ordinary traffic)", "Bearer none")):
+        flows = [make(b"", auth) for _ in range(n + 50)]
+        saved_err, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)  # the request side's log lines
+        try:
+            for flow in flows:
+                run_hooks(flow)  # the request side, timed in the first table
+        finally:
+            os.dup2(saved_err, 2)
+            os.close(devnull)
+            os.close(saved_err)
+        samples = []
+        for flow in flows:
+            t0 = time.perf_counter()
+            addon.response(flow)
+            samples.append((time.perf_counter() - t0) * 1e6)
+        s = sorted(samples[50:])  # the first 50 warm up
+        print(f"| {label} | {n} | {statistics.median(s):.1f} | {s[int(0.9 * (len(s) - 1))]:.1f} |")
+    addon.audit = None
 
 
 def sse_chunks(count):

@@ -92,8 +92,10 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   for (int i = 0; i < body && top + i < static_cast<int>(rows.size()); ++i) {
     const auto& row_cells = cells[static_cast<std::size_t>(top + i)];
     const bool selected = top + i == model.selected_index();
-    // A bottle that changed protected workspace paths stands out.
-    const bool alert = rows[static_cast<std::size_t>(top + i)].workspace_changes.value_or(0) > 0;
+    // A bottle that changed protected workspace paths, or whose requests egress blocked lately, stands out.
+    const auto& shown_row = rows[static_cast<std::size_t>(top + i)];
+    const bool alert = shown_row.workspace_changes.value_or(0) > 0 ||
+                       (shown_row.egress_activity && shown_row.egress_activity->blocked > 0);
     if (selected) attron(A_REVERSE);
     if (alert) attron(A_BOLD);
     put(2 + i, 0, line_of([&](std::size_t c) { return row_cells[c]; }), COLS);

@@ -41,6 +41,8 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
   home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
+  // This tree's egress addons, not an installed copy (bottle looks there first).
+  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
 
   const std::string name = unique_bottle_name("it-dockerpl");
   write_file(home.path() / "spec.json",
@@ -89,6 +91,23 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   CHECK_FALSE(contains(upstream, dummy));
   CHECK_FALSE(contains(upstream, "/dpl-off-allowlist"));
   CHECK(read_file(net.path("parent.log")).empty());  // nothing went around pipelock
+
+  // The egress container wrote its audit log into the bottle's state directory: the
+  // swap and the refusal, without any token. (A record lands when egress is done with
+  // the flow, which may be just after curl has its answer.)
+  const auto logs = [&] { return home.cli({"logs", "--json", name}); };
+  CHECK(wait_until([&] { return contains(logs().out, "broken.example") && contains(logs().out, "/dpl-swap"); }, 20s));
+  const auto audit = logs();
+  CHECK(audit.ok());
+  CHECK(audit.err.empty());
+  CHECK(contains(audit.out, R"("action":"injected","bottle":")" + name + "\""));
+  CHECK(contains(audit.out, R"("host":"chatgpt.com","method":"GET","path":"/dpl-swap","port":443,)"
+                            R"("reason":"credential swapped","route":"dockerapi","status":200)"));
+  CHECK((contains(audit.out, R"("action":"refused")") || contains(audit.out, R"("action":"blocked")")));
+  CHECK_FALSE(contains(audit.out, real_token));
+  CHECK_FALSE(contains(audit.out, dummy));
+  const auto human = home.cli({"logs", "--since", "1h", name});
+  CHECK(contains(human.out, "  injected  200  GET chatgpt.com:443/dpl-swap  "));
 
   r = home.cli({"stop", name});
   INFO(r.err);

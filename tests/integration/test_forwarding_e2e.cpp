@@ -85,6 +85,25 @@ std::vector<proc_scan::Secret> real_tokens(const HostLogin& login) {
   return {{"host access token", login.access_token}, {"host refresh token", login.refresh_token}};
 }
 
+// The bottle's egress audit log as JSON lines (`bottle-cli logs --json`), once a
+// record matching `needle` is in it (egress writes a record when it is done with the
+// flow); checked against the scanner's real tokens and the bottle's dummy, by label.
+std::string audit_log_with(IntegrationHome& home, const std::string& name, const std::string& needle,
+                           const HostLogin& login, const std::string& dummy) {
+  const auto logs = [&] { return home.cli({"logs", "--json", name}); };
+  CHECK(wait_until([&] { return logs().out.find(needle) != std::string::npos; }, 20s));
+  const auto r = logs();
+  CHECK(r.ok());
+  CHECK(r.err.empty());  // no corrupt line
+  for (const auto& secret : real_tokens(login)) {
+    INFO("audit log holds the " << secret.label);
+    CHECK(r.out.find(secret.value) == std::string::npos);
+  }
+  CHECK(r.out.find(dummy) == std::string::npos);
+  CHECK(r.out.find("Bearer") == std::string::npos);
+  return r.out;
+}
+
 // The scanner saw no real token, and it did look: many passes, with bottle-cli and
 // the docker CLI it runs caught alive at least once.
 void check_no_token_in_any_argv(proc_scan::Scanner& scanner) {
@@ -156,6 +175,8 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  // This tree's egress addons, not an installed copy (bottle looks there first).
+  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-fwd");
   BottleCleanup cleanup{home, name};
   auto r =
@@ -186,6 +207,10 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
     CHECK(with_real > 0);
     CHECK(with_dummy == 0);
     CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT chatgpt.com:443"));
+    // The audit log has codex's requests, the credential injected, and no token.
+    const std::string audit = audit_log_with(home, name, R"("action":"injected")", login, dummy);
+    CHECK(contains(audit, R"("host":"chatgpt.com")"));
+    CHECK(contains(audit, R"("reason":"credential swapped","route":"codex-chatgpt")"));
   }
 
   SECTION("the same dummy sent by codex to an unbound host is blocked and never reaches upstream") {
@@ -203,6 +228,10 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
     CHECK_THAT(egress_log, Catch::Contains("\"host\": \"evil.example\"") && Catch::Contains("\"blocked\""));
     CHECK(egress_log.find(login.access_token) == std::string::npos);
     CHECK(egress_log.find(dummy) == std::string::npos);
+    const std::string audit = audit_log_with(home, name, R"("host":"evil.example")", login, dummy);
+    CHECK(contains(audit, R"("action":"blocked","bottle":")" + name + "\""));
+    CHECK(contains(audit, R"("host":"evil.example")"));
+    CHECK(contains(audit, R"("reason":"dummy sent to unbound host","route":"codex-chatgpt","status":403)"));
   }
 
   SECTION("a direct connection from the bottle to anything but egress fails") {
@@ -290,6 +319,7 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port);
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-brk");
   BottleCleanup cleanup{home, name};
   auto r =
@@ -331,6 +361,11 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   }
   CHECK(with_rotated > 0);
   CHECK(refreshes_upstream == 2);  // create's, failed for now, and the broker's
+  // The audit log shows the refresh egress answered itself; no token, old or rotated.
+  const std::string audit = audit_log_with(home, name, R"("action":"broker")", login, first_dummy);
+  CHECK(contains(audit, R"("host":"auth.openai.com","method":"POST","path":"/oauth/token")"));
+  CHECK(audit.find(rotated_at) == std::string::npos);
+  CHECK(audit.find("rt-1") == std::string::npos);
 
   // codex logout in the bottle revokes nothing upstream; the host login is untouched.
   const auto before_logout = read_file(host_file);

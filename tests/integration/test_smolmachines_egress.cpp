@@ -84,6 +84,8 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   home.use_fake_smolvm("1.9.2");
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://127.0.0.1:" + std::to_string(parent);
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
+  // This tree's egress addons, not an installed copy (bottle looks there first).
+  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-smolegress");
   write_file(home.path() / "spec.json", spec_json(name, token_file));
   fs::create_directories("/etc/bottle");  // the private tmpfs's mount point
@@ -122,6 +124,17 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
   CHECK_FALSE(contains(upstream, "/smol-leak"));
   CHECK_FALSE(contains(upstream, dummy));
+
+  // The host-side egress wrote its audit log into the bottle's state directory.
+  const auto logs = [&] { return home.cli({"logs", "--json", name}).out; };
+  CHECK(wait_until([&] { return contains(logs(), "/smol-leak"); }, 20s));
+  const std::string audit = logs();
+  CHECK(contains(audit, R"("action":"injected","bottle":")" + name + "\""));
+  CHECK(contains(audit, R"("host":"chatgpt.com","method":"GET","path":"/smol-swap","port":443,)"));
+  CHECK(contains(audit, R"("action":"blocked","bottle":")" + name + "\""));
+  CHECK(contains(audit, R"("path":"/smol-leak","port":443,"reason":"dummy sent to unbound host")"));
+  CHECK_FALSE(contains(audit, real_token));
+  CHECK_FALSE(contains(audit, dummy));
 
   // stop takes egress down with the VM.
   r = home.cli({"stop", name});

@@ -12,6 +12,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/core/host.hpp"
 #include "bottle/core/locate.hpp"
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
 #include "env_guard.hpp"
@@ -254,4 +255,24 @@ TEST_CASE("README's environment table lists exactly the variables bottle reads",
   std::vector<std::string> read;
   for (const auto& row : environment_variables()) read.emplace_back(row.name);
   CHECK(documented == read);
+}
+
+TEST_CASE("start gives egress its audit log settings, and a bad BOTTLE_EGRESS_AUDIT_MIB starts nothing",
+          "[host][egress][audit]") {
+  EgressFixture f;
+  f.env.set("BOTTLE_EGRESS_AUDIT_MIB", "lots");
+  Bottles bottles = f.bottles();
+  CHECK(error_of([&] { bottles.start("api"); }) ==
+        "environment variable BOTTLE_EGRESS_AUDIT_MIB: must be an integer 1-1024");
+  CHECK(f.count(f.egress("start")) == 0);
+  CHECK(f.count(f.vm_start()) == 0);
+  const fs::path settings = egress_audit_dir(f.dirs, "api") / "audit.json";
+  CHECK_FALSE(fs::exists(settings));
+
+  f.env.set("BOTTLE_EGRESS_AUDIT_MIB", "3");
+  f.ports->taken = {41001};
+  f.runner.fallback = exited(3);  // probe: not our egress; the port is taken, so start stops there
+  Bottles again = f.bottles();
+  error_of([&] { again.start("api"); }, ErrorKind::isolation);
+  CHECK(read_file(settings) == render_egress_audit_config("api", 3 * 1024 * 1024));
 }

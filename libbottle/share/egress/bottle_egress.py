@@ -48,6 +48,10 @@ link-local, CGNAT, ...) are refused, so a bottle cannot reach the host or the lo
 network through egress.
 
 Log lines are JSON objects on stderr and never contain a dummy or a real value.
+
+When the confdir holds audit.json, every request or connection also gets one record in
+the bottle's audit log (bottle_audit.py): where it went, what egress did and why; never
+a header value, a dummy or a real value.
 """
 
 import asyncio
@@ -64,6 +68,9 @@ from mitmproxy import ctx, exceptions, http
 
 ROUTES_OPTION = "bottle_routes"
 REFLECT_KEY = "bottle_injected"  # flow.metadata: [(route, real value, dummy sent)]
+AUDIT_KEY = "bottle_audit"  # flow.metadata: (action, reason, route) of what egress decided
+AUDITED_KEY = "bottle_audited"  # flow.metadata: the record is written
+DOWN_KEY = "bottle_bytes_down"  # flow.metadata: response body bytes sent to the bottle
 BROKER_STATE_FILE = "bottle_broker_state.json"
 
 
@@ -79,6 +86,7 @@ def _load_sibling_module(name: str):
 
 bottle_broker = _load_sibling_module("bottle_broker")
 bottle_reflect = _load_sibling_module("bottle_reflect")
+bottle_audit = _load_sibling_module("bottle_audit")
 
 
 def log(event: str, **fields) -> None:
@@ -284,7 +292,8 @@ def non_public_address(host: str) -> str | None:
     return None
 
 
-def blocked(flow: http.HTTPFlow, status: int, message: str) -> None:
+def blocked(flow: http.HTTPFlow, status: int, message: str, reason: str = "", route: str = "") -> None:
+    flow.metadata[AUDIT_KEY] = ("blocked", reason, route)
     flow.response = http.Response.make(status, message + "\n", {"Content-Type": "text/plain; charset=utf-8"})
 
 
@@ -297,6 +306,7 @@ class BottleEgress:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.store = bottle_broker.DummyStore(None)
+        self.audit = None
 
     def load(self, loader) -> None:
         loader.add_option(ROUTES_OPTION, str, "", "Path to bottle's egress routes JSON file.")
@@ -308,6 +318,11 @@ class BottleEgress:
                 raise exceptions.OptionsError(f"bottle egress: --set {ROUTES_OPTION}=FILE is required")
             self.routes = load_routes(path)
             self._setup_brokers()
+            confdir = os.path.expanduser(str(getattr(ctx.options, "confdir", "") or ""))
+            try:
+                self.audit = bottle_audit.AuditLog.from_confdir(confdir) if confdir else None
+            except ValueError as e:
+                raise exceptions.OptionsError(str(e))
             log("routes_loaded", path=path, routes=[r.name for r in self.routes])
 
     def _setup_brokers(self) -> None:
@@ -348,7 +363,8 @@ class BottleEgress:
         host = flow.request.host.lower()
         if flow.request.scheme != "https" or request_hosts(flow) - route.broker.config.token_hosts:
             log("blocked", host=host, route=route.name, action="403", reason="token request not over https to its host")
-            return blocked(flow, 403, f"blocked by bottle egress: token request for {route.name} to {host}")
+            return blocked(flow, 403, f"blocked by bottle egress: token request for {route.name} to {host}",
+                           "token request not over https to its host", route.name)
         answer = await asyncio.to_thread(route.broker.answer, flow.request.method, flow.request.path,
                                          flow.request.get_content(strict=False) or b"",
                                          flow.request.headers.get("content-type", ""))
@@ -362,6 +378,7 @@ class BottleEgress:
         log("broker", host=host, route=route.name, action=str(answer.status), result=answer.event,
             **({"reason": answer.reason} if answer.reason else {}))
         json_response(flow, answer.status, answer.body)
+        flow.metadata[AUDIT_KEY] = ("broker", answer.event, route.name)
 
     def check_and_swap(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
@@ -376,12 +393,13 @@ class BottleEgress:
             if route.leak(haystacks, hosts):
                 host = route.foreign_host(hosts)
                 log("blocked", host=host, route=route.name, action="403", reason="dummy sent to unbound host")
-                return blocked(flow, 403, f"blocked by bottle egress: credential for {route.name} sent to {host}")
+                return blocked(flow, 403, f"blocked by bottle egress: credential for {route.name} sent to {host}",
+                               "dummy sent to unbound host", route.name)
         if flow.request.method == "CONNECT" or flow.request.scheme != "https":
             route, where = present[0], "CONNECT" if flow.request.method == "CONNECT" else "plain http"
             log("blocked", host=host, route=route.name, action="403", reason=f"dummy in {where}")
             return blocked(flow, 403, f"blocked by bottle egress: credential for {route.name} sent to {host} "
-                                      f"in {where}")
+                                      f"in {where}", f"dummy in {where}", route.name)
         injected = []
         for route in present:
             values = flow.request.headers.get_all(route.header)
@@ -392,7 +410,8 @@ class BottleEgress:
                 real = route.real_value()
             except Unavailable as e:
                 log("value_unavailable", host=host, route=route.name, action="502", reason=str(e))
-                return blocked(flow, 502, f"bottle egress: the credential for {route.name} is unavailable: {e}")
+                return blocked(flow, 502, f"bottle egress: the credential for {route.name} is unavailable: {e}",
+                               "credential unavailable", route.name)
             flow.request.headers.set_all(route.header, [swap(v, route.dummies, real) for v in values])
             injected.append((route, real, sent[0]))
             log("injected", host=host, route=route.name, action="replaced", header=route.header,
@@ -401,10 +420,49 @@ class BottleEgress:
             # The answer is scanned for the real values (the reverse swap); a
             # compressed body could not be scanned as it streams.
             flow.metadata[REFLECT_KEY] = injected
+            flow.metadata[AUDIT_KEY] = ("injected", "credential swapped", ",".join(r.name for r, _, _ in injected))
             flow.request.headers["Accept-Encoding"] = "identity"
 
-    # CONNECT requests get the same dummy scan (a dummy there is never forwarded).
-    http_connect = check_and_swap
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        # CONNECT requests get the same dummy scan (a dummy there is never forwarded).
+        self.check_and_swap(flow)
+        # A refused CONNECT gets no response hook: its record is written here.
+        if flow.response is not None:
+            self._audit(flow)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._audit(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._audit(flow, flow.error.msg if flow.error else "error")
+
+    def _audit(self, flow: http.HTTPFlow, error: str | None = None) -> None:
+        if self.audit is None or flow.metadata.get(AUDITED_KEY):
+            return
+        flow.metadata[AUDITED_KEY] = True
+        action, reason, route = flow.metadata.get(AUDIT_KEY, ("tunneled", "forwarded unchanged", ""))
+        response = flow.response
+        if error is not None:
+            text = self.scrub(str(error))[:200]
+            if response is None:
+                action = "refused"
+                reason = "not a public address" if "is not a public address" in text else text
+            else:
+                reason = f"{reason}; interrupted: {text}"
+        down = flow.metadata.get(DOWN_KEY)
+        if down is None and response is not None:
+            down = len(response.raw_content or b"")
+        self.audit.write(bottle_audit.record(flow, action, reason, route, self.scrub,
+                                             status=response.status_code if response is not None else 0,
+                                             bytes_down=down or 0))
+
+    def scrub(self, text: str) -> str:
+        """`text` with every dummy and every cached real value redacted."""
+        for route in self.routes:
+            for secret in route.dummies + route.guarded + ([route._value] if route._value else []):
+                if secret in text:
+                    text = text.replace(secret, bottle_audit.REDACTED)
+        return text
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         # Pass responses through as they arrive: buffering would stall SSE streams.
@@ -415,7 +473,17 @@ class BottleEgress:
         if injected:
             return self._reflect_response(flow, injected)
         if flow.response.status_code != 101:
-            flow.response.stream = True
+            flow.response.stream = self._counter(flow) if self.audit is not None else True
+
+    @staticmethod
+    def _counter(flow: http.HTTPFlow):
+        """A pass-through `response.stream` that counts the body bytes for the audit log."""
+        flow.metadata[DOWN_KEY] = 0
+
+        def count(data: bytes) -> bytes:
+            flow.metadata[DOWN_KEY] += len(data)
+            return data
+        return count
 
     def _reflect_response(self, flow: http.HTTPFlow, injected: list) -> None:
         """The answer to an injected request: headers scanned now, the body as it
@@ -436,6 +504,7 @@ class BottleEgress:
             route = scrubbers[0][0]
             log("blocked", host=flow.request.host.lower(), route=route.name, action="502",
                 reason="answer of an injected request has an encoding egress cannot scan")
+            flow.metadata[AUDIT_KEY] = ("blocked", "answer has an encoding egress cannot scan", route.name)
             return self._replace_streamed(flow, 502, f"bottle egress: the answer for {route.name} came with a "
                                                      f"Content-Encoding egress cannot scan\n")
         decoder = bottle_reflect.Decoder(encoding) if encoding not in ("", "identity") else None
@@ -479,6 +548,9 @@ class BottleEgress:
             if route.leak([message.content], hosts):
                 log("blocked", host=flow.request.host.lower(), route=route.name, action="websocket_killed",
                     reason="dummy sent to unbound host")
+                if self.audit is not None:
+                    self.audit.write(bottle_audit.record(flow, "blocked", "dummy in a websocket message to unbound host",
+                                                         route.name, self.scrub, status=101))
                 message.drop()
                 flow.kill()
                 return
@@ -512,6 +584,8 @@ class BodyScrub:
                 self.failed = True
                 log("blocked", host=self.flow.request.host.lower(), route=self.streams[0][0].name,
                     action="truncated", reason=str(e))
+                self.flow.metadata[AUDIT_KEY] = ("blocked", "answer truncated: cannot decode it",
+                                                 self.streams[0][0].name)
                 return []
             if not data and not end:
                 return []
@@ -521,6 +595,7 @@ class BodyScrub:
             if data or end:
                 data, hits = stream.feed(data)
                 log_reflected(self.flow, route, hits, "body")
+        self.flow.metadata[DOWN_KEY] = self.flow.metadata.get(DOWN_KEY, 0) + len(data)
         return [data] if data else []
 
 

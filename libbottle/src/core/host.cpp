@@ -14,7 +14,7 @@ namespace {
 
 // README.md's "Environment variables" table shows these rows; test_host.cpp
 // checks that both list the same names.
-constexpr std::array<VarInfo, 20> table{{
+constexpr std::array<VarInfo, 21> table{{
     {Var::home, "HOME", "the user's home: default for the directories below and for the agents' host logins", ""},
     {Var::xdg_config_home, "XDG_CONFIG_HOME", "specs go in $XDG_CONFIG_HOME/bottle", "~/.config"},
     {Var::xdg_state_home, "XDG_STATE_HOME", "generated state goes in $XDG_STATE_HOME/bottle", "~/.local/state"},
@@ -38,6 +38,8 @@ constexpr std::array<VarInfo, 20> table{{
      "a CA file egress trusts for upstream servers (absolute path; test set-ups)", ""},
     {Var::bottle_engine_timeout, "BOTTLE_ENGINE_TIMEOUT", "engine-call deadline in seconds",
      "30 (queries), 300 (changes)"},
+    {Var::bottle_egress_audit_mib, "BOTTLE_EGRESS_AUDIT_MIB",
+     "egress audit log size kept per bottle, in MiB (read at start)", "16"},
     {Var::notify_socket, "NOTIFY_SOCKET", "set by start-stop-daemon for bottle's own daemons (readiness)", ""},
     {Var::tmux, "TMUX", "set inside tmux: the dashboard opens agents in new panes", ""},
     {Var::tmux_pane, "TMUX_PANE", "the dashboard's own tmux pane (set by tmux)", ""},

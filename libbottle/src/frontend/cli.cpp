@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/egress/pipelock_config.hpp"
+#include "bottle/frontend/audit_logs.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/frontend/rows_format.hpp"
 #include "bottle/ops/canaries.hpp"
@@ -285,6 +287,22 @@ int cmd_check(const std::vector<std::string>& args, CliContext& ctx) {
   return changes.empty() && unprotected.empty() ? exit_code::ok : exit_code::isolation;
 }
 
+std::atomic<bool> logs_stop{false};
+
+int cmd_logs(const std::vector<std::string>& args, CliContext& ctx) {
+  std::string name;
+  const LogsOptions options = parse_logs_args(args, name);
+  (void)SpecStore(ctx.dirs).load(name);  // a missing bottle is exit 4, not an empty log
+  if (options.follow) {
+    std::signal(SIGTERM, [](int) { logs_stop.store(true); });
+    std::signal(SIGINT, [](int) { logs_stop.store(true); });
+  }
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  show_egress_log(ctx.dirs, name, options, now.count(), ctx.out, ctx.err, ctx.host.clock(), logs_stop);
+  return exit_code::ok;
+}
+
 int cmd_config(const std::vector<std::string>& args, CliContext& ctx) {
   if (args.empty() || args.front() != "show") usage("config: expected `config show [NAME] [flags]`");
   std::string name;
@@ -369,6 +387,8 @@ const std::vector<CommandInfo>& commands() {
        "workspace, egress); --workspace: only report protected workspace paths that changed since the bottle "
        "started, or that are no longer protected in it. Exit 6 when any check fails.",
        cmd_check},
+      {"logs", "logs NAME [--egress] [--follow] [--since DURATION] [--json]",
+       "Show the bottle's egress audit log: one line per request (--json: JSON lines).", cmd_logs},
       {"render", "render egress|pipelock|env NAME",
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
       {"version", "version", "Print the version.", cmd_version},

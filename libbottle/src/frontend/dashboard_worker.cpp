@@ -1,5 +1,6 @@
 #include "bottle/frontend/dashboard_worker.hpp"
 
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -128,6 +129,13 @@ void DashboardWorker::run() {
           }
           row.workspace_changes = count;
         }
+        // Requests through egress in the last minute, from each bottle's audit log.
+        const auto wall_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        for (auto& row : snap.rows)
+          if (row.managed && row.egress == EgressState::on)
+            row.egress_activity = recent_egress_activity(dirs_, row.name, wall_ms);
       } catch (const std::exception& e) { snap.error = e.what(); }
       lock.lock();
       ++refreshes_;

@@ -24,13 +24,19 @@ std::string BottleRow::state_text() const {
   return state == EngineState::other ? other_state : std::string(to_string(state));
 }
 
+std::string egress_activity_text(const std::optional<EgressActivity>& activity) {
+  if (!activity) return "";
+  return fmt::format(" {}/min", activity->requests) +
+         (activity->blocked > 0 ? fmt::format(" !{} blocked", activity->blocked) : "");
+}
+
 RowCells row_cells(const BottleRow& r, std::int64_t now) {
   const std::string_view egress = to_string(r.egress);
   return {r.name,
           std::string(to_string(r.backend)),
           r.managed ? std::string(to_string(r.agent)) : "?",
           r.managed ? r.state_text() : r.state_text() + " (no spec)",
-          egress.empty() ? "-" : std::string(egress),
+          (egress.empty() ? "-" : std::string(egress)) + egress_activity_text(r.egress_activity),
           format_age(r.created_unix, now),
           (r.workspace_changes.value_or(0) > 0 ? fmt::format("!{} changed ", *r.workspace_changes) : "") +
               (r.workspace.empty() ? "-" : r.workspace)};
@@ -49,6 +55,9 @@ std::string rows_to_json(const std::vector<BottleRow>& rows) {
                      {"egress", json::string(to_string(r.egress))},
                      {"managed", r.managed}});
     if (r.workspace_changes) array.back().as_object()["workspace_changes"] = *r.workspace_changes;
+    if (r.egress_activity)
+      array.back().as_object()["egress_last_minute"] =
+          json::object{{"requests", r.egress_activity->requests}, {"blocked", r.egress_activity->blocked}};
   }
   return json::serialize(array) + "\n";
 }

@@ -9,6 +9,7 @@
 #include "bottle/core/locate.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/credentials/host_refresh.hpp"
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
@@ -162,6 +163,8 @@ void Bottles::start_pipelock(const BottleSpec& spec) {
 
 void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
   if (!egress_runs(b, spec)) return;
+  // Egress reads its audit log settings when it starts (egress_audit.hpp).
+  write_egress_audit_config(store_.dirs(), spec.name, egress_audit_max_bytes(host_));
   try {
     start_pipelock(spec);
     const EgressCommands& egress = b.require_egress();

@@ -39,6 +39,7 @@ enum class Var {
   bottle_egress_upstream,
   bottle_egress_upstream_ca,
   bottle_engine_timeout,
+  bottle_egress_audit_mib,
   notify_socket,
   tmux,
   tmux_pane,

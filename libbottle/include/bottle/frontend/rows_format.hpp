@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +24,15 @@ using RowCells = std::array<std::string, row_columns.size()>;
 /// One row's cells, age relative to `now` (unix seconds). A bottle with no stored
 /// spec shows agent "?" and its state followed by " (no spec)"; an unknown egress,
 /// age or workspace shows "-"; changed protected paths prefix the workspace with
-/// "!N changed ".
+/// "!N changed ". Egress activity, when counted, follows the egress state:
+/// "on 12/min", "on 12/min !3 blocked".
 RowCells row_cells(const BottleRow& row, std::int64_t now);
+/// The egress cell's activity suffix: "" when not counted, " 12/min", " 12/min !3 blocked".
+std::string egress_activity_text(const std::optional<EgressActivity>& activity);
 
 /// A JSON array of objects: name, backend, agent, state, workspace, created (unix
-/// seconds), egress, managed (and workspace_changes when counted). Ends with a newline.
+/// seconds), egress, managed (and workspace_changes, egress_last_minute {requests,
+/// blocked} when counted). Ends with a newline.
 std::string rows_to_json(const std::vector<BottleRow>& rows);
 /// An aligned table of row_cells() with a header; "no bottles" when empty.
 std::string rows_to_table(const std::vector<BottleRow>& rows, std::int64_t now);

@@ -17,6 +17,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/core/host.hpp"
 #include "bottle/core/state.hpp"
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
 
 namespace bottle {
@@ -47,6 +48,9 @@ struct BottleRow {
   /// Protected workspace paths changed since the bottle started (the dashboard
   /// counts them; `ls` does not look, and leaves it unset).
   std::optional<std::size_t> workspace_changes;
+  /// Egress requests in the last minute and how many were blocked (the dashboard
+  /// reads the audit log; `ls` does not, and leaves it unset).
+  std::optional<EgressActivity> egress_activity;
   /// What to show for the state: other_state for other, else to_string(state).
   std::string state_text() const;
 };
