@@ -276,3 +276,13 @@ TEST_CASE("start gives egress its audit log settings, and a bad BOTTLE_EGRESS_AU
   error_of([&] { again.start("api"); }, ErrorKind::isolation);
   CHECK(read_file(settings) == render_egress_audit_config("api", 3 * 1024 * 1024));
 }
+
+TEST_CASE("a build tree's executables take the source tree's data before an installed copy", "[host][locate]") {
+  const auto candidates = data_dir_candidates("/build/bin");
+  REQUIRE(candidates.size() == 3);
+  CHECK(candidates[0] == std::filesystem::path("/build/share/bottle"));  // an install: share/ beside bin/
+  // BOTTLE_TEST_SOURCE_DIR is <source>/tests; the data is <source>/libbottle/share.
+  CHECK(candidates[1] == std::filesystem::path(BOTTLE_TEST_SOURCE_DIR).parent_path() / "libbottle" / "share");
+  CHECK(candidates[2].generic_string().ends_with("/share/bottle"));
+  CHECK(candidates[2] != candidates[0]);
+}

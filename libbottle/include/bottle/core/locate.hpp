@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bottle/core/host.hpp"
 
@@ -19,9 +20,13 @@ std::filesystem::path current_executable();
 /// when none is an executable file.
 std::filesystem::path locate_pty_resize(const Host& host);
 
-/// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else
-/// <exe dir>/../share/bottle, else the install prefix's, else the source tree's.
+/// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else the
+/// first of data_dir_candidates() that is a directory.
 std::filesystem::path locate_data_dir(const Host& host);
+/// Where an executable in `exe_dir` looks for its data directory, in order:
+/// <exe dir>/../share/bottle (an install), the source tree it was built from (a build
+/// tree, so an older installed copy never shadows its own addons), the install prefix's.
+std::vector<std::filesystem::path> data_dir_candidates(const std::filesystem::path& exe_dir);
 
 /// `name` looked up on the host's $PATH (absolute entries only), as an absolute
 /// path; empty when it is not there.
