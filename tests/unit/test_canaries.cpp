@@ -159,8 +159,7 @@ TEST_CASE("check NAME: no such bottle is exit 4, a stopped one exit 5, and nothi
   for (std::size_t i = before; i < f.runner.commands().size(); ++i) CHECK(f.runner.commands()[i].argv.at(1) != "exec");
 }
 
-TEST_CASE("check NAME: each canary runs in the bottle as the agent user (the token scan as root), in order",
-          "[canaries][cli]") {
+TEST_CASE("check NAME: each canary runs in the bottle as root with the system PATH, in order", "[canaries][cli]") {
   CliFixture f;
   REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
   f.runner.on({"docker", "ps"}, exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
@@ -177,6 +176,7 @@ TEST_CASE("check NAME: each canary runs in the bottle as the agent user (the tok
   f.runner.push_result(exited(0, "\n==> /proc/1/environ\nPATH=/bin\n==> end\n"));
   f.runner.push_result(exited(0, ""));  // the mount table: no guard plan, nothing missing
   const std::size_t before = f.runner.commands().size();
+  const std::string probe_path = "PATH=" + std::string(canary_probe_path);
   CHECK(f.run({"check", "api"}) == 0);
   CHECK(f.out.str() ==
         "pass            public-network no public address answered (2 tried)\n" +
@@ -191,18 +191,22 @@ TEST_CASE("check NAME: each canary runs in the bottle as the agent user (the tok
   for (std::size_t i = before; i < f.runner.commands().size(); ++i) {
     const auto& c = f.runner.commands()[i];
     if (c.argv.at(1) != "exec") continue;
-    execs.push_back(std::vector<std::string>(c.argv.begin(), c.argv.begin() + 5));
+    // The exec framing: everything up to the container's name.
+    const auto container = std::find(c.argv.begin(), c.argv.end(), "bottle-api");
+    REQUIRE(container != c.argv.end());
+    execs.push_back(std::vector<std::string>(c.argv.begin(), container + 1));
     // Every probe has a deadline: a hung guest cannot hang check.
-    if (c.argv.size() > 8 && c.argv[8] == "bottle-canary") {
+    if (c.argv.size() > 10 && c.argv[10] == "bottle-canary") {
       CHECK(c.timeout.has_value());
-      execs.back().push_back(c.argv[8]);
+      execs.back().push_back(c.argv[10]);
     }
   }
-  CHECK(execs == std::vector<std::vector<std::string>>{
-                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // public-network
-                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // host
-                     {"docker", "exec", "-u", "node", "bottle-api", "bottle-canary"},  // dns
-                     {"docker", "exec", "-u", "root", "bottle-api", "bottle-canary"},  // tokens
-                     {"docker", "exec", "-u", "root", "bottle-api"},                   // the mount table
-                 });
+  CHECK(execs ==
+        std::vector<std::vector<std::string>>{
+            {"docker", "exec", "-e", probe_path, "-u", "root", "bottle-api", "bottle-canary"},  // public-network
+            {"docker", "exec", "-e", probe_path, "-u", "root", "bottle-api", "bottle-canary"},  // host
+            {"docker", "exec", "-e", probe_path, "-u", "root", "bottle-api", "bottle-canary"},  // dns
+            {"docker", "exec", "-e", probe_path, "-u", "root", "bottle-api", "bottle-canary"},  // tokens
+            {"docker", "exec", "-u", "root", "bottle-api"},                                     // the mount table
+        });
 }

@@ -151,14 +151,18 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
 
   // The engine's own overhead on top of the probe's limit.
   const auto deadline = std::chrono::seconds(options.timeout_s) + std::chrono::seconds(20);
-  auto in_guest = [&](const Argv& command, const std::string& user, std::optional<std::string> input = std::nullopt) {
-    const ExecOptions exec_options{.forward_stdin = input.has_value(), .user = user};
+  // Every probe runs as root with the system directories first on its PATH. The agent
+  // user owns its home and maybe directories on its own PATH, where a shim named node
+  // or nc could answer "timeout" for a probe; root sees the same network.
+  auto in_guest = [&](const Argv& command, std::optional<std::string> input = std::nullopt) {
+    const ExecOptions exec_options{
+        .forward_stdin = input.has_value(), .user = "root", .env = {{"PATH", std::string(canary_probe_path)}}};
     return runner.run({.argv = backend.commands().exec_argv(spec, command, exec_options),
                        .stdin_data = std::move(input),
                        .timeout = deadline});
   };
   auto tcp = [&](const std::vector<TcpTarget>& targets) {
-    return parse_tcp_probe(in_guest(tcp_probe_argv(targets, options.timeout_s), spec.user), targets);
+    return parse_tcp_probe(in_guest(tcp_probe_argv(targets, options.timeout_s)), targets);
   };
 
   std::vector<CanaryResult> results;
@@ -191,7 +195,7 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
   }
 
   const std::string nonce = options.nonce.empty() ? random_nonce() : options.nonce;
-  results.push_back(judge_dns(in_guest(dns_probe_argv(unique_canary_name(nonce), options.timeout_s), spec.user)));
+  results.push_back(judge_dns(in_guest(dns_probe_argv(unique_canary_name(nonce), options.timeout_s))));
 
   std::vector<std::string> dummies = bottles.bottle_dummies(spec);
   for (const auto& route : bottles.egress_routes(spec))
@@ -199,12 +203,12 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
   if (!egress.enabled) results.push_back({"dummy", CanaryStatus::skipped, "the bottle has no egress"});
   else if (dummies.empty()) results.push_back({"dummy", CanaryStatus::skipped, "the bottle holds no dummy"});
   else
-    results.push_back(judge_dummy(in_guest(dummy_probe_argv(egress.proxy_url, options.timeout_s), spec.user,
-                                           dummy_probe_stdin(dummies.front()))));
+    results.push_back(judge_dummy(
+        in_guest(dummy_probe_argv(egress.proxy_url, options.timeout_s), dummy_probe_stdin(dummies.front()))));
 
   std::vector<SecretNeedle> secrets = host_real_tokens(host);
   add_route_values(secrets, bottles.egress_routes(spec));
-  results.push_back(judge_tokens(in_guest(token_scan_argv(), "root"), backend.guest_env(spec), secrets));
+  results.push_back(judge_tokens(in_guest(token_scan_argv()), backend.guest_env(spec), secrets));
   results.push_back(workspace_canary(bottles, name));
   results.push_back(egress_canary(host, runner, bottles, spec, *row));
   return results;

@@ -118,13 +118,17 @@ std::vector<SecretNeedle> host_real_tokens(const Host& host);
 std::vector<std::string> host_ipv4_addresses();
 
 // ---- The runner -----------------------------------------------------------------------
+/// The PATH every probe runs with (as root): the image's system directories before
+/// /usr/local, none of them the agent user's.
+inline constexpr std::string_view canary_probe_path = "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin";
+
 struct CanaryOptions {
   int timeout_s = 2;  ///< per probe
   std::string nonce;  ///< for the DNS name; empty: random
 };
 
-/// Run every canary in bottle `name`. Throws Error(not_found) for no such bottle
-/// and Error(conflict) when it is not running.
+/// Run every canary in bottle `name`, each probe as root with canary_probe_path. Throws Error(not_found) for no such
+/// bottle and Error(conflict) when it is not running.
 std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles& bottles, const std::string& name,
                                        const CanaryOptions& options = {});
 
