@@ -53,10 +53,12 @@ fs::path guest_to_host(const fs::path& guest_fs, const MachineRecord& record, co
   return guest_fs / relative;
 }
 
-int copy_in_guest(const fs::path& guest_fs, const MachineRecord& record, int ns_fd,
+int copy_in_guest(const fs::path& guest_fs, const MachineRecord& record, const GuestNamespace& guest_ns,
                   const std::optional<RemotePath>& source_remote, const std::optional<RemotePath>& target_remote,
                   const std::vector<std::string>& positionals) {
-  if (const auto problem = enter_guest(ns_fd, guest_fs, record.volumes)) { return runtime_error(*problem); }
+  if (const auto problem = enter_guest(guest_ns.fd(), guest_ns.net_fd(), guest_fs, record.volumes, !record.net)) {
+    return runtime_error(*problem);
+  }
   const fs::path source =
       source_remote ? guest_to_host(guest_fs, record, source_remote->path) : fs::path(positionals[0]);
   fs::path target = target_remote ? guest_to_host(guest_fs, record, target_remote->path) : fs::path(positionals[1]);
@@ -95,7 +97,7 @@ int command_cp(const Context& context, const std::vector<std::string>& args) {
   }
   GuestNamespace guest_ns;
   if (machine_running(*record)) {
-    auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid));
+    auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid), !record->net);
     if (!opened.problem.empty()) {
       return runtime_error("agent operation failed: cp: machine '" + remote.machine + "': " + opened.problem);
     }
@@ -105,7 +107,7 @@ int command_cp(const Context& context, const std::vector<std::string>& args) {
   const pid_t child = fork();
   if (child < 0) { return runtime_error("agent operation failed: cp: fork failed"); }
   if (child == 0) {
-    _exit(copy_in_guest(store.guest_fs(remote.machine), *record, guest_ns.fd(), source_remote, target_remote,
+    _exit(copy_in_guest(store.guest_fs(remote.machine), *record, guest_ns, source_remote, target_remote,
                         parsed->positionals));
   }
   int wait_status = 0;

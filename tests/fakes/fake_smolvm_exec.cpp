@@ -71,7 +71,7 @@ int run_exec(const Context& context, const ParsedArgs& parsed) {
   // Held until the runner returns, so the namespace outlives the children joining it.
   GuestNamespace guest_ns;
   if (machine_running(*record)) {
-    auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid));
+    auto opened = open_guest_namespace(static_cast<pid_t>(*record->pid), !record->net);
     if (!opened.problem.empty()) {
       return runtime_error("agent operation failed: connect: machine '" + name + "': " + opened.problem);
     }
@@ -81,6 +81,7 @@ int run_exec(const Context& context, const ParsedArgs& parsed) {
   plan.record = std::move(*record);
   plan.guest_fs = store.guest_fs(name);
   plan.guest_ns_fd = guest_ns.fd();
+  plan.guest_net_fd = guest_ns.net_fd();
   plan.command = parsed.trailing;
   std::vector<std::string> cli_env;
   for (const auto& entry : parsed.values("env")) {
@@ -156,7 +157,8 @@ RegistrationFile::~RegistrationFile() {
 void RegistrationFile::rewrite(const std::string& content) const { write_file_atomically(path_, content); }
 
 void exec_guest_command(const ExecPlan& plan) {
-  if (const auto problem = enter_guest(plan.guest_ns_fd, plan.guest_fs, plan.record.volumes)) {
+  if (const auto problem =
+          enter_guest(plan.guest_ns_fd, plan.guest_net_fd, plan.guest_fs, plan.record.volumes, !plan.record.net)) {
     std::cerr << "fake-smolvm: " << *problem << "\n";
     _exit(126);
   }

@@ -19,7 +19,8 @@ struct ExecPlan {
   std::vector<std::string> env;
   std::string workdir;  // a guest path, mapped in the child; empty: keep the caller's cwd
   std::filesystem::path guest_fs;
-  int guest_ns_fd = -1;  // the running machine's mount namespace; -1: a throwaway one
+  int guest_ns_fd = -1;   // the running machine's mount namespace; -1: a throwaway one
+  int guest_net_fd = -1;  // its network namespace when it has no --net; -1 otherwise
   bool interactive = false;
   bool tty = false;
   bool stream = false;

@@ -1,8 +1,11 @@
 #include "fake_smolvm_guest_ns.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -63,11 +66,19 @@ std::optional<std::string> mount_volume(const fs::path& guest_fs, const std::str
   return std::nullopt;
 }
 
-bool same_namespace(int ns_fd) {
+bool same_namespace(int ns_fd, const char* kind) {
   struct stat ours {};
   struct stat theirs {};
-  return stat("/proc/self/ns/mnt", &ours) == 0 && fstat(ns_fd, &theirs) == 0 && ours.st_dev == theirs.st_dev &&
+  const std::string self = std::string("/proc/self/ns/") + kind;
+  return stat(self.c_str(), &ours) == 0 && fstat(ns_fd, &theirs) == 0 && ours.st_dev == theirs.st_dev &&
          ours.st_ino == theirs.st_ino;
+}
+
+int open_namespace(pid_t vmm, const char* kind, std::string& problem) {
+  const std::string path = "/proc/" + std::to_string(vmm) + "/ns/" + kind;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { problem = "cannot open " + path + ": " + errno_text(); }
+  return fd;
 }
 
 }  // namespace
@@ -116,41 +127,83 @@ std::optional<std::string> build_guest_mounts(const fs::path& guest_fs, const st
   return std::nullopt;
 }
 
-GuestNamespace::~GuestNamespace() {
-  if (fd_ >= 0) { close(fd_); }
+std::optional<std::string> build_guest_network() {
+  if (unshare(CLONE_NEWNET) != 0) {
+    return "agent operation failed: start machine: the fake smolvm needs root (CAP_SYS_ADMIN) for a guest "
+           "without --net: unshare(CLONE_NEWNET): " +
+           errno_text();
+  }
+  // A new network namespace starts with loopback down; a VM's kernel brings it up.
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq request{};
+  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  bool up = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  if (up) {
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    up = ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  }
+  const std::string problem = up ? "" : errno_text();
+  if (fd >= 0) { close(fd); }
+  if (!up) { return "agent operation failed: start machine: bringing up the guest loopback: " + problem; }
+  return std::nullopt;
 }
 
-GuestNamespace::GuestNamespace(GuestNamespace&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+GuestNamespace::~GuestNamespace() {
+  if (fd_ >= 0) { close(fd_); }
+  if (net_fd_ >= 0) { close(net_fd_); }
+}
+
+GuestNamespace::GuestNamespace(GuestNamespace&& other) noexcept : fd_(other.fd_), net_fd_(other.net_fd_) {
+  other.fd_ = -1;
+  other.net_fd_ = -1;
+}
 
 GuestNamespace& GuestNamespace::operator=(GuestNamespace&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) { close(fd_); }
+    if (net_fd_ >= 0) { close(net_fd_); }
     fd_ = other.fd_;
+    net_fd_ = other.net_fd_;
     other.fd_ = -1;
+    other.net_fd_ = -1;
   }
   return *this;
 }
 
-GuestNamespaceOpen open_guest_namespace(pid_t vmm) {
-  const std::string path = "/proc/" + std::to_string(vmm) + "/ns/mnt";
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) { return {GuestNamespace(), "cannot open " + path + ": " + errno_text()}; }
-  GuestNamespace ns(fd);
+GuestNamespaceOpen open_guest_namespace(pid_t vmm, bool own_network) {
+  std::string problem;
+  const int fd = open_namespace(vmm, "mnt", problem);
+  if (fd < 0) { return {GuestNamespace(), problem}; }
+  const int net_fd = own_network ? open_namespace(vmm, "net", problem) : -1;
+  GuestNamespace ns(fd, net_fd);
+  if (own_network && net_fd < 0) { return {GuestNamespace(), problem}; }
   // Joining our own namespace would let a guest `mount` land on the host.
-  if (same_namespace(fd)) {
+  if (same_namespace(fd, "mnt")) {
     return {GuestNamespace(), "the VM (PID " + std::to_string(vmm) +
                                   ") has no guest mount namespace of its own; stop and start the machine"};
+  }
+  // Ours is the host's network: a guest without --net must never be given it.
+  if (own_network && same_namespace(net_fd, "net")) {
+    return {GuestNamespace(), "the VM (PID " + std::to_string(vmm) +
+                                  ") has no guest network namespace of its own; stop and start the machine"};
   }
   return {std::move(ns), ""};
 }
 
-std::optional<std::string> enter_guest(int ns_fd, const fs::path& guest_fs, const std::vector<std::string>& volumes) {
+std::optional<std::string> enter_guest(int ns_fd, int net_fd, const fs::path& guest_fs,
+                                       const std::vector<std::string>& volumes, bool own_network) {
   std::error_code error;
   const fs::path cwd = fs::current_path(error);
   if (ns_fd >= 0) {
+    if (own_network && net_fd < 0) { return "no guest network namespace to join"; }
+    if (own_network && setns(net_fd, CLONE_NEWNET) != 0) {
+      return "cannot join the guest network namespace: " + errno_text();
+    }
     if (setns(ns_fd, CLONE_NEWNS) != 0) { return "cannot join the guest mount namespace: " + errno_text(); }
   } else if (auto problem = build_guest_mounts(guest_fs, volumes)) {
     return problem;
+  } else if (own_network) {
+    if (auto net_problem = build_guest_network()) { return net_problem; }
   }
   // setns resets the cwd to the namespace root; re-resolve the caller's by path, so
   // it shows what the guest has mounted there.

@@ -68,6 +68,12 @@ VmmStart spawn_stand_in_vmm(const StateStore& store, const MachineRecord& record
       write_all(report[1], *problem);
       _exit(1);
     }
+    if (!record.net) {
+      if (const auto problem = build_guest_network()) {
+        write_all(report[1], *problem);
+        _exit(1);
+      }
+    }
     close_inherited_fds();
     reset_signals_for_child();
     execlp("sleep", "sleep", "infinity", static_cast<char*>(nullptr));
@@ -104,7 +110,8 @@ InitOutcome run_init_on_host(const StateStore& store, const MachineRecord& recor
     dup2(output_pipe[1], STDOUT_FILENO);
     dup2(output_pipe[1], STDERR_FILENO);
     reset_signals_for_child();
-    if (const auto problem = enter_guest(guest_ns.fd(), store.guest_fs(record.name), record.volumes)) {
+    if (const auto problem =
+            enter_guest(guest_ns.fd(), guest_ns.net_fd(), store.guest_fs(record.name), record.volumes, !record.net)) {
       write_all(STDOUT_FILENO, *problem);
       _exit(1);
     }
@@ -160,7 +167,8 @@ int run_init_commands(const Context& context, const StateStore& store, MachineRe
     return 0;
   }
   std::cout << "Running " << record.init.size() << " init command(s)...\n";
-  auto opened = context.run_init ? open_guest_namespace(static_cast<pid_t>(*record.pid)) : GuestNamespaceOpen{};
+  auto opened =
+      context.run_init ? open_guest_namespace(static_cast<pid_t>(*record.pid), !record.net) : GuestNamespaceOpen{};
   if (!opened.problem.empty()) {
     halt_machine(store, record);
     return runtime_error("agent operation failed: init: " + opened.problem);

@@ -187,7 +187,7 @@ int run_detached(const StateStore& store, const ExecPlan& plan) {
   if (child < 0) { return runtime_error("agent operation failed: fork failed"); }
   if (child == 0) {
     detach_from_client();
-    close_inherited_fds(plan.guest_ns_fd);  // exec_guest_command still has to join it
+    close_inherited_fds(plan.guest_ns_fd, plan.guest_net_fd);  // exec_guest_command still has to join them
     reset_signals_for_child();
     exec_guest_command(plan);
   }

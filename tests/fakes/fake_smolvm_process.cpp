@@ -86,11 +86,11 @@ void reset_signals_for_child() {
   sigprocmask(SIG_SETMASK, &empty, nullptr);
 }
 
-void close_inherited_fds(int keep) {
+void close_inherited_fds(int keep, int keep_too) {
   const long limit = sysconf(_SC_OPEN_MAX);
   const int highest = limit > 0 && limit < 65536 ? static_cast<int>(limit) : 65536;
   for (int fd = 3; fd < highest; ++fd) {
-    if (fd != keep) { close(fd); }
+    if (fd != keep && fd != keep_too) { close(fd); }
   }
 }
 

@@ -27,8 +27,8 @@ bool write_all(int fd, std::string_view data);
 // ignored signals (SIGPIPE) survive exec.
 void reset_signals_for_child();
 
-// Closes every fd above 2 in a freshly forked child, except `keep`.
-void close_inherited_fds(int keep = -1);
+// Closes every fd above 2 in a freshly forked child, except `keep` and `keep_too`.
+void close_inherited_fds(int keep = -1, int keep_too = -1);
 
 // Resolves a command like execvp would, but with the guest's PATH rather than ours.
 std::optional<std::string> resolve_command(const std::string& command, const std::vector<std::string>& env);

@@ -98,7 +98,8 @@ int run_stty(const ExecPlan& plan, const std::vector<std::string>& words) {
   }
   const pid_t child = fork();
   if (child == 0) {
-    if (const auto problem = enter_guest(plan.guest_ns_fd, plan.guest_fs, plan.record.volumes)) {
+    if (const auto problem =
+            enter_guest(plan.guest_ns_fd, plan.guest_net_fd, plan.guest_fs, plan.record.volumes, !plan.record.net)) {
       std::cerr << "fake-smolvm: " << *problem << "\n";
       _exit(126);
     }

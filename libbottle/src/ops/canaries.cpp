@@ -63,10 +63,21 @@ elif command -v bash >/dev/null 2>&1; then
     case "$?" in 0) echo connected ;; 124|143) echo timeout ;; *) classify "$err" ;; esac
   }
 else echo no-tool; exit 0; fi
-for target; do
-  host="${target%:*}"; port="${target##*:}"
-  echo "$host $port $(probe "$host" "$port")"
-done
+line() { echo "${1%:*} ${1##*:} $(probe "${1%:*}" "${1##*:}")"; }
+# Every target at once, each into a file of its own, printed in target order: a
+# guest without node would otherwise wait out the limit once per silent target.
+# A missing file fails the probe; without a scratch dir, one target at a time.
+if d=$(mktemp -d 2>/dev/null); then
+  trap 'rm -rf "$d"' EXIT
+  trap 'exit 1' HUP INT TERM
+  i=0
+  for target; do i=$((i + 1)); line "$target" >"$d/$i" & done
+  wait
+  i=0
+  for target; do i=$((i + 1)); cat "$d/$i" || exit 1; done
+else
+  for target; do line "$target"; done
+fi
 )SH";
 
 constexpr std::string_view dns_script = R"SH(t="$1"; name="$2"
