@@ -72,6 +72,10 @@ class App {
           model_.set_status("");
         dirty = true;
       }
+      if (auto log = worker_.take_egress_log()) {
+        model_.set_egress_log(log->bottle, std::move(log->records));
+        dirty = true;
+      }
       for (auto& m : worker_.take_messages()) {
         model_.set_status(std::move(m.text), m.error);
         dirty = true;
@@ -90,6 +94,11 @@ class App {
       const DashAction action = model_.on_key(key);
       if (action.kind == DashAction::Kind::quit) break;
       perform(action);
+      // The worker reads the open egress log (a file read stays off this thread).
+      if (model_.egress_log_bottle() != watched_) {
+        watched_ = model_.egress_log_bottle();
+        worker_.watch_egress(watched_);
+      }
       dirty = true;
     }
     // Restore the terminal first, then stop the worker: stopping kills an engine
@@ -194,6 +203,7 @@ class App {
   DashboardModel model_;
   bool in_tmux_;
   std::map<std::string, std::string> panes_;
+  std::string watched_;  // the bottle whose egress log the worker reads; "" none
 };
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "bottle/frontend/egress_detail.hpp"
+
 namespace bottle::dashboard {
 
 namespace {
@@ -33,6 +35,7 @@ void draw_help() {
       "  s              stop the bottle",
       "  d              remove the bottle (asks y/n)",
       "  /              filter (type; Enter keeps, Esc clears)",
+      "  l              egress log of the bottle (l, Esc or q: back)",
       "  ?              this help          q  quit",
       "",
       "  any key closes this help",
@@ -48,10 +51,36 @@ void draw_help() {
   for (int i = 0; i < static_cast<int>(std::size(lines)); ++i) put(top + 1 + i, left + 1, lines[i], width - 2);
 }
 
+// The open egress log in place of the table: its latest records, newest at the
+// bottom, blocked and refused ones bold.
+void draw_egress_log(const DashboardModel& model) {
+  const auto cols = static_cast<std::size_t>(std::max(COLS, 1));
+  attron(A_REVERSE);
+  put(0, 0, fit(egress_detail_title(model.egress_log_bottle(), model.egress_log().size(), cols), cols), COLS);
+  attroff(A_REVERSE);
+  const auto body = static_cast<std::size_t>(std::max(LINES - 3, 1));
+  const auto lines = egress_detail_lines(model.egress_log(), cols, body);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].alert) attron(A_BOLD);
+    put(1 + static_cast<int>(i), 0, lines[i].text, COLS);
+    if (lines[i].alert) attroff(A_BOLD);
+  }
+}
+
 }  // namespace
 
 void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   erase();
+  if (model.mode() == DashMode::egress_log) {
+    draw_egress_log(model);
+    if (model.status_is_error()) attron(A_BOLD);
+    put(LINES - 2, 0, model.status(), COLS);
+    if (model.status_is_error()) attroff(A_BOLD);
+    put(LINES - 1, 0, "l, Esc or q: back to the list", COLS);
+    curs_set(0);
+    refresh();
+    return;
+  }
   const auto& rows = model.visible();
 
   // Column widths from the content, each capped so the row fits the screen;
@@ -111,7 +140,7 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   switch (model.mode()) {
     case DashMode::filter: prompt = "/" + model.filter(); break;
     case DashMode::confirm_remove: prompt = "remove " + model.confirm_target() + "? (y/n)"; break;
-    default: prompt = "Enter attach  r resume  s stop  d remove  / filter  ? help  q quit"; break;
+    default: prompt = "Enter attach  r resume  s stop  d remove  l egress log  / filter  ? help  q quit"; break;
   }
   put(LINES - 1, 0, prompt, COLS);
   if (model.mode() == DashMode::help) draw_help();

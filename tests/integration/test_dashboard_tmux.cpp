@@ -162,6 +162,30 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
     t.tmux({"send-keys", "-t", pane, "Escape"});
     REQUIRE(wait_until([&] { return t.capture(pane).find("1/1 bottles") != std::string::npos; }));
 
+    // l: the bottle's egress log, live; a blocked record arriving later shows at a refresh.
+    // q there goes back to the list, it does not quit.
+    const fs::path audit = t.home().path() / "state" / "bottles" / name / "egress" / "conf" / "audit.jsonl";
+    fs::create_directories(audit.parent_path());
+    const auto audit_line = [&](const std::string& action, const std::string& host, int status) {
+      return R"({"action":")" + action + R"(","bottle":")" + name +
+             R"(","bytes_down":0,"bytes_up":0,"duration_ms":4,"host":")" + host +
+             R"(","method":"GET","path":"/v1","port":443,"reason":"","route":"","status":)" + std::to_string(status) +
+             R"(,"time":"2026-12-03T02:00:00.000Z"})" + "\n";
+    };
+    std::ofstream(audit, std::ios::app) << audit_line("tunneled", "first.example", 200);
+    t.tmux({"send-keys", "-t", pane, "l"});
+    REQUIRE(wait_until([&] {
+      const std::string screen = t.capture(pane);
+      return screen.find("egress log: " + name) != std::string::npos &&
+             screen.find("tunneled  200  GET first.example:443/v1") != std::string::npos;
+    }));
+    std::ofstream(audit, std::ios::app) << audit_line("blocked", "second.example", 403);
+    REQUIRE(wait_until(
+        [&] { return t.capture(pane).find("blocked   403  GET second.example:443/v1") != std::string::npos; }));
+    t.tmux({"send-keys", "-t", pane, "q"});
+    REQUIRE(wait_until([&] { return t.capture(pane).find("1/1 bottles") != std::string::npos; }));
+    CHECK(t.format(pane, "#{alternate_on}") == "1");
+
     // q: back to the shell, out of the alternate screen, line discipline restored.
     t.tmux({"send-keys", "-t", pane, "q"});
     REQUIRE(wait_until(

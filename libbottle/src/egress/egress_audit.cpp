@@ -214,6 +214,10 @@ std::string tail_of(const fs::path& path, std::uint64_t max) {
 }  // namespace
 
 EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view name, std::int64_t now_ms) {
+  return summarize_egress_activity(recent_egress_records(dirs, name), now_ms);
+}
+
+std::vector<AuditRecord> recent_egress_records(const StateDirs& dirs, std::string_view name) {
   constexpr std::uint64_t max_bytes = std::uint64_t{256} * 1024;
   const fs::path log = egress_audit_log(dirs, name);
   fs::path rotated = log;
@@ -222,7 +226,7 @@ EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view na
   std::vector<AuditRecord> records = parse_audit_lines(tail_of(rotated, max_bytes), "", std::nullopt).records;
   auto current = parse_audit_lines(tail_of(log, max_bytes), "", std::nullopt).records;
   records.insert(records.end(), current.begin(), current.end());
-  return summarize_egress_activity(records, now_ms);
+  return records;
 }
 
 fs::path egress_audit_dir(const StateDirs& dirs, std::string_view name) {

@@ -73,6 +73,7 @@ DashAction DashboardModel::on_key(int key) {
     case DashMode::table: return on_table_key(key);
     case DashMode::filter: return on_filter_key(key);
     case DashMode::confirm_remove: return on_confirm_key(key);
+    case DashMode::egress_log: return on_egress_log_key(key);
     case DashMode::help:
       // Any key leaves help; it never doubles as a command (q must not quit here).
       mode_ = DashMode::table;
@@ -114,6 +115,14 @@ DashAction DashboardModel::on_table_key(int key) {
       mode_ = DashMode::confirm_remove;
       return {K::redraw, {}};
     }
+    case 'l': {
+      const auto row = selected();
+      if (!row) return act_on_selection(K::redraw);  // sets the status
+      egress_log_bottle_ = row->name;
+      egress_log_.clear();
+      mode_ = DashMode::egress_log;
+      return {K::redraw, {}};
+    }
     case '/': mode_ = DashMode::filter; return {K::redraw, {}};
     case '?': mode_ = DashMode::help; return {K::redraw, {}};
     case 'q': return {K::quit, {}};
@@ -150,6 +159,21 @@ DashAction DashboardModel::on_confirm_key(int key) {
   if (key == 'y' || key == 'Y') return {K::remove, std::move(target)};
   set_status("remove cancelled");
   return {K::redraw, {}};
+}
+
+void DashboardModel::set_egress_log(std::string_view bottle, std::vector<AuditRecord> records) {
+  if (mode_ != DashMode::egress_log || bottle != egress_log_bottle_) return;
+  egress_log_ = std::move(records);
+}
+
+// Only the keys that leave count here: q closes the log, it never quits the dashboard
+// from inside it.
+DashAction DashboardModel::on_egress_log_key(int key) {
+  if (key != 'l' && key != 'q' && key != dash_key::escape) return {};
+  mode_ = DashMode::table;
+  egress_log_bottle_.clear();
+  egress_log_.clear();
+  return {DashAction::Kind::redraw, {}};
 }
 
 }  // namespace bottle

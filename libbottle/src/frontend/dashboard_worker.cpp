@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/egress_detail.hpp"
 
 namespace bottle {
 
@@ -62,6 +63,23 @@ std::vector<DashboardWorker::Message> DashboardWorker::take_messages() {
   return std::exchange(messages_, {});
 }
 
+void DashboardWorker::watch_egress(std::string bottle) {
+  {
+    std::lock_guard lock(mutex_);
+    watched_ = std::move(bottle);
+    egress_now_ = !watched_.empty();
+    egress_log_.reset();
+  }
+  wake_.notify_all();
+}
+
+std::optional<DashboardWorker::EgressLog> DashboardWorker::take_egress_log() {
+  std::lock_guard lock(mutex_);
+  auto taken = std::move(egress_log_);
+  egress_log_.reset();
+  return taken;
+}
+
 std::uint64_t DashboardWorker::refreshes() const {
   std::lock_guard lock(mutex_);
   return refreshes_;
@@ -107,6 +125,23 @@ void DashboardWorker::run() {
       lock.lock();
       continue;
     }
+    // Before the engine refresh: a file read, so the open log shows at once.
+    if (egress_now_) {
+      egress_now_ = false;
+      EgressLog read{watched_, {}};
+      lock.unlock();
+      try {
+        read.records = recent_egress_records(dirs_, read.bottle);
+        if (read.records.size() > egress_detail_max_records)
+          read.records.erase(read.records.begin(),
+                             read.records.end() - static_cast<std::ptrdiff_t>(egress_detail_max_records));
+      } catch (const std::exception&) {
+        read.records.clear();  // out of memory: shown as no records rather than ending the thread
+      }
+      lock.lock();
+      if (read.bottle == watched_) egress_log_ = std::move(read);
+      continue;
+    }
     if (refresh_now_) {
       refresh_now_ = false;
       lock.unlock();
@@ -144,8 +179,11 @@ void DashboardWorker::run() {
       snapshot_ = std::move(snap);
       continue;
     }
-    wake_.wait_for(lock, interval_, [this] { return stopping_ || refresh_now_ || !jobs_.empty(); });
-    if (!stopping_ && jobs_.empty()) refresh_now_ = true;
+    wake_.wait_for(lock, interval_, [this] { return stopping_ || refresh_now_ || egress_now_ || !jobs_.empty(); });
+    if (!stopping_ && jobs_.empty() && !egress_now_) {
+      refresh_now_ = true;
+      egress_now_ = !watched_.empty();
+    }
   }
 }
 

@@ -103,6 +103,11 @@ EgressActivity summarize_egress_activity(const std::vector<AuditRecord>& records
 /// No log yet: zero. Never throws for a missing or unreadable file.
 EgressActivity recent_egress_activity(const StateDirs& dirs, std::string_view name, std::int64_t now_ms);
 
+/// Bottle `name`'s latest records, oldest first (the rotated file before the current
+/// one), from at most the last 256 KiB of each log file, so a huge log cannot stall a
+/// caller; corrupt lines are skipped. No log yet, or unreadable: none. Never throws.
+std::vector<AuditRecord> recent_egress_records(const StateDirs& dirs, std::string_view name);
+
 /// Where the audit files of bottle `name` live (the egress conf directory).
 std::filesystem::path egress_audit_dir(const StateDirs& dirs, std::string_view name);
 /// The current log file.

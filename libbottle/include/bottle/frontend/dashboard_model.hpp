@@ -1,7 +1,8 @@
 #pragma once
 // The dashboard's state machine, free of curses and of engines: the table of
 // bottles, the filter, the selection (and its scroll window), the mode (table,
-// filter input, remove confirmation, help) and the mapping from keys to actions.
+// filter input, remove confirmation, help, a bottle's egress log) and the mapping
+// from keys to actions.
 //
 // The view feeds it translated keys (dash_key::*, or a printable character) and
 // refreshed rows; it answers with a DashAction that the caller carries out. It
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/frontend/rows_format.hpp"
 #include "bottle/ops/bottles.hpp"
 
@@ -32,7 +34,7 @@ inline constexpr int end = 0x10006;
 inline constexpr int resize = 0x10007;
 }  // namespace dash_key
 
-enum class DashMode { table, filter, confirm_remove, help };
+enum class DashMode { table, filter, confirm_remove, help, egress_log };
 
 /// What the caller should do after a key.
 struct DashAction {
@@ -67,6 +69,15 @@ class DashboardModel {
   /// The bottle a pending remove confirmation is about.
   const std::string& confirm_target() const { return confirm_target_; }
 
+  /// The bottle whose egress log is open (key `l`); "" outside DashMode::egress_log.
+  /// The caller has its records read (off the UI thread) and handed to set_egress_log.
+  const std::string& egress_log_bottle() const { return egress_log_bottle_; }
+  /// The latest records of `bottle`'s log, oldest first; ignored unless that log is
+  /// the open one (a read may arrive after the user moved on).
+  void set_egress_log(std::string_view bottle, std::vector<AuditRecord> records);
+  /// The open log's records; empty until the first read arrives.
+  const std::vector<AuditRecord>& egress_log() const { return egress_log_; }
+
   /// Scroll window: keep the selection inside [top, top + height) and return top.
   int scroll_top(int height);
 
@@ -80,6 +91,7 @@ class DashboardModel {
   DashAction on_table_key(int key);
   DashAction on_filter_key(int key);
   DashAction on_confirm_key(int key);
+  DashAction on_egress_log_key(int key);
   DashAction act_on_selection(DashAction::Kind kind);
 
   std::vector<BottleRow> rows_;
@@ -90,6 +102,8 @@ class DashboardModel {
   DashMode mode_ = DashMode::table;
   std::string filter_;
   std::string confirm_target_;
+  std::string egress_log_bottle_;
+  std::vector<AuditRecord> egress_log_;
   std::string status_;
   bool status_error_ = false;
 };

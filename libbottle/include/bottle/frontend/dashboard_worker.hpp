@@ -1,9 +1,10 @@
 #pragma once
 // The dashboard's background worker: the only place the dashboard talks to
 // engines while the UI is up. One thread with its own Runner and its own Bottles
-// lists every `interval` (or at once when asked) and runs queued stop/remove
-// jobs. The UI thread only takes a mutex to hand over a job or pick up results,
-// so a slow or unreachable engine never blocks a key.
+// lists every `interval` (or at once when asked), runs queued stop/remove
+// jobs and reads the egress log the detail view shows. The UI thread only takes
+// a mutex to hand over a job or pick up results, so a slow or unreachable engine
+// never blocks a key.
 //
 //   DashboardWorker worker(host, std::make_unique<SystemRunner>(), dirs);
 //   worker.start();
@@ -22,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/ops/bottles.hpp"
 
 namespace bottle {
@@ -33,6 +35,11 @@ class DashboardWorker {
   struct Snapshot {
     std::vector<BottleRow> rows;  ///< the last good list (kept when a refresh fails)
     std::string error;            ///< why the last refresh failed; "" when it worked
+  };
+  /// One read of a watched bottle's egress log.
+  struct EgressLog {
+    std::string bottle;
+    std::vector<AuditRecord> records;  ///< recent_egress_records, the newest egress_detail_max_records
   };
   struct Message {
     std::string text;
@@ -59,6 +66,11 @@ class DashboardWorker {
   /// The newest snapshot if one arrived since the last call.
   std::optional<Snapshot> take_snapshot();
   std::vector<Message> take_messages();
+  /// Read `bottle`'s egress log now and then at every tick, until another bottle or
+  /// "" (stop reading) is watched.
+  void watch_egress(std::string bottle);
+  /// The newest read of the watched log if one arrived since the last call.
+  std::optional<EgressLog> take_egress_log();
   /// Completed list() calls so far (for tests and the benchmark).
   std::uint64_t refreshes() const;
 
@@ -80,6 +92,9 @@ class DashboardWorker {
   std::optional<Snapshot> snapshot_;
   std::vector<BottleRow> last_rows_;
   std::vector<Message> messages_;
+  std::string watched_;
+  bool egress_now_ = false;
+  std::optional<EgressLog> egress_log_;
   std::uint64_t refreshes_ = 0;
   /// Per bottle: when its workspace was last compared, and how many changes that
   /// found. A comparison walks the workspace, so it runs at most every
