@@ -147,6 +147,9 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   // Someone else listening on the bottle's port: start refuses (exit 6), the VM stays down.
   {
     const int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+    // As egress itself binds: its connections still in TIME_WAIT must not block the squatter.
+    const int on = 1;
+    ::setsockopt(squatter, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     auto address = loopback(port);
     REQUIRE(::bind(squatter, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
     REQUIRE(::listen(squatter, 1) == 0);

@@ -140,7 +140,8 @@ WorkspaceScan scan_workspace(const fs::path& root, const ProtectionPolicy& polic
     // (no stat) and they need no relative path. A workspace with node_modules holds
     // hundreds of thousands, and start walks it more than once.
     const fs::path& path = it->path();
-    const std::string& name = path.filename().native();
+    const fs::path filename = path.filename();  // a value: a reference into the temporary would dangle
+    const std::string& name = filename.native();
     // The sentinel's quarantine: unreadable to git, and nothing to protect.
     if (name.find(quarantine_marker) != std::string::npos) {
       it.disable_recursion_pending();
