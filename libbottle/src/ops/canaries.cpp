@@ -1,13 +1,9 @@
 #include "bottle/ops/canaries.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <memory>
 #include <set>
 #include <sstream>
 
@@ -335,22 +331,6 @@ CanaryResult judge_tokens(const ProcessResult& result, const std::map<std::strin
   if (secrets.empty()) return {"tokens", CanaryStatus::skipped, "no host login to compare with"};
   return {"tokens", CanaryStatus::pass,
           fmt::format("none of the host's {} real tokens is in the bottle ({} places read)", secrets.size(), sections)};
-}
-
-std::vector<std::string> host_ipv4_addresses() {
-  std::set<std::string> found;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return {};
-  const std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned(list, ::freeifaddrs);
-  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
-    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
-    // The guest's own loopback is not the host's.
-    if ((ntohl(address->sin_addr.s_addr) >> 24) == 127) continue;
-    char text[INET_ADDRSTRLEN] = {};
-    if (::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text) != nullptr) found.insert(text);
-  }
-  return {found.begin(), found.end()};
 }
 
 std::string canaries_to_text(const std::vector<CanaryResult>& results) {

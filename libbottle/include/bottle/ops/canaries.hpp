@@ -18,6 +18,7 @@
 
 #include "bottle/backends/backend.hpp"
 #include "bottle/core/host.hpp"
+#include "bottle/core/host_interface.hpp"
 #include "bottle/core/subprocess.hpp"
 
 namespace bottle {
@@ -112,10 +113,6 @@ CanaryResult judge_tokens(const ProcessResult& result, const std::map<std::strin
 /// The real tokens of the host's agent logins (Codex auth.json, Claude
 /// .credentials.json) found through `host`'s environment; empty when none parse.
 std::vector<SecretNeedle> host_real_tokens(const Host& host);
-
-// ---- Host addresses -----------------------------------------------------------------
-/// Every IPv4 address of the host's interfaces except loopback, sorted, unique.
-std::vector<std::string> host_ipv4_addresses();
 
 // ---- The runner -----------------------------------------------------------------------
 /// The PATH every probe runs with (as root): the image's system directories before
