@@ -548,3 +548,14 @@ TEST_CASE("kube objects: bad options and inputs are refused naming the field", "
   bad_spec.name = "Bad";
   CHECK(error_of([&] { bottle::kube_objects(bad_spec, {}, inputs); }).find("name") != std::string::npos);
 }
+
+TEST_CASE("kube objects: a '$' in the spec's env arrives as written, only the proxy is expanded", "[kube]") {
+  bottle::BottleSpec spec = kube_sample_spec();
+  spec.env = {{"PRICE", "$5 $(HOME) $$"}};
+  const auto objects = bottle::kube_objects(spec, {}, kube_sample_inputs(spec));
+  std::map<std::string, std::string> env;
+  for (const auto& e : objects.back().at("spec").at("containers").at(0).at("env").as_array())
+    env[std::string(e.at("name").as_string())] = std::string(e.at("value").as_string());
+  CHECK(env.at("PRICE") == "$$5 $$(HOME) $$$$");
+  CHECK(env.at("HTTPS_PROXY") == "http://$(BOTTLE_API_EGRESS_SERVICE_HOST):8080");
+}

@@ -76,9 +76,17 @@ json::array argv_array(const std::vector<std::string>& argv) {
   return out;
 }
 
+// The kubelet expands $(VAR) in env values and reduces "$$" to "$", so every '$' of
+// a value is doubled to arrive as written; only the proxy variables, which bottle
+// builds from the service-link variable, are meant to be expanded.
 json::array env_array(const std::map<std::string, std::string>& env) {
   json::array out;
-  for (const auto& [key, value] : env) out.push_back(json::object{{"name", key}, {"value", value}});
+  for (const auto& [key, value] : env) {
+    const bool proxy = key == "HTTPS_PROXY" || key == "HTTP_PROXY" || key == "https_proxy" || key == "http_proxy";
+    std::string escaped;
+    for (char c : value) escaped += (c == '$' && !proxy) ? std::string("$$") : std::string(1, c);
+    out.push_back(json::object{{"name", key}, {"value", escaped}});
+  }
   return out;
 }
 

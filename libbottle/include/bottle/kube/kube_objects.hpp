@@ -37,9 +37,10 @@
 // service-link variable Kubernetes sets in pods created after the Service
 // (HTTPS_PROXY=http://$(NAME_EGRESS_SERVICE_HOST):8080, expanded by the kubelet), and
 // agents send host names to the proxy in CONNECT, so they never resolve a name
-// themselves; closed DNS also closes DNS tunnelling. Egress needs DNS to resolve
-// upstream hosts: its policy allows UDP/TCP 53 to pods labelled k8s-app=kube-dns in
-// namespace kube-system (the CoreDNS/kube-dns convention).
+// themselves; closed DNS also closes DNS tunnelling. Every other '$' in an env value
+// is doubled, so the kubelet's $(VAR) expansion leaves the spec's values as written.
+// Egress needs DNS to resolve upstream hosts: its policy allows UDP/TCP 53 to pods
+// labelled k8s-app=kube-dns in namespace kube-system (the CoreDNS/kube-dns convention).
 //
 // Pod hardening (both pods and every container; the "restricted" Pod Security
 // Standard, checked by pod_security.hpp): automountServiceAccountToken false,
@@ -49,6 +50,14 @@
 // /tmp), resources (requests = limits) from spec.resources with default_memory_mib.
 // Labels: io.bottle.managed=1 and io.bottle.name=NAME on every object,
 // io.bottle.role=agent|egress on pods.
+//
+// Podman (4.3.1, Debian 12, rootful, tried by hand): the agent pod runs under
+// `podman kube play` as uid 1000 with no capabilities, no_new_privs, seccomp and a
+// read-only root; ConfigMap volumes from the same stream work; but a Pod with a
+// `secret` volume makes 4.3.1 panic (nil pointer in kube.VolumeFromSecret), and
+// container `ports` are refused with --network none, so a Podman backend must give
+// egress its Secret another way. Podman ignores Service and NetworkPolicy, and the
+// service-link variable in HTTPS_PROXY stays unexpanded there.
 //
 // Names: kube_names.hpp. Not generated yet: the workspace guard's read-only
 // overlays, the prompt file, credential provisioning inside the agent pod, and the
