@@ -50,6 +50,12 @@ for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${FUZZ_PKGS[@]}" "${STYLE_PK
   fi
 done
 
+# The kube tests read the generated objects back through kubectl's own decoder
+# (client-side only). Any kubectl on PATH does; else Debian's client.
+if ! command -v kubectl >/dev/null 2>&1 && ! is_installed kubernetes-client; then
+  missing+=(kubernetes-client)
+fi
+
 if [[ "${#missing[@]}" -eq 0 ]]; then
   log "all packages already installed; nothing to do"
   exit 0
