@@ -143,7 +143,10 @@ TEST_CASE("clone: the scripts run in the bottle", "[clone][argv]") {
         "git config --remove-section remote.host\n"
         "git config user.name \"$3 (bottle)\"\n"
         "git config user.email \"$3@bottle.invalid\"\n"
-        "git checkout -q -b \"$1\" \"$2\"\n");
+        "git checkout -q -b \"$1\" \"$2\"\n"
+        "git for-each-ref --format='%(refname:short)' refs/heads | while read -r b; do\n"
+        "  [ \"$b\" = \"$1\" ] || git branch -q -D \"$b\"\n"
+        "done\n");
   CHECK(guest_status_script() ==
         "set -eu\n"
         "cd /workspace\n"

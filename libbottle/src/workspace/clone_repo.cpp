@@ -197,7 +197,8 @@ std::string guest_clone_prepare_script() { return "set -eu; chown \"$1:$(id -g \
 
 std::string guest_clone_script() {
   // --template= : no sample hooks, nothing but what git needs. The host's branches
-  // stay as host/* for rebasing; the remote's config goes, so nothing points back.
+  // stay as host/* for rebasing; the remote's config goes, so nothing points back;
+  // the only local branch is the agent's, so every other one is the agent's own.
   return "set -eu\n"
          "b=$(mktemp /tmp/bottle-clone.XXXXXX)\n"
          "trap 'rm -f \"$b\"' EXIT\n"
@@ -207,7 +208,10 @@ std::string guest_clone_script() {
          "git config --remove-section remote.host\n"
          "git config user.name \"$3 (bottle)\"\n"
          "git config user.email \"$3@bottle.invalid\"\n"
-         "git checkout -q -b \"$1\" \"$2\"\n";
+         "git checkout -q -b \"$1\" \"$2\"\n"
+         "git for-each-ref --format='%(refname:short)' refs/heads | while read -r b; do\n"
+         "  [ \"$b\" = \"$1\" ] || git branch -q -D \"$b\"\n"
+         "done\n";
 }
 
 std::string guest_status_script() {

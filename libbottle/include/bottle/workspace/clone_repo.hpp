@@ -91,7 +91,8 @@ Argv host_diff_argv(const std::string& base, const std::string& ref);
 /// Guest (root): make the empty clone volume the agent user's. $1: user.
 std::string guest_clone_prepare_script();
 /// Guest (agent user): read a bundle on stdin, clone it into the workspace with no
-/// hooks, keep the host's branches as host/*, check out $1 (branch) at $2 (base),
+/// hooks, keep the host's branches as host/*, check out $1 (branch) at $2 (base)
+/// as the only local branch,
 /// set a committer identity for $3 (bottle name).
 std::string guest_clone_script();
 /// Guest (agent user): print "dirty N" and one "branch NAME ID AHEAD" per local
