@@ -182,6 +182,11 @@ TEST_CASE("clone mode: three bottles on one repo, work fetched back, the user's 
   CHECK(r.out.find("host-marker-post-checkout") != std::string::npos);
   CHECK(r.out.find("host-marker-reference-transaction") != std::string::npos);
 
+  // rm of a running one needs --force, and says what that would lose.
+  r = home.cli({"rm", names[0]});
+  CHECK(r.code == 5);
+  CHECK(r.err.find("is running; stop it first or use --force (--force would lose: branch bottle/" + names[0] +
+                   ": 1 commit ahead of the base, not fetched)") != std::string::npos);
   // rm of a stopped bottle with unfetched work is refused, and says what it would lose.
   REQUIRE(home.cli({"stop", names[0]}).ok());
   r = home.cli({"rm", names[0]});

@@ -409,7 +409,8 @@ void Bottles::remove(const std::string& name, bool force) {
   Backend& b = backend(spec.backend);
   const EngineState state = engine_state(spec);
   if (state == EngineState::running && !force)
-    throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
+    throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force{}", name,
+                                                 spec.repo ? running_clone_work_note(b, spec) : std::string()));
   if (spec.repo && !force && state == EngineState::stopped) refuse_losing_clone_work(b, spec);
   if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
@@ -420,6 +421,15 @@ void Bottles::remove(const std::string& name, bool force) {
     warn_(fmt::format("workspace: could not remove the empty placeholders bottle made: {}", e.what()));
   }
   store_.remove(name);
+}
+
+// What --force would also lose, said while the user can still fetch it; a clone
+// that cannot be read just says nothing here.
+std::string Bottles::running_clone_work_note(Backend& b, const BottleSpec& spec) {
+  try {
+    const std::string lost = clone_unfetched_work(runner_, b, spec);
+    return lost.empty() ? std::string() : fmt::format(" (--force would lose: {})", lost);
+  } catch (const Error&) { return {}; }
 }
 
 // The clone lives in the bottle: to see what rm would lose, the stopped bottle runs

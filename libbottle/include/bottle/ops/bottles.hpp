@@ -166,6 +166,8 @@ class Bottles {
   EngineState engine_state(const BottleSpec& spec);
   /// Error(conflict) when removing the stopped clone-mode bottle would lose work.
   void refuse_losing_clone_work(Backend& backend, const BottleSpec& spec);
+  /// " (--force would lose: ...)" for a running clone-mode bottle with such work; else "".
+  std::string running_clone_work_note(Backend& backend, const BottleSpec& spec);
 
   Host host_;
   Runner& runner_;
