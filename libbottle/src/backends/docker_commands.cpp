@@ -11,6 +11,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/spec/agent.hpp"
+#include "bottle/workspace/clone_repo.hpp"
 
 namespace bottle {
 
@@ -121,7 +122,12 @@ std::vector<Argv> DockerCommands::create_argvs(const BottleSpec& spec, const std
     create.push_back(fmt::format("type=bind,source={},target={}{}", m.host, m.guest, m.read_only ? ",readonly" : ""));
   }
   create.insert(create.end(), {"--entrypoint", "/bin/sh", spec.image, "-c", std::string(idle_script)});
-  return {network, create};
+  if (!spec.repo) return {network, create};
+  // Clone mode: the workspace is the bottle's own volume, never a host directory.
+  const std::string volume = clone_volume_name(spec.name);
+  const auto image_at = std::find(create.begin(), create.end(), "--entrypoint");
+  create.insert(image_at, {"--mount", fmt::format("type=volume,source={},target={}", volume, clone_guest_path)});
+  return {network, {options_.docker, "volume", "create", "--label", managed, "--label", named, volume}, create};
 }
 
 Argv DockerCommands::start_argv(const BottleSpec& spec) const {
@@ -134,9 +140,11 @@ Argv DockerCommands::stop_argv(const BottleSpec& spec) const {
 
 std::vector<Argv> DockerCommands::remove_argvs(const BottleSpec& spec) const {
   const std::string container = object_name(spec.name);
-  return {{options_.docker, "rm", "-f", container},
-          {options_.docker, "rm", "-f", egress_name(container)},
-          {options_.docker, "network", "rm", network_name(container)}};
+  std::vector<Argv> argvs{{options_.docker, "rm", "-f", container},
+                          {options_.docker, "rm", "-f", egress_name(container)},
+                          {options_.docker, "network", "rm", network_name(container)}};
+  if (spec.repo) argvs.push_back({options_.docker, "volume", "rm", clone_volume_name(spec.name)});
+  return argvs;
 }
 
 GuestEgress DockerCommands::guest_egress(const BottleSpec& spec) const {
@@ -363,6 +371,7 @@ std::vector<BottleInfo> DockerCommands::parse_list(const std::string& output) co
 bool DockerCommands::is_gone(const ProcessResult& result) const {
   const std::string& err = result.err;
   return err.find("No such container") != std::string::npos || err.find("No such network") != std::string::npos ||
+         err.find("No such volume") != std::string::npos ||
          (err.find("network ") != std::string::npos && err.find(" not found") != std::string::npos);
 }
 

@@ -17,6 +17,7 @@
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/frontend/audit_logs.hpp"
+#include "bottle/frontend/cli_clone.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/frontend/rows_format.hpp"
 #include "bottle/ops/canaries.hpp"
@@ -375,7 +376,13 @@ const std::vector<CommandInfo>& commands() {
       {"ls", "ls [--json]", "List bottles with their state.", cmd_ls},
       {"start", "start NAME", "Start a stopped bottle (re-provisions it).", cmd_start},
       {"stop", "stop NAME", "Stop a bottle.", cmd_stop},
-      {"rm", "rm [-f|--force] NAME", "Remove a bottle (a running one needs --force).", cmd_rm},
+      {"rm", "rm [-f|--force] NAME",
+       "Remove a bottle (a running one needs --force; so does a clone-mode one with unfetched work).", cmd_rm},
+      {"fetch", "fetch NAME [--into BRANCH] [--include-uncommitted]",
+       "Clone mode: bring the agent's branches to refs/bottles/NAME/* in the host repo (through a verified "
+       "bundle); --into creates a new local branch.",
+       cli_fetch},
+      {"diff", "diff NAME", "Clone mode: the agent's changes against its base (fetches first when it runs).", cli_diff},
       {"exec", "exec [-t] [-u USER] [-e KEY=VALUE]... NAME -- CMD...",
        "Run a command in a bottle as the agent user; exits with its status.", cmd_exec},
       {"attach", "attach [--resume] [--no-tty] NAME [-- AGENT ARGS...]", "Run the agent in a bottle on this terminal.",

@@ -14,6 +14,7 @@
 #include "bottle/core/locate.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_ca.hpp"
+#include "bottle/ops/clone_ops.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "bottle/workspace/workspace_sentinel.hpp"
@@ -158,6 +159,8 @@ Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactor
       factory_(factory ? std::move(factory) : default_backends(host)) {
   provision_steps_.push_back(install_prompt_file);
   provision_steps_.push_back(
+      [this](Backend& b, const BottleSpec& spec, const StateDirs& state) { populate_clone(runner_, b, spec, state); });
+  provision_steps_.push_back(
       [this](Backend& b, const BottleSpec& spec, const StateDirs&) { provision_egress_trust(b, spec); });
 }
 
@@ -191,6 +194,8 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
                 fmt::format("the {} engine already has a bottle named \"{}\" (remove it with `bottle-cli rm {}`)",
                             to_string(requested.backend), requested.name, requested.name));
   BottleSpec spec = requested;
+  // Clone mode: the host repo is checked and the base fixed before anything exists.
+  if (spec.repo) spec.repo = resolve_clone_repo(runner_, spec, warn_);
   // A host-side egress keeps one port for the bottle's life: the guest's proxy
   // address is built from it.
   if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::host && spec.egress.port == 0)
@@ -404,7 +409,9 @@ void Bottles::remove(const std::string& name, bool force) {
   Backend& b = backend(spec.backend);
   const EngineState state = engine_state(spec);
   if (state == EngineState::running && !force)
-    throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
+    throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force{}", name,
+                                                 spec.repo ? running_clone_work_note(b, spec) : std::string()));
+  if (spec.repo && !force && state == EngineState::stopped) refuse_losing_clone_work(b, spec);
   if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
   stop_sentinel(spec);
@@ -414,6 +421,34 @@ void Bottles::remove(const std::string& name, bool force) {
     warn_(fmt::format("workspace: could not remove the empty placeholders bottle made: {}", e.what()));
   }
   store_.remove(name);
+}
+
+// What --force would also lose, said while the user can still fetch it; a clone
+// that cannot be read just says nothing here.
+std::string Bottles::running_clone_work_note(Backend& b, const BottleSpec& spec) {
+  try {
+    const std::string lost = clone_unfetched_work(runner_, b, spec);
+    return lost.empty() ? std::string() : fmt::format(" (--force would lose: {})", lost);
+  } catch (const Error&) { return {}; }
+}
+
+// The clone lives in the bottle: to see what rm would lose, the stopped bottle runs
+// again (it has no egress, so no network) just long enough to be asked.
+void Bottles::refuse_losing_clone_work(Backend& b, const BottleSpec& spec) {
+  b.start(spec);
+  std::string lost;
+  try {
+    lost = clone_unfetched_work(runner_, b, spec);
+  } catch (...) {
+    runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+    throw;
+  }
+  runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+  if (!lost.empty())
+    throw Error(ErrorKind::conflict,
+                fmt::format("bottle \"{}\" holds work that removing it would lose: {} (fetch it with `bottle-cli "
+                            "fetch {}`, or remove anyway with --force)",
+                            spec.name, lost, spec.name));
 }
 
 std::vector<BottleRow> Bottles::list() {

@@ -6,6 +6,7 @@
 
 #include "bottle/core/error.hpp"
 #include "bottle/spec/egress_route_json.hpp"
+#include "bottle/workspace/clone_repo.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "core/json_reader.hpp"
 
@@ -89,8 +90,8 @@ Mount parse_mount(const JsonField& f) {
 BottleSpec parse_spec_object(const JsonField& root) {
   BottleSpec s;
   root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress", "allowlist",
-                  "forward_host_credentials", "prompt_file", "resources", "protected_paths",
-                  "unsafe_unprotected_paths"});
+                  "forward_host_credentials", "prompt_file", "resources", "protected_paths", "unsafe_unprotected_paths",
+                  "repo"});
   if (!root.with("name", [&](const JsonField& v) { s.name = v.string(); })) root.fail("missing key \"name\"");
   root.with("backend", [&](const JsonField& v) { s.backend = parse_backend_kind(v.string(), v.path()); });
   root.with("agent", [&](const JsonField& v) { s.agent = parse_agent_kind(v.string(), v.path()); });
@@ -119,6 +120,14 @@ BottleSpec parse_spec_object(const JsonField& root) {
             [&](const JsonField& v) { v.each([&](const JsonField& p) { s.protected_paths.push_back(p.string()); }); });
   root.with("unsafe_unprotected_paths", [&](const JsonField& v) {
     v.each([&](const JsonField& p) { s.unsafe_unprotected_paths.push_back(p.string()); });
+  });
+  root.with("repo", [&](const JsonField& v) {
+    v.only_keys({"path", "branch", "base"});
+    RepoSpec repo;
+    if (!v.with("path", [&](const JsonField& p) { repo.path = p.string(); })) v.fail("missing key \"path\"");
+    v.with("branch", [&](const JsonField& b) { repo.branch = b.string(); });
+    v.with("base", [&](const JsonField& b) { repo.base = b.string(); });
+    s.repo = std::move(repo);
   });
   root.with("resources", [&](const JsonField& v) {
     v.only_keys({"cpus", "memory_mib"});
@@ -293,6 +302,7 @@ void validate_spec(const BottleSpec& s) {
     validate_protected_path(s.protected_paths[i], fmt::format("$.protected_paths[{}]", i));
   for (std::size_t i = 0; i < s.unsafe_unprotected_paths.size(); ++i)
     validate_unprotected_name(s.unsafe_unprotected_paths[i], fmt::format("$.unsafe_unprotected_paths[{}]", i));
+  if (s.repo) validate_repo_spec(s);
 }
 
 BottleSpec parse_spec(std::string_view json_text) {
@@ -304,6 +314,7 @@ BottleSpec parse_spec(std::string_view json_text) {
 
 std::string BottleSpec::guest_workdir() const {
   if (!workspaces.empty()) return workspaces.front().guest;
+  if (repo) return std::string(clone_guest_path);
   return user == "root" ? "/root" : "/home/" + user;
 }
 
@@ -332,6 +343,7 @@ std::string spec_to_json(const BottleSpec& s) {
   o["resources"] = json::object{{"cpus", s.resources.cpus}, {"memory_mib", s.resources.memory_mib}};
   o["protected_paths"] = json::array(s.protected_paths.begin(), s.protected_paths.end());
   o["unsafe_unprotected_paths"] = json::array(s.unsafe_unprotected_paths.begin(), s.unsafe_unprotected_paths.end());
+  if (s.repo) o["repo"] = json::object{{"path", s.repo->path}, {"branch", s.repo->branch}, {"base", s.repo->base}};
   return detail::pretty_json(o);
 }
 

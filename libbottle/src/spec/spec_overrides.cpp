@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "bottle/core/error.hpp"
+#include "bottle/workspace/clone_repo.hpp"
 
 namespace bottle {
 
@@ -57,6 +58,29 @@ void check_path(std::string_view flag, std::string_view part, const std::string&
     throw Error(ErrorKind::invalid_input, std::string(flag), fmt::format("{}{}", part, *problem));
 }
 
+// --repo PATH [--branch NAME] [--base REV]: clone mode. The repository itself is
+// checked at create (it takes git); here only what the flags say.
+void apply_repo_overrides(BottleSpec& s, const SpecOverrides& o, const std::string& cwd) {
+  if (o.repo) {
+    RepoSpec repo;
+    repo.path = without_trailing_slash(absolute_from(*o.repo, cwd));
+    check_path("--repo", "", repo.path);
+    std::error_code ec;
+    if (!fs::is_directory(repo.path, ec))
+      throw Error(ErrorKind::invalid_input, "--repo", repo.path + ": not a directory");
+    s.repo = std::move(repo);
+  }
+  if ((o.branch || o.base) && !s.repo) usage_error(o.branch ? "--branch" : "--base", "needs --repo (clone mode)");
+  if (o.branch) {
+    as_flag("--branch", [&] { validate_branch_name(*o.branch, "--branch"); });
+    s.repo->branch = *o.branch;
+  }
+  if (o.base) {
+    as_flag("--base", [&] { validate_revision(*o.base, "--base"); });
+    s.repo->base = *o.base;
+  }
+}
+
 }  // namespace
 
 bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i) {
@@ -78,6 +102,9 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
   else if (flag == "--memory") memory_mib = int_value(flag, value_of(args, i), 64, 1 << 20);
   else if (flag == "--protect") protect.push_back(value_of(args, i));
   else if (flag == "--unsafe-unprotect") unsafe_unprotect.push_back(value_of(args, i));
+  else if (flag == "--repo") repo = value_of(args, i);
+  else if (flag == "--branch") branch = value_of(args, i);
+  else if (flag == "--base") base = value_of(args, i);
   else return false;
   return true;
 }
@@ -100,7 +127,11 @@ const char* spec_flags_help() {
          "  --cpus N, --memory MIB      resources (default memory: 4096 MiB)\n"
          "  --protect PATH              keep one more workspace path read-only (repeatable)\n"
          "  --unsafe-unprotect NAME     leave a default protected name writable (repeatable;\n"
-         "                              weakens the workspace boundary, see SECURITY.md)\n";
+         "                              weakens the workspace boundary, see SECURITY.md)\n"
+         "  --repo PATH                 clone mode: the workspace is the bottle's own git clone\n"
+         "                              of this host repository (in a volume, at /workspace)\n"
+         "  --branch NAME               the agent's branch in the clone (default: bottle/NAME)\n"
+         "  --base REV                  where that branch starts (default: the repo's HEAD)\n";
 }
 
 BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::string& cwd) {
@@ -179,13 +210,16 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
         s.unsafe_unprotected_paths.end())
       s.unsafe_unprotected_paths.push_back(name);
   }
+  apply_repo_overrides(s, o, cwd);
   if (s.name.empty()) s.name = default_bottle_name(s);
   validate_spec(s);
   return s;
 }
 
 std::string default_bottle_name(const BottleSpec& spec) {
-  std::string base = spec.workspaces.empty() ? "bottle" : fs::path(spec.workspaces.front().host).filename().string();
+  std::string base = !spec.workspaces.empty() ? fs::path(spec.workspaces.front().host).filename().string()
+                     : spec.repo              ? fs::path(spec.repo->path).filename().string()
+                                              : "bottle";
   std::string name;
   for (char c : base) {
     const auto u = static_cast<unsigned char>(c);

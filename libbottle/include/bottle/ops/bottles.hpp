@@ -90,7 +90,9 @@ class Bottles {
   void create(const BottleSpec& spec, bool start = true);
   void start(const std::string& name);
   void stop(const std::string& name);
-  /// Remove a bottle. A running bottle needs `force`.
+  /// Remove a bottle. A running bottle needs `force`. A stopped clone-mode bottle
+  /// with uncommitted or unfetched work is refused (Error(conflict), saying what
+  /// would be lost) unless `force`. The clone volume goes with the bottle.
   void remove(const std::string& name, bool force);
   /// Every stored bottle with its engine state (one engine query per backend in
   /// use), plus engine objects bottle owns that have no spec (managed=false).
@@ -162,6 +164,10 @@ class Bottles {
   void protect_workspace(Backend& backend, const BottleSpec& spec);
   void stop_sentinel(const BottleSpec& spec) noexcept;
   EngineState engine_state(const BottleSpec& spec);
+  /// Error(conflict) when removing the stopped clone-mode bottle would lose work.
+  void refuse_losing_clone_work(Backend& backend, const BottleSpec& spec);
+  /// " (--force would lose: ...)" for a running clone-mode bottle with such work; else "".
+  std::string running_clone_work_note(Backend& backend, const BottleSpec& spec);
 
   Host host_;
   Runner& runner_;

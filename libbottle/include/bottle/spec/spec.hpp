@@ -19,7 +19,8 @@
 //     "prompt_file": "/src/api/PROMPT.md",
 //     "resources": {"cpus": 2, "memory_mib": 4096},
 //     "protected_paths": ["tools/release.sh"],    // more read-only paths (workspace_guard.hpp)
-//     "unsafe_unprotected_paths": [".vscode"]     // fewer: names from the default list only
+//     "unsafe_unprotected_paths": [".vscode"],    // fewer: names from the default list only
+//     "repo": {"path": "/src/api", "branch": "bottle/api-work", "base": "<commit>"}  // clone mode
 //   }
 //
 // Every error names the JSON path of the offending field and says what is wrong,
@@ -85,6 +86,17 @@ struct Resources {
   bool operator==(const Resources&) const = default;
 };
 
+/// Clone mode (workspace/clone_repo.hpp): the bottle works in its own git clone of
+/// the host repository at `path`, on `branch`, starting from `base`. Empty branch:
+/// "bottle/NAME"; empty base: the host repo's HEAD. Bottles::create fills both in
+/// (base as a commit id) before it stores the spec.
+struct RepoSpec {
+  std::string path;    ///< absolute host path of the repository's work tree top
+  std::string branch;  ///< the agent's branch in the clone
+  std::string base;    ///< a revision of the host repo; a commit id once created
+  bool operator==(const RepoSpec&) const = default;
+};
+
 inline constexpr std::string_view default_image = "bottle-agent:latest";
 inline constexpr std::string_view default_guest_workspace = "/workspace";
 
@@ -107,9 +119,11 @@ struct BottleSpec {
   /// Names of the default list left writable. Narrowing the protection is only
   /// possible here, under a name that says what it is.
   std::vector<std::string> unsafe_unprotected_paths;
+  /// Clone mode; nullopt: the workspaces are plain mounts.
+  std::optional<RepoSpec> repo;
 
   /// The directory the agent starts in: the first workspace's guest path, else the
-  /// user's home.
+  /// clone (clone mode), else the user's home.
   std::string guest_workdir() const;
   bool operator==(const BottleSpec&) const = default;
 };

@@ -27,6 +27,9 @@ struct SpecOverrides {
   std::optional<int> memory_mib;
   std::vector<std::string> protect;           ///< --protect PATH
   std::vector<std::string> unsafe_unprotect;  ///< --unsafe-unprotect NAME
+  std::optional<std::string> repo;            ///< --repo PATH: clone mode
+  std::optional<std::string> branch;          ///< --branch NAME (needs clone mode)
+  std::optional<std::string> base;            ///< --base REV (needs clone mode)
 
   /// Try to consume the flag at args[i] (and its value); returns false when the
   /// flag is not a spec flag. Throws Error(usage) naming the flag when its value is

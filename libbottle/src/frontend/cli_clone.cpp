@@ -1,0 +1,95 @@
+#include "bottle/frontend/cli_clone.hpp"
+
+#include <fmt/format.h>
+#include <ostream>
+
+#include "bottle/core/error.hpp"
+#include "core/json_reader.hpp"
+
+namespace bottle {
+
+namespace {
+
+[[noreturn]] void usage(const std::string& message) { throw Error(ErrorKind::usage, message); }
+
+std::string single_bottle_name(const std::vector<std::string>& args, std::string_view command) {
+  std::string name;
+  for (const auto& arg : args) {
+    if (!arg.empty() && arg.front() == '-')
+      usage(fmt::format("{}: unknown option '{}'", command, detail::printable(arg)));
+    if (!name.empty()) usage(fmt::format("{}: takes one bottle name, got '{}' too", command, detail::printable(arg)));
+    name = arg;
+  }
+  if (name.empty()) usage(fmt::format("{}: missing bottle NAME", command));
+  validate_bottle_name(name, "NAME");
+  return name;
+}
+
+bool is_running(Bottles& bottles, const BottleSpec& spec) {
+  for (const auto& info : bottles.backend(spec.backend).list())
+    if (info.name == spec.name) return info.state == EngineState::running;
+  return false;
+}
+
+}  // namespace
+
+FetchOptions parse_fetch_args(const std::vector<std::string>& args, std::string& name) {
+  FetchOptions options;
+  bool into_seen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--include-uncommitted") {
+      options.include_uncommitted = true;
+    } else if (arg == "--into") {
+      if (into_seen) usage("fetch: --into given twice");
+      if (i + 1 >= args.size()) usage("fetch: --into needs a BRANCH");
+      options.into = args[++i];
+      into_seen = true;
+      try {
+        validate_branch_name(options.into, "--into");
+      } catch (const Error& e) { throw e.relabeled("--into"); }
+    } else if (!arg.empty() && arg.front() == '-') {
+      usage(fmt::format("fetch: unknown option '{}'", detail::printable(arg)));
+    } else if (!name.empty()) {
+      usage(fmt::format("fetch: takes one bottle name, got '{}' too", detail::printable(arg)));
+    } else {
+      name = arg;
+    }
+  }
+  if (name.empty()) usage("fetch: missing bottle NAME");
+  validate_bottle_name(name, "NAME");
+  return options;
+}
+
+int cli_fetch(const std::vector<std::string>& args, CliContext& ctx) {
+  std::string name;
+  const FetchOptions options = parse_fetch_args(args, name);
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  const BottleSpec spec = bottles.spec(name);
+  const FetchReport report = fetch_clone(ctx.runner, bottles.backend(spec.backend), spec, ctx.dirs, options);
+  ctx.out << describe_fetch(spec, report);
+  if (!options.into.empty()) ctx.out << fmt::format("created branch {}\n", options.into);
+  if (report.uncommitted > 0)
+    ctx.err << fmt::format(
+        "bottle-cli: warning: bottle {} has {} uncommitted path{} that were not fetched (commit them in the bottle, "
+        "or fetch with --include-uncommitted)\n",
+        name, report.uncommitted, report.uncommitted == 1 ? "" : "s");
+  return exit_code::ok;
+}
+
+int cli_diff(const std::vector<std::string>& args, CliContext& ctx) {
+  const std::string name = single_bottle_name(args, "diff");
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  const BottleSpec spec = bottles.spec(name);
+  if (!spec.repo) throw Error(ErrorKind::conflict, fmt::format("diff: bottle \"{}\" is not in clone mode", name));
+  if (is_running(bottles, spec)) {
+    const FetchReport report = fetch_clone(ctx.runner, bottles.backend(spec.backend), spec, ctx.dirs, {});
+    if (report.uncommitted > 0)
+      ctx.err << fmt::format("bottle-cli: warning: bottle {} has {} uncommitted path{}, not in this diff\n", name,
+                             report.uncommitted, report.uncommitted == 1 ? "" : "s");
+  }
+  ctx.out << clone_diff(ctx.runner, spec);
+  return exit_code::ok;
+}
+
+}  // namespace bottle
