@@ -159,6 +159,8 @@ Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactor
   provision_steps_.push_back(install_prompt_file);
   provision_steps_.push_back(
       [this](Backend& b, const BottleSpec& spec, const StateDirs&) { provision_egress_trust(b, spec); });
+  provision_steps_.push_back(
+      [this](Backend& b, const BottleSpec& spec, const StateDirs&) { restore_sessions_once(b, spec); });
 }
 
 Backend& Bottles::backend(BackendKind kind) {
@@ -382,6 +384,7 @@ std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
 void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
+  if (engine_state(spec) == EngineState::running) save_sessions_quietly(b, spec);
   b.stop(spec);
   stop_sentinel(spec);
   stop_egress(b, spec);
@@ -405,7 +408,8 @@ void Bottles::remove(const std::string& name, bool force) {
   const EngineState state = engine_state(spec);
   if (state == EngineState::running && !force)
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force", name));
-  if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
+  if (state == EngineState::running) save_sessions_quietly(b, spec);  // the store outlives the bottle
+  if (state != EngineState::missing) b.remove(spec);                  // a container egress goes with it
   stop_host_processes(b, spec);
   stop_sentinel(spec);
   try {
