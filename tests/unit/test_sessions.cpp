@@ -316,6 +316,22 @@ TEST_CASE("sessions: the listing names each conversation with its first prompt, 
         "ID                                    AGENT   MODIFIED (UTC)        TITLE\n"
         "0b7d                                  claude  1970-01-01 00:01:40   fix the flaky test\n");
   CHECK(sessions_to_text({}) == "no saved sessions\n");
+
+  // codex 0.17x: the prompt is a user response_item, after the context codex adds.
+  const std::string rollout =
+      R"({"type":"session_meta","payload":{"id":"x"}})"
+      "\n"
+      R"({"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\n</environment_context>"}]}})"
+      "\n"
+      R"({"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"say hi"}]}})"
+      "\n";
+  const auto current =
+      list_sessions({{".codex/sessions/2026/12/03/rollout-2026-12-03T07-24-04-01a23ac9-bc2e-7ce1-b844-"
+                      "a8d83f36ee93.jsonl",
+                      rollout, 1}});
+  REQUIRE(current.size() == 1);
+  CHECK(current[0].id == "01a23ac9-bc2e-7ce1-b844-a8d83f36ee93");
+  CHECK(current[0].title == "say hi");
 }
 
 TEST_CASE("sessions: create --resume-from is taken out of the spec flags", "[sessions][cli]") {

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 // Titles are read from the start of a file only: a listing must stay cheap however
 // long the conversation, and the first prompt is near the top.
-constexpr std::size_t title_scan_bytes = 64 * 1024;
+constexpr std::size_t title_scan_bytes = 1024 * 1024;
 constexpr std::size_t title_max = 80;
 
 std::string first_line(std::string_view text) {
@@ -33,25 +33,42 @@ std::string_view string_of(const json::value* v) {
   return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
+// Text that starts with '<' is context the agent adds (<environment_context>,
+// <command-name>), not what the user typed.
+std::string prompt_text(std::string_view text) {
+  const std::string line = first_line(text);
+  return !line.empty() && line.front() == '<' ? std::string() : line;
+}
+
 // claude: {"type":"user","message":{"content":"..." | [{"type":"text","text":"..."}]}}
 std::string claude_prompt(const json::value& line) {
   if (string_of(member(line, "type")) != "user") return {};
   const json::value* message = member(line, "message");
   const json::value* content = message != nullptr ? member(*message, "content") : nullptr;
   if (content == nullptr) return {};
-  if (content->is_string()) return first_line(content->get_string());
+  if (content->is_string()) return prompt_text(content->get_string());
   if (const json::array* parts = content->if_array())
     for (const auto& part : *parts)
-      if (string_of(member(part, "type")) == "text") return first_line(string_of(member(part, "text")));
+      if (string_of(member(part, "type")) == "text") return prompt_text(string_of(member(part, "text")));
   return {};
 }
 
-// codex: {"type":"event_msg","payload":{"type":"user_message","message":"..."}}
+// codex: {"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text",
+// "text":"..."}]}}, or (older versions) {"type":"event_msg","payload":{"type":"user_message","message":"..."}}
 std::string codex_prompt(const json::value& line) {
-  if (string_of(member(line, "type")) != "event_msg") return {};
+  const std::string_view type = string_of(member(line, "type"));
   const json::value* payload = member(line, "payload");
-  if (payload == nullptr || string_of(member(*payload, "type")) != "user_message") return {};
-  return first_line(string_of(member(*payload, "message")));
+  if (payload == nullptr) return {};
+  if (type == "event_msg" && string_of(member(*payload, "type")) == "user_message")
+    return prompt_text(string_of(member(*payload, "message")));
+  if (type != "response_item" || string_of(member(*payload, "type")) != "message" ||
+      string_of(member(*payload, "role")) != "user")
+    return {};
+  if (const json::value* content = member(*payload, "content"); content != nullptr && content->is_array())
+    for (const auto& part : content->get_array())
+      if (string_of(member(part, "type")) == "input_text")
+        if (std::string text = prompt_text(string_of(member(part, "text"))); !text.empty()) return text;
+  return {};
 }
 
 std::string title_of(const SessionFile& file, AgentKind agent) {
@@ -60,9 +77,12 @@ std::string title_of(const SessionFile& file, AgentKind agent) {
   while (start < head.size()) {
     const std::size_t end = head.find('\n', start);
     if (end == std::string_view::npos) break;  // a line cut by the scan limit
-    boost::system::error_code ec;
-    const json::value line = json::parse(head.substr(start, end - start), ec);
+    const std::string_view text = head.substr(start, end - start);
     start = end + 1;
+    // Most lines are tool output and instructions: only a line naming the user is parsed.
+    if (text.find("\"user") == std::string_view::npos) continue;
+    boost::system::error_code ec;
+    const json::value line = json::parse(text, ec);
     if (ec) continue;
     std::string title = agent == AgentKind::claude ? claude_prompt(line) : codex_prompt(line);
     if (!title.empty()) return title;

@@ -128,7 +128,7 @@ struct SessionInfo {
   std::string path;   ///< relative to the home
   bool operator==(const SessionInfo&) const = default;
 };
-/// The conversations in `files`, newest first. Titles come from the first 64 KiB of
+/// The conversations in `files`, newest first. Titles come from the first MiB of
 /// each file, read as JSON lines (data only) and made printable.
 std::vector<SessionInfo> list_sessions(const std::vector<SessionFile>& files);
 /// "ID  AGENT  MODIFIED  TITLE" lines, or a line saying there are none.
