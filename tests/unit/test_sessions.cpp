@@ -367,6 +367,15 @@ TEST_CASE("sessions: stop copies a running bottle's sessions out, tokens removed
   forwarded.dummies = {dummy};
   save_forwarded_state(f.ctx.dirs, "api", forwarded);
   f.runner.on({"docker", "ps"}, exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
+  {
+    // An agent that has not talked yet leaves no store behind.
+    CliFixture quiet;
+    quiet.ctx.dirs = f.ctx.dirs;
+    quiet.runner.on({"docker", "ps"}, exited(0, "api\trunning\t2026-11-26 18:50:00 +0000 UTC\tbottle\n"));
+    quiet.runner.on({"docker", "exec"}, exited(0, "E\n"));
+    REQUIRE(quiet.run({"stop", "api"}) == 0);
+    CHECK_FALSE(session_store_exists(f.ctx.dirs, "api"));
+  }
   const Argv export_command = export_argv("/home/node", AgentKind::claude);
   Argv expected{"docker", "exec", "-e",        "LC_ALL=C", "-e", "PATH=" + std::string(canary_probe_path),
                 "-u",     "node", "bottle-api"};

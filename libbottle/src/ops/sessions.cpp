@@ -466,6 +466,8 @@ std::vector<RedactedToken> save_sessions(Runner& runner, const Backend& backend,
                                                               : r.start_error));
   std::vector<SessionFile> files = parse_session_export(spec.agent, r.out);
   std::vector<RedactedToken> redacted = redact_tokens(files, needles);
+  // An agent that never talked leaves no store (and `rm` nothing to mention).
+  if (files.empty() && !session_store_exists(dirs, spec.name)) return redacted;
   write_session_store(dirs, spec.name, spec.agent, files);
   return redacted;
 }

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 // Titles are read from the start of a file only: a listing must stay cheap however
 // long the conversation, and the first prompt is near the top.
-constexpr std::size_t title_scan_bytes = 1024 * 1024;
+constexpr std::size_t title_scan_bytes = std::size_t{1} << 20;
 constexpr std::size_t title_max = 80;
 
 std::string first_line(std::string_view text) {

@@ -136,8 +136,8 @@ std::string sessions_to_text(const std::vector<SessionInfo>& sessions);
 /// {"bottle":NAME,"sessions":[{"id","agent","modified_unix","title","path"}]}
 std::string sessions_to_json(const std::string& name, const std::vector<SessionInfo>& sessions);
 
-/// Copy the running bottle's sessions into its store, tokens redacted. Returns
-/// what was redacted. Throws Error(backend) when the export fails in the guest.
+/// Copy the running bottle's sessions into its store, tokens redacted (no store is
+/// made for a bottle without any). Returns what was redacted. Throws Error(backend) when the export fails in the guest.
 /// Runs through `runner` with the engine's change deadline.
 std::vector<RedactedToken> save_sessions(Runner& runner, const Backend& backend, const BottleSpec& spec,
                                          const StateDirs& dirs, const std::vector<SecretNeedle>& needles);
