@@ -20,8 +20,10 @@
 #include "bottle/frontend/cli_clone.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/frontend/rows_format.hpp"
+#include "bottle/frontend/sessions_cli.hpp"
 #include "bottle/ops/canaries.hpp"
 #include "bottle/ops/resume.hpp"
+#include "bottle/ops/sessions.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/spec/spec_overrides.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
@@ -138,12 +140,14 @@ void report_workspace_changes(CliContext& ctx, Bottles& bottles, const std::stri
   }
 }
 
-int cmd_create(const std::vector<std::string>& args, CliContext& ctx) {
+int cmd_create(const std::vector<std::string>& raw_args, CliContext& ctx) {
   bool no_start = false;
+  std::string resume_from;
+  const std::vector<std::string> args = take_resume_from(raw_args, resume_from);
   const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr);
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
-  bottles.create(spec, !no_start);
+  create_resuming(bottles, spec, !no_start, resume_from, ctx.out);
   ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend), to_string(spec.agent),
                          no_start ? "" : ", running");
   ctx.out << fmt::format("attach with: bottle-cli attach {}\n", spec.name);
@@ -179,10 +183,13 @@ int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
 }
 
 int cmd_rm(const std::vector<std::string>& args, CliContext& ctx) {
-  bool force = false, force_long = false;
-  const std::string name = single_name(args, "rm", {{"-f", &force}, {"--force", &force_long}});
-  Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).remove(name, force || force_long);
+  bool force = false, force_long = false, purge = false;
+  const std::string name = single_name(args, "rm", {{"-f", &force}, {"--force", &force_long}, {"--purge", &purge}});
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  warn_to(ctx, bottles);
+  bottles.remove(name, force || force_long);
   ctx.out << fmt::format("removed bottle {}\n", name);
+  report_kept_sessions(ctx.dirs, name, purge, ctx.out);
   return exit_code::ok;
 }
 
@@ -362,6 +369,20 @@ int cmd_guard(const std::vector<std::string>& args, CliContext& ctx) {
   return exit_code::ok;
 }
 
+int cmd_sessions(const std::vector<std::string>& args, CliContext& ctx) {
+  bool as_json = false, purge = false;
+  const std::string name = single_name(args, "sessions", {{"--json", &as_json}, {"--purge", &purge}});
+  if (purge) {
+    ctx.out << (purge_session_store(ctx.dirs, name) ? fmt::format("deleted the saved sessions of {}\n", name)
+                                                    : fmt::format("{} has no saved sessions\n", name));
+    return exit_code::ok;
+  }
+  const auto agent = session_store_agent(ctx.dirs, name);
+  const auto sessions = agent ? list_sessions(read_session_store(ctx.dirs, name, *agent)) : std::vector<SessionInfo>{};
+  ctx.out << (as_json ? sessions_to_json(name, sessions) : sessions_to_text(sessions));
+  return exit_code::ok;
+}
+
 int cmd_version(const std::vector<std::string>&, CliContext& ctx) {
   ctx.out << "bottle-cli " << bottle_version() << "\n";
   return exit_code::ok;
@@ -371,13 +392,16 @@ int cmd_help(const std::vector<std::string>& args, CliContext& ctx);
 
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> table = {
-      {"create", "create [SPEC FLAGS] [--no-start]", "Create a bottle and start it (alias: up).", cmd_create},
+      {"create", "create [SPEC FLAGS] [--no-start] [--resume-from OLD]", "Create a bottle and start it (alias: up).",
+       cmd_create},
       {"up", "up [SPEC FLAGS]", "Same as create.", cmd_create},
       {"ls", "ls [--json]", "List bottles with their state.", cmd_ls},
       {"start", "start NAME", "Start a stopped bottle (re-provisions it).", cmd_start},
       {"stop", "stop NAME", "Stop a bottle.", cmd_stop},
-      {"rm", "rm [-f|--force] NAME",
-       "Remove a bottle (a running one needs --force; so does a clone-mode one with unfetched work).", cmd_rm},
+      {"rm", "rm [-f|--force] [--purge] NAME",
+       "Remove a bottle (a running one needs --force; so does a clone-mode one with unfetched work). Its saved agent "
+       "sessions stay (a new bottle of the same name resumes them) unless --purge.",
+       cmd_rm},
       {"fetch", "fetch NAME [--into BRANCH] [--include-uncommitted]",
        "Clone mode: bring the agent's branches to refs/bottles/NAME/* in the host repo (through a verified "
        "bundle); --into creates a new local branch.",
@@ -398,6 +422,8 @@ const std::vector<CommandInfo>& commands() {
        "Show the bottle's egress audit log: one line per request (--json: JSON lines).", cmd_logs},
       {"render", "render egress|pipelock|env NAME",
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
+      {"sessions", "sessions [--json] [--purge] NAME",
+       "List the agent sessions saved for a bottle name (kept across rm); --purge deletes them.", cmd_sessions},
       {"version", "version", "Print the version.", cmd_version},
       {"guard", "guard NAME", "Internal: the workspace sentinel `start` runs for a bottle.", cmd_guard},
       {"help", "help [COMMAND]", "Show help.", cmd_help},
@@ -413,6 +439,8 @@ const CommandInfo* find_command(std::string_view name) {
 
 void print_command_help(const CommandInfo& c, std::ostream& out) {
   out << "usage: bottle-cli " << c.synopsis << "\n\n" << c.help << "\n";
+  if (c.name == "create" || c.name == "up")
+    out << "\n  --resume-from OLD     start with the agent sessions saved for bottle name OLD\n";
   if (c.name == "create" || c.name == "up" || c.name == "config") out << "\nspec flags:\n" << spec_flags_help();
 }
 

@@ -162,6 +162,8 @@ Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactor
       [this](Backend& b, const BottleSpec& spec, const StateDirs& state) { populate_clone(runner_, b, spec, state); });
   provision_steps_.push_back(
       [this](Backend& b, const BottleSpec& spec, const StateDirs&) { provision_egress_trust(b, spec); });
+  provision_steps_.push_back(
+      [this](Backend& b, const BottleSpec& spec, const StateDirs&) { restore_sessions_once(b, spec); });
 }
 
 Backend& Bottles::backend(BackendKind kind) {
@@ -387,6 +389,7 @@ std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
 void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
+  if (engine_state(spec) == EngineState::running) save_sessions_quietly(b, spec);
   b.stop(spec);
   stop_sentinel(spec);
   stop_egress(b, spec);
@@ -412,7 +415,8 @@ void Bottles::remove(const std::string& name, bool force) {
     throw Error(ErrorKind::conflict, fmt::format("bottle \"{}\" is running; stop it first or use --force{}", name,
                                                  spec.repo ? running_clone_work_note(b, spec) : std::string()));
   if (spec.repo && !force && state == EngineState::stopped) refuse_losing_clone_work(b, spec);
-  if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
+  if (state == EngineState::running) save_sessions_quietly(b, spec);  // the store outlives the bottle
+  if (state != EngineState::missing) b.remove(spec);                  // a container egress goes with it
   stop_host_processes(b, spec);
   stop_sentinel(spec);
   try {

@@ -156,6 +156,12 @@ class Bottles {
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
 
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
+  // ---- sessions (bottles_sessions.cpp) ----
+  /// Put the saved sessions of spec.name into the bottle, once (its first start).
+  void restore_sessions_once(Backend& backend, const BottleSpec& spec);
+  /// Copy a running bottle's sessions into the store; failures are warnings (the
+  /// bottle stops or goes either way).
+  void save_sessions_quietly(Backend& backend, const BottleSpec& spec) noexcept;
   /// Right after the engine starts the bottle, before anything runs in it: apply
   /// the workspace protection in the guest where the backend does it there, warn
   /// about protected paths that appeared after a container's mounts were fixed,
