@@ -10,6 +10,7 @@
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/host_interface.hpp"
+#include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/rows_format.hpp"
 #include "bottle/ops/start_check.hpp"
 #include "canary_responder.hpp"
@@ -237,4 +238,14 @@ TEST_CASE("--no-check is a flag of create, up and start only", "[start-check][cl
   CHECK(probes_in(f.runner) == 0);
   CHECK(f.run({"start", "--help"}) == 0);
   CHECK_THAT(f.out.str(), Catch::Contains("--no-check"));
+}
+
+TEST_CASE("an unchecked bottle is marked in the dashboard's row and in ls --json, a checked one is not",
+          "[start-check][dashboard]") {
+  BottleRow row{.name = "api", .state = EngineState::running, .egress = EgressState::on};
+  CHECK(dash_cells(row, 0)[3] == "running");
+  CHECK(rows_to_json({row}).find("unchecked") == std::string::npos);
+  row.unchecked = true;
+  CHECK(dash_cells(row, 0)[3] == "running (unchecked)");
+  CHECK_THAT(rows_to_json({row}), Catch::Contains(R"("unchecked":true)"));
 }
