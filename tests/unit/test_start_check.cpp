@@ -192,7 +192,8 @@ TEST_CASE("create: a bottle that fails its check is removed like any failed crea
     return i >= 2 && targets[i].ends_with(":22") ? std::string("refused") : std::string("timeout");
   }));
   CHECK(f.run({"create", "--name", "api", "--no-egress"}) == exit_code::isolation);
-  CHECK_THAT(f.err.str(), Catch::Contains("canary host failed"));
+  CHECK_THAT(f.err.str(),
+             Catch::Contains("so it was removed: canary host failed") && Catch::Contains("create it with --no-check"));
   CHECK_FALSE(SpecStore(f.ctx.dirs).exists("api"));
   CHECK_FALSE(fs::exists(f.ctx.dirs.bottle_state_dir("api")));
   const auto argvs = f.runner.argvs();

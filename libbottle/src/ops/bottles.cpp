@@ -212,7 +212,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it, const StartOpti
       start_egress(b, spec);
       // A bottle that fails its check goes like any failed create: entirely.
       if (const auto failed = bring_up(b, spec, options))
-        throw Error(ErrorKind::isolation, start_refused_message(spec.name, *failed));
+        throw Error(ErrorKind::isolation, start_refused_message(spec.name, *failed, /*removed=*/true));
     }
     store_.save(spec);
   } catch (...) {

@@ -70,12 +70,14 @@ std::optional<CanaryResult> first_failed_canary(const std::vector<CanaryResult>&
   return std::nullopt;
 }
 
-std::string start_refused_message(const std::string& name, const CanaryResult& failed) {
+std::string start_refused_message(const std::string& name, const CanaryResult& failed, bool removed) {
+  const std::string again =
+      removed ? "create it with --no-check" : fmt::format("`bottle-cli start --no-check {}`", name);
   return fmt::format(
-      "bottle {} did not pass its network check, so it was stopped: canary {} {}: {} (`bottle-cli check {}` after "
-      "`bottle-cli start --no-check {}` shows every canary)",
-      name, failed.name, failed.status == CanaryStatus::fail ? "failed" : "could not be checked", failed.reason, name,
-      name);
+      "bottle {} did not pass its network check, so it was {}: canary {} {}: {} ({}, then `bottle-cli "
+      "check {}` shows every canary)",
+      name, removed ? "removed" : "stopped", failed.name,
+      failed.status == CanaryStatus::fail ? "failed" : "could not be checked", failed.reason, again, name);
 }
 
 StartProbe::StartProbe(Runner& runner, const Backend& backend, const BottleSpec& spec)

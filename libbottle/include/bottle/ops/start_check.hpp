@@ -49,8 +49,9 @@ Argv start_probe_argv(const StartProbePlan& plan, std::chrono::milliseconds time
 std::vector<CanaryResult> judge_start_probe(const StartProbePlan& plan, const ProcessResult& result);
 /// The first result that is a fail or "could not check"; nullopt when all pass.
 std::optional<CanaryResult> first_failed_canary(const std::vector<CanaryResult>& results);
-/// "bottle NAME did not pass its network check: canary public-network failed: REASON; it was stopped ..."
-std::string start_refused_message(const std::string& name, const CanaryResult& failed);
+/// "bottle NAME did not pass its network check, so it was stopped: canary public-network
+/// failed: REASON (...)"; `removed`: a create, which takes the bottle away entirely.
+std::string start_refused_message(const std::string& name, const CanaryResult& failed, bool removed = false);
 
 /// The start probe of one bottle, running: begun right after the engine starts the
 /// bottle (as root, with canary_probe_path), judged once provisioning is done.
