@@ -5,7 +5,7 @@
 #
 #   bash bench/run.sh [--quick] [--no-build] [--profile] [SECTION...]
 #
-# SECTIONS (default: all, in this order): startup ls exec pty dashboard workspace egress memory
+# SECTIONS (default: all, in this order): startup ls exec startcheck pty dashboard workspace egress memory
 #   --quick     fewer rounds (a smoke run; figures are rougher)
 #   --no-build  use the existing build tree as it is
 #   --profile   also run egress under cProfile and print where its time goes
@@ -27,12 +27,12 @@ for arg in "$@"; do
     --quick) QUICK=1 ;;
     --no-build) NO_BUILD=1 ;;
     --profile) PROFILE=1 ;;
-    startup | ls | exec | pty | dashboard | workspace | egress | memory) SECTIONS+=("$arg") ;;
+    startup | ls | exec | startcheck | pty | dashboard | workspace | egress | memory) SECTIONS+=("$arg") ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(startup ls exec pty dashboard workspace egress memory)
+[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(startup ls exec startcheck pty dashboard workspace egress memory)
 want() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
 
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -55,7 +55,7 @@ prerequisites() {
       die "apt-get install ${missing[*]} failed"
     fi
   fi
-  if want ls || want exec || want memory; then
+  if want ls || want exec || want startcheck || want memory; then
     [[ $(id -u) -eq 0 ]] || die "the Docker benchmarks need root"
     docker info >/dev/null 2>&1 || bash "$ROOT/scripts/start-dockerd.sh" >&2 || die "no Docker engine"
     bash "$ROOT/images/test/build.sh" >&2 || die "images/test/build.sh failed"
@@ -242,6 +242,34 @@ section_exec() {
   echo
 }
 
+# What the network canaries add to `start`: the same bottle (egress on) started with and
+# without them, interleaved; each round also stops it again, which costs both sides the same.
+# The agent image has node, which runs the probe as the product does; bottle-test
+# (busybox) stands in when it is missing, and its nc waits whole seconds.
+section_startcheck() {
+  say "start check"
+  local home=$WORK/startcheck-home image=bottle-agent:latest name=bench-startchk
+  docker image inspect "$image" >/dev/null 2>&1 || image=bottle-test:latest
+  printf '%s\t%s\n' "$home" "$name" >>"$REAL_BOTTLES"
+  printf 'bottle-%s\nbottle-%s-egress\n' "$name" "$name" >>"$CONTAINERS"
+  BOTTLE_HOME=$home "$CLI" create --name "$name" --image "$image" -w "$WS" --no-start >&2 ||
+    die "bottle-cli create $name failed"
+  echo "### Fail-closed start: what the network canaries add to \`start\`"
+  echo
+  echo "Target: < 300 ms added. One bottle (image $image, egress on, a workspace) started and stopped"
+  echo "again each round, with \`--no-check\` (baseline) and with its network canaries (one exec"
+  echo "probing every public, host and egress target at once, 0.3 s each, while the bottle is"
+  echo "provisioned)."
+  echo
+  echo "$CMP_HEADER"
+  BOTTLE_HOME=$home "$CMP" -n "$(n 10 4)" -w 1 \
+    'start --no-check + stop' -- sh -c '"$0" start --no-check "$1" >/dev/null && "$0" stop "$1" >/dev/null' \
+    "$CLI" "$name" ::: \
+    'start (checked) + stop' -- sh -c '"$0" start "$1" >/dev/null && "$0" stop "$1" >/dev/null' \
+    "$CLI" "$name" | cmp_rows
+  echo
+}
+
 section_pty() {
   say "pty-resize"
   local storms out pushes landed
@@ -386,6 +414,7 @@ RESULTS=$BUILD/bench/results.md
   if want startup; then section_startup; fi
   if want ls; then section_ls; fi
   if want exec; then section_exec; fi
+  if want startcheck; then section_startcheck; fi
   if want pty; then section_pty; fi
   if want dashboard; then section_dashboard; fi
   if want workspace; then section_workspace; fi

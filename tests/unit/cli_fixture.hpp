@@ -1,6 +1,7 @@
 #pragma once
 // bottle-cli in-process for unit tests: a private state directory, a RecordingRunner
-// that answers 0 to everything, captured output and Docker as the only backend.
+// that answers 0 to everything (and the start probe as a bottle whose fences hold),
+// captured output and Docker as the only backend.
 
 #include <filesystem>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/subprocess.hpp"
 #include "bottle/frontend/cli.hpp"
+#include "canary_responder.hpp"
 #include "temp_dir.hpp"
 
 struct CliFixture {
@@ -26,6 +28,7 @@ struct CliFixture {
                          }};
   CliFixture() {
     runner.fallback = bottle::exited(0);
+    runner.respond(canary_responder::healthy());
     std::filesystem::create_directories(tmp.path() / "ws");
     ctx.cwd = tmp.path().string();
   }

@@ -168,10 +168,13 @@ TEST_CASE("check NAME: each canary runs in the bottle as root with the system PA
   std::vector<std::string> addresses = host_ipv4_addresses();
   if (std::find(addresses.begin(), addresses.end(), "172.17.0.1") == addresses.end())
     addresses.emplace_back("172.17.0.1");
-  std::string host_out;
-  for (const auto& a : addresses) host_out += a + " 22 unreachable\n" + a + " 80 timeout\n";
-  f.runner.push_result(exited(0, "1.1.1.1 443 unreachable\n8.8.8.8 53 timeout\n"));
-  f.runner.push_result(exited(0, host_out));
+  // The TCP probes are answered from the targets their argv names (canary_responder.hpp):
+  // 1.1.1.1:443 and every host address on 22 unreachable, the rest timed out.
+  std::vector<std::string> probed;
+  f.runner.respond(canary_responder::tcp_probe([&](const std::vector<std::string>& targets, std::size_t i) {
+    probed.push_back(targets[i]);
+    return targets[i] == "1.1.1.1:443" || targets[i].ends_with(":22") ? "unreachable" : "timeout";
+  }));
   f.runner.push_result(exited(0, "unresolved EAI_AGAIN\n"));
   f.runner.push_result(exited(0, "\n==> /proc/1/environ\nPATH=/bin\n==> end\n"));
   f.runner.push_result(exited(0, ""));  // the mount table: no guard plan, nothing missing
@@ -187,6 +190,7 @@ TEST_CASE("check NAME: each canary runs in the bottle as root with the system PA
             "skipped         tokens         no host login to compare with\n"
             "pass            workspace      no protected path changed, every one is still protected\n"
             "skipped         egress         egress is off: the bottle has no network\n");
+  CHECK(std::find(probed.begin(), probed.end(), "172.17.0.1:22") != probed.end());
   std::vector<std::vector<std::string>> execs;
   for (std::size_t i = before; i < f.runner.commands().size(); ++i) {
     const auto& c = f.runner.commands()[i];

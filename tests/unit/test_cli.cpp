@@ -52,7 +52,7 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   const BottleSpec spec = SpecStore(f.ctx.dirs).load("ws-codex");
   CHECK(spec.workspaces.at(0).host == (f.tmp.path() / "ws").string());
   const auto argvs = f.runner.argvs();
-  REQUIRE(argvs.size() == 5);  // ps (name check), network create, create, start, the sentinel
+  REQUIRE(argvs.size() == 6);  // ps (name check), network create, create, start, the start probe, the sentinel
   CHECK(argvs[0] == docker.list_argv());
   // The workspace is not a repository: its protection is the placeholders bottle
   // made (an empty `.git` refuses `git init` inside), each mounted read-only.
@@ -63,9 +63,11 @@ TEST_CASE("cli: create runs the engine, then stores the spec", "[cli]") {
   CHECK(argvs[1] == docker.create_argvs(spec, guard)[0]);
   CHECK(argvs[2] == docker.create_argvs(spec, guard)[1]);
   CHECK(argvs[3] == docker.start_argv(spec));
+  // The network canaries' probe (start_check.hpp) runs alongside what follows.
+  CHECK(canary_responder::is_tcp_probe(argvs[4]));
   // The workspace sentinel runs under start-stop-daemon, as `bottle-cli guard NAME`.
-  CHECK(argvs[4].front() == "start-stop-daemon");
-  CHECK(std::vector<std::string>(argvs[4].end() - 3, argvs[4].end()) ==
+  CHECK(argvs[5].front() == "start-stop-daemon");
+  CHECK(std::vector<std::string>(argvs[5].end() - 3, argvs[5].end()) ==
         std::vector<std::string>{"--", "guard", "ws-codex"});
   // rm takes the placeholders away again.
   CHECK(f.run({"rm", "-f", "ws-codex"}) == 0);

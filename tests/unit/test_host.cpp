@@ -15,6 +15,7 @@
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
+#include "canary_responder.hpp"
 #include "env_guard.hpp"
 #include "error_of.hpp"
 #include "sample_specs.hpp"
@@ -44,6 +45,7 @@ struct EgressFixture {
   BottleSpec spec;
 
   EgressFixture() {
+    runner.respond(canary_responder::healthy());  // the start probe: fences hold
     spec.name = "api";
     spec.backend = BackendKind::smolmachines;
     spec.image = "bottle-agent:latest";
@@ -170,6 +172,35 @@ TEST_CASE("egress ready at the third probe: the bottle starts", "[host][egress]"
   CHECK(argvs[4] == f.egress("probe"));
   CHECK(argvs[5] == f.vm_start());
   CHECK(f.count(f.egress("stop")) == 0);
+}
+
+TEST_CASE("a bottle whose egress fails its canary is stopped, and its egress with it", "[host][egress][start-check]") {
+  EgressFixture f;
+  fs::create_directories(f.dirs.state / "ca");
+  std::ofstream(f.dirs.state / "ca" / "mitmproxy-ca.pem")
+      << "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+         "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+  f.runner.fallback = exited(0);
+  f.runner.push_result(exited(3));                                                     // probe: not running yet
+  f.runner.push_result(exited(0));                                                     // start
+  f.runner.push_result(exited(0));                                                     // probe: listening
+  f.runner.push_result(exited(0));                                                     // smolvm machine start
+  f.runner.push_result(exited(0, "X509v3 Basic Constraints: critical\n  CA:TRUE\n"));  // openssl x509 -text
+  f.runner.push_result(exited(0));                                                     // -checkend 0
+  f.runner.push_result(exited(0, "PUB"));                                              // key's public half
+  f.runner.push_result(exited(0, "PUB"));                                              // cert's public key
+  // From inside the VM, egress's proxy port does not answer.
+  f.runner.respond(canary_responder::tcp_probe([](const std::vector<std::string>&, std::size_t) { return "timeout"; }));
+  Bottles bottles = f.bottles();
+
+  CHECK_THAT(error_of([&] { bottles.start("api"); }, ErrorKind::isolation),
+             Catch::Contains("canary egress-ports failed: egress's proxy port"));
+  const auto argvs = f.runner.argvs();
+  const auto vm_stop =
+      std::find(argvs.begin(), argvs.end(), SmolmachinesCommands(smol_egress_options()).stop_argv(f.spec));
+  REQUIRE(vm_stop != argvs.end());
+  CHECK(std::find(vm_stop, argvs.end(), f.egress("stop")) != argvs.end());
+  CHECK(f.count(f.vm_start()) == 1);
 }
 
 TEST_CASE("egress port taken by another process: nothing starts", "[host][egress]") {

@@ -506,6 +506,8 @@ bool RecordingRunner::matches(const std::vector<std::string>& pattern, const std
 
 ProcessResult RecordingRunner::run(const Command& command) {
   commands_.push_back(command);
+  for (auto responder = responders_.rbegin(); responder != responders_.rend(); ++responder)
+    if (auto answer = (*responder)(command)) return std::move(*answer);
   for (const auto& [pattern, result] : patterns_)
     if (matches(pattern, command.argv)) return result;
   if (next_ < script_.size()) return script_[next_++];

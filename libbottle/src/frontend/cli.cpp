@@ -86,12 +86,17 @@ std::string single_name(const std::vector<std::string>& args, std::string_view c
 }
 
 BottleSpec spec_from_flags(const std::vector<std::string>& args, CliContext& ctx, bool* no_start,
-                           std::string* show_name) {
+                           std::string* show_name, bool* no_check = nullptr) {
   SpecOverrides overrides;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (overrides.consume(args, i)) continue;
     if (no_start != nullptr && args[i] == "--no-start") {
       *no_start = true;
+      continue;
+    }
+    // How this start goes, not what the bottle is: kept out of the stored spec.
+    if (no_check != nullptr && args[i] == "--no-check") {
+      *no_check = true;
       continue;
     }
     if (show_name != nullptr && !args[i].empty() && args[i].front() != '-' && show_name->empty()) {
@@ -141,15 +146,17 @@ void report_workspace_changes(CliContext& ctx, Bottles& bottles, const std::stri
 }
 
 int cmd_create(const std::vector<std::string>& raw_args, CliContext& ctx) {
-  bool no_start = false;
+  bool no_start = false, no_check = false;
   std::string resume_from;
   const std::vector<std::string> args = take_resume_from(raw_args, resume_from);
-  const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr);
+  const BottleSpec spec = spec_from_flags(args, ctx, &no_start, nullptr, &no_check);
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
-  create_resuming(bottles, spec, !no_start, resume_from, ctx.out);
+  create_resuming(bottles, spec, !no_start, StartOptions{.check = !no_check}, resume_from, ctx.out);
   ctx.out << fmt::format("created bottle {} ({}, {}){}\n", spec.name, to_string(spec.backend), to_string(spec.agent),
-                         no_start ? "" : ", running");
+                         no_start   ? ""
+                         : no_check ? ", running (unchecked)"
+                                    : ", running");
   ctx.out << fmt::format("attach with: bottle-cli attach {}\n", spec.name);
   return exit_code::ok;
 }
@@ -167,9 +174,11 @@ int cmd_ls(const std::vector<std::string>& args, CliContext& ctx) {
 }
 
 int cmd_start(const std::vector<std::string>& args, CliContext& ctx) {
-  const std::string name = single_name(args, "start");
-  Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).start(name);
-  ctx.out << fmt::format("started bottle {}\n", name);
+  bool no_check = false;
+  const std::string name = single_name(args, "start", {{"--no-check", &no_check}});
+  Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).start(name, StartOptions{.check = !no_check});
+  ctx.out << fmt::format("started bottle {}{}\n", name,
+                         no_check ? " (unchecked: its network canaries did not run)" : "");
   return exit_code::ok;
 }
 
@@ -392,11 +401,16 @@ int cmd_help(const std::vector<std::string>& args, CliContext& ctx);
 
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> table = {
-      {"create", "create [SPEC FLAGS] [--no-start] [--resume-from OLD]", "Create a bottle and start it (alias: up).",
+      {"create", "create [SPEC FLAGS] [--no-start] [--no-check] [--resume-from OLD]",
+       "Create a bottle and start it (alias: up). The bottle's network canaries run before it is handed over; one "
+       "that fails them is removed again, exit 6. --no-check skips them (the bottle shows as unchecked).",
        cmd_create},
-      {"up", "up [SPEC FLAGS]", "Same as create.", cmd_create},
+      {"up", "up [SPEC FLAGS] [--no-check] [--resume-from OLD]", "Same as create.", cmd_create},
       {"ls", "ls [--json]", "List bottles with their state.", cmd_ls},
-      {"start", "start NAME", "Start a stopped bottle (re-provisions it).", cmd_start},
+      {"start", "start [--no-check] NAME",
+       "Start a stopped bottle (re-provisions it). Its network canaries run before it is handed over; one that "
+       "fails them is stopped again, exit 6. --no-check skips them (the bottle shows as unchecked).",
+       cmd_start},
       {"stop", "stop NAME", "Stop a bottle.", cmd_stop},
       {"rm", "rm [-f|--force] [--purge] NAME",
        "Remove a bottle (a running one needs --force; so does a clone-mode one with unfetched work). Its saved agent "

@@ -35,7 +35,7 @@ RowCells row_cells(const BottleRow& r, std::int64_t now) {
   return {r.name,
           std::string(to_string(r.backend)),
           r.managed ? std::string(to_string(r.agent)) : "?",
-          r.managed ? r.state_text() : r.state_text() + " (no spec)",
+          r.managed ? r.state_text() + (r.unchecked ? " (unchecked)" : "") : r.state_text() + " (no spec)",
           (egress.empty() ? "-" : std::string(egress)) + egress_activity_text(r.egress_activity),
           format_age(r.created_unix, now),
           (r.workspace_changes.value_or(0) > 0 ? fmt::format("!{} changed ", *r.workspace_changes) : "") +
@@ -54,6 +54,7 @@ std::string rows_to_json(const std::vector<BottleRow>& rows) {
                      {"created", r.created_unix},
                      {"egress", json::string(to_string(r.egress))},
                      {"managed", r.managed}});
+    if (r.unchecked) array.back().as_object()["unchecked"] = true;
     if (r.workspace_changes) array.back().as_object()["workspace_changes"] = *r.workspace_changes;
     if (r.egress_activity)
       array.back().as_object()["egress_last_minute"] =

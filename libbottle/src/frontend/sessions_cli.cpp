@@ -30,12 +30,13 @@ std::vector<std::string> take_resume_from(const std::vector<std::string>& args, 
   return rest;
 }
 
-void create_resuming(Bottles& bottles, const BottleSpec& spec, bool start, const std::string& from, std::ostream& out) {
+void create_resuming(Bottles& bottles, const BottleSpec& spec, bool start, const StartOptions& options,
+                     const std::string& from, std::ostream& out) {
   const StateDirs& dirs = bottles.store().dirs();
   const bool seeded = !from.empty() && from != spec.name;
   if (seeded) copy_session_store(dirs, from, spec.name, spec.agent);
   try {
-    bottles.create(spec, start);
+    bottles.create(spec, start, options);
   } catch (...) {
     if (seeded) purge_session_store(dirs, spec.name);
     throw;

@@ -15,6 +15,7 @@
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/ops/clone_ops.hpp"
+#include "bottle/ops/start_check.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "bottle/workspace/workspace_sentinel.hpp"
@@ -176,7 +177,7 @@ void Bottles::provision(Backend& b, const BottleSpec& spec) {
   for (const auto& step : provision_steps_) step(b, spec, store_.dirs());
 }
 
-void Bottles::create(const BottleSpec& requested, bool start_it) {
+void Bottles::create(const BottleSpec& requested, bool start_it, const StartOptions& options) {
   validate_spec(requested);
   if (requested.forward_host_credentials && !requested.egress.enabled)
     throw Error(ErrorKind::invalid_input,
@@ -216,10 +217,9 @@ void Bottles::create(const BottleSpec& requested, bool start_it) {
     write_file_atomic(guard_plan_path(store_.dirs(), spec.name), guard_plan_text(guard), 0600);
     if (start_it) {
       start_egress(b, spec);
-      b.start(spec);
-      protect_workspace(b, spec);
-      provision(b, spec);
-      install_forwarded_files(b, spec);
+      // A bottle that fails its check goes like any failed create: entirely.
+      if (const auto failed = bring_up(b, spec, options))
+        throw Error(ErrorKind::isolation, start_refused_message(spec.name, *failed, /*removed=*/true));
     }
     store_.save(spec);
   } catch (...) {
@@ -245,25 +245,41 @@ void Bottles::install_forwarded_files(Backend& b, const BottleSpec& spec) {
   write_file_atomic(marker, "", 0600);
 }
 
-void Bottles::start(const std::string& name) {
+void Bottles::start(const std::string& name, const StartOptions& options) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
   // A container's protection mounts need their placeholders to exist again.
   record_placeholders(store_.dirs(), name, make_placeholders(spec));
   start_egress(b, spec);
+  std::optional<CanaryResult> failed;
   try {
-    b.start(spec);
-    protect_workspace(b, spec);
-    provision(b, spec);
-    install_forwarded_files(b, spec);
+    failed = bring_up(b, spec, options);
+    if (failed) throw Error(ErrorKind::isolation, start_refused_message(name, *failed));
   } catch (...) {
     // A bottle that could not be started or provisioned (e.g. its isolation) must
     // not run, nor leave its host processes behind.
     runner_.run(b.engine_command(b.commands().stop_argv(spec)));
-    stop_host_processes(b, spec);
+    // One that failed its check is stopped as `stop` would: its egress too.
+    if (failed && egress_runs(b, spec)) stop_egress_quietly(b, spec);
+    else stop_host_processes(b, spec);
     stop_sentinel(spec);
     throw;
   }
+}
+
+std::optional<CanaryResult> Bottles::bring_up(Backend& b, const BottleSpec& spec, const StartOptions& options) {
+  b.start(spec);
+  // The probe only opens connections (as root, touching no file of the bottle), so
+  // it runs alongside provisioning: the check costs the wait for the slower of the two.
+  std::optional<StartProbe> probe;
+  if (options.check) probe.emplace(runner_, b, spec);
+  protect_workspace(b, spec);
+  provision(b, spec);
+  install_forwarded_files(b, spec);
+  if (probe)
+    if (auto failed = first_failed_canary(probe->results())) return failed;
+  set_unchecked_marker(store_.dirs(), spec.name, !options.check);
+  return std::nullopt;
 }
 
 void Bottles::protect_workspace(Backend& b, const BottleSpec& spec) {
@@ -481,6 +497,7 @@ std::vector<BottleRow> Bottles::list() {
         egress_state = b.require_egress().host_egress_state(spec, egress_files(b, spec));
       if (spec.egress.enabled && egress_state)
         row.egress = *egress_state == EngineState::running ? EgressState::on : EgressState::down;
+      row.unchecked = info.state == EngineState::running && has_unchecked_marker(store_.dirs(), spec.name);
     }
     rows.push_back(std::move(row));
   }

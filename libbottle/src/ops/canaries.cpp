@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <set>
 #include <sstream>
@@ -49,8 +50,10 @@ classify() {
 if command -v nc >/dev/null 2>&1; then
   # nc gives up connecting after -w itself ("timed out"), but once connected it
   # waits for the server: only the outer limit ending it means it connected.
+  # -w takes whole seconds, so a fraction is rounded up.
+  w=${t%%.*}; case "$t" in *.*) w=$((${w:-0} + 1)) ;; esac
   probe() {
-    err=$(timeout $(($t + 1)) nc -w "$t" "$1" "$2" </dev/null 2>&1 >/dev/null)
+    err=$(timeout $(($w + 1)) nc -w "$w" "$1" "$2" </dev/null 2>&1 >/dev/null)
     case "$?" in 0|124|143) echo connected ;; *) classify "$err" ;; esac
   }
 elif command -v bash >/dev/null 2>&1; then
@@ -174,15 +177,15 @@ std::string answer_line(const ProcessResult& result) {
   return lines.size() == 1 ? lines.front() : std::string();
 }
 
-std::string unchecked_reason(const ProcessResult& result) {
+}  // namespace
+
+std::string probe_unchecked_reason(const ProcessResult& result) {
   if (!result.started()) return "could not check: the engine could not be run";
   if (result.timed_out()) return "could not check: the probe timed out";
   if (!result.ok()) return fmt::format("could not check: the probe failed (status {})", result.shell_status());
   if (result.out.find("no-tool") != std::string::npos) return "could not check: no probe tool in the image";
   return "could not check: unexpected probe output";
 }
-
-}  // namespace
 
 std::string_view to_string(CanaryStatus status) {
   switch (status) {
@@ -204,6 +207,50 @@ Argv tcp_probe_argv(const std::vector<TcpTarget>& targets, int timeout_s) {
   Argv argv = script_argv(tcp_script, {std::to_string(timeout_s)});
   for (const auto& t : targets) argv.push_back(endpoint(t));
   return argv;
+}
+
+Argv tcp_probe_argv(const std::vector<TcpTarget>& targets, std::chrono::milliseconds timeout) {
+  const auto ms = timeout.count();
+  Argv argv = script_argv(tcp_script, {fmt::format("{}.{:03}", ms / 1000, ms % 1000)});
+  for (const auto& t : targets) argv.push_back(endpoint(t));
+  return argv;
+}
+
+const std::vector<TcpTarget>& canary_public_targets() {
+  // Answering one of these would mean a way out.
+  static const std::vector<TcpTarget> targets = {{"1.1.1.1", 443}, {"8.8.8.8", 53}};
+  return targets;
+}
+
+std::vector<TcpTarget> canary_host_targets(const std::vector<std::string>& host_addresses) {
+  // Any port will do: a host that is reachable at all answers a closed port with a
+  // reset, which the probe reports as `refused`.
+  constexpr std::array<int, 2> host_ports = {22, 80};
+  std::vector<TcpTarget> targets;
+  for (const auto& address : host_addresses)
+    for (const int port : host_ports) targets.push_back({address, port});
+  return targets;
+}
+
+std::vector<TcpTarget> canary_egress_targets(const TcpTarget& proxy) {
+  // Ports a proxy image might also serve (mitmproxy's web UI, SOCKS, other proxies).
+  constexpr std::array<int, 9> other_ports = {22, 53, 80, 443, 1080, 3128, 8081, 8443, 9090};
+  std::vector<TcpTarget> targets{proxy};
+  for (const int port : other_ports)
+    if (port != proxy.port) targets.push_back({proxy.host, port});
+  return targets;
+}
+
+std::optional<TcpTarget> proxy_tcp_target(const std::string& proxy_url) {
+  constexpr std::string_view scheme = "http://";
+  if (proxy_url.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string rest = proxy_url.substr(scheme.size());
+  if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return TcpTarget{rest, 80};
+  try {
+    return TcpTarget{rest.substr(0, colon), std::stoi(rest.substr(colon + 1))};
+  } catch (const std::exception&) { return std::nullopt; }
 }
 
 std::optional<std::vector<TcpProbe>> parse_tcp_probe(const ProcessResult& result,
@@ -274,7 +321,7 @@ CanaryResult judge_dns(const ProcessResult& result) {
                         line.size() > 11 ? line.substr(11) : std::string("no answer"))};
   if (line.rfind("resolved", 0) == 0)
     return {"dns", CanaryStatus::fail, "a unique name resolved: the bottle's resolver answers from outside"};
-  return {"dns", CanaryStatus::unchecked, unchecked_reason(result)};
+  return {"dns", CanaryStatus::unchecked, probe_unchecked_reason(result)};
 }
 
 std::string unique_canary_name(std::string_view nonce) { return fmt::format("bottle-canary-{}.invalid", nonce); }
@@ -296,7 +343,7 @@ CanaryResult judge_dummy(const ProcessResult& result) {
   if (line.rfind("error ", 0) == 0)
     return {"dummy", CanaryStatus::fail,
             fmt::format("the request did not get an answer from egress ({})", detail::printable(line.substr(6)))};
-  return {"dummy", CanaryStatus::unchecked, unchecked_reason(result)};
+  return {"dummy", CanaryStatus::unchecked, probe_unchecked_reason(result)};
 }
 
 Argv token_scan_argv() { return script_argv(token_scan_script, {}); }
@@ -311,7 +358,7 @@ CanaryResult judge_tokens(const ProcessResult& result, const std::map<std::strin
   const std::string end_marker = "\n==> end\n";
   if (!result.ok() || result.out.size() < end_marker.size() ||
       result.out.compare(result.out.size() - end_marker.size(), end_marker.size(), end_marker) != 0)
-    return {"tokens", CanaryStatus::unchecked, unchecked_reason(result)};
+    return {"tokens", CanaryStatus::unchecked, probe_unchecked_reason(result)};
   std::size_t sections = 0;
   std::size_t pos = 0;
   const std::string& out = result.out;

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <random>
@@ -17,34 +16,9 @@ namespace bottle {
 
 namespace {
 
-// Public addresses of big anycast services: answering them would mean a way out.
-const std::vector<TcpTarget>& public_targets() {
-  static const std::vector<TcpTarget> targets = {{"1.1.1.1", 443}, {"8.8.8.8", 53}};
-  return targets;
-}
-
-// Any port will do: a host that is reachable at all answers a closed port with a
-// reset, which the probe reports as `refused`.
-constexpr std::array<int, 2> host_ports = {22, 80};
-
-// Ports a proxy image might also serve (mitmproxy's web UI, SOCKS, other proxies).
-constexpr std::array<int, 9> egress_other_ports = {22, 53, 80, 443, 1080, 3128, 8081, 8443, 9090};
-
 std::string random_nonce() {
   std::random_device device;
   return fmt::format("{:08x}{:08x}", device(), device());
-}
-
-std::optional<TcpTarget> proxy_target(const std::string& proxy_url) {
-  constexpr std::string_view scheme = "http://";
-  if (proxy_url.rfind(scheme, 0) != 0) return std::nullopt;
-  std::string rest = proxy_url.substr(scheme.size());
-  if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos) return TcpTarget{rest, 80};
-  try {
-    return TcpTarget{rest.substr(0, colon), std::stoi(rest.substr(colon + 1))};
-  } catch (const std::exception&) { return std::nullopt; }
 }
 
 void add_secret(std::vector<SecretNeedle>& secrets, std::string label, const std::string& value) {
@@ -166,7 +140,7 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
   };
 
   std::vector<CanaryResult> results;
-  results.push_back(judge_unreachable("public-network", "public address", tcp(public_targets())));
+  results.push_back(judge_unreachable("public-network", "public address", tcp(canary_public_targets())));
 
   std::vector<std::string> addresses = host_ipv4_addresses();
   if (spec.backend == BackendKind::docker) {
@@ -177,21 +151,15 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
       // The gateway is one of the host's addresses when there is one; nothing is lost.
     }
   }
-  std::vector<TcpTarget> host_targets;
-  for (const auto& address : addresses)
-    for (const int port : host_ports) host_targets.push_back({address, port});
-  results.push_back(judge_unreachable("host", "host address", tcp(host_targets)));
+  results.push_back(judge_unreachable("host", "host address", tcp(canary_host_targets(addresses))));
 
   const GuestEgress egress = backend.guest_egress(spec);
   if (!egress.enabled) {
     results.push_back({"egress-ports", CanaryStatus::skipped, "the bottle has no egress"});
-  } else if (const auto proxy = proxy_target(egress.proxy_url); !proxy) {
+  } else if (const auto proxy = proxy_tcp_target(egress.proxy_url); !proxy) {
     results.push_back({"egress-ports", CanaryStatus::unchecked, "could not check: the proxy URL has no host:port"});
   } else {
-    std::vector<TcpTarget> targets{*proxy};
-    for (const int port : egress_other_ports)
-      if (port != proxy->port) targets.push_back({proxy->host, port});
-    results.push_back(judge_egress_ports(*proxy, tcp(targets)));
+    results.push_back(judge_egress_ports(*proxy, tcp(canary_egress_targets(*proxy))));
   }
 
   const std::string nonce = options.nonce.empty() ? random_nonce() : options.nonce;

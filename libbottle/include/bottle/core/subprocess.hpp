@@ -12,6 +12,7 @@
 //   else child->kill_group();                                    // give up on it
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -129,10 +130,12 @@ class SystemRunner final : public Runner {
 };
 
 /// Records each command and answers it with a canned result:
-///   1. the first pattern given to on() that matches the argv (patterns answer any
-///      number of calls, in any order);
-///   2. otherwise the next result of the call-order script (push_result);
-///   3. otherwise `fallback`.
+///   1. the newest responder given to respond() that answers the command (so a
+///      test can override a fixture's);
+///   2. otherwise the first pattern given to on() that matches the argv (patterns
+///      answer any number of calls, in any order);
+///   3. otherwise the next result of the call-order script (push_result);
+///   4. otherwise `fallback`.
 /// For unit tests of code that drives a backend. start() records the command and
 /// returns an already-finished child with the same answer.
 class RecordingRunner final : public Runner {
@@ -147,6 +150,10 @@ class RecordingRunner final : public Runner {
   void on(std::vector<std::string> pattern, ProcessResult result) {
     patterns_.emplace_back(std::move(pattern), std::move(result));
   }
+  /// Answers a command by what it contains (e.g. a guest probe deep in an exec's
+  /// argv, answered from the targets it names); nullopt leaves it to the next rule.
+  using Responder = std::function<std::optional<ProcessResult>(const Command&)>;
+  void respond(Responder responder) { responders_.push_back(std::move(responder)); }
   static bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& argv);
   const std::vector<Command>& commands() const { return commands_; }
   /// Just the argvs, for exact-equality assertions.
@@ -155,6 +162,7 @@ class RecordingRunner final : public Runner {
 
  private:
   std::vector<Command> commands_;
+  std::vector<Responder> responders_;
   std::vector<std::pair<std::vector<std::string>, ProcessResult>> patterns_;
   std::vector<ProcessResult> script_;
   std::size_t next_ = 0;

@@ -18,7 +18,8 @@ std::vector<std::string> take_resume_from(const std::vector<std::string>& args, 
 /// Bottles::create, first seeding the store of spec.name from the one of `from`
 /// (when not empty; copy_session_store()). A create that fails takes the seeded
 /// store with it. Says on `out` when saved sessions went into the bottle.
-void create_resuming(Bottles& bottles, const BottleSpec& spec, bool start, const std::string& from, std::ostream& out);
+void create_resuming(Bottles& bottles, const BottleSpec& spec, bool start, const StartOptions& options,
+                     const std::string& from, std::ostream& out);
 
 /// After rm: deletes the saved sessions of `name` with `purge`, else says they are
 /// kept and how to delete them. Silent when there are none.

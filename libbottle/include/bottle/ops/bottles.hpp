@@ -18,6 +18,7 @@
 #include "bottle/core/host.hpp"
 #include "bottle/core/state.hpp"
 #include "bottle/egress/egress_audit.hpp"
+#include "bottle/ops/canaries.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
 
 namespace bottle {
@@ -51,6 +52,8 @@ struct BottleRow {
   /// Egress requests in the last minute and how many were blocked (the dashboard
   /// reads the audit log; `ls` does not, and leaves it unset).
   std::optional<EgressActivity> egress_activity;
+  /// Running, and started with --no-check: its network canaries did not run (start_check.hpp).
+  bool unchecked = false;
   /// What to show for the state: other_state for other, else to_string(state).
   std::string state_text() const;
 };
@@ -78,6 +81,14 @@ inline constexpr std::chrono::milliseconds egress_poll_interval{100};
 /// registered by the features that need them.
 using ProvisionStep = std::function<void(Backend&, const BottleSpec&, const StateDirs&)>;
 
+/// How create/start hand a bottle over.
+struct StartOptions {
+  /// Run the network canaries before handing the bottle over (start_check.hpp); a
+  /// bottle that fails them is stopped again with Error(isolation). false: skip
+  /// them and mark the bottle unchecked until its next checked start.
+  bool check = true;
+};
+
 class Bottles {
  public:
   /// `host` is where every environment variable, wait and port probe comes from;
@@ -87,8 +98,8 @@ class Bottles {
   /// Create and (unless `start` is false) start and provision a bottle. Throws
   /// Error(conflict) if the name is taken. On any failure, whatever was made is
   /// removed again and no spec is stored.
-  void create(const BottleSpec& spec, bool start = true);
-  void start(const std::string& name);
+  void create(const BottleSpec& spec, bool start = true, const StartOptions& options = {});
+  void start(const std::string& name, const StartOptions& options = {});
   void stop(const std::string& name);
   /// Remove a bottle. A running bottle needs `force`. A stopped clone-mode bottle
   /// with uncommitted or unfetched work is refused (Error(conflict), saying what
@@ -124,6 +135,11 @@ class Bottles {
 
  private:
   void provision(Backend& backend, const BottleSpec& spec);
+  /// Once the engine started the bottle's egress: start the bottle, protect its
+  /// workspace, provision it, and (options.check) judge the start probe that ran
+  /// meanwhile. Returns the canary that failed, if one did; records the unchecked
+  /// marker otherwise.
+  std::optional<CanaryResult> bring_up(Backend& backend, const BottleSpec& spec, const StartOptions& options);
   // ---- egress (bottles_egress.cpp) ----
   /// Host-side preparation (CA, forwarded credentials, egress files, pipelock
   /// config), then the bottle and its egress in the engine.

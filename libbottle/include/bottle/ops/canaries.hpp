@@ -9,6 +9,7 @@
 // The guest probes prefer node (in the agent image), then busybox/Debian tools
 // (nc or bash's /dev/tcp, getent or nslookup, curl or wget).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -65,16 +66,31 @@ struct TcpProbe {
 /// parallel with node), each for at most `timeout_s`, and prints one line
 /// "HOST PORT OUTCOME" per target, or "no-tool".
 Argv tcp_probe_argv(const std::vector<TcpTarget>& targets, int timeout_s);
+/// The same with a limit finer than a second ("0.300"), for the probes start runs.
+/// Without node the guest's nc waits whole seconds: the fraction is rounded up.
+Argv tcp_probe_argv(const std::vector<TcpTarget>& targets, std::chrono::milliseconds timeout);
 /// The probes of tcp_probe_argv's output, in `targets` order; nullopt when the
 /// probe could not run (status, "no-tool", a missing or malformed line).
 std::optional<std::vector<TcpProbe>> parse_tcp_probe(const ProcessResult& result,
                                                      const std::vector<TcpTarget>& targets);
+/// Why a probe's result could not be judged: "could not check: ...".
+std::string probe_unchecked_reason(const ProcessResult& result);
 /// Pass when nothing was reached (every outcome unreachable, timeout or unresolved):
 /// "public-network" and "host". `what` names the targets in the reason.
 CanaryResult judge_unreachable(std::string name, std::string_view what,
                                const std::optional<std::vector<TcpProbe>>& probes);
 /// "egress-ports": egress must accept `proxy` and refuse (or drop) every other target.
 CanaryResult judge_egress_ports(const TcpTarget& proxy, const std::optional<std::vector<TcpProbe>>& probes);
+
+/// What the network canaries try: public addresses of big anycast services
+/// ("public-network"); every host address on two ports ("host": a reachable host
+/// answers even a closed port, with a reset); and egress's proxy port followed by
+/// the other ports a proxy image might serve ("egress-ports").
+const std::vector<TcpTarget>& canary_public_targets();
+std::vector<TcpTarget> canary_host_targets(const std::vector<std::string>& host_addresses);
+std::vector<TcpTarget> canary_egress_targets(const TcpTarget& proxy);
+/// host:port of an "http://HOST[:PORT][/...]" proxy URL; nullopt for anything else.
+std::optional<TcpTarget> proxy_tcp_target(const std::string& proxy_url);
 
 // ---- DNS ------------------------------------------------------------------------
 /// `sh -c SCRIPT bottle-canary SECONDS NAME`: looks NAME up with the guest's
