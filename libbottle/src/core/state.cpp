@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "bottle/core/error.hpp"
+#include "bottle/core/unique_fd.hpp"
 
 namespace bottle {
 
@@ -21,25 +22,6 @@ namespace {
 [[noreturn]] void throw_io(std::string_view action, const fs::path& path, int error) {
   throw Error(ErrorKind::io, fmt::format("could not {} {}: {}", action, path.string(), std::strerror(error)));
 }
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -109,7 +91,7 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   make_private_dirs(dir);
   std::string temp = (dir / (temp_prefix(path) + "XXXXXX")).string();
-  FileDescriptor fd(::mkostemp(temp.data(), O_CLOEXEC));
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0) throw_io("create a temporary file in", dir, errno);
   auto fail = [&](std::string_view action) {
     const int error = errno;
@@ -130,13 +112,13 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   if (::close(fd.release()) != 0) fail("close");
   if (::rename(temp.c_str(), path.c_str()) != 0) fail("replace");
   // Make the rename itself durable.
-  FileDescriptor dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
   remove_stale_temps(dir, path);
 }
 
 std::string read_file(const fs::path& path, std::size_t max_bytes) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int error = errno;
     if (error == ENOENT) throw Error(ErrorKind::not_found, fmt::format("{}: no such file", path.string()));

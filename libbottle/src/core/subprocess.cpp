@@ -37,6 +37,8 @@
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
 
+#include "bottle/core/unique_fd.hpp"
+
 extern char** environ;
 
 namespace bottle {
@@ -167,36 +169,14 @@ struct NewProcessGroup {
   }
 };
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd = -1) : fd_(fd) {}
-  ~FdGuard() { reset(); }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  FdGuard(FdGuard&& other) noexcept : fd_(other.release()) {}
-  FdGuard& operator=(FdGuard&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
 struct Pipe {
-  FdGuard read, write;
+  UniqueFd read, write;
 };
 
 Pipe make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw boost::system::system_error(errno, boost::system::system_category());
-  return {FdGuard(fds[0]), FdGuard(fds[1])};
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 void ignore_sigpipe_once() {
@@ -354,7 +334,7 @@ class SystemProcess final : public RunningProcess {
     pidfd_.reset();
   }
 
-  static void drain(FdGuard& fd, std::string& text) {
+  static void drain(UniqueFd& fd, std::string& text) {
     char buffer[65536];
     for (;;) {
       const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
@@ -385,10 +365,10 @@ class SystemProcess final : public RunningProcess {
 
   std::shared_ptr<SystemRunner::Live> live_;
   pid_t pid_;
-  FdGuard out_, err_, in_;
+  UniqueFd out_, err_, in_;
   std::optional<std::string> stdin_data_;
   std::size_t written_ = 0;
-  FdGuard pidfd_;
+  UniqueFd pidfd_;
   bool exited_ = false;
   std::string out_text_, err_text_;
   std::optional<ProcessResult> result_;

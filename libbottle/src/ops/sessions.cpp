@@ -12,6 +12,7 @@
 #include <set>
 
 #include "bottle/core/error.hpp"
+#include "bottle/core/unique_fd.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "core/json_reader.hpp"
 
@@ -75,20 +76,6 @@ std::uint64_t read_number(std::string_view text, std::size_t& pos, char stop) {
   throw Error(ErrorKind::io, fmt::format("sessions: could not {} {}: {}", what, path.string(), std::strerror(err)));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Only directories this process made are walked: a directory that is there
 // already must be a real one, never a symlink.
 void make_dir(const fs::path& dir) {
@@ -100,7 +87,7 @@ void make_dir(const fs::path& dir) {
 }
 
 void write_new_file(const fs::path& path, const SessionFile& file) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) store_io("create", path, errno);
   std::string_view rest = file.content;
   while (!rest.empty()) {
@@ -116,7 +103,7 @@ void write_new_file(const fs::path& path, const SessionFile& file) {
 }
 
 std::string read_regular(const fs::path& path, std::uint64_t budget, std::int64_t& mtime) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) store_io("open", path, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) store_io("stat", path, errno);
