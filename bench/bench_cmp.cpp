@@ -1,13 +1,15 @@
 // bench_cmp: run commands interleaved and compare each with the first (the baseline).
 //
-//   bench_cmp [-n RUNS] [-w WARMUP] LABEL -- ARGV... [::: LABEL -- ARGV...]...
+//   bench_cmp [-n RUNS] [-w WARMUP] [--before SHELL_COMMAND] LABEL -- ARGV... [::: LABEL -- ARGV...]...
 //   bench_cmp --rss [-n RUNS] LABEL -- ARGV... [::: LABEL -- ARGV...]...
 //
 // Timing mode: every round runs each command once, starting with a different one each
 // round (so no command always runs first), after WARMUP untimed rounds. Wall time is
 // measured around posix_spawn + wait4, so no shell is in the figure. Per round, each
 // command's time is divided by the baseline's time in that same round; the spread of
-// these ratios is what a noisy machine does to the comparison. One line per command:
+// these ratios is what a noisy machine does to the comparison. --before runs a shell
+// command, untimed, before every timed run (e.g. stopping what the command starts,
+// so only the start is in the figure). One line per command:
 //   LABEL  n  median_ms  p10_ms  p90_ms  min_ms  max_ms  ratio_median  ratio_p10  ratio_p90
 // (tab-separated; the baseline's ratios are 1).
 //
@@ -105,6 +107,12 @@ double timed_run(const Cmd& c, int err_fd) {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
 
+// The --before command: untimed, and like a timed command it must succeed.
+void untimed_shell(const std::string& command, int err_fd) {
+  const Cmd c{.label = "--before", .argv = {"/bin/sh", "-c", command}, .ms = {}, .ratios = {}};
+  timed_run(c, err_fd);
+}
+
 long vm_hwm_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);)
@@ -167,12 +175,14 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   int runs = -1, warmup = 2;
   bool rss = false;
+  std::string before;
   int i = 1;
   for (; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-n" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "-w" && i + 1 < argc) warmup = std::atoi(argv[++i]);
     else if (a == "--rss") rss = true;
+    else if (a == "--before" && i + 1 < argc) before = argv[++i];
     else break;
   }
   if (runs < 0) runs = rss ? 3 : 30;
@@ -186,7 +196,8 @@ int main(int argc, char** argv) {
     cmds.push_back(std::move(c));
     if (i < argc) ++i;  // skip ":::"
   }
-  if (cmds.empty() || runs < 1) die("usage: bench_cmp [--rss] [-n RUNS] [-w WARMUP] LABEL -- ARGV... [::: ...]");
+  if (cmds.empty() || runs < 1)
+    die("usage: bench_cmp [--rss] [-n RUNS] [-w WARMUP] [--before SHELL_COMMAND] LABEL -- ARGV... [::: ...]");
   const int err_fd = stderr_file();
 
   if (rss) {
@@ -207,6 +218,7 @@ int main(int argc, char** argv) {
     std::vector<double> round(k);
     for (std::size_t j = 0; j < k; ++j) {
       const std::size_t idx = (static_cast<std::size_t>(r) + j) % k;
+      if (!before.empty()) untimed_shell(before, err_fd);
       round[idx] = timed_run(cmds[idx], err_fd);
     }
     if (r < warmup) continue;
