@@ -352,7 +352,7 @@ TEST_CASE("sessions: create --resume-from is taken out of the spec flags", "[ses
   CHECK_THAT(error_of([&] { take_resume_from({"--resume-from", "../x"}, from); }), Catch::Contains("--resume-from"));
 }
 
-TEST_CASE("sessions: stop copies a running bottle's sessions out, tokens removed; rm keeps them, --purge deletes",
+TEST_CASE("sessions: stop copies a running bottle's sessions out, tokens removed, rm keeps them, --purge deletes",
           "[sessions][cli]") {
   CliFixture f;
   // The host's real login (an API key) and a dummy forwarding gave the bottle.

@@ -200,7 +200,7 @@ TEST_CASE("create: a bottle that fails its check is removed like any failed crea
   CHECK(std::find(argvs.begin(), argvs.end(), Argv{"docker", "rm", "-f", "bottle-api"}) != argvs.end());
 }
 
-TEST_CASE("--no-check: no probe, an unchecked marker that ls shows, cleared by the next checked start",
+TEST_CASE("start --no-check: no probe, an unchecked marker that ls shows, cleared by the next checked start",
           "[start-check][cli]") {
   CliFixture f;
   REQUIRE(f.run({"create", "--name", "api", "--no-egress", "--no-check"}) == 0);
@@ -231,7 +231,7 @@ TEST_CASE("--no-check: no probe, an unchecked marker that ls shows, cleared by t
   CHECK(ls_json(f, "running").find("unchecked") == std::string::npos);
 }
 
-TEST_CASE("--no-check is a flag of create, up and start only", "[start-check][cli]") {
+TEST_CASE("start: --no-check is a flag of create, up and start only", "[start-check][cli]") {
   CliFixture f;
   CHECK(f.run({"stop", "--no-check", "api"}) == exit_code::usage);
   CHECK(f.run({"ls", "--no-check"}) == exit_code::usage);
