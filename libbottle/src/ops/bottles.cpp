@@ -405,7 +405,15 @@ std::vector<std::string> Bottles::unprotected_paths(const std::string& name) {
 void Bottles::stop(const std::string& name) {
   const BottleSpec spec = store_.load(name);
   Backend& b = backend(spec.backend);
-  if (engine_state(spec) == EngineState::running) save_sessions_quietly(b, spec);
+  // Saving the sessions needs a running bottle. An engine that cannot say so is left
+  // for b.stop to report: stop fails with its own error, not the save's.
+  bool running = false;
+  try {
+    running = engine_state(spec) == EngineState::running;
+  } catch (const Error& e) {
+    warn_(fmt::format("sessions: the agent's sessions of {} were not saved: {}", name, e.what()));
+  }
+  if (running) save_sessions_quietly(b, spec);
   b.stop(spec);
   stop_sentinel(spec);
   stop_egress(b, spec);
