@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/terminal_text.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -88,7 +89,8 @@ int cli_diff(const std::vector<std::string>& args, CliContext& ctx) {
       ctx.err << fmt::format("bottle-cli: warning: bottle {} has {} uncommitted path{}, not in this diff\n", name,
                              report.uncommitted, report.uncommitted == 1 ? "" : "s");
   }
-  ctx.out << clone_diff(ctx.runner, spec);
+  // The agent wrote every byte of it: shown, never obeyed by the terminal.
+  ctx.out << terminal_safe(clone_diff(ctx.runner, spec));
   return exit_code::ok;
 }
 
