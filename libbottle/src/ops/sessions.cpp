@@ -201,7 +201,7 @@ bool split_tar_name(std::string_view path, std::string_view& prefix, std::string
 void append_header(std::string& out, std::string_view prefix, std::string_view name, char type, unsigned mode,
                    std::uint64_t size, std::int64_t mtime) {
   char block[512] = {};
-  std::memcpy(block, name.data(), name.size());
+  name.copy(block, name.size());  // not memcpy: an empty view may have no data()
   put_octal(block + 100, 8, mode);
   put_octal(block + 108, 8, 0);
   put_octal(block + 116, 8, 0);
@@ -211,7 +211,7 @@ void append_header(std::string& out, std::string_view prefix, std::string_view n
   block[156] = type;
   std::memcpy(block + 257, "ustar", 6);
   std::memcpy(block + 263, "00", 2);
-  std::memcpy(block + 345, prefix.data(), prefix.size());
+  prefix.copy(block + 345, prefix.size());
   unsigned sum = 0;
   for (const char c : block) sum += static_cast<unsigned char>(c);
   const std::string checksum = fmt::format("{:06o}", sum);
