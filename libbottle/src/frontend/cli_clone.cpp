@@ -26,12 +26,6 @@ std::string single_bottle_name(const std::vector<std::string>& args, std::string
   return name;
 }
 
-bool is_running(Bottles& bottles, const BottleSpec& spec) {
-  for (const auto& info : bottles.backend(spec.backend).list())
-    if (info.name == spec.name) return info.state == EngineState::running;
-  return false;
-}
-
 }  // namespace
 
 FetchOptions parse_fetch_args(const std::vector<std::string>& args, std::string& name) {
@@ -83,7 +77,7 @@ int cli_diff(const std::vector<std::string>& args, CliContext& ctx) {
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   if (!spec.repo) throw Error(ErrorKind::conflict, fmt::format("diff: bottle \"{}\" is not in clone mode", name));
-  if (is_running(bottles, spec)) {
+  if (bottles.engine_state(spec) == EngineState::running) {
     const FetchReport report = fetch_clone(ctx.runner, bottles.backend(spec.backend), spec, ctx.dirs, {});
     if (report.uncommitted > 0)
       ctx.err << fmt::format("bottle-cli: warning: bottle {} has {} uncommitted path{}, not in this diff\n", name,

@@ -115,6 +115,8 @@ class Bottles {
   /// these as refresh tokens); empty without forwarding.
   std::vector<std::string> bottle_dummies(const BottleSpec& spec) const;
   Backend& backend(BackendKind kind);
+  /// The engine's state of this bottle (one list query); missing when the engine has none.
+  EngineState engine_state(const BottleSpec& spec);
   /// What changed in the bottle's protected workspace paths since it last started
   /// (workspace_manifest.hpp); empty when nothing did or no baseline was taken.
   std::vector<WorkspaceChange> workspace_changes(const std::string& name) const;
@@ -185,7 +187,6 @@ class Bottles {
   /// when protection cannot be applied.
   void protect_workspace(Backend& backend, const BottleSpec& spec);
   void stop_sentinel(const BottleSpec& spec) noexcept;
-  EngineState engine_state(const BottleSpec& spec);
   /// Error(conflict) when removing the stopped clone-mode bottle would lose work.
   void refuse_losing_clone_work(Backend& backend, const BottleSpec& spec);
   /// " (--force would lose: ...)" for a running clone-mode bottle with such work; else "".
