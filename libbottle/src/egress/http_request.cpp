@@ -182,7 +182,7 @@ std::optional<HttpRefusal> resolve_target(RequestHead& head, const RequestPlace&
   if (!authority) return refuse(400, "request target has no valid host[:port]");
   head.authority = std::move(*authority);
   head.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-  if (head.path.front() == '?') head.path.insert(0, "/");
+  if (head.path.front() == '?') head.path = "/" + head.path;
   return std::nullopt;
 }
 
