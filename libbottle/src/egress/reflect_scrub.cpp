@@ -72,11 +72,9 @@ std::string json_escape(const std::vector<char32_t>& text, bool ensure_ascii) {
       case '\f': out += "\\f"; continue;
       default: break;
     }
-    if (cp < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
-    } else if (cp < 0x80 || !ensure_ascii) {
+    if (cp >= 0x20 && (cp < 0x80 || !ensure_ascii)) {
       append_utf8(out, cp);
-    } else if (cp < 0x10000) {
+    } else if (cp < 0x10000) {  // a control character, or non-ASCII with ensure_ascii
       out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
     } else {
       const char32_t v = cp - 0x10000;

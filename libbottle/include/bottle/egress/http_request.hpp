@@ -38,8 +38,8 @@
 namespace bottle {
 
 struct HttpLimits {
-  std::size_t max_head_bytes = 32 * 1024;  ///< request line + fields + the empty line
-  std::size_t max_line_bytes = 8 * 1024;   ///< any one line of the head
+  std::size_t max_head_bytes = 32768;  ///< request line + fields + the empty line
+  std::size_t max_line_bytes = 8192;   ///< any one line of the head
   std::size_t max_fields = 128;
   std::size_t max_chunk_line_bytes = 1024;  ///< a chunk-size line with its extensions
 };
