@@ -8,37 +8,12 @@
 #include <optional>
 #include <set>
 
+#include "core/replace_all.hpp"
+#include "core/utf8.hpp"
+
 namespace bottle {
 
 namespace {
-
-// UTF-8 -> code points; nullopt for anything that is not valid UTF-8 (the Python
-// side only ever holds text).
-std::optional<std::vector<char32_t>> decode_utf8(std::string_view text) {
-  std::vector<char32_t> out;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    char32_t cp = 0;
-    if (b < 0x80) cp = b;
-    else if ((b & 0xe0) == 0xc0) extra = 1, cp = b & 0x1f;
-    else if ((b & 0xf0) == 0xe0) extra = 2, cp = b & 0x0f;
-    else if ((b & 0xf8) == 0xf0) extra = 3, cp = b & 0x07;
-    else return std::nullopt;
-    if (extra > 0 && i + static_cast<std::size_t>(extra) >= text.size()) return std::nullopt;
-    for (int k = 1; k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
-      if ((c & 0xc0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    static constexpr std::array<char32_t, 4> min_for_length = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_length[static_cast<std::size_t>(extra)] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return std::nullopt;
-    out.push_back(cp);
-    i += 1 + static_cast<std::size_t>(extra);
-  }
-  return out;
-}
 
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
@@ -83,18 +58,6 @@ std::string json_escape(const std::vector<char32_t>& text, bool ensure_ascii) {
     }
   }
   return out;
-}
-
-std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out;
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t at = text.find(from, pos);
-    if (at == std::string_view::npos) break;
-    out.append(text.substr(pos, at - pos)).append(to);
-    pos = at + from.size();
-  }
-  return out.append(text.substr(pos));
 }
 
 bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
