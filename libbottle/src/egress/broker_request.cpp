@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "core/ascii_text.hpp"
 #include "core/utf8.hpp"
 
 namespace bottle {
@@ -15,36 +16,6 @@ bool contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// unquote_plus: '+' is a space, %XX a byte; a bad escape stays as written.
-std::string form_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 BrokerVerdict refuse(int status, const boost::json::object& body, std::string reason) {
   return {BrokerVerdict::Kind::refuse, status, boost::json::serialize(body), "blocked", std::move(reason), ""};
 }
@@ -53,14 +24,14 @@ BrokerVerdict refuse(int status, const boost::json::object& body, std::string re
 
 bool broker_handles(const EgressBroker& broker, std::string_view host, std::string_view path) {
   const std::string_view bare = without_query(path);
-  return contains(broker.token_hosts, lowercase(host)) &&
+  return contains(broker.token_hosts, ascii_lowercase(host)) &&
          (bare == broker.token_path || contains(broker.revoke_paths, bare));
 }
 
 std::map<std::string, std::string> parse_token_body(std::string_view body, std::string_view content_type) {
   std::map<std::string, std::string> out;
   const std::size_t first = body.find_first_not_of(" \t\r\n");
-  const bool json = lowercase(content_type).find("json") != std::string::npos ||
+  const bool json = ascii_lowercase(content_type).find("json") != std::string::npos ||
                     (first != std::string_view::npos && body[first] == '{');
   if (json) {
     boost::system::error_code ec;
@@ -77,7 +48,7 @@ std::map<std::string, std::string> parse_token_body(std::string_view body, std::
     const std::string_view field = body.substr(start, amp == std::string_view::npos ? amp : amp - start);
     const std::size_t eq = field.find('=');
     if (eq != std::string_view::npos && eq + 1 < field.size())
-      out[form_decode(field.substr(0, eq))] = form_decode(field.substr(eq + 1));
+      out[percent_decode(field.substr(0, eq), true)] = percent_decode(field.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     start = amp + 1;
   }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "core/replace_all.hpp"
+#include "core/ascii_text.hpp"
 
 namespace bottle {
 
@@ -54,27 +54,6 @@ std::vector<std::string> longest_first(std::vector<std::string> dummies) {
   return dummies;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded bytewise; a '%' not followed by two hex digits stays.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 SwapDecision block(int status, const SwapRoute& route, std::string reason, std::string message, std::string host = "") {
   SwapDecision decision;
   decision.action = SwapDecision::Action::block;
@@ -90,7 +69,7 @@ SwapDecision block(int status, const SwapRoute& route, std::string reason, std::
 
 std::vector<std::string> request_haystacks(std::string_view target, const std::vector<HttpField>& fields,
                                            std::string_view body) {
-  std::vector<std::string> out = {std::string(target), percent_decoded(target)};
+  std::vector<std::string> out = {std::string(target), percent_decode(target, false)};
   for (const HttpField& field : fields) out.push_back(field.name + '\0' + field.value);
   if (!body.empty()) out.emplace_back(body);
   return out;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "core/ascii_text.hpp"
+
 namespace bottle {
 
 namespace {
@@ -14,12 +16,6 @@ constexpr std::string_view crlf = "\r\n";
 HttpRefusal refuse(int status, std::string reason) { return HttpRefusal{status, std::move(reason)}; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
 
 // RFC 9110 §5.6.2 tchar.
 bool is_tchar(char c) {
@@ -141,7 +137,7 @@ std::vector<std::string> list_elements(std::string_view value) {
     const std::size_t comma = value.find(',', start);
     const std::string_view element =
         trim_ows(value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (!element.empty()) out.push_back(lowercase(element));
+    if (!element.empty()) out.push_back(ascii_lowercase(element));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -173,7 +169,7 @@ std::optional<HttpRefusal> resolve_target(RequestHead& head, const RequestPlace&
     return std::nullopt;
   }
   constexpr std::string_view scheme = "http://";
-  if (head.target.size() <= scheme.size() || lowercase(head.target.substr(0, scheme.size())) != scheme)
+  if (head.target.size() <= scheme.size() || ascii_lowercase(head.target.substr(0, scheme.size())) != scheme)
     return refuse(400, "a proxy request must be CONNECT or absolute-form http://");
   const std::string_view rest = std::string_view(head.target).substr(scheme.size());
   if (rest.find('#') != std::string_view::npos) return refuse(400, "request target has a fragment");
@@ -208,7 +204,7 @@ std::optional<HttpRefusal> resolve_framing(RequestHead& head) {
   if (!codings.empty()) {
     if (!lengths.empty()) return refuse(400, "both Content-Length and Transfer-Encoding");
     if (head.minor_version == 0) return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
-    if (codings.size() != 1 || lowercase(codings.front()) != "chunked")
+    if (codings.size() != 1 || ascii_lowercase(codings.front()) != "chunked")
       return refuse(501, "the only transfer coding accepted is a single chunked");
     head.framing = BodyFraming::chunked;
   } else if (!lengths.empty()) {
@@ -238,10 +234,10 @@ std::optional<HttpRefusal> resolve_connection(RequestHead& head) {
   head.keep_alive = head.minor_version == 1 ? !has("close") : has("keep-alive") && !has("close");
   const auto upgrades = values_of(head.fields, "Upgrade");
   head.websocket_upgrade = head.method == "GET" && has("upgrade") && upgrades.size() == 1 &&
-                           lowercase(upgrades.front()) == "websocket" && head.framing == BodyFraming::none;
+                           ascii_lowercase(upgrades.front()) == "websocket" && head.framing == BodyFraming::none;
   const auto expects = values_of(head.fields, "Expect");
   if (!expects.empty()) {
-    if (expects.size() != 1 || lowercase(expects.front()) != "100-continue")
+    if (expects.size() != 1 || ascii_lowercase(expects.front()) != "100-continue")
       return refuse(417, "the only Expect accepted is 100-continue");
     head.expect_continue = true;
   }
@@ -266,7 +262,7 @@ std::optional<Authority> parse_authority(std::string_view text, std::uint16_t de
       port = after.substr(1);
       if (port.empty()) return std::nullopt;
     }
-    if (!is_ipv6_literal(lowercase(host.substr(1, host.size() - 2)))) return std::nullopt;
+    if (!is_ipv6_literal(ascii_lowercase(host.substr(1, host.size() - 2)))) return std::nullopt;
     out.is_ip_literal = true;
   } else {
     const std::size_t colon = text.find(':');
@@ -275,7 +271,7 @@ std::optional<Authority> parse_authority(std::string_view text, std::uint16_t de
       port = text.substr(colon + 1);
       if (port.empty()) return std::nullopt;
     }
-    const std::string lower_host = lowercase(host);
+    const std::string lower_host = ascii_lowercase(host);
     if (lower_host.empty() || lower_host.size() > 253 ||
         !std::all_of(lower_host.begin(), lower_host.end(), is_dns_char))
       return std::nullopt;
@@ -287,7 +283,7 @@ std::optional<Authority> parse_authority(std::string_view text, std::uint16_t de
         std::all_of(lower_host.begin(), lower_host.end(), [](char c) { return is_digit(c) || c == '.'; }))
       return std::nullopt;
   }
-  out.host = lowercase(host);
+  out.host = ascii_lowercase(host);
   if (port.empty()) {
     if (default_port == 0) return std::nullopt;
     out.port = default_port;
@@ -365,7 +361,7 @@ std::vector<HttpField> forwarded_fields(const RequestHead& head) {
 
   std::vector<HttpField> out;
   for (const HttpField& field : head.fields) {
-    const std::string name = lowercase(field.name);
+    const std::string name = ascii_lowercase(field.name);
     const bool keep_for_upgrade = head.websocket_upgrade && name == "upgrade";
     if (!keep_for_upgrade && std::find(dropped.begin(), dropped.end(), name) != dropped.end()) continue;
     out.push_back(field);

@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "core/replace_all.hpp"
+#include "core/ascii_text.hpp"
 #include "core/utf8.hpp"
 
 namespace bottle {

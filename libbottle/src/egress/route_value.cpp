@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "bottle/core/unique_fd.hpp"
-#include "core/replace_all.hpp"
+#include "core/ascii_text.hpp"
 #include "core/utf8.hpp"
 
 namespace bottle {

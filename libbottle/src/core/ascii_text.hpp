@@ -1,0 +1,57 @@
+#pragma once
+// Small byte-level text helpers shared by the egress code, which follows Python's
+// semantics for each (str.replace, str.lower on ASCII, urllib's unquote).
+
+#include <string>
+#include <string_view>
+
+namespace bottle {
+
+/// Every non-overlapping occurrence of `from`, left to right, replaced by `to`.
+/// Builds a new string rather than editing in place.
+inline std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(text);
+  std::string out;
+  std::size_t pos = 0;
+  for (std::size_t at = text.find(from); at != std::string_view::npos; at = text.find(from, pos)) {
+    out.append(text.substr(pos, at - pos)).append(to);
+    pos = at + from.size();
+  }
+  return out.append(text.substr(pos));
+}
+
+/// A-Z lowered; every other byte as it is.
+inline std::string ascii_lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+/// 0-15 for a hex digit, -1 otherwise.
+inline int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// %XX decoded to its byte; a '%' without two hex digits after it stays as written.
+/// With `plus_is_space`, '+' is a space (form encoding, unquote_plus).
+inline std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (plus_is_space && text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 &&
+               hex_digit_value(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace bottle
