@@ -191,3 +191,29 @@ TEST_CASE("clone objects: a cache that cannot be filled creates nothing", "[dock
   REQUIRE(inside.ok());
   CHECK(trimmed(inside.out).empty());
 }
+
+TEST_CASE("clone objects: two creates at once fill the cache once", "[docker][integration][clone][objects]") {
+  IntegrationHome home;
+  const fs::path repo = make_big_repo(home.path());
+  const std::string cache = bottle::object_cache_volume_name(repo.string());
+  const std::string a = unique_bottle_name("it-objc-a");
+  const std::string b = unique_bottle_name("it-objc-b");
+  Cleanup cleanup{home, {a, b}, cache};
+  run({"docker", "volume", "rm", cache});
+
+  bottle::SystemRunner runner;
+  auto first = runner.start({.argv = {test_paths::bottle_cli, "create", "--name", a, "--image", git_image,
+                                      "--no-egress", "--repo", repo.string()},
+                             .env = home.env()});
+  auto second = runner.start({.argv = {test_paths::bottle_cli, "create", "--name", b, "--image", git_image,
+                                       "--no-egress", "--repo", repo.string()},
+                              .env = home.env()});
+  const auto ra = first->wait();
+  const auto rb = second->wait();
+  INFO(ra.out << ra.err << rb.out << rb.err);
+  REQUIRE(ra.ok());
+  REQUIRE(rb.ok());
+  // The second fill waited for the first and found nothing new to send.
+  CHECK(in_bottle(home, a, "ls /bottle-objects/repo.git/objects/pack/ | grep -c '\\.pack$'") == "1");
+  CHECK(in_bottle(home, b, "git cat-file -s HEAD:blob.bin") == "2097152");
+}
