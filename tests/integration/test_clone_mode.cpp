@@ -15,6 +15,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/core/subprocess.hpp"
 #include "bottle/ops/clone_ops.hpp"
+#include "bottle/workspace/object_cache.hpp"
 #include "cli_harness.hpp"
 
 namespace fs = std::filesystem;
@@ -63,6 +64,7 @@ fs::path make_host_repo(const fs::path& root) {
 struct Bottles {
   IntegrationHome& home;
   std::vector<std::string> names;
+  std::string cache = {};  ///< the repository's object cache volume, removed last
   ~Bottles() {
     for (const auto& name : names) {
       home.cli({"rm", "--force", name});
@@ -70,6 +72,7 @@ struct Bottles {
       run({"docker", "network", "rm", "bottle-" + name + "-net"});
       run({"docker", "volume", "rm", "bottle-" + name + "-repo"});
     }
+    if (!cache.empty()) run({"docker", "volume", "rm", cache});
   }
 };
 
@@ -128,7 +131,7 @@ TEST_CASE("clone mode: three bottles on one repo, work fetched back, the user's 
 
   std::vector<std::string> names;
   for (int i = 1; i <= 3; ++i) names.push_back(unique_bottle_name("it-clone" + std::to_string(i)));
-  Bottles guard{home, names};
+  Bottles guard{home, names, bottle::object_cache_volume_name(repo.string())};
   for (const auto& name : names) {
     const auto r = home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "--repo", repo.string()});
     INFO(name << ": " << r.out << r.err);

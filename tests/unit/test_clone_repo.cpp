@@ -174,7 +174,8 @@ TEST_CASE("clone: docker puts the clone in its own volume and removes it with th
                          "io.bottle.name=api", "bottle-api-repo"});
   Argv expected = plain_argvs[1];
   const auto at = std::find(expected.begin(), expected.end(), "--entrypoint");
-  expected.insert(at, {"--mount", "type=volume,source=bottle-api-repo,target=/workspace"});
+  expected.insert(at, {"--mount", "type=volume,source=bottle-api-repo,target=/workspace", "--mount",
+                       "type=volume,source=bottle-objects-7994907367ce8cdd,target=/bottle-objects,readonly"});
   CHECK(argvs[2] == expected);
   auto removes = docker.remove_argvs(plain);
   removes.push_back({"docker", "volume", "rm", "bottle-api-repo"});

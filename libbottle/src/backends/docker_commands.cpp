@@ -12,6 +12,7 @@
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/workspace/clone_repo.hpp"
+#include "bottle/workspace/object_cache.hpp"
 
 namespace bottle {
 
@@ -126,7 +127,12 @@ std::vector<Argv> DockerCommands::create_argvs(const BottleSpec& spec, const std
   // Clone mode: the workspace is the bottle's own volume, never a host directory.
   const std::string volume = clone_volume_name(spec.name);
   const auto image_at = std::find(create.begin(), create.end(), "--entrypoint");
-  create.insert(image_at, {"--mount", fmt::format("type=volume,source={},target={}", volume, clone_guest_path)});
+  // With it, the repository's shared object cache, read-only: no agent alters what
+  // another bottle reads.
+  create.insert(image_at,
+                {"--mount", fmt::format("type=volume,source={},target={}", volume, clone_guest_path), "--mount",
+                 fmt::format("type=volume,source={},target={},readonly", object_cache_volume_name(spec.repo->path),
+                             object_cache_guest_path)});
   return {network, {options_.docker, "volume", "create", "--label", managed, "--label", named, volume}, create};
 }
 

@@ -15,6 +15,7 @@
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/ops/clone_ops.hpp"
+#include "bottle/ops/object_cache.hpp"
 #include "bottle/ops/start_check.hpp"
 #include "bottle/spec/agent.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
@@ -199,6 +200,9 @@ void Bottles::create(const BottleSpec& requested, bool start_it, const StartOpti
   BottleSpec spec = requested;
   // Clone mode: the host repo is checked and the base fixed before anything exists.
   if (spec.repo) spec.repo = resolve_clone_repo(runner_, spec, warn_);
+  // Its shared object cache is filled before the bottle exists: a fill that fails
+  // leaves no bottle behind.
+  fill_object_cache(runner_, b, spec, store_.dirs());
   // A host-side egress keeps one port for the bottle's life: the guest's proxy
   // address is built from it.
   if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::host && spec.egress.port == 0)

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "bottle/core/error.hpp"
+#include "bottle/ops/object_cache.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -160,6 +161,11 @@ void populate_clone(Runner& runner, Backend& backend, const BottleSpec& spec, co
   if (!spec.repo) return;
   const fs::path marker = dirs.bottle_state_dir(spec.name) / "repo-cloned";
   if (fs::exists(marker)) return;
+  if (uses_object_cache(spec)) {
+    clone_from_object_cache(runner, backend, spec);
+    write_file_atomic(marker, spec.repo->base + "\n", 0600);
+    return;
+  }
   const std::string git_dir = host_git_dir(runner, spec.repo->path);
   std::string bundle;
   {

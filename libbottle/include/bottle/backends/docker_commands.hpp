@@ -85,6 +85,17 @@ class DockerCommands final : public EngineCommands, public EgressCommands {
   std::string parent_host_from(std::string_view bridge_inspect_output) const override;
   Argv bridge_inspect_argv() const;
 
+  /// Clone mode's object cache (workspace/object_cache.hpp), built in
+  /// docker_object_cache.cpp. `docker volume inspect VOLUME`: fails when it is gone.
+  Argv object_cache_inspect_argv(const std::string& volume) const;
+  /// `docker volume create` of the cache of the repository at `repo_path`, labelled
+  /// io.bottle.managed=1, io.bottle.role=objects and io.bottle.repo=PATH.
+  Argv object_cache_create_argv(const std::string& volume, const std::string& repo_path) const;
+  /// The fill container: `docker run --rm -i` of the bottle's image as root with no
+  /// network, every capability dropped, the cache volume mounted read-write, running
+  /// object_cache_fill_script() with the base commit; the bundle goes on stdin.
+  Argv object_cache_fill_argv(const BottleSpec& spec, const std::string& volume) const;
+
  private:
   DockerOptions options_;
 };
