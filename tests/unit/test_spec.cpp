@@ -60,7 +60,7 @@ TEST_CASE("bad specs are rejected with the JSON path and the reason", "[spec]") 
       {R"({"name": "a;rm -rf"})", "spec: $.name: may contain only"},
       {R"({"name": "a\nb"})", "spec: $.name: may contain only"},
       {R"({"name": "..")", "spec: not valid JSON"},
-      {R"({"name": "a", "backend": "podman"})", "spec: $.backend: must be \"docker\" or \"smolmachines\""},
+      {R"({"name": "a", "backend": "podman"})", "spec: $.backend: must be \"docker\", \"smolmachines\" or \"kubernetes\""},
       {R"({"name": "a", "agent": "gpt"})", "spec: $.agent: must be \"claude\" or \"codex\""},
       {R"({"name": "a", "image": "-v"})", "spec: $.image: must not start with '-'"},
       {R"({"name": "a", "image": "x y"})", "spec: $.image: may contain only"},
