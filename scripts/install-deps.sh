@@ -12,6 +12,7 @@ readonly RUNTIME_PKGS=(
   docker.io iptables tmux mitmproxy tinyproxy
   debootstrap debian-archive-keyring busybox-static
   ca-certificates openssl nodejs npm curl procps util-linux git xz-utils
+  python3-yaml
 )
 # clang's libFuzzer and sanitizer runtimes are only a recommendation of clang.
 readonly FUZZ_PKGS=(clang libclang-rt-14-dev)

@@ -78,7 +78,7 @@ TEST_CASE("hostile command-line flags are refused by name, running nothing", "[h
       {"backend unknown",
        {"create", "--backend", "podman"},
        invalid,
-       "--backend: must be \"docker\" or \"smolmachines\""},
+       "--backend: must be \"docker\", \"smolmachines\" or \"kubernetes\""},
       {"agent padded", {"create", "--agent", "codex "}, invalid, "--agent: must be \"claude\" or \"codex\""},
       {"image option", {"create", "--image", "--privileged"}, invalid, "--image: must not start with '-'"},
       {"image with space", {"create", "--image", "a b"}, invalid, "--image: may contain only"},

@@ -1,6 +1,7 @@
 #include "bottle/backends/backend.hpp"
 
 #include <charconv>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -56,8 +57,10 @@ Command Backend::engine_command(Argv argv, EngineCall call) const {
   return Command{.argv = std::move(argv), .timeout = call == EngineCall::query ? timeouts_.query : timeouts_.change};
 }
 
-ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, EngineCall call) {
-  const Command command = engine_command(argv, call);
+ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, EngineCall call,
+                                   std::optional<std::string> stdin_data) {
+  Command command = engine_command(argv, call);
+  command.stdin_data = std::move(stdin_data);
   ProcessResult r = runner_.run(command);
   if (r.timed_out())
     throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
@@ -73,10 +76,15 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, Engi
 }
 
 void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guard) {
-  for (const auto& argv : commands_->create_argvs(spec, guard)) run_checked(argv, "create " + spec.name);
+  const std::vector<Argv> argvs = commands_->create_argvs(spec, guard);
+  for (std::size_t step = 0; step < argvs.size(); ++step)
+    run_checked(argvs[step], "create " + spec.name, EngineCall::change, commands_->create_stdin(spec, step));
 }
 
-void Backend::start(const BottleSpec& spec) { run_checked(commands_->start_argv(spec), "start " + spec.name); }
+void Backend::start(const BottleSpec& spec) {
+  run_checked(commands_->start_argv(spec), "start " + spec.name, EngineCall::change, commands_->start_stdin(spec));
+  if (const auto wait = commands_->start_wait_argv(spec)) run_checked(*wait, "start " + spec.name);
+}
 
 void Backend::stop(const BottleSpec& spec) { run_checked(commands_->stop_argv(spec), "stop " + spec.name); }
 
@@ -100,6 +108,16 @@ void Backend::remove(const BottleSpec& spec) {
 std::vector<BottleInfo> Backend::list() {
   return commands_->parse_list(
       run_checked(commands_->list_argv(), fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
+}
+
+std::vector<BottleInfo> Backend::list(const std::vector<BottleSpec>& specs) {
+  std::vector<BottleInfo> all;
+  for (const auto& argv : commands_->list_argvs(specs)) {
+    auto rows = commands_->parse_list(
+        run_checked(argv, fmt::format("list {} bottles", to_string(kind())), EngineCall::query).out);
+    all.insert(all.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+  }
+  return all;
 }
 
 ProcessResult Backend::exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,

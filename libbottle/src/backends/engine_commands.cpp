@@ -15,6 +15,8 @@ std::string EngineCommands::object_name(std::string_view bottle_name) const {
   return std::string(object_prefix) + std::string(bottle_name);
 }
 
+std::vector<Argv> EngineCommands::list_argvs(const std::vector<BottleSpec>& /*specs*/) const { return {list_argv()}; }
+
 std::map<std::string, std::string> EngineCommands::guest_env(const BottleSpec& spec) const {
   const EgressCommands* e = egress();
   return guest_environment(spec, e ? e->guest_egress(spec) : GuestEgress{});

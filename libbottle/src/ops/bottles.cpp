@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/kubernetes_commands.hpp"
 #include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
@@ -113,6 +114,13 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     docker->set_engine_timeouts(timeouts);
     return docker;
   }
+  if (kind == BackendKind::kubernetes) {
+    auto kubernetes =
+        std::make_unique<Backend>(runner, std::make_unique<KubernetesCommands>(KubernetesOptions{
+                                              .kubectl = host.env_or(Var::bottle_kubectl, "kubectl"), .objects = {}}));
+    kubernetes->set_engine_timeouts(timeouts);
+    return kubernetes;
+  }
 
   SmolmachinesOptions options;
   options.smolvm = host.env_or(Var::bottle_smolvm, "smolvm");
@@ -192,7 +200,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it, const StartOpti
                             b.commands().egress_unavailable_reason()));
   if (store_.exists(requested.name))
     throw Error(ErrorKind::conflict, fmt::format("a bottle named \"{}\" already exists", requested.name));
-  const auto existing = b.list();
+  const auto existing = b.list({requested});
   if (std::any_of(existing.begin(), existing.end(), [&](const BottleInfo& i) { return i.name == requested.name; }))
     throw Error(ErrorKind::conflict,
                 fmt::format("the {} engine already has a bottle named \"{}\" (remove it with `bottle-cli rm {}`)",
@@ -430,7 +438,7 @@ void Bottles::stop(const std::string& name) {
 }
 
 EngineState Bottles::engine_state(const BottleSpec& spec) {
-  for (const auto& info : backend(spec.backend).list())
+  for (const auto& info : backend(spec.backend).list({spec}))
     if (info.name == spec.name) return info.state;
   return EngineState::missing;
 }
@@ -487,8 +495,9 @@ std::vector<BottleRow> Bottles::list() {
   const std::vector<BottleSpec> specs = store_.load_all();
   std::vector<BottleRow> rows;
   std::map<BackendKind, std::vector<BottleInfo>> engine;
-  for (const auto& spec : specs)
-    if (!engine.count(spec.backend)) engine[spec.backend] = backend(spec.backend).list();
+  std::map<BackendKind, std::vector<BottleSpec>> by_backend;
+  for (const auto& spec : specs) by_backend[spec.backend].push_back(spec);
+  for (const auto& [kind, of_kind] : by_backend) engine[kind] = backend(kind).list(of_kind);
 
   for (const auto& spec : specs) {
     BottleRow row{.name = spec.name,

@@ -91,7 +91,7 @@ BottleSpec parse_spec_object(const JsonField& root) {
   BottleSpec s;
   root.only_keys({"name", "backend", "agent", "image", "user", "workspaces", "env", "egress", "allowlist",
                   "forward_host_credentials", "prompt_file", "resources", "protected_paths", "unsafe_unprotected_paths",
-                  "repo"});
+                  "repo", "kubernetes"});
   if (!root.with("name", [&](const JsonField& v) { s.name = v.string(); })) root.fail("missing key \"name\"");
   root.with("backend", [&](const JsonField& v) { s.backend = parse_backend_kind(v.string(), v.path()); });
   root.with("agent", [&](const JsonField& v) { s.agent = parse_agent_kind(v.string(), v.path()); });
@@ -129,6 +129,11 @@ BottleSpec parse_spec_object(const JsonField& root) {
     v.with("base", [&](const JsonField& b) { repo.base = b.string(); });
     s.repo = std::move(repo);
   });
+  root.with("kubernetes", [&](const JsonField& v) {
+    v.only_keys({"context", "namespace"});
+    v.with("context", [&](const JsonField& c) { s.kubernetes.context = c.string(); });
+    v.with("namespace", [&](const JsonField& n) { s.kubernetes.namespace_name = n.string(); });
+  });
   root.with("resources", [&](const JsonField& v) {
     v.only_keys({"cpus", "memory_mib"});
     v.with("cpus", [&](const JsonField& n) { s.resources.cpus = static_cast<int>(n.integer(0, 256)); });
@@ -139,14 +144,22 @@ BottleSpec parse_spec_object(const JsonField& root) {
 
 }  // namespace
 
-std::string_view to_string(BackendKind kind) { return kind == BackendKind::docker ? "docker" : "smolmachines"; }
+std::string_view to_string(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::docker: return "docker";
+    case BackendKind::smolmachines: return "smolmachines";
+    case BackendKind::kubernetes: break;
+  }
+  return "kubernetes";
+}
 
 std::string_view to_string(AgentKind kind) { return kind == AgentKind::claude ? "claude" : "codex"; }
 
 BackendKind parse_backend_kind(std::string_view text, std::string_view field) {
   if (text == "docker") return BackendKind::docker;
   if (text == "smolmachines") return BackendKind::smolmachines;
-  field_error(field, "must be \"docker\" or \"smolmachines\"");
+  if (text == "kubernetes") return BackendKind::kubernetes;
+  field_error(field, "must be \"docker\", \"smolmachines\" or \"kubernetes\"");
 }
 
 AgentKind parse_agent_kind(std::string_view text, std::string_view field) {
@@ -303,6 +316,28 @@ void validate_spec(const BottleSpec& s) {
   for (std::size_t i = 0; i < s.unsafe_unprotected_paths.size(); ++i)
     validate_unprotected_name(s.unsafe_unprotected_paths[i], fmt::format("$.unsafe_unprotected_paths[{}]", i));
   if (s.repo) validate_repo_spec(s);
+  if (!s.kubernetes.context.empty()) validate_kube_context(s.kubernetes.context, "$.kubernetes.context");
+  if (!s.kubernetes.namespace_name.empty())
+    validate_kube_namespace(s.kubernetes.namespace_name, "$.kubernetes.namespace");
+  if (s.backend != BackendKind::kubernetes && s.kubernetes != KubernetesTarget{})
+    field_error("$.kubernetes", "is only for the kubernetes backend");
+  if (s.backend == BackendKind::kubernetes && !s.workspaces.empty())
+    field_error("$.workspaces", "the kubernetes backend does not carry host directories into a cluster yet");
+  if (s.backend == BackendKind::kubernetes && !s.prompt_file.empty())
+    field_error("$.prompt_file", "the kubernetes backend cannot install a prompt file yet");
+}
+
+void validate_kube_context(std::string_view context, std::string_view field) {
+  if (context.empty() || context.size() > 253) field_error(field, "must be 1-253 characters");
+  if (context.front() == '-') field_error(field, "must not start with '-'");
+  if (!std::all_of(context.begin(), context.end(), [](char c) { return c > ' ' && c < 0x7f; }))
+    field_error(field, "may contain only printable ASCII characters without spaces");
+}
+
+void validate_kube_namespace(std::string_view name, std::string_view field) {
+  const bool label_chars = std::all_of(name.begin(), name.end(), [](char c) { return is_lower_alnum(c) || c == '-'; });
+  if (name.empty() || name.size() > 63 || !label_chars || name.front() == '-' || name.back() == '-')
+    field_error(field, "must be a DNS-1123 label: 1-63 of [a-z0-9-], not starting or ending with '-'");
 }
 
 BottleSpec parse_spec(std::string_view json_text) {
@@ -344,6 +379,8 @@ std::string spec_to_json(const BottleSpec& s) {
   o["protected_paths"] = json::array(s.protected_paths.begin(), s.protected_paths.end());
   o["unsafe_unprotected_paths"] = json::array(s.unsafe_unprotected_paths.begin(), s.unsafe_unprotected_paths.end());
   if (s.repo) o["repo"] = json::object{{"path", s.repo->path}, {"branch", s.repo->branch}, {"base", s.repo->base}};
+  if (s.backend == BackendKind::kubernetes)
+    o["kubernetes"] = json::object{{"context", s.kubernetes.context}, {"namespace", s.kubernetes.namespace_name}};
   return detail::pretty_json(o);
 }
 

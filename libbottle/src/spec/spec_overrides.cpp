@@ -105,6 +105,8 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
   else if (flag == "--repo") repo = value_of(args, i);
   else if (flag == "--branch") branch = value_of(args, i);
   else if (flag == "--base") base = value_of(args, i);
+  else if (flag == "--context") context = value_of(args, i);
+  else if (flag == "--namespace") namespace_name = value_of(args, i);
   else return false;
   return true;
 }
@@ -112,7 +114,7 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
 const char* spec_flags_help() {
   return "  --spec FILE                 start from a spec file (JSON, comments allowed)\n"
          "  --name NAME                 bottle name (default: <workspace dir>-<agent>)\n"
-         "  --backend docker|smolmachines\n"
+         "  --backend docker|smolmachines|kubernetes\n"
          "  --agent claude|codex\n"
          "  --image IMAGE               (default: bottle-agent:latest)\n"
          "  --user USER                 agent user inside the bottle (default: node)\n"
@@ -131,7 +133,9 @@ const char* spec_flags_help() {
          "  --repo PATH                 clone mode: the workspace is the bottle's own git clone\n"
          "                              of this host repository (in a volume, at /workspace)\n"
          "  --branch NAME               the agent's branch in the clone (default: bottle/NAME)\n"
-         "  --base REV                  where that branch starts (default: the repo's HEAD)\n";
+         "  --base REV                  where that branch starts (default: the repo's HEAD)\n"
+         "  --context C, --namespace N  kubernetes backend: kubectl context and namespace\n"
+         "                              (default: the kubeconfig's current ones)\n";
 }
 
 BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::string& cwd) {
@@ -143,6 +147,14 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
     s.name = *o.name;
   }
   if (o.backend) as_flag("--backend", [&] { s.backend = parse_backend_kind(*o.backend, "--backend"); });
+  if (o.context) {
+    as_flag("--context", [&] { validate_kube_context(*o.context, "--context"); });
+    s.kubernetes.context = *o.context;
+  }
+  if (o.namespace_name) {
+    as_flag("--namespace", [&] { validate_kube_namespace(*o.namespace_name, "--namespace"); });
+    s.kubernetes.namespace_name = *o.namespace_name;
+  }
   if (o.agent) as_flag("--agent", [&] { s.agent = parse_agent_kind(*o.agent, "--agent"); });
   if (o.image) {
     as_flag("--image", [&] { validate_image(*o.image, "--image"); });

@@ -76,6 +76,9 @@ class Backend {
   /// Runs every remove_argvs() command; objects that are already gone are fine.
   void remove(const BottleSpec& spec);
   std::vector<BottleInfo> list();
+  /// The bottles where `specs` (all of this engine) live: one query per place
+  /// (list_argvs()), their rows together.
+  std::vector<BottleInfo> list(const std::vector<BottleSpec>& specs);
   /// Run a command in the bottle. Non-tty runs capture output unless `interactive`.
   ProcessResult exec(const BottleSpec& spec, const Argv& command, const ExecOptions& options,
                      std::optional<std::string> stdin_data = std::nullopt, bool interactive = false);
@@ -90,7 +93,8 @@ class Backend {
  private:
   /// Run with the deadline of `call` and throw Error(backend) with the engine's
   /// stderr when it fails (or says it timed out).
-  ProcessResult run_checked(const Argv& argv, std::string_view what, EngineCall call = EngineCall::change);
+  ProcessResult run_checked(const Argv& argv, std::string_view what, EngineCall call = EngineCall::change,
+                            std::optional<std::string> stdin_data = std::nullopt);
 
   Runner& runner_;
   std::unique_ptr<EngineCommands> commands_;

@@ -102,6 +102,21 @@ class EngineCommands {
   virtual std::vector<Argv> remove_argvs(const BottleSpec& spec) const = 0;
   /// One engine query listing every bottle this engine owns.
   virtual Argv list_argv() const = 0;
+  /// The queries that list the bottles of `specs` (all of this engine). An engine
+  /// whose bottles live in different places (Kubernetes contexts and namespaces)
+  /// asks each place once; the default is {list_argv()}.
+  virtual std::vector<Argv> list_argvs(const std::vector<BottleSpec>& specs) const;
+  /// What create_argvs()[step] reads on its stdin (`kubectl apply -f -` reads the
+  /// objects); nullopt: nothing. Never a real secret in an argv: it goes here.
+  virtual std::optional<std::string> create_stdin(const BottleSpec& /*spec*/, std::size_t /*step*/) const {
+    return std::nullopt;
+  }
+  /// What start_argv() reads on its stdin; nullopt: nothing.
+  virtual std::optional<std::string> start_stdin(const BottleSpec& /*spec*/) const { return std::nullopt; }
+  /// A command run after start_argv() that returns once the bottle can run
+  /// commands (a pod is scheduled and its container runs); nullopt: start_argv()
+  /// already waits.
+  virtual std::optional<Argv> start_wait_argv(const BottleSpec& /*spec*/) const { return std::nullopt; }
   virtual Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const = 0;
   /// The agent's argv, as the agent user in the spec's workdir, with the spec's env.
   /// `tty` selects interactive mode.

@@ -32,6 +32,7 @@ enum class Var {
   bottle_docker,
   bottle_egress_image,
   bottle_smolvm,
+  bottle_kubectl,
   bottle_mitmdump,
   bottle_pipelock,
   bottle_pty_resize,

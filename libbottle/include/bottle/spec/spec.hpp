@@ -4,7 +4,8 @@
 //
 //   {
 //     "name": "api-work",                 // [a-z0-9][a-z0-9_-]*, <= 48 chars, no "--"
-//     "backend": "docker",                // "docker" | "smolmachines"
+//     "backend": "docker",                // "docker" | "smolmachines" | "kubernetes"
+//     "kubernetes": {"context": "prod", "namespace": "agents"},  // backend kubernetes only
 //     "agent": "codex",                   // "claude" | "codex"
 //     "image": "bottle-agent:latest",
 //     "user": "node",
@@ -36,7 +37,7 @@
 
 namespace bottle {
 
-enum class BackendKind { docker, smolmachines };
+enum class BackendKind { docker, smolmachines, kubernetes };
 enum class AgentKind { claude, codex };
 
 std::string_view to_string(BackendKind kind);
@@ -97,6 +98,14 @@ struct RepoSpec {
   bool operator==(const RepoSpec&) const = default;
 };
 
+/// Where a kubernetes-backend bottle lives. Empty fields: kubectl's own choice (the
+/// kubeconfig's current context, and that context's namespace).
+struct KubernetesTarget {
+  std::string context;         ///< $.kubernetes.context: 1-253 printable ASCII, no space, not starting with '-'
+  std::string namespace_name;  ///< $.kubernetes.namespace: a DNS-1123 label
+  bool operator==(const KubernetesTarget&) const = default;
+};
+
 inline constexpr std::string_view default_image = "bottle-agent:latest";
 inline constexpr std::string_view default_guest_workspace = "/workspace";
 
@@ -121,6 +130,8 @@ struct BottleSpec {
   std::vector<std::string> unsafe_unprotected_paths;
   /// Clone mode; nullopt: the workspaces are plain mounts.
   std::optional<RepoSpec> repo;
+  /// Backend kubernetes only: the kubectl context and namespace.
+  KubernetesTarget kubernetes;
 
   /// The directory the agent starts in: the first workspace's guest path, else the
   /// clone (clone mode), else the user's home.
@@ -144,6 +155,10 @@ void validate_bottle_name(std::string_view name, std::string_view field = "name"
 /// A DNS hostname (letters, digits, '-', '.'; labels 1-63; total <= 253), lowercased
 /// by the caller. `allow_wildcard` permits one leading "*.".
 void validate_hostname(std::string_view host, std::string_view field, bool allow_wildcard = false);
+/// A kubectl context name: 1-253 of printable ASCII without spaces, not starting with '-'.
+void validate_kube_context(std::string_view context, std::string_view field);
+/// A Kubernetes namespace: a DNS-1123 label (1-63 of [a-z0-9-], not starting or ending with '-').
+void validate_kube_namespace(std::string_view name, std::string_view field);
 /// An environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 void validate_env_name(std::string_view key, std::string_view field);
 /// An environment variable value: at most 4096 bytes of UTF-8 without NUL.

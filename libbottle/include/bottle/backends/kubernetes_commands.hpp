@@ -1,0 +1,94 @@
+#pragma once
+// KubernetesCommands: bottles as Kubernetes objects, as kubectl argvs.
+//
+// A bottle NAME is the objects kube_objects() generates (kube/kube_objects.hpp),
+// named from kube_base_name(NAME) and labelled io.bottle.managed=1 and
+// io.bottle.name=NAME, in the spec's context and namespace ($.kubernetes; empty:
+// kubectl's current ones). Every argv starts with
+//   kubectl [--context C] [--namespace N]
+// and the objects travel on stdin (`kubectl apply -f -`), never in an argv or a file.
+//
+//   create  apply everything but the agent pod: its NetworkPolicy (and workspace PVCs)
+//           exist before any pod does
+//   start   apply every object again (idempotent), which makes the agent pod, then
+//           `kubectl wait --for=condition=Ready` on it
+//   stop    delete the agent pod; its policy and volumes stay
+//   rm      delete pods, then every other kind bottle makes, by io.bottle.name
+//   ls      `kubectl get pods,networkpolicies -l io.bottle.managed=1 -o json` in each
+//           place bottles live: the agent NetworkPolicy says the bottle exists
+//           (stopped), its agent pod says how it runs
+//   exec    `kubectl exec [-i] [-t] -c agent POD -- CMD`
+//
+// Egress does not run in a cluster yet: egress() is nullptr, so a bottle that needs
+// it (routes, forwarded credentials) is refused before anything is made, and every
+// other bottle is generated with egress off: its agent pod's NetworkPolicy denies all
+// egress and ingress.
+//
+// Commands run as the pod's non-root user whatever ExecOptions::user asks: a pod that
+// passes the restricted Pod Security Standard has no root to switch to.
+
+#include <boost/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bottle/backends/engine_commands.hpp"
+#include "bottle/kube/kube_objects.hpp"
+
+namespace bottle {
+
+struct KubernetesOptions {
+  std::string kubectl = "kubectl";  ///< the kubectl CLI (name on PATH or absolute path)
+  /// How objects are generated; namespace_name is replaced by the bottle's.
+  KubeOptions objects;
+  /// How long start waits for the agent pod to become Ready (kubectl's --timeout).
+  std::string ready_timeout = "240s";
+};
+
+/// The agent pod's one container.
+inline constexpr std::string_view kube_agent_container = "agent";
+
+class KubernetesCommands final : public EngineCommands {
+ public:
+  explicit KubernetesCommands(KubernetesOptions options = {});
+  BackendKind kind() const override { return BackendKind::kubernetes; }
+
+  /// `kubectl [--context C] [--namespace N]`: how every argv for this bottle starts.
+  Argv kubectl(const BottleSpec& spec) const;
+  /// The bottle's objects, in apply order, with egress off; without a namespace in
+  /// the spec, the objects name none either (kubectl's context decides).
+  /// Throws Error(invalid_input) like kube_objects().
+  std::vector<boost::json::object> objects(const BottleSpec& spec) const;
+
+  std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
+  std::optional<std::string> create_stdin(const BottleSpec& spec, std::size_t step) const override;
+  Argv start_argv(const BottleSpec& spec) const override;
+  std::optional<std::string> start_stdin(const BottleSpec& spec) const override;
+  std::optional<Argv> start_wait_argv(const BottleSpec& spec) const override;
+  Argv stop_argv(const BottleSpec& spec) const override;
+  std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
+  /// The current context and namespace.
+  Argv list_argv() const override;
+  /// One query per distinct (context, namespace) of `specs`; list_argv() for none.
+  std::vector<Argv> list_argvs(const std::vector<BottleSpec>& specs) const override;
+  Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const override;
+  AgentArgv agent_argv(const BottleSpec& spec, const Argv& agent_args, bool tty) const override;
+
+  /// Reads kubectl's `get -o json` List: Pods and NetworkPolicies labelled
+  /// io.bottle.managed=1, each with a bottle name label, a creationTimestamp
+  /// (RFC 3339, UTC) and, for pods, io.bottle.role and status.phase. Pod phase
+  /// Running is running, Succeeded/Failed stopped, Pending "pending", Unknown
+  /// "unknown", a pod being deleted "terminating". Anything else throws
+  /// Error(backend) naming the item and field, never the value.
+  std::vector<BottleInfo> parse_list(const std::string& output) const override;
+  /// kubectl's "(NotFound)" / "not found" in stderr.
+  bool is_gone(const ProcessResult& result) const override;
+
+  const EgressCommands* egress() const override { return nullptr; }
+  std::string egress_unavailable_reason() const override;
+
+ private:
+  KubernetesOptions options_;
+};
+
+}  // namespace bottle

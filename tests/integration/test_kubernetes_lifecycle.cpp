@@ -1,0 +1,172 @@
+// bottle-cli --backend kubernetes against the fake kubectl (tests/fakes/fake_kubectl.py):
+// kept state, exact argv grammar, a strict schema and restricted-PSS check of every
+// object applied, and each agent pod backed by a Docker container (--network none,
+// the pod's uid, no capabilities, read-only root). Needs Docker and bottle-test:latest.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "cli_harness.hpp"
+
+namespace {
+
+void use_fake_kubectl(IntegrationHome& home) {
+  home.env()["BOTTLE_KUBECTL"] = std::string(test_paths::source_dir) + "/tests/fakes/fake_kubectl.py";
+  home.env()["FAKE_KUBECTL_STATE"] = (home.path() / "kube-state").string();
+  home.env()["FAKE_KUBECTL_LOG"] = (home.path() / "kube.log").string();
+  home.env()["FAKE_KUBECTL_CONTEXTS"] = "fake";
+  home.env()["FAKE_KUBECTL_NAMESPACES"] = "default,agents";
+}
+
+std::vector<boost::json::array> logged_argvs(const IntegrationHome& home) {
+  std::ifstream in(home.path() / "kube.log");
+  std::vector<boost::json::array> argvs;
+  std::string line;
+  while (std::getline(in, line)) argvs.push_back(boost::json::parse(line).at("argv").as_array());
+  return argvs;
+}
+
+// The objects the fake keeps, as "namespace/kinds/name.json" paths.
+std::vector<std::string> kept_objects(const IntegrationHome& home) {
+  std::vector<std::string> out;
+  const auto state = home.path() / "kube-state";
+  if (!std::filesystem::exists(state)) return out;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(state))
+    if (entry.is_regular_file()) out.push_back(std::filesystem::relative(entry.path(), state).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> create_args(const std::string& name, const std::string& namespace_name) {
+  return {"create",       "--backend", "kubernetes", "--context",   "fake",    "--namespace",
+          namespace_name, "--name",    name,         "--no-egress", "--image", "bottle-test:latest"};
+}
+
+}  // namespace
+
+TEST_CASE("kubernetes: create, ls, exec, stop, start, rm of a --no-egress bottle against the fake kubectl",
+          "[kubernetes][integration]") {
+  IntegrationHome home;
+  use_fake_kubectl(home);
+  const std::string name = unique_bottle_name("it-kube");
+  const std::string pod = "bottle-" + name + "-agent";
+
+  auto r = home.cli(create_args(name, "agents"));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(kept_objects(home) ==
+        std::vector<std::string>{"agents/networkpolicies/" + pod + ".json", "agents/pods/" + pod + ".json"});
+
+  r = home.cli({"ls", "--json"});
+  REQUIRE(r.ok());
+  auto rows = boost::json::parse(r.out).as_array();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].at("name") == name.c_str());
+  CHECK(rows[0].at("backend") == "kubernetes");
+  CHECK(rows[0].at("state") == "running");
+  CHECK(rows[0].at("egress") == "off");
+
+  // The pod's uid and working directory; the exit status comes back.
+  r = home.cli({"exec", name, "--", "sh", "-c", "id -u; pwd; exit 3"});
+  INFO(r.err);
+  CHECK(r.code == 3);
+  CHECK(r.out == "1000\n/home/node\n");
+  // A read-only root and no network (the deny-all policy, enforced by the fake).
+  r = home.cli({"exec", name, "--", "sh", "-c", "touch /bottle-root-test"});
+  CHECK(r.code != 0);
+  r = home.cli({"exec", name, "--", "sh", "-c", "ls /sys/class/net"});
+  CHECK(r.out == "lo\n");
+
+  r = home.cli({"stop", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(kept_objects(home) == std::vector<std::string>{"agents/networkpolicies/" + pod + ".json"});
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"stopped\""));
+  r = home.cli({"exec", name, "--", "true"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("(NotFound)"));
+
+  r = home.cli({"start", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"running\""));
+  CHECK(home.cli({"exec", name, "--", "true"}).ok());
+
+  r = home.cli({"rm", "--force", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(home.cli({"ls", "--json"}).out == "[]\n");
+  CHECK(kept_objects(home).empty());
+  CHECK(home.run({"docker", "inspect", "fakekube-agents-" + pod}).code != 0);
+
+  // Every kubectl call named the bottle's context and namespace.
+  const auto argvs = logged_argvs(home);
+  REQUIRE_FALSE(argvs.empty());
+  for (const auto& argv : argvs) {
+    INFO(boost::json::serialize(argv));
+    REQUIRE(argv.size() > 4);
+    CHECK(argv[0] == "--context");
+    CHECK(argv[1] == "fake");
+    CHECK(argv[2] == "--namespace");
+    CHECK(argv[3] == "agents");
+  }
+}
+
+TEST_CASE("kubernetes: bad namespace, missing namespace, RBAC denial and an unreachable cluster leave nothing",
+          "[kubernetes][integration]") {
+  IntegrationHome home;
+  use_fake_kubectl(home);
+  const std::string name = unique_bottle_name("it-kube-bad");
+
+  // Not a DNS label: refused before kubectl runs.
+  auto r = home.cli(create_args(name, "Bad_NS"));
+  CHECK(r.code == 3);
+  CHECK_THAT(r.err, Catch::Contains("--namespace: must be a DNS-1123 label"));
+  CHECK(logged_argvs(home).empty());
+
+  r = home.cli(create_args(name, "nope"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("namespaces \"nope\" not found"));
+  CHECK(kept_objects(home).empty());
+
+  // The user may create policies but not pods: create made the policy, start was
+  // refused, and the rollback deleted the policy again.
+  home.env()["FAKE_KUBECTL_FORBID"] = "pods";
+  r = home.cli(create_args(name, "agents"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("(Forbidden)"));
+  CHECK_THAT(r.err, Catch::Contains("cannot create resource \"pods\""));
+  CHECK(kept_objects(home).empty());
+  home.env().erase("FAKE_KUBECTL_FORBID");
+  CHECK(home.cli({"ls", "--json"}).out == "[]\n");
+
+  home.env()["FAKE_KUBECTL_UNREACHABLE"] = "1";
+  r = home.cli(create_args(name, "agents"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("connection to the server"));
+  home.env().erase("FAKE_KUBECTL_UNREACHABLE");
+
+  home.env()["BOTTLE_KUBECTL"] = (home.path() / "no-such-kubectl").string();
+  r = home.cli(create_args(name, "agents"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("could not run"));
+  CHECK(kept_objects(home).empty());
+}
+
+TEST_CASE("kubernetes: a bottle that needs egress is refused before anything is made", "[kubernetes][integration]") {
+  IntegrationHome home;
+  use_fake_kubectl(home);
+  const auto route = home.path() / "token";
+  std::ofstream(route) << "not-a-real-token\n";
+  const auto spec = home.path() / "spec.json";
+  std::ofstream(spec) << R"({"name":")" << unique_bottle_name("it-kube-egress")
+                      << R"(","backend":"kubernetes","image":"bottle-test:latest","egress":{"routes":[{"name":"gh",)"
+                      << R"("hosts":["api.github.com"],"dummy":"bottle-dummy-gh","value_file":")" << route.string()
+                      << R"("}]}})";
+  const auto r = home.cli({"create", "--spec", spec.string()});
+  CHECK(r.code == 6);
+  CHECK_THAT(r.err, Catch::Contains("does not run egress in a cluster yet"));
+  CHECK(logged_argvs(home).empty());
+  CHECK(kept_objects(home).empty());
+}
