@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
@@ -81,7 +82,52 @@ int open_namespace(pid_t vmm, const char* kind, std::string& problem) {
   return fd;
 }
 
+// The VM's own root disk. The guest sees every top-level entry of the host's root (its
+// tools, /tmp, the test's directories), bound in, but the root itself is `disk`: a
+// directory that guest root creates at the top level (mkdir /workspace) lands there, on
+// the machine's disk, never in the host's root, and stays until the machine is deleted.
+std::optional<std::string> build_guest_root(const fs::path& disk) {
+  const auto failed = [&](const std::string& what) {
+    return "agent operation failed: start machine: guest root disk " + disk.string() + ": " + what;
+  };
+  std::error_code error;
+  fs::create_directories(disk, error);
+  if (error) { return failed("create: " + error.message()); }
+  // pivot_root needs the new root to be a mount point of its own.
+  if (mount(disk.c_str(), disk.c_str(), nullptr, MS_BIND, nullptr) != 0) { return failed("bind: " + errno_text()); }
+  for (const auto& entry : fs::directory_iterator("/", error)) {
+    const fs::path target = disk / entry.path().filename();
+    std::error_code ignored;
+    if (entry.is_symlink(ignored)) {
+      if (!fs::exists(fs::symlink_status(target, ignored))) {
+        fs::create_symlink(fs::read_symlink(entry.path(), ignored), target, ignored);
+      }
+      continue;
+    }
+    if (entry.is_directory(ignored)) {
+      fs::create_directory(target, ignored);
+    } else if (!fs::exists(target, ignored)) {
+      const int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (fd >= 0) { close(fd); }
+    }
+    if (mount(entry.path().c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      return failed("bind " + entry.path().string() + ": " + errno_text());
+    }
+  }
+  if (error) { return failed("list /: " + error.message()); }
+  const fs::path old_root = disk / ".fake-smolvm-host-root";
+  fs::create_directory(old_root, error);
+  if (syscall(SYS_pivot_root, disk.c_str(), old_root.c_str()) != 0) { return failed("pivot_root: " + errno_text()); }
+  if (chdir("/") != 0 || umount2("/.fake-smolvm-host-root", MNT_DETACH) != 0) {
+    return failed("detach the host root: " + errno_text());
+  }
+  rmdir("/.fake-smolvm-host-root");
+  return std::nullopt;
+}
+
 }  // namespace
+
+fs::path guest_root_disk(const fs::path& guest_fs) { return guest_fs / ".root-disk"; }
 
 std::optional<Volume> parse_volume(const std::string& spec) {
   Volume volume;
@@ -121,6 +167,7 @@ std::optional<std::string> build_guest_mounts(const fs::path& guest_fs, const st
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return "agent operation failed: start machine: making the guest mount namespace private: " + errno_text();
   }
+  if (auto problem = build_guest_root(guest_root_disk(guest_fs))) { return problem; }
   for (const auto& spec : volumes) {
     if (auto problem = mount_volume(guest_fs, spec)) { return problem; }
   }

@@ -5,6 +5,13 @@
 // stop kills the VMM and the namespace dies with it. The host's mount table is never
 // touched, which is why building the namespace needs root (CAP_SYS_ADMIN).
 //
+// The guest's root. A real VM has its own root disk: what guest root makes at the top
+// level (mkdir /workspace) is on that disk, never on the host. The fake gives each
+// machine a root directory of its own (guest_root_disk, kept until delete), binds every
+// top-level entry of the host's root into it, and pivots into it; so the guest still
+// sees the host's tools and directories, but a new top-level directory lands on the
+// machine's disk.
+//
 // The guest's network. A real VM created without `--net` has no NIC at all: only its
 // own loopback, up. The fake gives such a machine its own network namespace the same
 // way (built by start next to the mount namespace, held by the VMM, joined by every
@@ -35,9 +42,12 @@ std::optional<Volume> parse_volume(const std::string& spec);
 // this rule, so `-w GUEST` always lands in the volume mounted for GUEST.
 std::filesystem::path guest_dir_on_host(const std::filesystem::path& guest_fs, const std::string& guest_dir);
 
+// The machine's root disk: GUEST_FS/.root-disk (removed with GUEST_FS at delete).
+std::filesystem::path guest_root_disk(const std::filesystem::path& guest_fs);
+
 // Child side, right after fork: moves the calling process into a new private mount
-// namespace and mounts the volumes there. Returns the error line for the user (without
-// "Error: ") when it cannot.
+// namespace whose root is the machine's root disk, and mounts the volumes there. Returns the error line for the user
+// (without "Error: ") when it cannot.
 std::optional<std::string> build_guest_mounts(const std::filesystem::path& guest_fs,
                                               const std::vector<std::string>& volumes);
 

@@ -63,8 +63,6 @@ TEST_CASE("clone spec: every bad field is named", "[clone][spec]") {
         "spec: $.repo.base: must not start with '-'");
   CHECK(error_of([] { parse_spec(R"({"name": "x", "repo": {"path": "/r", "base": "a b"}})"); }) ==
         "spec: $.repo.base: must be printable ASCII without spaces");
-  CHECK(error_of([] { parse_spec(R"({"name": "x", "backend": "smolmachines", "repo": {"path": "/r"}})"); }) ==
-        "spec: $.repo: clone mode runs on the docker backend only (smolmachines: not yet)");
   CHECK(error_of([] { parse_spec(R"({"name": "x", "workspaces": [{"host": "/h"}], "repo": {"path": "/r"}})"); }) ==
         "spec: $.workspaces[0].guest: clone mode puts the clone at /workspace; mount this workspace elsewhere");
 }

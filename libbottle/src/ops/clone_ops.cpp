@@ -8,6 +8,7 @@
 
 #include "bottle/core/error.hpp"
 #include "bottle/ops/object_cache.hpp"
+#include "bottle/workspace/clone_vm.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -178,7 +179,7 @@ void populate_clone(Runner& runner, Backend& backend, const BottleSpec& spec, co
     bundle = read_file(file.path(), std::size_t{1} << 36);
   }
   const ProcessResult prepared =
-      run_in_bottle(runner, backend, spec, "root", guest_clone_prepare_script(), {spec.user});
+      run_in_bottle(runner, backend, spec, "root", clone_prepare_script(spec.backend), {spec.user});
   if (!prepared.ok())
     throw Error(ErrorKind::backend, fmt::format("clone: could not prepare {} in bottle {}: {}", clone_guest_path,
                                                 spec.name, last_lines(prepared)));
@@ -270,7 +271,9 @@ FetchReport fetch_clone(Runner& runner, Backend& backend, const BottleSpec& spec
     return report;
   }
   refs.push_back("^" + repo.base);
-  const ProcessResult made = run_in_bottle(runner, backend, spec, spec.user, guest_bundle_script(), refs);
+  const ProcessResult made =
+      run_in_bottle(runner, backend, spec, spec.user, guest_bundle_script(), refs,
+                    clone_bundle_streams(spec.backend) ? std::optional<std::string>("") : std::nullopt);
   if (!made.ok())
     throw Error(ErrorKind::backend,
                 fmt::format("fetch: git bundle create in bottle {} failed: {}", spec.name, last_lines(made)));

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "bottle/core/error.hpp"
+#include "bottle/workspace/clone_vm.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -104,12 +105,16 @@ void validate_repo_spec(const BottleSpec& spec) {
   validate_path(repo.path, "$.repo.path");
   if (!repo.branch.empty()) validate_branch_name(repo.branch, "$.repo.branch");
   if (!repo.base.empty()) validate_revision(repo.base, "$.repo.base");
-  if (spec.backend != BackendKind::docker)
-    spec_error("$.repo", "clone mode runs on the docker backend only (smolmachines: not yet)");
-  for (std::size_t i = 0; i < spec.workspaces.size(); ++i)
+  for (std::size_t i = 0; i < spec.workspaces.size(); ++i) {
     if (spec.workspaces[i].guest == clone_guest_path)
       spec_error(fmt::format("$.workspaces[{}].guest", i),
                  fmt::format("clone mode puts the clone at {}; mount this workspace elsewhere", clone_guest_path));
+    if (spec.backend == BackendKind::smolmachines && clone_on_host_mount(spec.workspaces[i].guest))
+      spec_error(fmt::format("$.workspaces[{}].guest", i),
+                 fmt::format("on smolmachines the clone is made on the VM's own disk at {}; a workspace mounted at "
+                             "{} would put it in a host directory instead",
+                             clone_guest_path, spec.workspaces[i].guest));
+  }
 }
 
 std::map<std::string, std::string> host_git_env(const std::string& git_dir) {

@@ -29,7 +29,8 @@ RepoSpec resolve_clone_repo(Runner& runner, const BottleSpec& spec,
 std::string host_git_dir(Runner& runner, const std::string& path);
 
 /// Provisioning: at the bottle's first start, clone the host repository into its
-/// clone volume (a bundle made on the host, cloned inside as the agent user) and
+/// clone volume (Docker) or onto the VM's disk (smolmachines) (a bundle made on the
+/// host, sent in on exec stdin, cloned inside as the agent user) and
 /// check out the branch at the base. Later starts find the marker and do nothing.
 void populate_clone(Runner& runner, Backend& backend, const BottleSpec& spec, const StateDirs& dirs);
 
