@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/frontend/dashboard_clone.hpp"
@@ -220,4 +221,32 @@ TEST_CASE("dashboard clone: the worker's cache reads a running clone every inter
   shown = rows();
   cache.fill(bottles, runner, shown, t0 + std::chrono::seconds(19));
   CHECK(status_reads == 5);  // the interval passed for both
+}
+
+TEST_CASE("dashboard clone: the worker's fetch job reports its error on the status line", "[dashboard][clone]") {
+  TempDir home;
+  const StateDirs dirs{home.path() / "config", home.path() / "state"};
+  BottleSpec plain = minimal_docker_spec();
+  plain.name = "web";
+  SpecStore(dirs).save(plain);
+  auto runner = std::make_unique<RecordingRunner>();
+  runner->fallback = exited(0, "");
+  const BackendFactory factory = [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
+    return std::make_unique<Backend>(r, std::make_unique<DockerCommands>());
+  };
+  DashboardWorker worker(Host(), std::move(runner), dirs, factory, std::chrono::milliseconds(20));
+  worker.start();
+  worker.submit(DashboardWorker::Job::fetch, "web");
+  worker.submit(DashboardWorker::Job::fetch, "ghost");
+  std::vector<DashboardWorker::Message> messages;
+  for (int i = 0; i < 500 && messages.size() < 2; ++i) {
+    for (auto& m : worker.take_messages()) messages.push_back(std::move(m));
+    if (messages.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  worker.stop();
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0] == DashboardWorker::Message{
+                           "fetch web: fetch: bottle \"web\" is not in clone mode (create it with --repo)", true});
+  CHECK(messages[1].error);
+  CHECK_THAT(messages[1].text, Catch::StartsWith("fetch ghost: "));
 }
