@@ -239,7 +239,7 @@ TEST_CASE("dashboard clone: the worker's fetch job reports its error on the stat
   worker.submit(DashboardWorker::Job::fetch, "web");
   worker.submit(DashboardWorker::Job::fetch, "ghost");
   std::vector<DashboardWorker::Message> messages;
-  for (int i = 0; i < 500 && messages.size() < 2; ++i) {
+  for (int i = 0; i < 2000 && messages.size() < 2; ++i) {
     for (auto& m : worker.take_messages()) messages.push_back(std::move(m));
     if (messages.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
