@@ -122,6 +122,10 @@ class App {
         model_.set_status("removing " + action.bottle + "...");
         worker_.submit(DashboardWorker::Job::remove, action.bottle);
         break;
+      case K::fetch:
+        model_.set_status("fetching " + action.bottle + "...");
+        worker_.submit(DashboardWorker::Job::fetch, action.bottle);
+        break;
       default: break;
     }
   }

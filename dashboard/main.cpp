@@ -30,7 +30,7 @@ constexpr const char* usage_text =
     "  --version      print the version\n"
     "\n"
     "keys: Up/Down or k/j move, Enter attach, r resume, s stop, d remove,\n"
-    "      / filter, ? help, q quit\n"
+    "      f fetch (clone mode), l egress log, / filter, ? help, q quit\n"
     "\n"
     "BOTTLE_HOME (or XDG_CONFIG_HOME / XDG_STATE_HOME) selects the state directory.\n"
     "BOTTLE_ENGINE_TIMEOUT=SECONDS limits every engine call (default 30 s for queries,\n"

@@ -3,10 +3,10 @@
 #include <curses.h>
 
 #include <algorithm>
-#include <array>
 #include <string>
 #include <vector>
 
+#include "bottle/frontend/dashboard_table.hpp"
 #include "bottle/frontend/egress_detail.hpp"
 
 namespace bottle::dashboard {
@@ -34,6 +34,7 @@ void draw_help() {
       "  r              resume: <agent> --continue || <agent>",
       "  s              stop the bottle",
       "  d              remove the bottle (asks y/n)",
+      "  f              fetch the bottle's commits (clone mode)",
       "  /              filter (type; Enter keeps, Esc clears)",
       "  l              egress log of the bottle (l, Esc or q: back)",
       "  ?              this help          q  quit",
@@ -83,27 +84,9 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   }
   const auto& rows = model.visible();
 
-  // Column widths from the content, each capped so the row fits the screen;
-  // the workspace column gives way first.
-  std::array<std::size_t, row_columns.size()> widths{};
-  std::vector<DashCells> cells;
-  cells.reserve(rows.size());
-  for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = row_columns[c].size();
-  for (const auto& row : rows) {
-    cells.push_back(dash_cells(row, now));
-    for (std::size_t c = 0; c < widths.size(); ++c) widths[c] = std::max(widths[c], cells.back()[c].size());
-  }
-  widths[0] = std::min<std::size_t>(widths[0], 32);
-  std::size_t total = 0;
-  for (std::size_t c = 0; c < widths.size(); ++c) total += widths[c] + 2;
+  // The table's lines, laid out to the screen's width (dashboard_table.hpp).
   const auto cols = static_cast<std::size_t>(std::max(COLS, 1));
-  auto& workspace = widths[workspace_column];
-  if (total > cols) workspace = std::max<std::size_t>(9, workspace - std::min(workspace, total - cols));
-  auto line_of = [&](auto cell_at) {
-    std::string line;
-    for (std::size_t c = 0; c < widths.size(); ++c) line += fit(cell_at(c), widths[c]) + "  ";
-    return line;
-  };
+  const auto lines = dash_table_lines(rows, now, cols);
 
   std::string title = " bottle-dashboard  " + std::to_string(rows.size()) + "/" + std::to_string(model.rows().size()) +
                       " bottles" + (model.filter().empty() ? "" : "  filter: " + model.filter()) +
@@ -112,14 +95,13 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   put(0, 0, fit(title, cols), COLS);
   attroff(A_REVERSE);
   attron(A_BOLD);
-  put(1, 0, line_of([](std::size_t c) { return std::string(row_columns[c]); }), COLS);
+  put(1, 0, lines.front(), COLS);
   attroff(A_BOLD);
 
   const int body = std::max(LINES - 4, 1);
   const int top = model.scroll_top(body);
   if (rows.empty()) put(2, 0, model.rows().empty() ? "no bottles" : "no bottle matches the filter", COLS);
   for (int i = 0; i < body && top + i < static_cast<int>(rows.size()); ++i) {
-    const auto& row_cells = cells[static_cast<std::size_t>(top + i)];
     const bool selected = top + i == model.selected_index();
     // A bottle that changed protected workspace paths, or whose requests egress blocked lately, stands out.
     const auto& shown_row = rows[static_cast<std::size_t>(top + i)];
@@ -127,7 +109,7 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
                        (shown_row.egress_activity && shown_row.egress_activity->blocked > 0);
     if (selected) attron(A_REVERSE);
     if (alert) attron(A_BOLD);
-    put(2 + i, 0, line_of([&](std::size_t c) { return row_cells[c]; }), COLS);
+    put(2 + i, 0, lines[static_cast<std::size_t>(top + i) + 1], COLS);
     if (alert) attroff(A_BOLD);
     if (selected) attroff(A_REVERSE);
   }
@@ -140,7 +122,9 @@ void draw(DashboardModel& model, std::int64_t now, bool inside_tmux) {
   switch (model.mode()) {
     case DashMode::filter: prompt = "/" + model.filter(); break;
     case DashMode::confirm_remove: prompt = "remove " + model.confirm_target() + "? (y/n)"; break;
-    default: prompt = "Enter attach  r resume  s stop  d remove  l egress log  / filter  ? help  q quit"; break;
+    default:
+      prompt = "Enter attach  r resume  s stop  d remove  f fetch  l egress log  / filter  ? help  q quit";
+      break;
   }
   put(LINES - 1, 0, prompt, COLS);
   if (model.mode() == DashMode::help) draw_help();

@@ -238,3 +238,100 @@ TEST_CASE("dashboard in tmux: lists, launches and resumes in panes, quits cleanl
   INFO(removed.err);
   CHECK(removed.ok());
 }
+
+namespace {
+
+std::string git_out(IntegrationHome& home, const fs::path& repo, std::vector<std::string> args) {
+  args.insert(args.begin(), {"git", "-C", repo.string()});
+  const auto r = home.run(std::move(args));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dashboard in tmux: a clone-mode bottle shows its branch and ahead count and f fetches it",
+          "[dashboard][docker][integration][clone]") {
+  DashboardTmux t;
+  auto& home = t.home();
+  const fs::path repo = home.path() / "repo";
+  fs::create_directories(repo);
+  git_out(home, repo, {"init", "-q", "-b", "main"});
+  git_out(home, repo, {"config", "user.name", "host"});
+  git_out(home, repo, {"config", "user.email", "host@example.invalid"});
+  std::ofstream(repo / "README") << "hello\n";
+  git_out(home, repo, {"add", "README"});
+  git_out(home, repo, {"commit", "-q", "-m", "first"});
+  const std::string head_before = git_out(home, repo, {"rev-parse", "HEAD"});
+
+  const std::string name = unique_bottle_name("dclone");
+  const std::string branch = "bottle/" + name;
+  struct Cleanup {
+    IntegrationHome& home;
+    std::string name;
+    ~Cleanup() {
+      home.cli({"rm", "--force", name});
+      home.run({"docker", "rm", "-f", "bottle-" + name});
+      home.run({"docker", "volume", "rm", "bottle-" + name + "-repo"});
+    }
+  } cleanup{home, name};
+  auto r =
+      home.cli({"create", "--name", name, "--image", "bottle-test-git:latest", "--no-egress", "--repo", repo.string()});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  // The scripted agent: two commits on its branch, and a file it has not committed.
+  r = home.cli({"exec", name, "--", "sh", "-c",
+                "set -e; echo one > one.txt; git add one.txt; git commit -qm one; echo two > two.txt; "
+                "git add two.txt; git commit -qm two; echo wip > wip.txt; git rev-parse HEAD"});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  std::string agent_head = r.out;
+  while (!agent_head.empty() && agent_head.back() == '\n') agent_head.pop_back();
+
+  REQUIRE(t.tmux({"new-session", "-d", "-s", "clone", "-x", "220", "-y", "30", "-c", "/", "env",
+                  test_paths::bottle_dashboard})
+              .ok());
+  const std::string pane = t.format("clone", "#{pane_id}");
+  const bool shown =
+      wait_until([&] { return t.capture(pane).find(branch + " +2 *dirty ^unfetched") != std::string::npos; },
+                 std::chrono::seconds(60));
+  INFO("the dashboard shows:\n" << t.capture(pane));
+  REQUIRE(shown);
+  CHECK(t.capture(pane).find("CLONE") != std::string::npos);
+
+  // Other engineers' containers may be listed too: the filter selects ours.
+  t.tmux({"send-keys", "-t", pane, "-l", "/" + name});
+  t.tmux({"send-keys", "-t", pane, "Enter"});
+  REQUIRE(wait_until([&] { return t.capture(pane).find("1/") != std::string::npos; }));
+  t.tmux({"send-keys", "-t", pane, "f"});
+  const std::string fetched_line = "fetched " + branch + " -> refs/bottles/" + name + "/" + branch +
+                                   " (2 commits ahead of the base); " +
+                                   "1 uncommitted path left in the bottle, not fetched";
+  const bool fetched =
+      wait_until([&] { return t.capture(pane).find(fetched_line) != std::string::npos; }, std::chrono::seconds(60));
+  INFO("the dashboard shows:\n" << t.capture(pane));
+  REQUIRE(fetched);
+  // The commits are on the host under refs/bottles/NAME/*, the user's branch did not move,
+  // and the row no longer says ^unfetched (the clone was read again after the fetch).
+  CHECK(git_out(home, repo, {"rev-parse", "refs/bottles/" + name + "/" + branch}) == agent_head);
+  CHECK(git_out(home, repo, {"show", "refs/bottles/" + name + "/" + branch + ":two.txt"}) == "two");
+  CHECK(git_out(home, repo, {"rev-parse", "HEAD"}) == head_before);
+  CHECK(git_out(home, repo, {"symbolic-ref", "HEAD"}) == "refs/heads/main");
+  const bool refreshed = wait_until(
+      [&] {
+        const std::string screen = t.capture(pane);
+        return screen.find(branch + " +2 *dirty ") != std::string::npos &&
+               screen.find("^unfetched") == std::string::npos;
+      },
+      std::chrono::seconds(30));
+  INFO("the dashboard shows:\n" << t.capture(pane));
+  CHECK(refreshed);
+
+  // Stopped: the branch from the spec, nothing else.
+  REQUIRE(home.cli({"stop", name}).ok());
+  CHECK(wait_until([&] { return t.capture(pane).find(branch + " -") != std::string::npos; }, std::chrono::seconds(30)));
+  t.tmux({"send-keys", "-t", pane, "q"});
+}

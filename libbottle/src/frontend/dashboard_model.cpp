@@ -25,7 +25,8 @@ void DashboardModel::refilter() {
                        to_string(row.agent).find(filter_) != std::string_view::npos ||
                        row.state_text().find(filter_) != std::string::npos ||
                        row.workspace.find(filter_) != std::string::npos ||
-                       to_string(row.egress).find(filter_) != std::string_view::npos;
+                       to_string(row.egress).find(filter_) != std::string_view::npos ||
+                       (row.clone && row.clone->branch.find(filter_) != std::string::npos);
     if (match) visible_.push_back(row);
   }
   const int count = static_cast<int>(visible_.size());
@@ -108,6 +109,16 @@ DashAction DashboardModel::on_table_key(int key) {
     case '\r': return act_on_selection(K::attach);
     case 'r': return act_on_selection(K::resume);
     case 's': return act_on_selection(K::stop);
+    case 'f': {
+      // Only a clone-mode bottle has anything to fetch; say so here rather than
+      // queueing a job that can only fail.
+      const auto row = selected();
+      if (row && !row->clone) {
+        set_status("fetch: bottle " + row->name + " is not in clone mode (create it with --repo)", true);
+        return {K::redraw, {}};
+      }
+      return act_on_selection(K::fetch);
+    }
     case 'd': {
       const auto row = selected();
       if (!row) return act_on_selection(K::remove);  // sets the status

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/dashboard_clone.hpp"
 #include "bottle/frontend/egress_detail.hpp"
 
 namespace bottle {
@@ -15,7 +16,8 @@ DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, Stat
       runner_(std::move(runner)),
       dirs_(std::move(dirs)),
       factory_(std::move(factory)),
-      interval_(interval) {}
+      interval_(interval),
+      clones_(std::make_unique<CloneSummaries>()) {}
 
 DashboardWorker::~DashboardWorker() { stop(); }
 
@@ -91,13 +93,20 @@ void DashboardWorker::do_job(Bottles& bottles, Job job, const std::string& name)
     if (job == Job::stop) {
       bottles.stop(name);
       message.text = "stopped " + name;
+    } else if (job == Job::fetch) {
+      const BottleSpec spec = bottles.spec(name);
+      // Whatever happened, the clone's next read is a fresh one (commits may have
+      // landed on the host even when a later step failed).
+      clones_->forget(name);
+      message = fetch_message(spec, fetch_clone(*runner_, bottles.backend(spec.backend), spec, dirs_, {}));
     } else {
       // The user confirmed with y, so a running bottle is removed too.
       bottles.remove(name, /*force=*/true);
       message.text = "removed " + name;
     }
   } catch (const std::exception& e) {
-    message = {std::string(job == Job::stop ? "stop " : "remove ") + name + ": " + e.what(), true};
+    if (job == Job::fetch) message = fetch_error_message(name, e.what());
+    else message = {std::string(job == Job::stop ? "stop " : "remove ") + name + ": " + e.what(), true};
   }
   std::lock_guard lock(mutex_);
   messages_.push_back(std::move(message));
@@ -164,6 +173,8 @@ void DashboardWorker::run() {
           }
           row.workspace_changes = count;
         }
+        // Clone mode: branch, ahead, dirty, unfetched (an exec per running bottle, so not every refresh).
+        clones_->fill(*bottles, *runner_, snap.rows, now);
         // Requests through egress in the last minute, from each bottle's audit log.
         const auto wall_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -38,9 +38,9 @@ enum class DashMode { table, filter, confirm_remove, help, egress_log };
 
 /// What the caller should do after a key.
 struct DashAction {
-  enum class Kind { none, redraw, quit, attach, resume, stop, remove };
+  enum class Kind { none, redraw, quit, attach, resume, stop, remove, fetch };
   Kind kind = Kind::none;
-  std::string bottle;  ///< the bottle acted on (attach, resume, stop, remove)
+  std::string bottle;  ///< the bottle acted on (attach, resume, stop, remove, fetch)
   bool operator==(const DashAction&) const = default;
 };
 
@@ -60,7 +60,8 @@ class DashboardModel {
   DashMode mode() const { return mode_; }
   const std::string& filter() const { return filter_; }
   /// Rows passing the filter (case-sensitive substring of name, backend, agent,
-  /// state, workspace or egress, as row_cells() shows them), in list order.
+  /// state, workspace or egress, as row_cells() shows them, or of the clone-mode
+  /// branch), in list order.
   const std::vector<BottleRow>& visible() const { return visible_; }
   const std::vector<BottleRow>& rows() const { return rows_; }
   /// Index into visible(); -1 when nothing is visible.

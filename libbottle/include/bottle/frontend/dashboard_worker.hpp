@@ -1,8 +1,9 @@
 #pragma once
 // The dashboard's background worker: the only place the dashboard talks to
 // engines while the UI is up. One thread with its own Runner and its own Bottles
-// lists every `interval` (or at once when asked), runs queued stop/remove
-// jobs and reads the egress log the detail view shows. The UI thread only takes
+// lists every `interval` (or at once when asked), runs queued stop/remove/fetch
+// jobs, reads the egress log the detail view shows and, for clone-mode bottles,
+// their clone summaries (every clone_summary_interval, and after a fetch). The UI thread only takes
 // a mutex to hand over a job or pick up results, so a slow or unreachable engine
 // never blocks a key.
 //
@@ -28,9 +29,12 @@
 
 namespace bottle {
 
+class CloneSummaries;
+
 class DashboardWorker {
  public:
-  enum class Job { stop, remove };
+  /// fetch: fetch_clone (no --into, no WIP commit), reported by fetch_message.
+  enum class Job { stop, remove, fetch };
 
   struct Snapshot {
     std::vector<BottleRow> rows;  ///< the last good list (kept when a refresh fails)
@@ -101,6 +105,7 @@ class DashboardWorker {
   /// workspace_interval, not at every refresh.
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::optional<std::size_t>>> workspace_seen_;
   static constexpr std::chrono::seconds workspace_interval{20};
+  std::unique_ptr<CloneSummaries> clones_;  ///< the worker thread's only
   std::thread thread_;
 };
 

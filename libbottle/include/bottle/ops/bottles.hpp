@@ -19,6 +19,7 @@
 #include "bottle/core/state.hpp"
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/ops/canaries.hpp"
+#include "bottle/ops/clone_summary.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
 
 namespace bottle {
@@ -54,6 +55,10 @@ struct BottleRow {
   std::optional<EgressActivity> egress_activity;
   /// Running, and started with --no-check: its network canaries did not run (start_check.hpp).
   bool unchecked = false;
+  /// Clone mode: the branch, and (read inside the running bottle) commits ahead,
+  /// uncommitted work and unfetched commits. The dashboard fills it; `ls` does not
+  /// look, and leaves it unset, as for a bottle that is not in clone mode.
+  std::optional<CloneSummary> clone;
   /// What to show for the state: other_state for other, else to_string(state).
   std::string state_text() const;
 };
