@@ -209,6 +209,24 @@ TEST_CASE("clone mode: three bottles on one repo, work fetched back, the user's 
     CHECK(a.ok());
     CHECK(b.ok());
   }
+  // Two fetches of one bottle at once (the CLI and the dashboard's f) take turns: both
+  // ask for a WIP commit of the same uncommitted file; the first makes it, the second
+  // finds nothing left to commit. Without the turn-taking one of them fails.
+  {
+    REQUIRE(home.cli({"exec", names[1], "--", "sh", "-c", "echo wip > wip.txt"}).ok());
+    bottle::SystemRunner runner;
+    auto first =
+        runner.start({.argv = {test_paths::bottle_cli, "fetch", "--include-uncommitted", names[1]}, .env = home.env()});
+    auto second =
+        runner.start({.argv = {test_paths::bottle_cli, "fetch", "--include-uncommitted", names[1]}, .env = home.env()});
+    const auto a = first->wait();
+    const auto b = second->wait();
+    INFO(a.out << a.err << b.out << b.err);
+    CHECK(a.ok());
+    CHECK(b.ok());
+    r = home.cli({"exec", names[1], "--", "sh", "-c", "git status --porcelain | wc -l; git log --oneline | wc -l"});
+    CHECK(r.out == "0\n4\n");
+  }
   r = home.cli({"fetch", names[2], "--into", "review3"});
   INFO(r.out << r.err);
   REQUIRE(r.ok());

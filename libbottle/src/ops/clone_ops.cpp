@@ -9,6 +9,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/ops/object_cache.hpp"
 #include "bottle/workspace/clone_vm.hpp"
+#include "core/file_lock.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -245,6 +246,9 @@ FetchReport fetch_clone(Runner& runner, Backend& backend, const BottleSpec& spec
                         const FetchOptions& options) {
   const RepoSpec& repo = repo_of(spec, "fetch");
   if (!options.into.empty()) validate_branch_name(options.into, "--into");
+  // One fetch of a bottle at a time (the CLI and the dashboard's f may overlap): a
+  // second WIP commit or a forced ref update racing the first would fail or lose one.
+  const FileLock lock(dirs.bottle_state_dir(spec.name) / "fetch.lock");
   const std::string git_dir = host_git_dir(runner, repo.path);
   if (!options.into.empty() && run_in_repo(runner, git_dir, host_resolve_argv("refs/heads/" + options.into)).ok())
     throw Error(ErrorKind::conflict,

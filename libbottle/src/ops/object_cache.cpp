@@ -1,18 +1,17 @@
 #include "bottle/ops/object_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/ops/clone_ops.hpp"
+
+#include "core/file_lock.hpp"
 
 namespace bottle {
 
@@ -29,29 +28,6 @@ std::string last_lines(const ProcessResult& r) {
   if (!r.started()) text = r.start_error;
   return text.size() > 400 ? "..." + text.substr(text.size() - 400) : text;
 }
-
-// An exclusive flock held for the object's life: one fill of a cache at a time,
-// across processes. The lock file itself is never removed (a waiter may hold it open).
-class CacheLock {
- public:
-  explicit CacheLock(const fs::path& path) {
-    make_private_dirs(path.parent_path());
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd_ < 0) throw Error(ErrorKind::io, fmt::format("{}: {}", path.string(), std::strerror(errno)));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd_);
-      throw Error(ErrorKind::io, fmt::format("flock {}: {}", path.string(), std::strerror(saved)));
-    }
-  }
-  ~CacheLock() { ::close(fd_); }
-  CacheLock(const CacheLock&) = delete;
-  CacheLock& operator=(const CacheLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 // A bundle file in STATE/objects (0700), removed however the fill ends.
 class BundleFile {
@@ -111,7 +87,7 @@ void fill_object_cache(Runner& runner, Backend& backend, const BottleSpec& spec,
   const std::string id = object_cache_id(repo.path);
   const std::string volume = object_cache_volume_name(repo.path);
   const fs::path dir = dirs.state / "objects";
-  const CacheLock lock(dir / (id + ".lock"));
+  const FileLock lock(dir / (id + ".lock"));
   const fs::path tips_file = dir / (id + ".tips");
   const auto failed = [&](const std::string& what) {
     return Error(ErrorKind::backend,
