@@ -118,7 +118,7 @@ TEST_CASE("credential swap: no dummy ever travels in CONNECT or plain http", "[e
   CHECK(bottle::check_and_swap(routes(), plain, real_of).reason == "dummy in plain http");
 }
 
-TEST_CASE("credential swap: a dummy elsewhere on its own host is forwarded as is; no dummy, nothing changes",
+TEST_CASE("credential swap: a dummy elsewhere on its own host is forwarded as is, and without a dummy nothing changes",
           "[egress-swap]") {
   const std::vector<HttpField> fields = {{"Host", "chatgpt.com"}, {"Accept-Encoding", "gzip"}};
   const SwapDecision body =
