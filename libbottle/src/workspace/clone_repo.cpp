@@ -210,8 +210,12 @@ std::string guest_clone_script() {
          "cat > \"$b\"\n"
          "git clone -q --template= --no-checkout -o host \"$b\" /workspace\n"
          "cd /workspace\n"
-         "git config --remove-section remote.host\n"
-         "git config user.name \"$3 (bottle)\"\n"
+         "git config --remove-section remote.host\n" +
+         guest_clone_finish_script();
+}
+
+std::string guest_clone_finish_script() {
+  return "git config user.name \"$3 (bottle)\"\n"
          "git config user.email \"$3@bottle.invalid\"\n"
          "git checkout -q -b \"$1\" \"$2\"\n"
          "git for-each-ref --format='%(refname:short)' refs/heads | while read -r b; do\n"

@@ -101,13 +101,8 @@ std::string guest_clone_shared_script() {
          "cd /workspace\n"
          "git config --remove-section remote.host\n"
          "h=$(git symbolic-ref --short HEAD 2>/dev/null || true)\n"
-         "[ -z \"$h\" ] || git config --remove-section \"branch.$h\" 2>/dev/null || true\n"
-         "git config user.name \"$3 (bottle)\"\n"
-         "git config user.email \"$3@bottle.invalid\"\n"
-         "git checkout -q -b \"$1\" \"$2\"\n"
-         "git for-each-ref --format='%(refname:short)' refs/heads | while read -r b; do\n"
-         "  [ \"$b\" = \"$1\" ] || git branch -q -D \"$b\"\n"
-         "done\n";
+         "[ -z \"$h\" ] || git config --remove-section \"branch.$h\" 2>/dev/null || true\n" +
+         guest_clone_finish_script();
 }
 
 }  // namespace bottle

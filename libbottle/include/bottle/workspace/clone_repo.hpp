@@ -95,6 +95,10 @@ std::string guest_clone_prepare_script();
 /// as the only local branch,
 /// set a committer identity for $3 (bottle name).
 std::string guest_clone_script();
+/// The end every clone script shares, run in /workspace once the clone exists: a
+/// committer identity for $3 (bottle name), then $1 (branch) at $2 (base) as the only
+/// local branch.
+std::string guest_clone_finish_script();
 /// Guest (agent user): print "dirty N" and one "branch NAME ID AHEAD" per local
 /// branch (AHEAD: commits not in $1, the base).
 std::string guest_status_script();
