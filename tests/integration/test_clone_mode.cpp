@@ -17,6 +17,7 @@
 #include "bottle/ops/clone_ops.hpp"
 #include "bottle/workspace/object_cache.hpp"
 #include "cli_harness.hpp"
+#include "clone_harness.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,26 +25,9 @@ namespace {
 
 constexpr const char* git_image = "bottle-test-git:latest";
 
-bottle::ProcessResult run(const std::vector<std::string>& argv, const std::string& cwd = {}) {
-  bottle::SystemRunner runner;
-  return runner.run({.argv = argv, .cwd = cwd});
-}
-
-std::string git(const fs::path& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"git", "-C", repo.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = run(argv);
-  INFO("git " << args.front() << ": " << r.err);
-  REQUIRE(r.ok());
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file) << text;
-}
+using clone_test::git;
+using clone_test::run;
+using clone_test::write;
 
 // A host repository with two commits on main, checked out.
 fs::path make_host_repo(const fs::path& root) {

@@ -16,6 +16,7 @@
 #include "bottle/core/subprocess.hpp"
 #include "bottle/workspace/object_cache.hpp"
 #include "cli_harness.hpp"
+#include "clone_harness.hpp"
 
 namespace fs = std::filesystem;
 
@@ -23,10 +24,7 @@ namespace {
 
 constexpr const char* git_image = "bottle-test-git:latest";
 
-bottle::ProcessResult run(const std::vector<std::string>& argv) {
-  bottle::SystemRunner runner;
-  return runner.run({.argv = argv});
-}
+using clone_test::run;
 
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

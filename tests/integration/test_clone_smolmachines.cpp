@@ -19,31 +19,15 @@
 
 #include "bottle/core/subprocess.hpp"
 #include "cli_harness.hpp"
+#include "clone_harness.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-bottle::ProcessResult run(const std::vector<std::string>& argv) {
-  bottle::SystemRunner runner;
-  return runner.run({.argv = argv});
-}
-
-std::string git(const fs::path& repo, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"git", "-C", repo.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto r = run(argv);
-  INFO("git " << args.front() << ": " << r.err);
-  REQUIRE(r.ok());
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file) << text;
-}
+using clone_test::git;
+using clone_test::run;
+using clone_test::write;
 
 std::vector<std::string> markers_in(const fs::path& dir) {
   std::vector<std::string> found;
