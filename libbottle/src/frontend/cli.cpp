@@ -28,6 +28,7 @@
 #include "bottle/spec/spec_overrides.hpp"
 #include "bottle/workspace/workspace_manifest.hpp"
 #include "core/json_reader.hpp"
+#include "frontend/cli_args.hpp"
 
 namespace bottle {
 
@@ -61,28 +62,6 @@ bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
 
 std::string current_dir(const CliContext& ctx) {
   return ctx.cwd.empty() ? std::filesystem::current_path().string() : ctx.cwd;
-}
-
-/// Exactly one positional NAME, plus the flags in `flags` (set to true when seen).
-std::string single_name(const std::vector<std::string>& args, std::string_view command,
-                        std::initializer_list<std::pair<std::string_view, bool*>> flags = {}) {
-  std::string name;
-  for (const auto& arg : args) {
-    bool matched = false;
-    for (const auto& [flag, target] : flags) {
-      if (arg == flag) {
-        *target = true;
-        matched = true;
-      }
-    }
-    if (matched) continue;
-    if (!arg.empty() && arg.front() == '-') usage(fmt::format("{}: unknown option '{}'", command, shown(arg)));
-    if (!name.empty()) usage(fmt::format("{}: takes one bottle name, got '{}' too", command, shown(arg)));
-    name = arg;
-  }
-  if (name.empty()) usage(fmt::format("{}: missing bottle NAME", command));
-  validate_bottle_name(name, "NAME");
-  return name;
 }
 
 BottleSpec spec_from_flags(const std::vector<std::string>& args, CliContext& ctx, bool* no_start,
@@ -175,7 +154,7 @@ int cmd_ls(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_start(const std::vector<std::string>& args, CliContext& ctx) {
   bool no_check = false;
-  const std::string name = single_name(args, "start", {{"--no-check", &no_check}});
+  const std::string name = detail::single_bottle_name(args, "start", {{"--no-check", &no_check}});
   Bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends).start(name, StartOptions{.check = !no_check});
   ctx.out << fmt::format("started bottle {}{}\n", name,
                          no_check ? " (unchecked: its network canaries did not run)" : "");
@@ -183,7 +162,7 @@ int cmd_start(const std::vector<std::string>& args, CliContext& ctx) {
 }
 
 int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
-  const std::string name = single_name(args, "stop");
+  const std::string name = detail::single_bottle_name(args, "stop");
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
   bottles.stop(name);
@@ -193,7 +172,8 @@ int cmd_stop(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_rm(const std::vector<std::string>& args, CliContext& ctx) {
   bool force = false, force_long = false, purge = false;
-  const std::string name = single_name(args, "rm", {{"-f", &force}, {"--force", &force_long}, {"--purge", &purge}});
+  const std::string name =
+      detail::single_bottle_name(args, "rm", {{"-f", &force}, {"--force", &force_long}, {"--purge", &purge}});
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   warn_to(ctx, bottles);
   bottles.remove(name, force || force_long);
@@ -279,7 +259,8 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_check(const std::vector<std::string>& args, CliContext& ctx) {
   bool workspace = false, as_json = false;
-  const std::string name = single_name(args, "check", {{"--workspace", &workspace}, {"--json", &as_json}});
+  const std::string name =
+      detail::single_bottle_name(args, "check", {{"--workspace", &workspace}, {"--json", &as_json}});
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   if (!workspace) {
     const auto results = run_canaries(ctx.host, ctx.runner, bottles, name);
@@ -370,7 +351,7 @@ std::atomic<bool> guard_stop{false};
 // Internal: the workspace sentinel of a running bottle, started by `start` under
 // start-stop-daemon (see workspace_sentinel.hpp). Runs until TERM.
 int cmd_guard(const std::vector<std::string>& args, CliContext& ctx) {
-  const std::string name = single_name(args, "guard");
+  const std::string name = detail::single_bottle_name(args, "guard");
   std::signal(SIGTERM, [](int) { guard_stop.store(true); });
   std::signal(SIGINT, [](int) { guard_stop.store(true); });
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
@@ -380,7 +361,7 @@ int cmd_guard(const std::vector<std::string>& args, CliContext& ctx) {
 
 int cmd_sessions(const std::vector<std::string>& args, CliContext& ctx) {
   bool as_json = false, purge = false;
-  const std::string name = single_name(args, "sessions", {{"--json", &as_json}, {"--purge", &purge}});
+  const std::string name = detail::single_bottle_name(args, "sessions", {{"--json", &as_json}, {"--purge", &purge}});
   if (purge) {
     ctx.out << (purge_session_store(ctx.dirs, name) ? fmt::format("deleted the saved sessions of {}\n", name)
                                                     : fmt::format("{} has no saved sessions\n", name));

@@ -6,25 +6,13 @@
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/terminal_text.hpp"
 #include "core/json_reader.hpp"
+#include "frontend/cli_args.hpp"
 
 namespace bottle {
 
 namespace {
 
 [[noreturn]] void usage(const std::string& message) { throw Error(ErrorKind::usage, message); }
-
-std::string single_bottle_name(const std::vector<std::string>& args, std::string_view command) {
-  std::string name;
-  for (const auto& arg : args) {
-    if (!arg.empty() && arg.front() == '-')
-      usage(fmt::format("{}: unknown option '{}'", command, detail::printable(arg)));
-    if (!name.empty()) usage(fmt::format("{}: takes one bottle name, got '{}' too", command, detail::printable(arg)));
-    name = arg;
-  }
-  if (name.empty()) usage(fmt::format("{}: missing bottle NAME", command));
-  validate_bottle_name(name, "NAME");
-  return name;
-}
 
 }  // namespace
 
@@ -73,7 +61,7 @@ int cli_fetch(const std::vector<std::string>& args, CliContext& ctx) {
 }
 
 int cli_diff(const std::vector<std::string>& args, CliContext& ctx) {
-  const std::string name = single_bottle_name(args, "diff");
+  const std::string name = detail::single_bottle_name(args, "diff");
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   if (!spec.repo) throw Error(ErrorKind::conflict, fmt::format("diff: bottle \"{}\" is not in clone mode", name));
