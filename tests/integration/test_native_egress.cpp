@@ -32,7 +32,8 @@ class NativeEgress {
  public:
   // `trust_upstream_ca`: pass the fake upstream's CA as --upstream-ca (without it
   // only the system roots are trusted, and the fake upstream is not).
-  explicit NativeEgress(bool trust_upstream_ca = true) {
+  // `extra`: more bottle-egress arguments.
+  explicit NativeEgress(bool trust_upstream_ca = true, const std::vector<std::string>& extra = {}) {
     const fs::path& d = dir_.path();
     write_file(d / "auth.json", R"({"tokens": {"access_token": ")" + codex_real + R"("}})");
     const auto made = run({"openssl",
@@ -78,6 +79,7 @@ class NativeEgress {
                                      "--parent-proxy",
                                      "http://127.0.0.1:" + std::to_string(net_.parent_port)};
     if (trust_upstream_ca) argv.insert(argv.end(), {"--upstream-ca", net_.path("ca.pem").string()});
+    argv.insert(argv.end(), extra.begin(), extra.end());
     egress_.emplace(argv, log());
     const bool ready = wait_until(
         [&] { return !egress_->running() || contains(read_file(log()), R"({"event":"ready","listen":"127.0.0.1:)"); },
@@ -137,19 +139,28 @@ class NativeEgress {
     return std::nullopt;
   }
 
-  // Raw bytes to egress's proxy port; what it answers until it closes.
-  std::string raw_exchange(const std::string& bytes) const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    const auto addr = loopback(port_);
-    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  // Raw bytes to egress's proxy port; what it answers until it closes (or 10 s pass:
+  // `closed` says which).
+  std::string raw_exchange(const std::string& bytes, bool* closed = nullptr) const {
+    const int fd = open_connection();
     REQUIRE(::send(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
     timeval timeout{.tv_sec = 10, .tv_usec = 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     std::string out;
     char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ssize_t n = 0;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    if (closed != nullptr) *closed = n == 0;
     ::close(fd);
     return out;
+  }
+
+  // A TCP connection to egress's proxy port (the caller closes it).
+  int open_connection() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const auto addr = loopback(port_);
+    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
   }
 
  private:
@@ -262,4 +273,23 @@ TEST_CASE("bottle-egress: an upstream certificate no trusted CA signed gets 502"
   CHECK(refused.status == 502);
   CHECK(contains(refused.body, "certificate verify failed"));
   CHECK_FALSE(egress.upstream_header("/untrusted", "Authorization"));
+}
+
+TEST_CASE("bottle-egress: a head sent too slowly is cut off, and connections past the cap get 503", "[native-egress]") {
+  NativeEgress egress(true, {"--head-timeout", "1", "--max-connections", "1"});
+  // A head that never ends (slowloris): egress closes it after --head-timeout, long
+  // before the 10 s this client waits, and answers nothing.
+  bool closed = false;
+  const auto slow = egress.raw_exchange("GET http://chatgpt.com/slow HTTP/1.1\r\nHost: chat", &closed);
+  CHECK(closed);
+  CHECK(slow.empty());
+  CHECK_FALSE(egress.upstream_header("/slow", "Host"));
+
+  // One connection held open (accepted first: egress accepts in order): the next one
+  // is over the cap.
+  const int held = egress.open_connection();
+  const auto over = egress.raw_exchange("GET http://chatgpt.com/over HTTP/1.1\r\nHost: chatgpt.com\r\n\r\n");
+  CHECK(over.starts_with("HTTP/1.1 503 "));
+  ::close(held);
+  CHECK_FALSE(egress.upstream_header("/over", "Host"));
 }
