@@ -293,3 +293,35 @@ TEST_CASE("bottle-egress: a head sent too slowly is cut off, and connections pas
   ::close(held);
   CHECK_FALSE(egress.upstream_header("/over", "Host"));
 }
+
+TEST_CASE("bottle-egress: a TLS server name other than the CONNECT host ends the tunnel", "[native-egress]") {
+  NativeEgress egress;
+  // CONNECT to evil.example, then TLS naming chatgpt.com (the name check is off so the
+  // handshake itself completes): egress serves nothing on that tunnel.
+  const std::string client = R"(
+import socket, ssl, sys
+port, ca, sni = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+sock.sendall(b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n")
+reply = b""
+while b"\r\n\r\n" not in reply: reply += sock.recv(1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+tls = ctx.wrap_socket(sock, server_hostname=sni)
+try:
+    tls.sendall(b"GET /sni-mismatch HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    print("answered" if tls.recv(100) else "closed")
+except (OSError, ssl.SSLError):
+    print("closed")
+)";
+  const auto mismatch =
+      run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "chatgpt.com"});
+  INFO(mismatch.err);
+  CHECK(mismatch.out == "closed\n");
+  CHECK_FALSE(egress.upstream_header("/sni-mismatch", "Host"));
+  // The same client naming the CONNECT host is served.
+  const auto match =
+      run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "evil.example"});
+  CHECK(match.out == "answered\n");
+  CHECK(egress.upstream_header("/sni-mismatch", "Host") == "evil.example");
+}
