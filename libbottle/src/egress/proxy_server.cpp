@@ -47,6 +47,7 @@ constexpr auto modern_only = asio::ssl::context::default_workarounds | asio::ssl
 
 std::vector<SwapRoute> swap_routes(const std::vector<EgressRouteEntry>& entries) {
   std::vector<SwapRoute> out;
+  out.reserve(entries.size());
   for (const EgressRouteEntry& entry : entries) out.push_back(entry.swap);
   return out;
 }
@@ -104,14 +105,14 @@ std::vector<EgressRouteEntry> read_routes(const std::string& path) {
 }  // namespace
 
 struct EgressProxy::Impl {
-  explicit Impl(ProxyOptions options)
+  explicit Impl(const ProxyOptions& options)
       : state(options, read_routes(options.routes_file), read_text(options.ca_file, "--ca")), acceptor(io) {}
   egress_proxy::asio::io_context io{1};
   egress_proxy::ProxyState state;
   egress_proxy::tcp::acceptor acceptor;
 };
 
-EgressProxy::EgressProxy(ProxyOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+EgressProxy::EgressProxy(const ProxyOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 EgressProxy::~EgressProxy() = default;
 
 std::string EgressProxy::listen() {

@@ -26,7 +26,7 @@ class EgressProxy {
  public:
   /// Reads the CA (Error(invalid_input) naming "--ca") and the routes file (naming
   /// "--routes" or the bad route field) and the upstream CA ("--upstream-ca").
-  explicit EgressProxy(ProxyOptions options);
+  explicit EgressProxy(const ProxyOptions& options);
   ~EgressProxy();
   EgressProxy(const EgressProxy&) = delete;
   EgressProxy& operator=(const EgressProxy&) = delete;

@@ -49,7 +49,6 @@ struct ProxyOptions {
   std::uint64_t max_request_body_bytes = std::uint64_t{64} << 20;  ///< a larger body: 413
   HttpLimits limits;
   ProxyTimeouts timeouts;
-  bool operator==(const ProxyOptions&) const = default;
 };
 
 /// Parse bottle-egress's arguments (argv without the program name).
