@@ -82,6 +82,17 @@ def run_upstream(cert, key, port_file, real_token):
                     self.wfile.write(batch)
                 self.wfile.write(b"0\r\n\r\n")
                 return
+            if self.path.startswith("/bulk/"):
+                # A download: Content-Length, written 64 KiB at a time.
+                total = int(self.path.rsplit("/", 1)[1])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(total))
+                self.end_headers()
+                block = b"x" * 65536
+                for _ in range(total // len(block)):
+                    self.wfile.write(block)
+                return
             body = b'{"ok":true}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -4,7 +4,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS bottle EXPORT bottleTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS bottle-cli bottle-dashboard RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS bottle-cli bottle-dashboard bottle-egress RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS pty-resize RUNTIME DESTINATION ${BOTTLE_LIBEXEC_RELDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/libbottle/share/ DESTINATION ${BOTTLE_DATA_RELDIR})
 

@@ -1,0 +1,60 @@
+#pragma once
+// bottle-egress's command line, as a typed ProxyOptions (pure: argv in, options out).
+//
+//   bottle-egress --listen 127.0.0.1:8080 --ca /egress/ca/mitmproxy-ca.pem
+//                 --routes /egress/routes.json [--parent-proxy http://pipelock:8888]
+//                 [--upstream-ca FILE] [--max-connections N] [--head-timeout SECONDS]
+//                 [--idle-timeout SECONDS] [--upstream-timeout SECONDS]
+//                 [--allow-private-upstreams]
+//
+// --upstream-ca defaults to BOTTLE_EGRESS_UPSTREAM_CA (the caller passes it in, read
+// through bottle::Host). Bad arguments: Error(usage) naming the argument.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bottle/egress/http_request.hpp"
+
+namespace bottle {
+
+struct ProxyTimeouts {
+  /// From a request's first byte to the end of its head (slowloris).
+  std::chrono::seconds head{30};
+  /// Waiting for the next request, or for more of a request body, from the agent.
+  std::chrono::seconds idle{120};
+  /// Reaching the upstream (or the parent proxy) and its TLS handshake.
+  std::chrono::seconds connect{30};
+  /// Silence from the upstream while a response is awaited or streams (model streams
+  /// pause for minutes).
+  std::chrono::seconds upstream_idle{600};
+};
+
+struct ProxyOptions {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;  ///< 0: any free port
+  std::string ca_file;               ///< the bottle CA's key and certificate (mitmproxy-ca.pem)
+  std::string routes_file;
+  /// The parent proxy (pipelock), reached by CONNECT; nullopt: connect directly,
+  /// to public addresses only.
+  std::optional<Authority> parent_proxy;
+  std::optional<std::string> upstream_ca;  ///< PEM file trusted for upstreams besides the system roots
+  /// Direct mode may reach loopback and private addresses (tests and benchmarks on
+  /// one machine; bottle never passes it).
+  bool allow_private_upstreams = false;
+  std::size_t max_connections = 512;
+  std::uint64_t max_request_body_bytes = std::uint64_t{64} << 20;  ///< a larger body: 413
+  HttpLimits limits;
+  ProxyTimeouts timeouts;
+};
+
+/// Parse bottle-egress's arguments (argv without the program name).
+ProxyOptions parse_egress_args(const std::vector<std::string>& args, const std::optional<std::string>& env_upstream_ca);
+
+/// The usage text bottle-egress prints for --help and after a usage error.
+std::string egress_usage();
+
+}  // namespace bottle

@@ -1,0 +1,92 @@
+#include "bottle/egress/egress_proxy_options.hpp"
+
+#include <fmt/format.h>
+#include <charconv>
+
+#include "bottle/core/error.hpp"
+
+namespace bottle {
+
+namespace {
+
+[[noreturn]] void usage_error(const std::string& arg, const std::string& problem) {
+  throw Error(ErrorKind::usage, arg, problem);
+}
+
+std::uint64_t number(const std::string& arg, const std::string& text, std::uint64_t low, std::uint64_t high) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < low || value > high)
+    usage_error(arg, fmt::format("must be a whole number from {} to {}", low, high));
+  return value;
+}
+
+std::chrono::seconds seconds(const std::string& arg, const std::string& text) {
+  return std::chrono::seconds(number(arg, text, 1, 86400));
+}
+
+}  // namespace
+
+std::string egress_usage() {
+  return "usage: bottle-egress --listen HOST:PORT --ca CA_PEM --routes ROUTES_JSON\n"
+         "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n"
+         "                     [--max-connections N] [--head-timeout S] [--idle-timeout S]\n"
+         "                     [--upstream-timeout S] [--allow-private-upstreams]\n";
+}
+
+ProxyOptions parse_egress_args(const std::vector<std::string>& args,
+                               const std::optional<std::string>& env_upstream_ca) {
+  ProxyOptions options;
+  options.upstream_ca = env_upstream_ca;
+  bool listen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--allow-private-upstreams") {
+      options.allow_private_upstreams = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) usage_error(arg, "unexpected argument");
+    if (i + 1 >= args.size()) usage_error(arg, "needs a value");
+    const std::string& value = args[++i];
+    if (arg == "--listen") {
+      const auto authority = parse_authority(value, 0);
+      if (!authority || authority->host.starts_with('[')) usage_error(arg, "must be IPV4:PORT or NAME:PORT");
+      options.listen_host = authority->host;
+      options.listen_port = authority->port;
+      listen = true;
+    } else if (value.empty()) {
+      usage_error(arg, "must not be empty");
+    } else if (arg == "--ca") {
+      options.ca_file = value;
+    } else if (arg == "--routes") {
+      options.routes_file = value;
+    } else if (arg == "--parent-proxy") {
+      constexpr std::string_view scheme = "http://";
+      std::string_view rest = value;
+      if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+      if (rest.ends_with('/')) rest.remove_suffix(1);
+      const auto authority = parse_authority(rest, 0);
+      if (!authority) usage_error(arg, "must be http://HOST:PORT");
+      options.parent_proxy = authority;
+    } else if (arg == "--upstream-ca") {
+      options.upstream_ca = value;
+    } else if (arg == "--max-connections") {
+      options.max_connections = number(arg, value, 1, 65536);
+    } else if (arg == "--head-timeout") {
+      options.timeouts.head = seconds(arg, value);
+    } else if (arg == "--idle-timeout") {
+      options.timeouts.idle = seconds(arg, value);
+    } else if (arg == "--upstream-timeout") {
+      options.timeouts.upstream_idle = seconds(arg, value);
+    } else {
+      usage_error(arg, "unknown option");
+    }
+  }
+  if (!listen) usage_error("--listen", "is required");
+  if (options.ca_file.empty()) usage_error("--ca", "is required");
+  if (options.routes_file.empty()) usage_error("--routes", "is required");
+  if (options.upstream_ca && options.upstream_ca->empty()) options.upstream_ca.reset();
+  return options;
+}
+
+}  // namespace bottle

@@ -1,0 +1,263 @@
+// One request relayed: the agent's body read whole (a dummy in it must be seen
+// before anything is forwarded), the credential decision, the upstream request, and
+// the response streamed back piece by piece through the reverse swap.
+#include <algorithm>
+#include <optional>
+
+#include "bottle/egress/credential_swap.hpp"
+#include "bottle/egress/proxy_messages.hpp"
+#include "bottle/egress/reflect_scrub.hpp"
+#include "bottle/egress/response_framer.hpp"
+#include "egress/proxy_internal.hpp"
+
+namespace bottle::egress_proxy {
+
+namespace {
+
+// Read the request body off the agent's connection. nullopt: the connection is done
+// (the refusal, if any, is in `refusal`).
+asio::awaitable<std::optional<std::string>> read_body(ProxyState& state, Conn& client, std::string& buffered,
+                                                      const RequestHead& head, std::optional<HttpRefusal>& refusal) {
+  const ProxyOptions& options = state.options;
+  std::string body;
+  if (head.framing == BodyFraming::none) co_return body;
+  if (head.expect_continue && buffered.empty()) co_await client.write("HTTP/1.1 100 Continue\r\n\r\n");
+  client.expires_after(options.timeouts.idle);
+  if (head.framing == BodyFraming::content_length) {
+    if (head.content_length > options.max_request_body_bytes) {
+      refusal = HttpRefusal{413, "request body too large"};
+      co_return std::nullopt;
+    }
+    while (buffered.size() < head.content_length)
+      if (co_await client.read_some(buffered) == 0) co_return std::nullopt;
+    body = buffered.substr(0, head.content_length);
+    buffered.erase(0, head.content_length);
+    co_return body;
+  }
+  ChunkedDecoder decoder(options.limits);
+  while (true) {
+    const ChunkedDecoder::Step step = decoder.feed(buffered, body);
+    buffered.erase(0, step.consumed);
+    if (step.refusal) {
+      refusal = step.refusal;
+      co_return std::nullopt;
+    }
+    if (decoder.done()) co_return body;
+    if (body.size() > options.max_request_body_bytes) {
+      refusal = HttpRefusal{413, "request body too large"};
+      co_return std::nullopt;
+    }
+    client.expires_after(options.timeouts.idle);
+    if (co_await client.read_some(buffered) == 0) co_return std::nullopt;
+  }
+}
+
+// bottle-egress does not broker tokens yet: a token refresh or revoke on a broker
+// route is refused rather than sent on with the bottle's placeholder.
+bool is_broker_endpoint(const ProxyState& state, const RequestHead& head) {
+  const std::string path = head.path.substr(0, head.path.find('?'));
+  return std::any_of(state.entries.begin(), state.entries.end(), [&](const EgressRouteEntry& entry) {
+    return entry.has_broker && entry.swap.token_hosts.contains(head.authority.host) &&
+           (path == entry.token_path ||
+            std::find(entry.revoke_paths.begin(), entry.revoke_paths.end(), path) != entry.revoke_paths.end());
+  });
+}
+
+std::optional<std::string> host_field_host(const RequestHead& head) {
+  const auto value = head.field("Host");
+  if (!value) return std::nullopt;
+  const auto authority = parse_authority(*value, head.authority.port);
+  return authority ? std::optional<std::string>(authority->host) : std::nullopt;
+}
+
+bool has_body_method(std::string_view method) { return method == "POST" || method == "PUT" || method == "PATCH"; }
+
+// The response's Content-Encoding when it is one the reverse swap cannot scan.
+std::optional<std::string> unscannable_encoding(const ResponseHead& response) {
+  for (const HttpField& field : response.fields)
+    if (field_name_is(field.name, "Content-Encoding") && !field.value.empty() && field.value != "identity")
+      return field.value;
+  return std::nullopt;
+}
+
+struct Sent {
+  std::unique_ptr<ResponseFramer> framer;
+  std::string body;  ///< body bytes decoded with the head
+  std::optional<UpstreamRefused> refused;
+};
+
+// Send the request and read until the final response's head. A kept-alive upstream
+// connection the server closed meanwhile fails before any response byte: the request
+// is then sent once more on a new connection.
+asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, bool https, const std::string& request,
+                                    std::unique_ptr<Conn>& upstream, Authority& upstream_authority) {
+  Sent sent;
+  bool reused = upstream != nullptr && upstream_authority == head.authority;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!reused) {
+      upstream.reset();
+      try {
+        upstream = co_await open_upstream(state, head.authority, https);
+      } catch (const UpstreamRefused& e) { sent.refused = e; }
+      if (sent.refused) co_return sent;
+      upstream_authority = head.authority;
+    }
+    sent.framer = std::make_unique<ResponseFramer>(head.method == "HEAD", state.options.limits.max_head_bytes);
+    sent.body.clear();
+    bool got_bytes = false;
+    bool failed = false;
+    try {
+      upstream->expires_after(state.options.timeouts.upstream_idle);
+      co_await upstream->write(request);
+      std::string raw;
+      while (!sent.framer->head() || sent.framer->head()->status / 100 == 1) {
+        if (sent.framer->head()) {
+          // An interim response (100 Continue): egress already answered the agent's
+          // Expect itself; the final response follows.
+          std::string rest = sent.framer->leftover();
+          sent.framer = std::make_unique<ResponseFramer>(head.method == "HEAD", state.options.limits.max_head_bytes);
+          if (!sent.framer->feed(rest, sent.body)) break;
+          continue;
+        }
+        raw.clear();
+        if (co_await upstream->read_some(raw) == 0) {
+          failed = true;
+          break;
+        }
+        got_bytes = true;
+        if (!sent.framer->feed(raw, sent.body)) break;
+      }
+    } catch (const boost::system::system_error&) { failed = true; }
+    if (failed && reused && !got_bytes) {
+      reused = false;
+      continue;
+    }
+    if (failed || !sent.framer->head()) {
+      upstream.reset();
+      sent.refused = UpstreamRefused{502, failed ? "the upstream " + head.authority.host + " closed the connection"
+                                                 : "malformed response from " + head.authority.host};
+    }
+    co_return sent;
+  }
+  co_return sent;
+}
+
+}  // namespace
+
+asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::string& buffered, const RequestHead& head,
+                                     bool https, std::unique_ptr<Conn>& upstream, Authority& upstream_authority) {
+  std::optional<HttpRefusal> refusal;
+  const std::optional<std::string> body = co_await read_body(state, client, buffered, head, refusal);
+  if (!body && !refusal) co_return false;
+  if (!refusal && head.websocket_upgrade) refusal = HttpRefusal{501, "WebSocket is not supported by bottle-egress yet"};
+  if (!refusal && is_broker_endpoint(state, head))
+    refusal = HttpRefusal{501, "token brokering is not supported by bottle-egress yet"};
+  if (refusal) {
+    log_event(
+        "refused",
+        {{"host", head.authority.host}, {"status", std::to_string(refusal->status)}, {"reason", refusal->reason}});
+    co_await client.write(refusal_response(refusal->status, "bottle egress: " + refusal->reason));
+    co_return false;
+  }
+
+  const SwapDecision decision = check_and_swap(state.routes,
+                                               {.is_connect = false,
+                                                .https = https,
+                                                .host = head.authority.host,
+                                                .host_header = host_field_host(head),
+                                                .fields = head.fields,
+                                                .haystacks = request_haystacks(head.target, head.fields, *body)},
+                                               [&](const SwapRoute& route) {
+                                                 const auto index =
+                                                     static_cast<std::size_t>(&route - state.routes.data());
+                                                 return state.values.at(index)->read();
+                                               });
+  if (decision.action == SwapDecision::Action::block) {
+    log_event("blocked", {{"host", decision.blocked_host.empty() ? head.authority.host : decision.blocked_host},
+                          {"route", decision.route},
+                          {"reason", decision.reason}});
+    co_await client.write(refusal_response(decision.status, decision.message));
+    co_return false;
+  }
+
+  RequestHead swapped = head;
+  swapped.fields = decision.fields;
+  const bool sends_length = head.framing != BodyFraming::none || has_body_method(head.method);
+  const std::string request = upstream_request_head(head, forwarded_fields(swapped),
+                                                    sends_length ? std::optional(body->size()) : std::nullopt) +
+                              *body;
+
+  Sent sent = co_await send_upstream(state, head, https, request, upstream, upstream_authority);
+  if (sent.refused) {
+    log_event("upstream_failed", {{"host", head.authority.host}, {"reason", sent.refused->reason}});
+    co_await client.write(refusal_response(sent.refused->status, "bottle egress: " + sent.refused->reason));
+    co_return false;
+  }
+  ResponseFramer& framer = *sent.framer;
+  const ResponseHead& response = *framer.head();
+
+  // The reverse swap: every form of each injected real value becomes the dummy sent.
+  std::optional<ReflectScrubber> scrubber;
+  if (!decision.injected.empty()) {
+    std::vector<ReflectNeedle> needles;
+    for (const Injection& injection : decision.injected)
+      for (ReflectNeedle& needle : reflect_needles(injection.real, injection.dummy))
+        needles.push_back(std::move(needle));
+    scrubber.emplace(std::move(needles));
+    if (const auto encoding = unscannable_encoding(response)) {
+      upstream.reset();
+      log_event("refused", {{"host", head.authority.host}, {"reason", "injected answer with Content-Encoding"}});
+      co_await client.write(refusal_response(502, "bottle egress: the answer from " + head.authority.host +
+                                                      " is encoded (" + *encoding +
+                                                      ") and cannot be scanned for the credential"));
+      co_return false;
+    }
+  }
+  std::vector<std::size_t> hits;
+  const ClientResponsePlan plan = client_response_head(
+      response, scrubber.has_value(), head.keep_alive, head.minor_version,
+      [&](std::string_view value) { return scrubber ? scrubber->replace(value).out : std::string(value); });
+  std::optional<ReflectStream> reflect;
+  if (scrubber) reflect.emplace(*scrubber);
+  const auto framed = [&](std::string_view data) { return plan.chunked ? chunk(data) : std::string(data); };
+
+  // Each piece goes to the agent as soon as it arrives (SSE stays live).
+  std::string out = plan.head;
+  std::string body_piece = std::move(sent.body);
+  std::string raw;
+  while (true) {
+    out += framed(reflect ? reflect->feed(body_piece, hits) : body_piece);
+    body_piece.clear();
+    if (framer.done()) break;
+    if (!out.empty()) {
+      client.expires_after(state.options.timeouts.upstream_idle);
+      co_await client.write(out);
+      out.clear();
+    }
+    raw.clear();
+    upstream->expires_after(state.options.timeouts.upstream_idle);
+    if (co_await upstream->read_some(raw) == 0) {
+      if (framer.end_of_stream()) break;
+      // Cut short: the agent must not take a truncated body for a whole one.
+      log_event("upstream_failed", {{"host", head.authority.host}, {"reason", "response truncated"}});
+      upstream.reset();
+      co_return false;
+    }
+    if (!framer.feed(raw, body_piece)) {
+      log_event("upstream_failed", {{"host", head.authority.host}, {"reason", "malformed response body"}});
+      upstream.reset();
+      co_return false;
+    }
+  }
+  if (reflect) out += framed(reflect->finish(hits));
+  if (plan.chunked) out += last_chunk;
+  client.expires_after(state.options.timeouts.upstream_idle);
+  co_await client.write(out);
+  if (!hits.empty()) log_event("reflected", {{"host", head.authority.host}, {"count", std::to_string(hits.size())}});
+
+  if (!response.keep_alive || !framer.leftover().empty() || response.framing == ResponseHead::Framing::until_close)
+    upstream.reset();
+  co_return !plan.close_after && head.keep_alive;
+}
+
+}  // namespace bottle::egress_proxy

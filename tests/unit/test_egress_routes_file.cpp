@@ -1,0 +1,123 @@
+// bottle-egress's inputs: the routes file bottle already writes for the mitmproxy
+// addon (read back exactly as the addon reads it) and the command line.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bottle/egress/egress_config.hpp"
+#include "bottle/egress/egress_proxy_options.hpp"
+#include "bottle/egress/egress_routes_file.hpp"
+#include "error_of.hpp"
+
+namespace {
+
+bottle::EgressRoute route(std::string name, std::vector<std::string> hosts, std::string dummy) {
+  return {.name = std::move(name),
+          .hosts = std::move(hosts),
+          .header = "Authorization",
+          .dummy = std::move(dummy),
+          .value_file = "/run/bottle/host/auth.json",
+          .value_json_pointer = "/tokens/access_token"};
+}
+
+}  // namespace
+
+TEST_CASE("egress routes file: read back what bottle renders, hosts lowercased", "[native-egress]") {
+  const std::string text =
+      bottle::render_egress_routes({route("codex", {"ChatGPT.com", "chatgpt.com"}, "dummy-codex-0001"),
+                                    route("plain", {"a.test"}, "dummy-plain-02")},
+                                   std::map<std::string, bottle::EgressBroker>{});
+  const auto routes = bottle::parse_egress_routes(text);
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].swap.name == "codex");
+  CHECK(routes[0].swap.hosts == std::set<std::string>{"chatgpt.com"});
+  CHECK(routes[0].swap.header == "Authorization");
+  CHECK(routes[0].swap.dummies == std::vector<std::string>{"dummy-codex-0001"});
+  CHECK(routes[0].swap.guarded.empty());
+  CHECK(routes[0].swap.token_hosts.empty());
+  CHECK(routes[0].value_file == "/run/bottle/host/auth.json");
+  CHECK(routes[0].value_json_pointer == "/tokens/access_token");
+  CHECK_FALSE(routes[0].has_broker);
+  CHECK(routes[1].swap.hosts == std::set<std::string>{"a.test"});
+}
+
+TEST_CASE("egress routes file: a broker's token hosts and the bottle's other dummies are guarded", "[native-egress]") {
+  bottle::EgressBroker broker = bottle::codex_egress_broker();
+  broker.dummy_refresh_tokens = {"rt-dummy-refresh-9", "dummy-codex-0001", "short"};
+  const std::string text = bottle::render_egress_routes({route("codex-chatgpt", {"chatgpt.com"}, "dummy-codex-0001")},
+                                                        {{"codex-chatgpt", broker}});
+  const auto routes = bottle::parse_egress_routes(text);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0].has_broker);
+  CHECK(routes[0].swap.token_hosts == std::set<std::string>{"auth.openai.com"});
+  // The swapped dummy is not guarded twice, and a short string would match ordinary traffic.
+  CHECK(routes[0].swap.guarded == std::vector<std::string>{"rt-dummy-refresh-9"});
+  CHECK(routes[0].token_path == broker.token_path);
+  CHECK(routes[0].revoke_paths == broker.revoke_paths);
+}
+
+TEST_CASE("egress routes file: what the addon refuses is refused, naming the field", "[native-egress]") {
+  CHECK(error_of([] { bottle::parse_egress_routes("not json"); }) == "routes file: is not valid JSON");
+  CHECK(error_of([] { bottle::parse_egress_routes(R"({"version": 2, "routes": []})"); }) ==
+        R"(routes file: expected {"version": 1, "routes": [...]})");
+  CHECK(bottle::parse_egress_routes(R"({"version": 1, "routes": []})").empty());
+  const auto one = [](const std::string& route) {
+    return error_of([&] { bottle::parse_egress_routes(R"({"version": 1, "routes": [)" + route + "]}"); });
+  };
+  const std::string good_tail = R"("header": "Authorization", "value_file": "/f")";
+  CHECK(one(R"({"name": "r", "hosts": ["a.test"], "dummy": "short", )" + good_tail + "}") ==
+        "routes[0].dummy: must be at least 8 characters");
+  CHECK(one(R"({"name": "r", "hosts": [], "dummy": "long-enough-dummy", )" + good_tail + "}") ==
+        "routes[0].hosts: must name at least one host");
+  CHECK(one(R"({"name": "r", "hosts": [1], "dummy": "long-enough-dummy", )" + good_tail + "}") ==
+        "routes[0].hosts[0]: must be a string");
+  CHECK(one(R"({"name": "r", "hosts": ["a.test"], "header": "Authorization", "value_file": "/f"})") ==
+        "routes[0].dummy: missing");
+  CHECK(one(R"({"name": "r", "hosts": ["a.test"], "dummy": "long-enough-dummy", )" + good_tail +
+            R"(, "broker": {"kind": "other"}})") == R"(routes[0].broker.kind: must be "codex" or "claude")");
+  CHECK(one(R"({"name": "r", "hosts": ["a.test"], "dummy": "long-enough-dummy", )" + good_tail +
+            R"(, "broker": {"kind": "codex", "token_url": "http://auth.test/token"}})") ==
+        "routes[0].broker.token_url: must be an https URL");
+}
+
+TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the environment", "[native-egress]") {
+  const auto options =
+      bottle::parse_egress_args({"--listen", "0.0.0.0:8080", "--ca", "/egress/ca/mitmproxy-ca.pem", "--routes",
+                                 "/egress/routes.json", "--parent-proxy", "http://pipelock:8888", "--max-connections",
+                                 "64", "--head-timeout", "5", "--idle-timeout", "60"},
+                                std::string("/ca/upstream.pem"));
+  CHECK(options.listen_host == "0.0.0.0");
+  CHECK(options.listen_port == 8080);
+  CHECK(options.ca_file == "/egress/ca/mitmproxy-ca.pem");
+  CHECK(options.routes_file == "/egress/routes.json");
+  REQUIRE(options.parent_proxy);
+  CHECK(options.parent_proxy->text() == "pipelock:8888");
+  CHECK(options.upstream_ca == "/ca/upstream.pem");
+  CHECK(options.max_connections == 64);
+  CHECK(options.timeouts.head == std::chrono::seconds(5));
+  CHECK(options.timeouts.idle == std::chrono::seconds(60));
+  CHECK_FALSE(options.allow_private_upstreams);
+
+  const std::vector<std::string> base = {"--listen", "127.0.0.1:1", "--ca", "/ca.pem", "--routes", "/r.json"};
+  const auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  CHECK(bottle::parse_egress_args(with({"--upstream-ca", "/mine.pem"}), std::string("/env.pem")).upstream_ca ==
+        "/mine.pem");
+  CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).upstream_ca);
+  const auto usage = [&](std::vector<std::string> args) {
+    return error_of([&] { bottle::parse_egress_args(args, std::nullopt); }, bottle::ErrorKind::usage);
+  };
+  CHECK(usage({"--ca", "/ca.pem", "--routes", "/r.json"}) == "--listen: is required");
+  CHECK(usage({"--listen", "127.0.0.1", "--ca", "/ca.pem", "--routes", "/r.json"}) ==
+        "--listen: must be IPV4:PORT or NAME:PORT");
+  CHECK(usage(with({"--parent-proxy", "http://user@pipelock:8888"})) == "--parent-proxy: must be http://HOST:PORT");
+  CHECK(usage(with({"--max-connections", "0"})) == "--max-connections: must be a whole number from 1 to 65536");
+  CHECK(usage(with({"--head-timeout", "5s"})) == "--head-timeout: must be a whole number from 1 to 86400");
+  CHECK(usage(with({"--bogus", "1"})) == "--bogus: unknown option");
+  CHECK(usage(with({"--ca"})) == "--ca: needs a value");
+  CHECK(usage(with({"stray"})) == "stray: unexpected argument");
+}
