@@ -132,7 +132,8 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     if (version.timed_out())
       throw Error(ErrorKind::backend, "smolmachines: " + engine_timeout_message(version_argv, limit));
     if (!version.started())
-      throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
+      throw Error(ErrorKind::program_missing,
+                  fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
     if (!version.ok())
       throw Error(ErrorKind::backend,
                   fmt::format("smolmachines: {} --version failed (status {})", smolvm, version.shell_status()));
