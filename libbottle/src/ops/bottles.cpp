@@ -9,6 +9,7 @@
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/backends/kubernetes_commands.hpp"
+#include "bottle/backends/podman_commands.hpp"
 #include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
@@ -120,6 +121,12 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
                                               .kubectl = host.env_or(Var::bottle_kubectl, "kubectl"), .objects = {}}));
     kubernetes->set_engine_timeouts(timeouts);
     return kubernetes;
+  }
+  if (kind == BackendKind::podman) {
+    auto podman = std::make_unique<Backend>(
+        runner, std::make_unique<PodmanCommands>(PodmanOptions{.podman = host.env_or(Var::bottle_podman, "podman")}));
+    podman->set_engine_timeouts(timeouts);
+    return podman;
   }
 
   SmolmachinesOptions options;
