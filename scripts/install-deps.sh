@@ -18,6 +18,11 @@ readonly RUNTIME_PKGS=(
 readonly FUZZ_PKGS=(clang libclang-rt-14-dev)
 # scripts/check-format.sh and scripts/check-tidy.sh (both run by scripts/test.sh).
 readonly STYLE_PKGS=(clang-format clang-tidy)
+# The podman backend and its tests (rootful). Without recommends, podman pulls in
+# conmon, containers-common/-image, containernetworking-plugins, libsubid4 and
+# libgpgme11 (runc comes with docker.io); catatonit is only a recommendation, but
+# podman builds its pod infra image (localhost/podman-pause) from it.
+readonly PODMAN_PKGS=(podman catatonit)
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
@@ -45,7 +50,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${FUZZ_PKGS[@]}" "${STYLE_PKGS[@]}"; do
+for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${FUZZ_PKGS[@]}" "${STYLE_PKGS[@]}" "${PODMAN_PKGS[@]}"; do
   if ! is_installed "$pkg"; then
     missing+=("$pkg")
   fi

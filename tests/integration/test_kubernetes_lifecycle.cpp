@@ -149,8 +149,8 @@ TEST_CASE("kubernetes: bad namespace, missing namespace, RBAC denial and an unre
 
   home.env()["BOTTLE_KUBECTL"] = (home.path() / "no-such-kubectl").string();
   r = home.cli(create_args(name, "agents"));
-  CHECK(r.code == 1);
-  CHECK_THAT(r.err, Catch::Contains("could not run"));
+  CHECK(r.code == 125);
+  CHECK_THAT(r.err, Catch::Contains("could not run " + (home.path() / "no-such-kubectl").string()));
   CHECK(kept_objects(home).empty());
 }
 

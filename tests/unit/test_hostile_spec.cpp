@@ -139,7 +139,7 @@ TEST_CASE("hostile specs: image, user, backend, agent", "[hostile][spec]") {
       {"user too long", with("\"user\": \"" + std::string(33, 'u') + "\""), "spec: $.user: must be 1-32"},
       {"user newline", with(R"("user": "node\n")"), "spec: $.user: must match"},
       {"backend case", with(R"("backend": "Docker")"),
-       "spec: $.backend: must be \"docker\", \"smolmachines\" or \"kubernetes\""},
+       "spec: $.backend: must be \"docker\", \"smolmachines\", \"kubernetes\" or \"podman\""},
       {"backend padded", with(R"("backend": "docker ")"), "spec: $.backend: must be"},
       {"agent NUL", with(R"("agent": "codex\u0000")"), "spec: $.agent: must not contain NUL bytes"},
       {"agent array", with(R"("agent": ["codex"])"), "spec: $.agent: must be a string"},

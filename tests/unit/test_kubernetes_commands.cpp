@@ -224,7 +224,7 @@ TEST_CASE("spec: kubernetes context and namespace are validated and need the kub
              }),
              Catch::Contains("$.workspaces: the kubernetes backend does not carry host directories"));
   CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"nomad"})"); }),
-             Catch::Contains("\"docker\", \"smolmachines\" or \"kubernetes\""));
+             Catch::Contains("\"docker\", \"smolmachines\", \"kubernetes\" or \"podman\""));
 }
 
 TEST_CASE("flags: --backend kubernetes --context --namespace, bad values name the flag", "[spec][kubernetes]") {

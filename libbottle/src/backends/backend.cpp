@@ -65,7 +65,7 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, Engi
   if (r.timed_out())
     throw Error(ErrorKind::backend, fmt::format("{}: {}", what, engine_timeout_message(argv, *command.timeout)));
   if (!r.started())
-    throw Error(ErrorKind::backend, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
+    throw Error(ErrorKind::program_missing, fmt::format("{}: could not run {}: {}", what, argv.front(), r.start_error));
   if (!r.ok()) {
     std::string detail = r.err.empty() ? r.out : r.err;
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();

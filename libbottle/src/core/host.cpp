@@ -14,7 +14,7 @@ namespace {
 
 // README.md's "Environment variables" table shows these rows; test_host.cpp
 // checks that both list the same names.
-constexpr std::array<VarInfo, 22> table{{
+constexpr std::array<VarInfo, 23> table{{
     {Var::home, "HOME", "the user's home: default for the directories below and for the agents' host logins", ""},
     {Var::xdg_config_home, "XDG_CONFIG_HOME", "specs go in $XDG_CONFIG_HOME/bottle", "~/.config"},
     {Var::xdg_state_home, "XDG_STATE_HOME", "generated state goes in $XDG_STATE_HOME/bottle", "~/.local/state"},
@@ -27,6 +27,7 @@ constexpr std::array<VarInfo, 22> table{{
     {Var::bottle_egress_image, "BOTTLE_EGRESS_IMAGE", "the egress container image", "bottle-egress:latest"},
     {Var::bottle_smolvm, "BOTTLE_SMOLVM", "the smolvm CLI", "smolvm"},
     {Var::bottle_kubectl, "BOTTLE_KUBECTL", "the kubectl CLI (kubernetes backend)", "kubectl"},
+    {Var::bottle_podman, "BOTTLE_PODMAN", "the podman CLI (podman backend)", "podman"},
     {Var::bottle_mitmdump, "BOTTLE_MITMDUMP", "mitmdump for smolmachines egress (absolute path)", "mitmdump on PATH"},
     {Var::bottle_pipelock, "BOTTLE_PIPELOCK", "the pipelock binary (absolute path)", "pipelock on PATH"},
     {Var::bottle_pty_resize, "BOTTLE_PTY_RESIZE", "the pty-resize wrapper (absolute path)",

@@ -9,6 +9,7 @@
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/backends/kubernetes_commands.hpp"
+#include "bottle/backends/podman_commands.hpp"
 #include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
@@ -121,6 +122,12 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     kubernetes->set_engine_timeouts(timeouts);
     return kubernetes;
   }
+  if (kind == BackendKind::podman) {
+    auto podman = std::make_unique<Backend>(
+        runner, std::make_unique<PodmanCommands>(PodmanOptions{.podman = host.env_or(Var::bottle_podman, "podman")}));
+    podman->set_engine_timeouts(timeouts);
+    return podman;
+  }
 
   SmolmachinesOptions options;
   options.smolvm = host.env_or(Var::bottle_smolvm, "smolvm");
@@ -132,7 +139,8 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     if (version.timed_out())
       throw Error(ErrorKind::backend, "smolmachines: " + engine_timeout_message(version_argv, limit));
     if (!version.started())
-      throw Error(ErrorKind::backend, fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
+      throw Error(ErrorKind::program_missing,
+                  fmt::format("smolmachines: could not run {}: {}", smolvm, version.start_error));
     if (!version.ok())
       throw Error(ErrorKind::backend,
                   fmt::format("smolmachines: {} --version failed (status {})", smolvm, version.shell_status()));

@@ -148,6 +148,7 @@ std::string_view to_string(BackendKind kind) {
   switch (kind) {
     case BackendKind::docker: return "docker";
     case BackendKind::smolmachines: return "smolmachines";
+    case BackendKind::podman: return "podman";
     case BackendKind::kubernetes: break;
   }
   return "kubernetes";
@@ -159,7 +160,8 @@ BackendKind parse_backend_kind(std::string_view text, std::string_view field) {
   if (text == "docker") return BackendKind::docker;
   if (text == "smolmachines") return BackendKind::smolmachines;
   if (text == "kubernetes") return BackendKind::kubernetes;
-  field_error(field, "must be \"docker\", \"smolmachines\" or \"kubernetes\"");
+  if (text == "podman") return BackendKind::podman;
+  field_error(field, "must be \"docker\", \"smolmachines\", \"kubernetes\" or \"podman\"");
 }
 
 AgentKind parse_agent_kind(std::string_view text, std::string_view field) {
@@ -325,6 +327,10 @@ void validate_spec(const BottleSpec& s) {
     field_error("$.workspaces", "the kubernetes backend does not carry host directories into a cluster yet");
   if (s.backend == BackendKind::kubernetes && !s.prompt_file.empty())
     field_error("$.prompt_file", "the kubernetes backend cannot install a prompt file yet");
+  if (s.backend == BackendKind::podman && !s.workspaces.empty())
+    field_error("$.workspaces", "the podman backend does not mount host directories yet");
+  if (s.backend == BackendKind::podman && !s.prompt_file.empty())
+    field_error("$.prompt_file", "the podman backend cannot install a prompt file yet");
 }
 
 void validate_kube_context(std::string_view context, std::string_view field) {

@@ -114,7 +114,7 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
 const char* spec_flags_help() {
   return "  --spec FILE                 start from a spec file (JSON, comments allowed)\n"
          "  --name NAME                 bottle name (default: <workspace dir>-<agent>)\n"
-         "  --backend docker|smolmachines|kubernetes\n"
+         "  --backend docker|smolmachines|kubernetes|podman\n"
          "  --agent claude|codex\n"
          "  --image IMAGE               (default: bottle-agent:latest)\n"
          "  --user USER                 agent user inside the bottle (default: node)\n"

@@ -18,6 +18,9 @@ enum class ErrorKind {
   isolation,      ///< egress or network isolation could not be set up: fail closed
   io,             ///< reading or writing bottle's own files failed
   internal,       ///< a broken invariant
+  /// A program bottle runs (the engine's CLI: docker, smolvm, kubectl, podman) could
+  /// not be started at all: not installed, not on PATH, not executable. Exit 125.
+  program_missing,
 };
 
 /// The exception libbottle throws. what() is the whole human-readable message and

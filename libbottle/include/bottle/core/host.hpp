@@ -33,6 +33,7 @@ enum class Var {
   bottle_egress_image,
   bottle_smolvm,
   bottle_kubectl,
+  bottle_podman,
   bottle_mitmdump,
   bottle_pipelock,
   bottle_pty_resize,

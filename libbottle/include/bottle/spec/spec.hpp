@@ -4,7 +4,7 @@
 //
 //   {
 //     "name": "api-work",                 // [a-z0-9][a-z0-9_-]*, <= 48 chars, no "--"
-//     "backend": "docker",                // "docker" | "smolmachines" | "kubernetes"
+//     "backend": "docker",                // "docker" | "smolmachines" | "kubernetes" | "podman"
 //     "kubernetes": {"context": "prod", "namespace": "agents"},  // backend kubernetes only
 //     "agent": "codex",                   // "claude" | "codex"
 //     "image": "bottle-agent:latest",
@@ -37,7 +37,7 @@
 
 namespace bottle {
 
-enum class BackendKind { docker, smolmachines, kubernetes };
+enum class BackendKind { docker, smolmachines, kubernetes, podman };
 enum class AgentKind { claude, codex };
 
 std::string_view to_string(BackendKind kind);
