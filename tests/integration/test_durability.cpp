@@ -309,11 +309,7 @@ TEST_CASE("durability: bottle-cli create killed at any moment leaves the spec ab
   // Last, rounds that kill the moment the spec's temporary file appears: a timed
   // kill lands inside the write only by luck where runs jitter more than the write
   // lasts (a sanitizer build).
-  // The spread's 20 kill points (one every 6.5% of the run, past its end) are what
-  // cover every phase of create; 40 bracketing rounds (once 60: each costs a create
-  // up to the write, late in the run) still leave spec-whole runs well above the 10
-  // checked below, and the at-write rounds are the kills that land mid-write.
-  constexpr int rounds = 60, spread_rounds = 20, at_write_rounds = 10;
+  constexpr int rounds = 80, spread_rounds = 20, at_write_rounds = 10;
   constexpr Clock::duration window = 3ms;
   std::mt19937 random(static_cast<unsigned>(::getpid()));
   const auto fraction_of = [&](Clock::duration span) {
