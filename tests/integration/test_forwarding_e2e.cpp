@@ -234,14 +234,11 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
     CHECK(contains(audit, R"("reason":"dummy sent to unbound host","route":"codex-chatgpt","status":403)"));
   }
 
-  SECTION("a direct connection from the bottle to anything but egress fails") {
-    r = home.cli({"exec", name, "--", "sh", "-c",
-                  "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" +
-                      parent + "/ && echo REACHED; true"});
-    CHECK_THAT(r.out, !Catch::Contains("REACHED"));
-  }
-
-  SECTION("no real token anywhere in the bottle's filesystem or environment") {
+  // Two read-only looks share one bottle (each section is a create of its own): the
+  // search reads files and the environment, the connection attempt writes nothing.
+  SECTION(
+      "no real token anywhere in the bottle's filesystem or environment, and a direct connection from the "
+      "bottle to anything but egress fails") {
     // The token travels on stdin and stays in the shell's memory: grep reads it as a
     // pattern file, the environment is matched by a builtin, so it is in no argv,
     // on the host or in the bottle.
@@ -252,6 +249,10 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
     CHECK(r.out == "0\n");
     r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.refresh_token + "\n");
     CHECK(r.out == "0\n");
+    r = home.cli({"exec", name, "--", "sh", "-c",
+                  "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" +
+                      parent + "/ && echo REACHED; true"});
+    CHECK_THAT(r.out, !Catch::Contains("REACHED"));
   }
 
   check_no_token_in_any_argv(scanner);

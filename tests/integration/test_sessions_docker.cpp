@@ -55,6 +55,31 @@ StoreScan scan_store(const fs::path& store) {
   return scan;
 }
 
+// `codex exec ARGS` in the bottle, pointed at a port where nothing listens so that
+// each model request fails at once (not after a DNS lookup that times out: the
+// bottle's network resolves no outside name), and stopped as `timeout 40` stopped
+// it, only as soon as UNTIL is seen: "output:TEXT" in its output, or
+// "sessions:TEXT" in a file under ~/.codex/sessions (the turn is recorded). codex
+// retries the model for as long as it runs, and nothing here needs the model.
+std::vector<std::string> codex_exec_until(const std::string& name, const std::string& until,
+                                          const std::vector<std::string>& args) {
+  static const std::string script = R"SH(until_seen="$1"; shift; out=$(mktemp)
+codex exec --skip-git-repo-check -c 'openai_base_url="http://127.0.0.1:9/v1"' "$@" </dev/null >"$out" 2>&1 &
+pid=$!; i=0
+while [ "$i" -lt 400 ] && kill -0 "$pid" 2>/dev/null; do
+  case "$until_seen" in
+    output:*) grep -qF "${until_seen#output:}" "$out" && break ;;
+    sessions:*) grep -rqsF "${until_seen#sessions:}" "$HOME/.codex/sessions" && break ;;
+  esac
+  sleep 0.1; i=$((i + 1))
+done
+kill "$pid" 2>/dev/null; wait "$pid"; cat "$out"
+)SH";
+  std::vector<std::string> argv{"exec", name, "--", "sh", "-c", script, "sh", until};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 std::string session_id_in(const std::string& output) {
   std::smatch m;
   static const std::regex id("session id: ([0-9a-f-]{36})");
@@ -158,7 +183,8 @@ TEST_CASE("sessions: the real codex CLI resumes its conversation in a re-created
   const std::string name = unique_bottle_name("it-sessx");
   DockerCleanup cleanup{name};
   // No network at all: codex records the session before it tries the model, and
-  // `codex exec resume --last` prints the id of the session it loaded.
+  // `codex exec resume --last` prints the id of the session it loaded (no model
+  // answer is needed, so each run stops once what it checks is there).
   const std::vector<std::string> create{"create",    "--name",  name,    "--image",
                                         codex_image, "--agent", "codex", "--no-egress"};
   const std::vector<std::string> login{"exec",
@@ -173,7 +199,7 @@ TEST_CASE("sessions: the real codex CLI resumes its conversation in a re-created
   INFO(r.err);
   REQUIRE(r.ok());
   REQUIRE(home.cli(login).ok());
-  r = home.cli({"exec", name, "--", "timeout", "40", "codex", "exec", "--skip-git-repo-check", "say hi"});
+  r = home.cli(codex_exec_until(name, "sessions:say hi", {"say hi"}));
   const std::string first = session_id_in(r.out + r.err);
   INFO(r.out + r.err);
   REQUIRE_FALSE(first.empty());
@@ -188,8 +214,7 @@ TEST_CASE("sessions: the real codex CLI resumes its conversation in a re-created
   INFO(r.err);
   REQUIRE(r.ok());
   REQUIRE(home.cli(login).ok());
-  r = home.cli(
-      {"exec", name, "--", "timeout", "40", "codex", "exec", "--skip-git-repo-check", "resume", "--last", "and again"});
+  r = home.cli(codex_exec_until(name, "output:session id: ", {"resume", "--last", "and again"}));
   INFO(r.out + r.err);
   CHECK(session_id_in(r.out + r.err) == first);
 
@@ -197,8 +222,7 @@ TEST_CASE("sessions: the real codex CLI resumes its conversation in a re-created
     REQUIRE(home.cli({"rm", "--force", "--purge", name}).ok());
     REQUIRE(home.cli(create).ok());
     REQUIRE(home.cli(login).ok());
-    r = home.cli({"exec", name, "--", "timeout", "40", "codex", "exec", "--skip-git-repo-check", "resume", "--last",
-                  "and again"});
+    r = home.cli(codex_exec_until(name, "output:session id: ", {"resume", "--last", "and again"}));
     CHECK(session_id_in(r.out + r.err) != first);
   }
 }

@@ -11,6 +11,7 @@
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
 #include "bottle/ops/canaries.hpp"
+#include "bottle/ops/start_check.hpp"
 
 namespace bottle {
 
@@ -128,19 +129,16 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
   // Every probe runs as root with the system directories first on its PATH. The agent
   // user owns its home and maybe directories on its own PATH, where a shim named node
   // or nc could answer "timeout" for a probe; root sees the same network.
-  auto in_guest = [&](const Argv& command, std::optional<std::string> input = std::nullopt) {
+  auto guest_command = [&](const Argv& command, std::optional<std::string> input = std::nullopt) {
     const ExecOptions exec_options{
         .forward_stdin = input.has_value(), .user = "root", .env = {{"PATH", std::string(canary_probe_path)}}};
-    return runner.run({.argv = backend.commands().exec_argv(spec, command, exec_options),
-                       .stdin_data = std::move(input),
-                       .timeout = deadline});
+    return Command{.argv = backend.commands().exec_argv(spec, command, exec_options),
+                   .stdin_data = std::move(input),
+                   .timeout = deadline};
   };
-  auto tcp = [&](const std::vector<TcpTarget>& targets) {
-    return parse_tcp_probe(in_guest(tcp_probe_argv(targets, options.timeout_s)), targets);
+  auto in_guest = [&](const Argv& command, std::optional<std::string> input = std::nullopt) {
+    return runner.run(guest_command(command, std::move(input)));
   };
-
-  std::vector<CanaryResult> results;
-  results.push_back(judge_unreachable("public-network", "public address", tcp(canary_public_targets())));
 
   std::vector<std::string> addresses = host_ipv4_addresses();
   if (spec.backend == BackendKind::docker) {
@@ -151,19 +149,32 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
       // The gateway is one of the host's addresses when there is one; nothing is lost.
     }
   }
-  results.push_back(judge_unreachable("host", "host address", tcp(canary_host_targets(addresses))));
-
   const GuestEgress egress = backend.guest_egress(spec);
-  if (!egress.enabled) {
-    results.push_back({"egress-ports", CanaryStatus::skipped, "the bottle has no egress"});
-  } else if (const auto proxy = proxy_tcp_target(egress.proxy_url); !proxy) {
-    results.push_back({"egress-ports", CanaryStatus::unchecked, "could not check: the proxy URL has no host:port"});
-  } else {
-    results.push_back(judge_egress_ports(*proxy, tcp(canary_egress_targets(*proxy))));
-  }
 
+  // A silent target costs the whole limit, so the probes that wait on the network
+  // run at the same time: the DNS lookup in an exec of its own, begun first, and
+  // every public, host and egress target in one more (as the start probe does),
+  // each judged on its own as before.
   const std::string nonce = options.nonce.empty() ? random_nonce() : options.nonce;
-  results.push_back(judge_dns(in_guest(dns_probe_argv(unique_canary_name(nonce), options.timeout_s))));
+  std::unique_ptr<RunningProcess> dns_probe;
+  std::optional<ProcessResult> dns_result;
+  try {
+    dns_probe = runner.start(guest_command(dns_probe_argv(unique_canary_name(nonce), options.timeout_s)));
+  } catch (const std::exception& e) {
+    dns_result = ProcessResult{.outcome = ProcessResult::Outcome::failed_to_start, .start_error = e.what()};
+  }
+  const StartProbePlan plan = start_probe_plan(addresses, egress);
+  std::vector<CanaryResult> results =
+      judge_start_probe(plan, in_guest(tcp_probe_argv(plan.targets, options.timeout_s)));
+  if (!dns_result) {
+    dns_result = dns_probe->wait_for(deadline);
+    if (!dns_result) {
+      dns_probe->kill_group();
+      dns_result = dns_probe->wait();
+      dns_result->outcome = ProcessResult::Outcome::timed_out;
+    }
+  }
+  results.push_back(judge_dns(*dns_result));
 
   std::vector<std::string> dummies = bottles.bottle_dummies(spec);
   for (const auto& route : bottles.egress_routes(spec))
