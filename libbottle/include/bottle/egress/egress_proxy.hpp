@@ -11,8 +11,10 @@
 //   * plain HTTP in absolute form: the same rules (any dummy in it is blocked).
 //   * limits: head size, line length, field count and request body size; idle and
 //     head (slowloris) timeouts; a cap on open connections (503 past it).
+//   * the audit log (options.confdir holding audit.json): one record per request
+//     or refused CONNECT, as the Python addon writes them.
 // Not yet: WebSocket (501), the token broker (501 on a broker route's token
-// endpoints), the audit log.
+// endpoints).
 
 #include <memory>
 #include <string>
