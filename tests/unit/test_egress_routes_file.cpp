@@ -39,6 +39,7 @@ TEST_CASE("egress routes file: read back what bottle renders, hosts lowercased",
   CHECK(routes[0].value_file == "/run/bottle/host/auth.json");
   CHECK(routes[0].value_json_pointer == "/tokens/access_token");
   CHECK_FALSE(routes[0].has_broker);
+  CHECK_FALSE(routes[0].broker);
   CHECK(routes[1].swap.hosts == std::set<std::string>{"a.test"});
 }
 
@@ -55,6 +56,12 @@ TEST_CASE("egress routes file: a broker's token hosts and the bottle's other dum
   CHECK(routes[0].swap.guarded == std::vector<std::string>{"rt-dummy-refresh-9"});
   CHECK(routes[0].token_path == broker.token_path);
   CHECK(routes[0].revoke_paths == broker.revoke_paths);
+  // The whole broker for TokenBroker, as the addon's BrokerConfig reads it.
+  bottle::EgressBroker expected = broker;
+  expected.token_hosts = {"auth.openai.com"};
+  expected.dummy_refresh_tokens = {"dummy-codex-0001", "rt-dummy-refresh-9", "short"};
+  REQUIRE(routes[0].broker);
+  CHECK(*routes[0].broker == expected);
 }
 
 TEST_CASE("egress routes file: what the addon refuses is refused, naming the field", "[native-egress]") {
