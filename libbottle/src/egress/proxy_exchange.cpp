@@ -52,17 +52,6 @@ asio::awaitable<std::optional<std::string>> read_body(ProxyState& state, Conn& c
   }
 }
 
-// bottle-egress does not broker tokens yet: a token refresh or revoke on a broker
-// route is refused rather than sent on with the bottle's placeholder.
-bool is_broker_endpoint(const ProxyState& state, const RequestHead& head) {
-  const std::string path = head.path.substr(0, head.path.find('?'));
-  return std::any_of(state.entries.begin(), state.entries.end(), [&](const EgressRouteEntry& entry) {
-    return entry.has_broker && entry.swap.token_hosts.contains(head.authority.host) &&
-           (path == entry.token_path ||
-            std::find(entry.revoke_paths.begin(), entry.revoke_paths.end(), path) != entry.revoke_paths.end());
-  });
-}
-
 std::optional<std::string> host_field_host(const RequestHead& head) {
   const auto value = head.field("Host");
   if (!value) return std::nullopt;
@@ -151,9 +140,9 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   const std::optional<std::string> body = co_await read_body(state, client, buffered, head, refusal);
   if (!body && !refusal) co_return false;
   if (body) audit.set_bytes_up(body->size());
+  if (!refusal)
+    if (const auto brokered = co_await answer_broker(state, client, head, *body, https, audit)) co_return *brokered;
   if (!refusal && head.websocket_upgrade) refusal = HttpRefusal{501, "WebSocket is not supported by bottle-egress yet"};
-  if (!refusal && is_broker_endpoint(state, head))
-    refusal = HttpRefusal{501, "token brokering is not supported by bottle-egress yet"};
   if (refusal) {
     log_event(
         "refused",

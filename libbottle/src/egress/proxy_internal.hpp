@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstddef>
@@ -16,10 +17,12 @@
 #include <vector>
 
 #include "bottle/egress/audit_writer.hpp"
+#include "bottle/egress/broker_dummy_store.hpp"
 #include "bottle/egress/egress_proxy_options.hpp"
 #include "bottle/egress/egress_routes_file.hpp"
 #include "bottle/egress/leaf_cert.hpp"
 #include "bottle/egress/route_value.hpp"
+#include "bottle/egress/token_broker.hpp"
 
 namespace bottle::egress_proxy {
 
@@ -54,6 +57,20 @@ struct UpstreamRefused {
   std::string reason;  ///< for the answer and the log; names hosts, never a value
 };
 
+struct ProxyState;
+
+/// The token brokers of the broker routes and the dummies they minted.
+struct BrokerRoutes {
+  std::vector<std::unique_ptr<TokenBroker>> brokers;  ///< per route; nullptr without a broker
+  std::unique_ptr<BrokerDummyStore> store;            ///< <confdir>/bottle_broker_state.json, or memory only
+  asio::thread_pool thread{1};                        ///< where TokenBroker::answer runs (it blocks)
+
+  /// Add the store's dummies to the routes' swap and guard lists (at start).
+  void restore(ProxyState& state);
+  /// Add `answer`'s new dummies to route `index` at once, and to the store.
+  void remember(ProxyState& state, std::size_t index, const BrokerAnswer& answer);
+};
+
 struct ProxyState {
   ProxyState(ProxyOptions options, std::vector<EgressRouteEntry> routes, std::string_view ca_pem);
 
@@ -67,11 +84,17 @@ struct ProxyState {
   asio::ssl::context client_tls;   ///< the upstream side: system roots plus upstream_ca
   std::size_t active = 0;          ///< open agent connections
   std::vector<std::string> reals;  ///< per route, the real value last read (redacted in the log)
+  BrokerRoutes brokers;            ///< last: its thread is joined before the rest goes
 };
 
 /// The real value of routes[index], remembered in state.reals for the log's redaction.
 /// Throws ValueUnavailable.
 std::string read_real(ProxyState& state, std::size_t index);
+
+/// UpstreamTokenFetch for the brokers: a POST to `url` (https) over the same upstream
+/// path as the agent's requests (parent proxy or direct, verified TLS), with
+/// options.timeouts.connect for the whole exchange. Blocks; runs on the broker thread.
+UpstreamTokenReply post_token(ProxyState& state, const std::string& url, const std::string& json_body);
 
 /// The audit record of one request (or refused CONNECT), begun when its head is read
 /// and written once: by finish(), or, when the exchange ends by an exception or an
@@ -110,6 +133,13 @@ void log_event(std::string_view event, const std::vector<std::pair<std::string, 
 
 /// Serve one agent connection to its end.
 asio::awaitable<void> serve_connection(ProxyState& state, tcp::socket socket);
+
+class ExchangeAudit;
+/// When a broker route handles the request: answer it (TokenBroker, never forwarded)
+/// and return whether the agent's connection may carry another request; nullopt
+/// when no broker handles it.
+asio::awaitable<std::optional<bool>> answer_broker(ProxyState& state, Conn& client, const RequestHead& head,
+                                                   const std::string& body, bool https, ExchangeAudit& audit);
 
 /// A connection to `authority` (via the parent proxy when there is one, else directly
 /// to a public address), with TLS verified for authority.host when `tls`. Throws

@@ -74,6 +74,18 @@ ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> ro
   for (const EgressRouteEntry& entry : entries)
     values.push_back(std::make_unique<RouteValueFile>(entry.value_file, entry.value_json_pointer));
   reals.resize(routes.size());
+  brokers.store = std::make_unique<BrokerDummyStore>(
+      options.confdir ? std::optional(std::filesystem::path(*options.confdir) / std::string(broker_state_file_name))
+                      : std::nullopt);
+  brokers.restore(*this);
+  for (const EgressRouteEntry& entry : entries)
+    brokers.brokers.push_back(
+        entry.broker
+            ? std::make_unique<TokenBroker>(
+                  *entry.broker, entry.value_file,
+                  TokenBrokerOptions{.fetch = [this](const std::string& url,
+                                                     const std::string& body) { return post_token(*this, url, body); }})
+            : nullptr);
   server_tls.set_options(modern_only);
   // Without tickets every connection is a full handshake with the leaf for its host.
   SSL_CTX_set_num_tickets(server_tls.native_handle(), 0);

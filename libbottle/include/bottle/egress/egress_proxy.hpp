@@ -13,8 +13,10 @@
 //     head (slowloris) timeouts; a cap on open connections (503 past it).
 //   * the audit log (options.confdir holding audit.json): one record per request
 //     or refused CONNECT, as the Python addon writes them.
-// Not yet: WebSocket (501), the token broker (501 on a broker route's token
-// endpoints).
+//   * a broker route's token and revoke requests: answered by its TokenBroker
+//     (on a thread of its own: it blocks), never forwarded; its new dummies swapped
+//     at once and kept in <confdir>/bottle_broker_state.json.
+// Not yet: WebSocket (501).
 
 #include <memory>
 #include <string>
