@@ -99,7 +99,12 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
       upstream->expires_after(state.options.timeouts.upstream_idle);
       co_await upstream->write(request);
       std::string raw;
-      while (!sent.framer->head() || sent.framer->head()->status / 100 == 1) {
+      // A 101 to a WebSocket upgrade is final: the frames follow it.
+      const auto interim = [&] {
+        const int status = sent.framer->head()->status;
+        return status / 100 == 1 && !(status == 101 && head.websocket_upgrade);
+      };
+      while (!sent.framer->head() || interim()) {
         if (sent.framer->head()) {
           // An interim response (100 Continue): egress already answered the agent's
           // Expect itself; the final response follows.
@@ -142,7 +147,6 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   if (body) audit.set_bytes_up(body->size());
   if (!refusal)
     if (const auto brokered = co_await answer_broker(state, client, head, *body, https, audit)) co_return *brokered;
-  if (!refusal && head.websocket_upgrade) refusal = HttpRefusal{501, "WebSocket is not supported by bottle-egress yet"};
   if (refusal) {
     log_event(
         "refused",
@@ -183,6 +187,10 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
 
   RequestHead swapped = head;
   swapped.fields = decision.fields;
+  // Frames are read strictly, uncompressed: a deflated message would hide a dummy.
+  if (head.websocket_upgrade)
+    std::erase_if(swapped.fields,
+                  [](const HttpField& field) { return field_name_is(field.name, "Sec-WebSocket-Extensions"); });
   const bool sends_length = head.framing != BodyFraming::none || has_body_method(head.method);
   const std::string request = upstream_request_head(head, forwarded_fields(swapped),
                                                     sends_length ? std::optional(body->size()) : std::nullopt) +
@@ -221,6 +229,22 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
                                                       ") and cannot be scanned for the credential"));
       co_return false;
     }
+  }
+  if (head.websocket_upgrade && response.status == 101) {
+    std::string switched = "HTTP/1.1 101 Switching Protocols\r\n";
+    for (const HttpField& field : response.fields) {
+      if (field_name_is(field.name, "Sec-WebSocket-Extensions") || field_name_is(field.name, "Content-Length") ||
+          field_name_is(field.name, "Transfer-Encoding"))
+        continue;
+      switched += field.name + ": " + (scrubber ? scrubber->replace(field.value).out : field.value) + "\r\n";
+    }
+    switched += "\r\n";
+    client.expires_after(state.options.timeouts.upstream_idle);
+    co_await client.write(switched);
+    co_await relay_websocket(state, client, *upstream, std::move(buffered), framer.leftover(), head,
+                             host_field_host(head), scrubber ? &*scrubber : nullptr, audit);
+    upstream.reset();
+    co_return false;
   }
   std::vector<std::size_t> hits;
   const ClientResponsePlan plan = client_response_head(

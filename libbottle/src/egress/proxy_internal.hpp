@@ -21,6 +21,7 @@
 #include "bottle/egress/egress_proxy_options.hpp"
 #include "bottle/egress/egress_routes_file.hpp"
 #include "bottle/egress/leaf_cert.hpp"
+#include "bottle/egress/reflect_scrub.hpp"
 #include "bottle/egress/route_value.hpp"
 #include "bottle/egress/token_broker.hpp"
 
@@ -140,6 +141,16 @@ class ExchangeAudit;
 /// when no broker handles it.
 asio::awaitable<std::optional<bool>> answer_broker(ProxyState& state, Conn& client, const RequestHead& head,
                                                    const std::string& body, bool https, ExchangeAudit& audit);
+
+/// After a 101 to a WebSocket upgrade: relay frames both ways until either side
+/// ends (`from_client` / `from_upstream`: bytes already read past the heads). Each
+/// client message is checked for a dummy bound elsewhere (found: the connection is
+/// closed and the audit record says blocked); with `scrubber` (the upgrade was
+/// injected) the upstream's messages are reverse-swapped. Closes both connections.
+asio::awaitable<void> relay_websocket(ProxyState& state, Conn& client, Conn& upstream, std::string from_client,
+                                      std::string from_upstream, const RequestHead& head,
+                                      std::optional<std::string> host_header, const ReflectScrubber* scrubber,
+                                      ExchangeAudit& audit);
 
 /// A connection to `authority` (via the parent proxy when there is one, else directly
 /// to a public address), with TLS verified for authority.host when `tls`. Throws

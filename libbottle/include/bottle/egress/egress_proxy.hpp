@@ -16,7 +16,10 @@
 //   * a broker route's token and revoke requests: answered by its TokenBroker
 //     (on a thread of its own: it blocks), never forwarded; its new dummies swapped
 //     at once and kept in <confdir>/bottle_broker_state.json.
-// Not yet: WebSocket (501).
+//   * WebSocket: the upgrade swapped like a request (extensions stripped), then
+//     frames relayed both ways, each client message checked for a dummy bound
+//     elsewhere (found: the connection closes) and, when injected, the upstream's
+//     messages reverse-swapped.
 
 #include <memory>
 #include <string>
