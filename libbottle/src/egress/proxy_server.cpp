@@ -130,8 +130,14 @@ std::vector<EgressRouteEntry> read_routes(const std::string& path) {
 struct EgressProxy::Impl {
   explicit Impl(const ProxyOptions& options)
       : state(options, read_routes(options.routes_file), read_text(options.ca_file, "--ca")), acceptor(io) {}
-  egress_proxy::asio::io_context io{1};
+  // The broker thread ends first (it may still hand an answer to the loop), then the
+  // loop's coroutines are destroyed while the state they refer to (the audit log
+  // their unfinished records go to) still exists.
+  ~Impl() { state.brokers.thread.join(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   egress_proxy::ProxyState state;
+  egress_proxy::asio::io_context io{1};
   egress_proxy::tcp::acceptor acceptor;
 };
 
