@@ -31,7 +31,7 @@ struct WsRelay {
   }
 };
 
-// The route whose dummy a client message carries to a host it is not bound to, or "".
+// The block decision when a client message carries a dummy to a host it is not bound to.
 std::optional<SwapDecision> leaked(const WsRelay& relay, const std::string& payload) {
   SwapDecision decision = check_and_swap(
       relay.state.routes,
