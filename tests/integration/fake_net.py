@@ -2,7 +2,7 @@
 
 fake_net.py serve CERT KEY PORTS_FILE UPSTREAM_LOG PARENT_LOG: an HTTPS upstream that
 logs each request (a JSON line) and echoes it (a WebSocket upgrade gets 101 and one
-"hello" frame), and a parent proxy -- standing in for pipelock -- that sends every
+"hello" frame; on /ws-echo each client message then comes back), and a parent proxy -- standing in for pipelock -- that sends every
 CONNECT to it; the ports go to PORTS_FILE. The parent listens on $FAKE_NET_BIND
 (default 127.0.0.1), e.g. a Docker bridge address when egress runs in a container.
 Paths under /reflect/ quote the request's Authorization header back (the threat
@@ -147,7 +147,18 @@ def reflect(handler, mode, auth):
     handler.end_headers()
     handler.wfile.write(body)
 
-def websocket(handler, first_frame):
+def read_ws_frame(rfile):
+    """One client frame: (opcode, unmasked payload), or None at EOF."""
+    head = rfile.read(2)
+    if len(head) < 2: return None
+    n = head[1] & 0x7F
+    if n == 126: n = int.from_bytes(rfile.read(2), "big")
+    elif n == 127: n = int.from_bytes(rfile.read(8), "big")
+    mask = rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+    data = rfile.read(n)
+    return head[0] & 0x0F, bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+def websocket(handler, first_frame, echo=False):
     accept = base64.b64encode(hashlib.sha1((handler.headers["Sec-WebSocket-Key"] +
         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
     handler.send_response(101)
@@ -156,6 +167,9 @@ def websocket(handler, first_frame):
     handler.end_headers()
     handler.wfile.write(bytes([0x81, len(first_frame)]) + first_frame)  # < 126 bytes
     handler.wfile.flush()
+    while echo and (frame := read_ws_frame(handler.rfile)) is not None and frame[0] != 8:
+        handler.wfile.write(bytes([0x80 | frame[0], len(frame[1])]) + frame[1])  # /ws-echo: < 126 bytes
+        handler.wfile.flush()
     handler.rfile.read(1)  # until the client goes away
     handler.close_connection = True
 
@@ -180,7 +194,7 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
             if self.path.startswith("/reflect/"):
                 return reflect(self, self.path[len("/reflect/"):], self.headers.get("Authorization", ""))
             if self.headers.get("Upgrade", "").lower() == "websocket":
-                return websocket(self, b"hello")
+                return websocket(self, b"hello", echo=self.path == "/ws-echo")
             body = json.dumps(rec).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

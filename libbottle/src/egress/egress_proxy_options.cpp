@@ -31,7 +31,7 @@ std::string egress_usage() {
   return "usage: bottle-egress --listen HOST:PORT --ca CA_PEM --routes ROUTES_JSON\n"
          "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n"
          "                     [--max-connections N] [--head-timeout S] [--idle-timeout S]\n"
-         "                     [--upstream-timeout S] [--allow-private-upstreams]\n";
+         "                     [--upstream-timeout S] [--allow-private-upstreams] [--confdir DIR]\n";
 }
 
 ProxyOptions parse_egress_args(const std::vector<std::string>& args,
@@ -70,6 +70,8 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
       options.parent_proxy = authority;
     } else if (arg == "--upstream-ca") {
       options.upstream_ca = value;
+    } else if (arg == "--confdir") {
+      options.confdir = value;
     } else if (arg == "--max-connections") {
       options.max_connections = number(arg, value, 1, 65536);
     } else if (arg == "--head-timeout") {

@@ -71,6 +71,17 @@ void read_broker(const boost::json::object& broker, const std::string& where, Eg
         std::find(entry.swap.guarded.begin(), entry.swap.guarded.end(), dummy) == entry.swap.guarded.end())
       entry.swap.guarded.push_back(dummy);
   entry.has_broker = true;
+  EgressBroker config = kind == "codex" ? codex_egress_broker() : claude_egress_broker();
+  config.token_url = url;
+  config.token_hosts.assign(entry.swap.token_hosts.begin(), entry.swap.token_hosts.end());
+  config.token_path = entry.token_path;
+  config.revoke_paths = entry.revoke_paths;
+  for (const auto& [key, field] : {std::pair<const char*, std::string*>{"refresh_pointer", &config.refresh_pointer},
+                                   {"client_id", &config.client_id}})
+    if (const auto* value = broker.if_contains(key); value != nullptr && !value->is_null())
+      *field = string_of(*value, where + "." + key);
+  config.dummy_refresh_tokens = known;
+  entry.broker = std::move(config);
 }
 
 EgressRouteEntry read_route(const boost::json::value& value, const std::string& where) {

@@ -52,17 +52,6 @@ asio::awaitable<std::optional<std::string>> read_body(ProxyState& state, Conn& c
   }
 }
 
-// bottle-egress does not broker tokens yet: a token refresh or revoke on a broker
-// route is refused rather than sent on with the bottle's placeholder.
-bool is_broker_endpoint(const ProxyState& state, const RequestHead& head) {
-  const std::string path = head.path.substr(0, head.path.find('?'));
-  return std::any_of(state.entries.begin(), state.entries.end(), [&](const EgressRouteEntry& entry) {
-    return entry.has_broker && entry.swap.token_hosts.contains(head.authority.host) &&
-           (path == entry.token_path ||
-            std::find(entry.revoke_paths.begin(), entry.revoke_paths.end(), path) != entry.revoke_paths.end());
-  });
-}
-
 std::optional<std::string> host_field_host(const RequestHead& head) {
   const auto value = head.field("Host");
   if (!value) return std::nullopt;
@@ -110,7 +99,12 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
       upstream->expires_after(state.options.timeouts.upstream_idle);
       co_await upstream->write(request);
       std::string raw;
-      while (!sent.framer->head() || sent.framer->head()->status / 100 == 1) {
+      // A 101 to a WebSocket upgrade is final: the frames follow it.
+      const auto interim = [&] {
+        const int status = sent.framer->head()->status;
+        return status / 100 == 1 && !(status == 101 && head.websocket_upgrade);
+      };
+      while (!sent.framer->head() || interim()) {
         if (sent.framer->head()) {
           // An interim response (100 Continue): egress already answered the agent's
           // Expect itself; the final response follows.
@@ -146,42 +140,57 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
 
 asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::string& buffered, const RequestHead& head,
                                      bool https, std::unique_ptr<Conn>& upstream, Authority& upstream_authority) {
+  ExchangeAudit audit(state, head);
   std::optional<HttpRefusal> refusal;
   const std::optional<std::string> body = co_await read_body(state, client, buffered, head, refusal);
   if (!body && !refusal) co_return false;
-  if (!refusal && head.websocket_upgrade) refusal = HttpRefusal{501, "WebSocket is not supported by bottle-egress yet"};
-  if (!refusal && is_broker_endpoint(state, head))
-    refusal = HttpRefusal{501, "token brokering is not supported by bottle-egress yet"};
+  if (body) audit.set_bytes_up(body->size());
+  if (!refusal)
+    if (const auto brokered = co_await answer_broker(state, client, head, *body, https, audit)) co_return *brokered;
   if (refusal) {
     log_event(
         "refused",
         {{"host", head.authority.host}, {"status", std::to_string(refusal->status)}, {"reason", refusal->reason}});
+    audit.decide("blocked", refusal->reason, "");
+    audit.set_status(refusal->status);
+    audit.finish();
     co_await client.write(refusal_response(refusal->status, "bottle egress: " + refusal->reason));
     co_return false;
   }
 
-  const SwapDecision decision = check_and_swap(state.routes,
-                                               {.is_connect = false,
-                                                .https = https,
-                                                .host = head.authority.host,
-                                                .host_header = host_field_host(head),
-                                                .fields = head.fields,
-                                                .haystacks = request_haystacks(head.target, head.fields, *body)},
-                                               [&](const SwapRoute& route) {
-                                                 const auto index =
-                                                     static_cast<std::size_t>(&route - state.routes.data());
-                                                 return state.values.at(index)->read();
-                                               });
+  const SwapDecision decision = check_and_swap(
+      state.routes,
+      {.is_connect = false,
+       .https = https,
+       .host = head.authority.host,
+       .host_header = host_field_host(head),
+       .fields = head.fields,
+       .haystacks = request_haystacks(head.target, head.fields, *body)},
+      [&](const SwapRoute& route) { return read_real(state, static_cast<std::size_t>(&route - state.routes.data())); });
   if (decision.action == SwapDecision::Action::block) {
     log_event("blocked", {{"host", decision.blocked_host.empty() ? head.authority.host : decision.blocked_host},
                           {"route", decision.route},
                           {"reason", decision.reason}});
+    audit.decide("blocked", decision.reason, decision.route);
+    audit.set_status(decision.status);
+    audit.finish();
     co_await client.write(refusal_response(decision.status, decision.message));
     co_return false;
   }
 
+  if (!decision.injected.empty()) {
+    std::string routes;
+    for (const Injection& injection : decision.injected)
+      routes += (routes.empty() ? "" : ",") + state.routes.at(injection.route).name;
+    audit.decide("injected", "credential swapped", routes);
+  }
+
   RequestHead swapped = head;
   swapped.fields = decision.fields;
+  // Frames are read strictly, uncompressed: a deflated message would hide a dummy.
+  if (head.websocket_upgrade)
+    std::erase_if(swapped.fields,
+                  [](const HttpField& field) { return field_name_is(field.name, "Sec-WebSocket-Extensions"); });
   const bool sends_length = head.framing != BodyFraming::none || has_body_method(head.method);
   const std::string request = upstream_request_head(head, forwarded_fields(swapped),
                                                     sends_length ? std::optional(body->size()) : std::nullopt) +
@@ -190,11 +199,15 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   Sent sent = co_await send_upstream(state, head, https, request, upstream, upstream_authority);
   if (sent.refused) {
     log_event("upstream_failed", {{"host", head.authority.host}, {"reason", sent.refused->reason}});
+    // The reason the Python addon records for the same refusal.
+    audit.interrupted(sent.refused->reason.ends_with(" is not a public address") ? "not a public address"
+                                                                                 : sent.refused->reason);
     co_await client.write(refusal_response(sent.refused->status, "bottle egress: " + sent.refused->reason));
     co_return false;
   }
   ResponseFramer& framer = *sent.framer;
   const ResponseHead& response = *framer.head();
+  audit.set_status(response.status);
 
   // The reverse swap: every form of each injected real value becomes the dummy sent.
   std::optional<ReflectScrubber> scrubber;
@@ -207,11 +220,31 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
     if (const auto encoding = unscannable_encoding(response)) {
       upstream.reset();
       log_event("refused", {{"host", head.authority.host}, {"reason", "injected answer with Content-Encoding"}});
+      audit.decide("blocked", "answer has an encoding egress cannot scan",
+                   state.routes.at(decision.injected[0].route).name);
+      audit.set_status(502);
+      audit.finish();
       co_await client.write(refusal_response(502, "bottle egress: the answer from " + head.authority.host +
                                                       " is encoded (" + *encoding +
                                                       ") and cannot be scanned for the credential"));
       co_return false;
     }
+  }
+  if (head.websocket_upgrade && response.status == 101) {
+    std::string switched = "HTTP/1.1 101 Switching Protocols\r\n";
+    for (const HttpField& field : response.fields) {
+      if (field_name_is(field.name, "Sec-WebSocket-Extensions") || field_name_is(field.name, "Content-Length") ||
+          field_name_is(field.name, "Transfer-Encoding"))
+        continue;
+      switched += field.name + ": " + (scrubber ? scrubber->replace(field.value).out : field.value) + "\r\n";
+    }
+    switched += "\r\n";
+    client.expires_after(state.options.timeouts.upstream_idle);
+    co_await client.write(switched);
+    co_await relay_websocket(state, client, *upstream, std::move(buffered), framer.leftover(), head,
+                             host_field_host(head), scrubber ? &*scrubber : nullptr, audit);
+    upstream.reset();
+    co_return false;
   }
   std::vector<std::size_t> hits;
   const ClientResponsePlan plan = client_response_head(
@@ -226,6 +259,7 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   std::string body_piece = std::move(sent.body);
   std::string raw;
   while (true) {
+    audit.add_bytes_down(body_piece.size());
     out += framed(reflect ? reflect->feed(body_piece, hits) : body_piece);
     body_piece.clear();
     if (framer.done()) break;
@@ -240,11 +274,13 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
       if (framer.end_of_stream()) break;
       // Cut short: the agent must not take a truncated body for a whole one.
       log_event("upstream_failed", {{"host", head.authority.host}, {"reason", "response truncated"}});
+      audit.interrupted("response truncated");
       upstream.reset();
       co_return false;
     }
     if (!framer.feed(raw, body_piece)) {
       log_event("upstream_failed", {{"host", head.authority.host}, {"reason", "malformed response body"}});
+      audit.interrupted("malformed response body");
       upstream.reset();
       co_return false;
     }
@@ -253,6 +289,7 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   if (plan.chunked) out += last_chunk;
   client.expires_after(state.options.timeouts.upstream_idle);
   co_await client.write(out);
+  audit.finish();
   if (!hits.empty()) log_event("reflected", {{"host", head.authority.host}, {"count", std::to_string(hits.size())}});
 
   if (!response.keep_alive || !framer.leftover().empty() || response.framing == ResponseHead::Framing::until_close)

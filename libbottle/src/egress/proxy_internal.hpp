@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstddef>
@@ -15,10 +16,14 @@
 #include <string_view>
 #include <vector>
 
+#include "bottle/egress/audit_writer.hpp"
+#include "bottle/egress/broker_dummy_store.hpp"
 #include "bottle/egress/egress_proxy_options.hpp"
 #include "bottle/egress/egress_routes_file.hpp"
 #include "bottle/egress/leaf_cert.hpp"
+#include "bottle/egress/reflect_scrub.hpp"
 #include "bottle/egress/route_value.hpp"
+#include "bottle/egress/token_broker.hpp"
 
 namespace bottle::egress_proxy {
 
@@ -53,17 +58,74 @@ struct UpstreamRefused {
   std::string reason;  ///< for the answer and the log; names hosts, never a value
 };
 
+struct ProxyState;
+
+/// The token brokers of the broker routes and the dummies they minted.
+struct BrokerRoutes {
+  std::vector<std::unique_ptr<TokenBroker>> brokers;  ///< per route; nullptr without a broker
+  std::unique_ptr<BrokerDummyStore> store;            ///< <confdir>/bottle_broker_state.json, or memory only
+  asio::thread_pool thread{1};                        ///< where TokenBroker::answer runs (it blocks)
+
+  /// Add the store's dummies to the routes' swap and guard lists (at start).
+  void restore(ProxyState& state);
+  /// Add `answer`'s new dummies to route `index` at once, and to the store.
+  void remember(ProxyState& state, std::size_t index, const BrokerAnswer& answer);
+};
+
 struct ProxyState {
   ProxyState(ProxyOptions options, std::vector<EgressRouteEntry> routes, std::string_view ca_pem);
 
   ProxyOptions options;
+  std::unique_ptr<AuditWriter> audit;  ///< from options.confdir (read first); nullptr: no audit log
   std::vector<EgressRouteEntry> entries;
   std::vector<SwapRoute> routes;  ///< entries' swap routes, for check_and_swap
   std::vector<std::unique_ptr<RouteValueFile>> values;
   LeafMinter minter;
-  asio::ssl::context server_tls;  ///< the agent's side: leaves minted per host, ALPN http/1.1
-  asio::ssl::context client_tls;  ///< the upstream side: system roots plus upstream_ca
-  std::size_t active = 0;         ///< open agent connections
+  asio::ssl::context server_tls;   ///< the agent's side: leaves minted per host, ALPN http/1.1
+  asio::ssl::context client_tls;   ///< the upstream side: system roots plus upstream_ca
+  std::size_t active = 0;          ///< open agent connections
+  std::vector<std::string> reals;  ///< per route, the real value last read (redacted in the log)
+  BrokerRoutes brokers;            ///< last: its thread is joined before the rest goes
+};
+
+/// The real value of routes[index], remembered in state.reals for the log's redaction.
+/// Throws ValueUnavailable.
+std::string read_real(ProxyState& state, std::size_t index);
+
+/// UpstreamTokenFetch for the brokers: a POST to `url` (https) over the same upstream
+/// path as the agent's requests (parent proxy or direct, verified TLS), with
+/// options.timeouts.connect for the whole exchange. Blocks; runs on the broker thread.
+UpstreamTokenReply post_token(ProxyState& state, const std::string& url, const std::string& json_body);
+
+/// The audit record of one request (or refused CONNECT), begun when its head is read
+/// and written once: by finish(), or, when the exchange ends by an exception or an
+/// early return, by the destructor with "; interrupted" added to the reason (what the
+/// Python addon's error hook records). Without an audit log it does nothing. Every
+/// text field is passed through redact_secrets with every dummy, guarded dummy and
+/// real value egress holds.
+class ExchangeAudit {
+ public:
+  ExchangeAudit(ProxyState& state, const RequestHead& head);
+  ~ExchangeAudit();
+  ExchangeAudit(const ExchangeAudit&) = delete;
+  ExchangeAudit& operator=(const ExchangeAudit&) = delete;
+
+  /// What egress decided (kept if the exchange is interrupted later).
+  void decide(std::string action, std::string reason, std::string route);
+  void set_status(int status) { record_.status = status; }
+  void set_bytes_up(std::size_t n) { record_.bytes_up = static_cast<std::int64_t>(n); }
+  void add_bytes_down(std::size_t n) { record_.bytes_down += static_cast<std::int64_t>(n); }
+  /// Write the record as decided.
+  void finish();
+  /// Write it with the exchange cut short by `why` (the status stays as it was).
+  void interrupted(std::string_view why);
+
+ private:
+  void write();
+  ProxyState& state_;
+  AuditRecord record_;
+  std::chrono::steady_clock::time_point start_;
+  bool written_ = false;
 };
 
 /// One JSON line on stderr: {"event": event, key: value, ...}. Never pass a header
@@ -72,6 +134,23 @@ void log_event(std::string_view event, const std::vector<std::pair<std::string, 
 
 /// Serve one agent connection to its end.
 asio::awaitable<void> serve_connection(ProxyState& state, tcp::socket socket);
+
+class ExchangeAudit;
+/// When a broker route handles the request: answer it (TokenBroker, never forwarded)
+/// and return whether the agent's connection may carry another request; nullopt
+/// when no broker handles it.
+asio::awaitable<std::optional<bool>> answer_broker(ProxyState& state, Conn& client, const RequestHead& head,
+                                                   const std::string& body, bool https, ExchangeAudit& audit);
+
+/// After a 101 to a WebSocket upgrade: relay frames both ways until either side
+/// ends (`from_client` / `from_upstream`: bytes already read past the heads). Each
+/// client message is checked for a dummy bound elsewhere (found: the connection is
+/// closed and the audit record says blocked); with `scrubber` (the upgrade was
+/// injected) the upstream's messages are reverse-swapped. Closes both connections.
+asio::awaitable<void> relay_websocket(ProxyState& state, Conn& client, Conn& upstream, std::string from_client,
+                                      std::string from_upstream, const RequestHead& head,
+                                      std::optional<std::string> host_header, const ReflectScrubber* scrubber,
+                                      ExchangeAudit& audit);
 
 /// A connection to `authority` (via the parent proxy when there is one, else directly
 /// to a public address), with TLS verified for authority.host when `tls`. Throws

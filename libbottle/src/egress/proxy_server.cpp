@@ -52,10 +52,20 @@ std::vector<SwapRoute> swap_routes(const std::vector<EgressRouteEntry>& entries)
   return out;
 }
 
+std::unique_ptr<AuditWriter> open_audit(const ProxyOptions& options) {
+  if (!options.confdir) return nullptr;
+  try {
+    return AuditWriter::from_confdir(*options.confdir, [](const std::string& reason) {
+      log_event("audit_failed", {{"reason", reason}});
+    });
+  } catch (const Error& e) { throw e.relabeled("--confdir " + *options.confdir + ": " + e.field()); }
+}
+
 }  // namespace
 
 ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> routes_in, std::string_view ca_pem)
     : options(std::move(options_in)),
+      audit(open_audit(options)),
       entries(std::move(routes_in)),
       routes(swap_routes(entries)),
       minter(ca_pem),
@@ -63,6 +73,19 @@ ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> ro
       client_tls(asio::ssl::context::tls_client) {
   for (const EgressRouteEntry& entry : entries)
     values.push_back(std::make_unique<RouteValueFile>(entry.value_file, entry.value_json_pointer));
+  reals.resize(routes.size());
+  brokers.store = std::make_unique<BrokerDummyStore>(
+      options.confdir ? std::optional(std::filesystem::path(*options.confdir) / std::string(broker_state_file_name))
+                      : std::nullopt);
+  brokers.restore(*this);
+  for (const EgressRouteEntry& entry : entries)
+    brokers.brokers.push_back(
+        entry.broker
+            ? std::make_unique<TokenBroker>(
+                  *entry.broker, entry.value_file,
+                  TokenBrokerOptions{.fetch = [this](const std::string& url,
+                                                     const std::string& body) { return post_token(*this, url, body); }})
+            : nullptr);
   server_tls.set_options(modern_only);
   // Without tickets every connection is a full handshake with the leaf for its host.
   SSL_CTX_set_num_tickets(server_tls.native_handle(), 0);
@@ -107,8 +130,14 @@ std::vector<EgressRouteEntry> read_routes(const std::string& path) {
 struct EgressProxy::Impl {
   explicit Impl(const ProxyOptions& options)
       : state(options, read_routes(options.routes_file), read_text(options.ca_file, "--ca")), acceptor(io) {}
-  egress_proxy::asio::io_context io{1};
+  // The broker thread ends first (it may still hand an answer to the loop), then the
+  // loop's coroutines are destroyed while the state they refer to (the audit log
+  // their unfinished records go to) still exists.
+  ~Impl() { state.brokers.thread.join(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   egress_proxy::ProxyState state;
+  egress_proxy::asio::io_context io{1};
   egress_proxy::tcp::acceptor acceptor;
 };
 

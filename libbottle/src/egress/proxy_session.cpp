@@ -127,6 +127,10 @@ asio::awaitable<void> serve_proxy_port(ProxyState& state, beast::tcp_stream& str
                        [](const SwapRoute&) -> std::string { throw ValueUnavailable("not swapped in CONNECT"); });
     if (decision.action == SwapDecision::Action::block) {
       log_event("blocked", {{"host", head->authority.host}, {"route", decision.route}, {"reason", decision.reason}});
+      ExchangeAudit audit(state, *head);
+      audit.decide("blocked", decision.reason, decision.route);
+      audit.set_status(decision.status);
+      audit.finish();
       co_await client->write(refusal_response(decision.status, decision.message));
       co_return;
     }

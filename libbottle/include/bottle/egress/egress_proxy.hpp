@@ -11,8 +11,15 @@
 //   * plain HTTP in absolute form: the same rules (any dummy in it is blocked).
 //   * limits: head size, line length, field count and request body size; idle and
 //     head (slowloris) timeouts; a cap on open connections (503 past it).
-// Not yet: WebSocket (501), the token broker (501 on a broker route's token
-// endpoints), the audit log.
+//   * the audit log (options.confdir holding audit.json): one record per request
+//     or refused CONNECT, as the Python addon writes them.
+//   * a broker route's token and revoke requests: answered by its TokenBroker
+//     (on a thread of its own: it blocks), never forwarded; its new dummies swapped
+//     at once and kept in <confdir>/bottle_broker_state.json.
+//   * WebSocket: the upgrade swapped like a request (extensions stripped), then
+//     frames relayed both ways, each client message checked for a dummy bound
+//     elsewhere (found: the connection closes) and, when injected, the upstream's
+//     messages reverse-swapped.
 
 #include <memory>
 #include <string>

@@ -5,7 +5,10 @@
 //                 --routes /egress/routes.json [--parent-proxy http://pipelock:8888]
 //                 [--upstream-ca FILE] [--max-connections N] [--head-timeout SECONDS]
 //                 [--idle-timeout SECONDS] [--upstream-timeout SECONDS]
-//                 [--allow-private-upstreams]
+//                 [--allow-private-upstreams] [--confdir DIR]
+//
+// --confdir is mitmproxy's confdir: egress reads audit.json there (no audit.json: no
+// audit log) and writes the audit log next to it.
 //
 // --upstream-ca defaults to BOTTLE_EGRESS_UPSTREAM_CA (the caller passes it in, read
 // through bottle::Host). Bad arguments: Error(usage) naming the argument.
@@ -45,6 +48,7 @@ struct ProxyOptions {
   /// Direct mode may reach loopback and private addresses (tests and benchmarks on
   /// one machine; bottle never passes it).
   bool allow_private_upstreams = false;
+  std::optional<std::string> confdir;  ///< audit.json and the audit log; nullopt: no log
   std::size_t max_connections = 512;
   std::uint64_t max_request_body_bytes = std::uint64_t{64} << 20;  ///< a larger body: 413
   HttpLimits limits;

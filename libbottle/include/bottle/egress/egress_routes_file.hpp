@@ -12,11 +12,13 @@
 // ordinary traffic), a broker whose kind is not "codex" or "claude" or whose
 // token_url is not https.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bottle/egress/credential_swap.hpp"
+#include "bottle/egress/egress_config.hpp"
 
 namespace bottle {
 
@@ -25,12 +27,14 @@ struct EgressRouteEntry {
   SwapRoute swap;  ///< hosts lowercase; dummies = {dummy}; guarded = the broker's other dummies
   std::string value_file;
   std::string value_json_pointer;
-  /// With a broker: the token endpoint's path and the revoke paths on swap.token_hosts
-  /// (bottle-egress does not broker yet; it refuses these requests rather than
-  /// forward a placeholder refresh token).
+  /// With a broker: the token endpoint's path and the revoke paths on swap.token_hosts.
   bool has_broker = false;
   std::string token_path;
   std::vector<std::string> revoke_paths;
+  /// The whole broker, for TokenBroker: the kind's defaults (codex_egress_broker(),
+  /// claude_egress_broker()) overridden by the file's fields, token_hosts including
+  /// token_url's host, as bottle_broker.py's BrokerConfig.from_json reads it.
+  std::optional<EgressBroker> broker;
 };
 
 std::vector<EgressRouteEntry> parse_egress_routes(std::string_view text);
