@@ -251,10 +251,13 @@ TEST_CASE("the sentinel quarantines a repository the moment it appears, and leav
   CHECK(wait_for(1));
   // git init in a new subdirectory; a bare-layout directory moved in; a .git file.
   write(dir.path() / "new/deeper/.git/HEAD", "ref: refs/heads/main\n");
-  fs::create_directories(dir.path() / "t/objects");
-  fs::create_directories(dir.path() / "t/refs");
-  write(dir.path() / "t/HEAD", "ref: refs/heads/main\n");
-  fs::rename(dir.path() / "t", dir.path() / "bare");
+  // The bare layout is made outside the workspace: made inside, the sentinel may
+  // quarantine it before the rename, and the rename would throw.
+  TempDir staging;
+  fs::create_directories(staging.path() / "t/objects");
+  fs::create_directories(staging.path() / "t/refs");
+  write(staging.path() / "t/HEAD", "ref: refs/heads/main\n");
+  fs::rename(staging.path() / "t", dir.path() / "bare");
   write(dir.path() / "src/.git", "gitdir: ../evil\n");
   write(dir.path() / "src/ordinary.c", "int x;\n");
   CHECK(wait_for(4));
