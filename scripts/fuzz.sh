@@ -28,7 +28,7 @@ if [[ "${1:-}" == --no-build ]]; then
 fi
 SECONDS_EACH="${1:-300}"
 [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "usage: $0 [--no-build] [SECONDS]" >&2; exit 2; }
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-fuzz_jwt fuzz_spec fuzz_docker_ps fuzz_smolvm_ls fuzz_codex_auth fuzz_http_request fuzz_reflect_scrub fuzz_websocket_frames fuzz_broker_request}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-fuzz_jwt fuzz_spec fuzz_docker_ps fuzz_smolvm_ls fuzz_codex_auth fuzz_http_request fuzz_reflect_scrub fuzz_websocket_frames fuzz_broker_request fuzz_content_decoder}"
 readonly B=build-fuzz
 
 if [[ $BUILD == 1 ]]; then
