@@ -1,7 +1,7 @@
 // The host login refreshed before a bottle's dummies are minted from it (auth
 // reference C4, rule 4): the real `bottle-cli create --forward-host-credentials` for
 // a codex bottle on the fake smolvm (--no-start: minting is all that is tested), with
-// the host refresh run by bottle_broker.py against fake_net.py's token endpoint,
+// the host refresh run by `bottle-egress ensure-fresh` against fake_net.py's token endpoint,
 // reached through a parent proxy standing in for pipelock (BOTTLE_EGRESS_UPSTREAM).
 // All on 127.0.0.1. Token values are test strings; assertions compare booleans.
 #include <catch2/catch.hpp>

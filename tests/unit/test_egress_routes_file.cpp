@@ -2,12 +2,18 @@
 // addon (read back exactly as the addon reads it) and the command line.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/egress_proxy_options.hpp"
 #include "bottle/egress/egress_routes_file.hpp"
+#include "bottle/egress/ensure_fresh.hpp"
 #include "error_of.hpp"
 
 namespace {
@@ -130,4 +136,61 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(usage(with({"--ca"})) == "--ca: needs a value");
   CHECK(usage(with({"stray"})) == "stray: unexpected argument");
   CHECK(usage(with({"--confdir", ""})) == "--confdir: must not be empty");
+}
+
+TEST_CASE("bottle-egress ensure-fresh arguments: typed, every one named when wrong", "[native-egress]") {
+  const auto request =
+      bottle::parse_ensure_fresh_args({"--kind", "claude", "--host-file", "/h/.credentials.json", "--min-valid", "600",
+                                       "--parent-proxy", "http://127.0.0.1:8888"},
+                                      std::string("/ca/upstream.pem"));
+  CHECK(request.agent == bottle::AgentKind::claude);
+  CHECK(request.host_file == "/h/.credentials.json");
+  CHECK(request.min_valid_s == 600);
+  REQUIRE(request.parent_proxy);
+  CHECK(request.parent_proxy->text() == "127.0.0.1:8888");
+  CHECK(request.upstream_ca == "/ca/upstream.pem");
+  // What host_refresh_argv builds is read back as it was meant.
+  const auto argv = bottle::host_refresh_argv({.program = "/b/bottle-egress",
+                                               .agent = bottle::AgentKind::codex,
+                                               .host_file = "/h/auth.json",
+                                               .upstream = {.proxy = "http://10.0.0.1:3128", .trusted_ca_file = ""}});
+  const auto read_back = bottle::parse_ensure_fresh_args({argv.begin() + 2, argv.end()}, std::nullopt);
+  CHECK(read_back.agent == bottle::AgentKind::codex);
+  CHECK(read_back.min_valid_s == bottle::host_refresh_window_s);
+  CHECK(read_back.parent_proxy->text() == "10.0.0.1:3128");
+  CHECK_FALSE(read_back.upstream_ca);
+
+  const auto usage = [&](std::vector<std::string> args) {
+    return error_of([&] { bottle::parse_ensure_fresh_args(args, std::nullopt); }, bottle::ErrorKind::usage);
+  };
+  CHECK(usage({"--host-file", "/h", "--min-valid", "1"}) == "--kind: is required");
+  CHECK(usage({"--kind", "gemini", "--host-file", "/h", "--min-valid", "1"}) == "--kind: must be codex or claude");
+  CHECK(usage({"--kind", "codex", "--min-valid", "1"}) == "--host-file: is required");
+  CHECK(usage({"--kind", "codex", "--host-file", "/h"}) == "--min-valid: is required");
+  CHECK(usage({"--kind", "codex", "--host-file", "/h", "--min-valid", "-5"}) ==
+        "--min-valid: must be a whole number of seconds from 0 to 86400");
+  CHECK(usage({"--kind", "codex", "--host-file", "/h", "--min-valid", "1", "--proxy", "x"}) ==
+        "--proxy: unknown option");
+  CHECK(usage({"--kind", "codex", "--host-file", ""}) == "--host-file: must not be empty");
+}
+
+TEST_CASE("bottle-egress probe: an address that listens, one that does not, and bad input", "[native-egress]") {
+  CHECK_FALSE(bottle::egress_probe({"127.0.0.1:1"}));  // nothing listens on port 1 here
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  CHECK(bottle::egress_probe({"127.0.0.1:" + std::to_string(ntohs(address.sin_port))}));
+  ::close(listener);
+  const auto usage = [&](std::vector<std::string> args) {
+    return error_of([&] { bottle::egress_probe(args); }, bottle::ErrorKind::usage);
+  };
+  CHECK(usage({}) == "probe: needs exactly one IPV4:PORT");
+  CHECK(usage({"localhost:80"}) == "localhost:80: must be IPV4:PORT");
+  CHECK(usage({"127.0.0.1"}) == "127.0.0.1: must be IPV4:PORT");
 }

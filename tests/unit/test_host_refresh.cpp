@@ -1,5 +1,5 @@
 // Unit tests for the host login refresh before minting (host_refresh.hpp): the
-// bottle_broker.py argv, how its exit is read, and the expiry window.
+// bottle-egress ensure-fresh argv, how its exit is read, and the expiry window.
 
 #include <catch2/catch.hpp>
 
@@ -32,23 +32,16 @@ std::string jwt(const boost::json::object& payload) {
 }  // namespace
 
 TEST_CASE("host refresh: ensure-fresh argv, direct", "[host_refresh]") {
-  const std::vector<std::string> expected = {"python3",
-                                             "/usr/share/bottle/egress/bottle_broker.py",
-                                             "ensure-fresh",
-                                             "--kind",
-                                             "codex",
-                                             "--host-file",
-                                             "/home/u/.codex/auth.json",
-                                             "--min-valid",
-                                             "600"};
-  CHECK(host_refresh_argv({.broker_script = "/usr/share/bottle/egress/bottle_broker.py",
+  const std::vector<std::string> expected = {
+      "/usr/bin/bottle-egress",   "ensure-fresh", "--kind", "codex", "--host-file",
+      "/home/u/.codex/auth.json", "--min-valid",  "600"};
+  CHECK(host_refresh_argv({.program = "/usr/bin/bottle-egress",
                            .agent = AgentKind::codex,
                            .host_file = "/home/u/.codex/auth.json"}) == expected);
 }
 
 TEST_CASE("host refresh: ensure-fresh argv through the parent proxy, with its CA", "[host_refresh]") {
-  const std::vector<std::string> expected = {"/opt/py/bin/python3",
-                                             "/b/bottle_broker.py",
+  const std::vector<std::string> expected = {"/opt/bottle/bin/bottle-egress",
                                              "ensure-fresh",
                                              "--kind",
                                              "claude",
@@ -56,24 +49,23 @@ TEST_CASE("host refresh: ensure-fresh argv through the parent proxy, with its CA
                                              "/home/u/.claude/.credentials.json",
                                              "--min-valid",
                                              "900",
-                                             "--proxy",
+                                             "--parent-proxy",
                                              "http://127.0.0.1:8888",
-                                             "--cafile",
+                                             "--upstream-ca",
                                              "/etc/test-ca.pem"};
-  CHECK(host_refresh_argv({.python = "/opt/py/bin/python3",
-                           .broker_script = "/b/bottle_broker.py",
+  CHECK(host_refresh_argv({.program = "/opt/bottle/bin/bottle-egress",
                            .agent = AgentKind::claude,
                            .host_file = "/home/u/.claude/.credentials.json",
                            .min_valid_s = 900,
                            .upstream = {.proxy = "http://127.0.0.1:8888", .trusted_ca_file = "/etc/test-ca.pem"}}) ==
         expected);
   // A proxy without a CA file (the real pipelock case): no --cafile.
-  const auto proxied = host_refresh_argv({.broker_script = "/b/bottle_broker.py",
+  const auto proxied = host_refresh_argv({.program = "/b/bottle-egress",
                                           .agent = AgentKind::codex,
                                           .host_file = "/h/auth.json",
                                           .upstream = {.proxy = "http://10.0.0.1:3128"}});
   CHECK(std::vector<std::string>(proxied.end() - 2, proxied.end()) ==
-        std::vector<std::string>{"--proxy", "http://10.0.0.1:3128"});
+        std::vector<std::string>{"--parent-proxy", "http://10.0.0.1:3128"});
 }
 
 TEST_CASE("host refresh: outcome of a run", "[host_refresh]") {
@@ -85,7 +77,7 @@ TEST_CASE("host refresh: outcome of a run", "[host_refresh]") {
   CHECK(host_refresh_outcome(exited(1)) == HostRefreshOutcome::unavailable);  // a crash
   ProcessResult missing;
   missing.outcome = ProcessResult::Outcome::failed_to_start;
-  missing.start_error = "python3: not found";
+  missing.start_error = "bottle-egress: not found";
   CHECK(host_refresh_outcome(missing) == HostRefreshOutcome::unavailable);
   ProcessResult killed;
   killed.outcome = ProcessResult::Outcome::signaled;
@@ -122,14 +114,16 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
                     0600);
   TestEnv env;
   env.set("CODEX_HOME", codex_home.string());
-  env.set("BOTTLE_DATA_DIR", (tmp.path() / "share").string());
+  const fs::path egress_program = tmp.path() / "bottle-egress";
+  write_file_atomic(egress_program, "#!/bin/sh\nexit 1\n", 0700);  // never run: the runner records
+  env.set("BOTTLE_EGRESS", egress_program.string());
   env.set("BOTTLE_EGRESS_UPSTREAM", "http://127.0.0.1:3128");
   env.set("BOTTLE_EGRESS_UPSTREAM_CA", (tmp.path() / "ca.pem").string());
 
   RecordingRunner runner;
   runner.fallback = exited(0);
   runner.push_result(exited(0));  // docker ps (name check)
-  runner.push_result(exited(host_refresh_exit_sign_in_again, "", "bottle_broker.py: ... sign in again"));
+  runner.push_result(exited(host_refresh_exit_sign_in_again, "", "bottle-egress: ... sign in again"));
   const StateDirs dirs{tmp.path() / "config", tmp.path() / "state"};
   Bottles bottles(env.host(), runner, dirs, [](BackendKind, Runner& r) -> std::unique_ptr<Backend> {
     return std::make_unique<Backend>(r, std::make_unique<DockerCommands>());
@@ -144,7 +138,7 @@ TEST_CASE("host refresh: create runs ensure-fresh first, and a dead host session
   CHECK_THAT(message, Catch::Contains((codex_home / "auth.json").string()));
   const auto argvs = runner.argvs();
   REQUIRE(argvs.size() >= 2);
-  CHECK(argvs[1] == host_refresh_argv({.broker_script = tmp.path() / "share" / "egress" / "bottle_broker.py",
+  CHECK(argvs[1] == host_refresh_argv({.program = egress_program,
                                        .agent = AgentKind::codex,
                                        .host_file = codex_home / "auth.json",
                                        .upstream = {.proxy = "http://127.0.0.1:3128",

@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "bottle/core/base64url.hpp"
 #include "bottle/credentials/jwt.hpp"
@@ -162,6 +164,12 @@ TEST_CASE("token broker: an expiring codex login is refreshed once and written b
   CHECK(parse(answer.body_json).at("expires_in").as_int64() == 7200);
   CHECK(answer.body_json.find("ROTATED") == std::string::npos);
   CHECK(answer.body_json.find("REAL") == std::string::npos);
+  // The lock is on the host file itself: no lock file and no temp file stay behind.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"auth.json", "dotfiles-auth.json"});
 }
 
 TEST_CASE("token broker: a claude refresh keeps scopes, expiry and the account fields", "[egress-broker]") {

@@ -27,25 +27,37 @@ fs::path current_executable() {
   return exe;
 }
 
-fs::path locate_pty_resize(const Host& host) {
-  std::vector<fs::path> candidates;
-  if (fs::path from_env = host.absolute_path(Var::bottle_pty_resize); !from_env.empty()) {
+namespace {
+
+// The first executable file of `candidates`, or of `env` when that is set.
+fs::path locate_helper(const Host& host, Var env, std::string_view what, const std::vector<fs::path>& candidates) {
+  if (fs::path from_env = host.absolute_path(env); !from_env.empty()) {
     if (is_executable_file(from_env)) return from_env;
-    throw Error(
-        ErrorKind::not_found,
-        fmt::format("pty-resize wrapper not found: BOTTLE_PTY_RESIZE={} is not an executable file", from_env.string()));
+    throw Error(ErrorKind::not_found,
+                fmt::format("{} not found: {}={} is not an executable file", what, info(env).name, from_env.string()));
   }
-  const fs::path exe_dir = current_executable().parent_path();
-  candidates.push_back(exe_dir.parent_path() / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
-  candidates.push_back(exe_dir / "pty-resize");  // build tree: all executables in one dir
-  candidates.push_back(fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_LIBEXEC_RELDIR / "pty-resize");
   std::string looked;
   for (const auto& c : candidates) {
     if (is_executable_file(c)) return fs::weakly_canonical(c);
     looked += (looked.empty() ? "" : ", ") + c.string();
   }
-  throw Error(ErrorKind::not_found,
-              fmt::format("pty-resize wrapper not found (looked at {}; set BOTTLE_PTY_RESIZE)", looked));
+  throw Error(ErrorKind::not_found, fmt::format("{} not found (looked at {}; set {})", what, looked, info(env).name));
+}
+
+}  // namespace
+
+fs::path locate_pty_resize(const Host& host) {
+  const fs::path exe_dir = current_executable().parent_path();
+  return locate_helper(host, Var::bottle_pty_resize, "pty-resize wrapper",
+                       {exe_dir.parent_path() / BOTTLE_LIBEXEC_RELDIR / "pty-resize",
+                        exe_dir / "pty-resize",  // build tree: all executables in one dir
+                        fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_LIBEXEC_RELDIR / "pty-resize"});
+}
+
+fs::path locate_bottle_egress(const Host& host) {
+  const fs::path exe_dir = current_executable().parent_path();
+  return locate_helper(host, Var::bottle_egress, "bottle-egress",
+                       {exe_dir / "bottle-egress", fs::path(BOTTLE_INSTALL_PREFIX) / "bin" / "bottle-egress"});
 }
 
 std::vector<fs::path> data_dir_candidates(const fs::path& exe_dir) {

@@ -3,8 +3,7 @@
 namespace bottle {
 
 std::vector<std::string> host_refresh_argv(const HostRefreshRequest& request) {
-  std::vector<std::string> argv = {request.python,
-                                   request.broker_script.string(),
+  std::vector<std::string> argv = {request.program.string(),
                                    "ensure-fresh",
                                    "--kind",
                                    std::string(to_string(request.agent)),
@@ -12,9 +11,9 @@ std::vector<std::string> host_refresh_argv(const HostRefreshRequest& request) {
                                    request.host_file.string(),
                                    "--min-valid",
                                    std::to_string(request.min_valid_s)};
-  if (!request.upstream.proxy.empty()) argv.insert(argv.end(), {"--proxy", request.upstream.proxy});
+  if (!request.upstream.proxy.empty()) argv.insert(argv.end(), {"--parent-proxy", request.upstream.proxy});
   if (!request.upstream.trusted_ca_file.empty())
-    argv.insert(argv.end(), {"--cafile", request.upstream.trusted_ca_file});
+    argv.insert(argv.end(), {"--upstream-ca", request.upstream.trusted_ca_file});
   return argv;
 }
 

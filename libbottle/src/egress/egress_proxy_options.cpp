@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "bottle/core/error.hpp"
+#include "bottle/core/host_port.hpp"
 
 namespace bottle {
 
@@ -31,7 +32,29 @@ std::string egress_usage() {
   return "usage: bottle-egress --listen HOST:PORT --ca CA_PEM --routes ROUTES_JSON\n"
          "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n"
          "                     [--max-connections N] [--head-timeout S] [--idle-timeout S]\n"
-         "                     [--upstream-timeout S] [--allow-private-upstreams] [--confdir DIR]\n";
+         "                     [--upstream-timeout S] [--allow-private-upstreams] [--confdir DIR]\n"
+         "       bottle-egress probe IPV4:PORT   (exit 0 when an egress listens there)\n"
+         "       bottle-egress ensure-fresh --kind codex|claude --host-file FILE --min-valid SECONDS\n"
+         "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n";
+}
+
+Authority parse_parent_proxy(const std::string& arg, const std::string& value) {
+  constexpr std::string_view scheme = "http://";
+  std::string_view rest = value;
+  if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  const auto authority = parse_authority(rest, 0);
+  if (!authority) usage_error(arg, "must be http://HOST:PORT");
+  return *authority;
+}
+
+bool egress_probe(const std::vector<std::string>& args) {
+  if (args.size() != 1) usage_error("probe", "needs exactly one IPV4:PORT");
+  const auto target = parse_authority(args[0], 0);
+  if (!target || target->port == 0) usage_error(args[0], "must be IPV4:PORT");
+  try {
+    return port_accepts(target->host, target->port, std::chrono::seconds(1));
+  } catch (const Error&) { usage_error(args[0], "must be IPV4:PORT"); }
 }
 
 ProxyOptions parse_egress_args(const std::vector<std::string>& args,
@@ -61,13 +84,7 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
     } else if (arg == "--routes") {
       options.routes_file = value;
     } else if (arg == "--parent-proxy") {
-      constexpr std::string_view scheme = "http://";
-      std::string_view rest = value;
-      if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
-      if (rest.ends_with('/')) rest.remove_suffix(1);
-      const auto authority = parse_authority(rest, 0);
-      if (!authority) usage_error(arg, "must be http://HOST:PORT");
-      options.parent_proxy = authority;
+      options.parent_proxy = parse_parent_proxy(arg, value);
     } else if (arg == "--upstream-ca") {
       options.upstream_ca = value;
     } else if (arg == "--confdir") {

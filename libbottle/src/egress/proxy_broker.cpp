@@ -28,15 +28,15 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-asio::awaitable<UpstreamTokenReply> post_token_async(ProxyState& state, Authority authority, std::string path,
+asio::awaitable<UpstreamTokenReply> post_token_async(UpstreamPath way, Authority authority, std::string path,
                                                      std::string body) {
   std::unique_ptr<Conn> upstream;
   try {
-    upstream = co_await open_upstream(state, authority, true);
+    upstream = co_await open_upstream(way, authority, true);
   } catch (const UpstreamRefused& e) { throw std::runtime_error(e.reason); }
   // One deadline for the whole exchange: a token endpoint that stalls must not hold
   // the agent's refresh (and the host file's lock) for long.
-  upstream->expires_after(state.options.timeouts.connect);
+  upstream->expires_after(way.options.timeouts.connect);
   // Built outside the co_await: GCC 12 mishandles a conditional's temporaries inside one.
   std::string host = authority.host;
   if (authority.port != 443) host = authority.text();
@@ -45,7 +45,7 @@ asio::awaitable<UpstreamTokenReply> post_token_async(ProxyState& state, Authorit
       "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
       path, host, body.size(), body);
   co_await upstream->write(request);
-  ResponseFramer framer(false, state.options.limits.max_head_bytes);
+  ResponseFramer framer(false, way.options.limits.max_head_bytes);
   UpstreamTokenReply reply;
   std::string raw;
   while (!framer.done()) {
@@ -64,7 +64,7 @@ asio::awaitable<UpstreamTokenReply> post_token_async(ProxyState& state, Authorit
 
 }  // namespace
 
-UpstreamTokenReply post_token(ProxyState& state, const std::string& url, const std::string& json_body) {
+UpstreamTokenReply post_token(const UpstreamPath& way, const std::string& url, const std::string& json_body) {
   constexpr std::string_view scheme = "https://";
   if (!url.starts_with(scheme)) throw std::runtime_error("the token URL is not https");
   const std::string rest = url.substr(scheme.size());
@@ -76,7 +76,7 @@ UpstreamTokenReply post_token(ProxyState& state, const std::string& url, const s
   asio::io_context io(1);
   std::optional<UpstreamTokenReply> reply;
   std::exception_ptr failed;
-  asio::co_spawn(io, post_token_async(state, *authority, path, json_body),
+  asio::co_spawn(io, post_token_async(way, *authority, path, json_body),
                  [&](const std::exception_ptr& e, UpstreamTokenReply r) {
                    if (e) failed = e;
                    else reply = std::move(r);

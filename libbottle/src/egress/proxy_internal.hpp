@@ -72,8 +72,21 @@ struct BrokerRoutes {
   void remember(ProxyState& state, std::size_t index, const BrokerAnswer& answer);
 };
 
+/// The way to an upstream: the parent proxy, or directly to public addresses only
+/// (options), with TLS verified by `client_tls`. Both outlive every use.
+struct UpstreamPath {
+  const ProxyOptions& options;
+  asio::ssl::context& client_tls;
+};
+
+/// Set up `client_tls` to verify upstreams: TLS 1.2 or later, the system roots plus
+/// options.upstream_ca. Throws Error(invalid_input) naming --upstream-ca.
+void configure_client_tls(asio::ssl::context& client_tls, const ProxyOptions& options);
+
 struct ProxyState {
   ProxyState(ProxyOptions options, std::vector<EgressRouteEntry> routes, std::string_view ca_pem);
+
+  UpstreamPath upstream_path() { return {options, client_tls}; }
 
   ProxyOptions options;
   std::unique_ptr<AuditWriter> audit;  ///< from options.confdir (read first); nullptr: no audit log
@@ -95,7 +108,7 @@ std::string read_real(ProxyState& state, std::size_t index);
 /// UpstreamTokenFetch for the brokers: a POST to `url` (https) over the same upstream
 /// path as the agent's requests (parent proxy or direct, verified TLS), with
 /// options.timeouts.connect for the whole exchange. Blocks; runs on the broker thread.
-UpstreamTokenReply post_token(ProxyState& state, const std::string& url, const std::string& json_body);
+UpstreamTokenReply post_token(const UpstreamPath& path, const std::string& url, const std::string& json_body);
 
 /// The audit record of one request (or refused CONNECT), begun when its head is read
 /// and written once: by finish(), or, when the exchange ends by an exception or an
@@ -155,7 +168,7 @@ asio::awaitable<void> relay_websocket(ProxyState& state, Conn& client, Conn& ups
 /// A connection to `authority` (via the parent proxy when there is one, else directly
 /// to a public address), with TLS verified for authority.host when `tls`. Throws
 /// UpstreamRefused.
-asio::awaitable<std::unique_ptr<Conn>> open_upstream(ProxyState& state, const Authority& authority, bool tls);
+asio::awaitable<std::unique_ptr<Conn>> open_upstream(UpstreamPath path, const Authority& authority, bool tls);
 
 /// One request read from the agent (head already parsed) relayed upstream and its
 /// answer relayed back. `upstream` is the connection kept for this agent connection

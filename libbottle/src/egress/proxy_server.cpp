@@ -63,6 +63,17 @@ std::unique_ptr<AuditWriter> open_audit(const ProxyOptions& options) {
 
 }  // namespace
 
+void configure_client_tls(asio::ssl::context& client_tls, const ProxyOptions& options) {
+  client_tls.set_options(modern_only);
+  client_tls.set_default_verify_paths();
+  if (options.upstream_ca) {
+    boost::system::error_code ec;
+    client_tls.load_verify_file(*options.upstream_ca, ec);
+    if (ec) throw Error(ErrorKind::invalid_input, "--upstream-ca", "cannot load " + *options.upstream_ca);
+  }
+  client_tls.set_verify_mode(asio::ssl::verify_peer);
+}
+
 ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> routes_in, std::string_view ca_pem)
     : options(std::move(options_in)),
       audit(open_audit(options)),
@@ -79,25 +90,19 @@ ProxyState::ProxyState(ProxyOptions options_in, std::vector<EgressRouteEntry> ro
                       : std::nullopt);
   brokers.restore(*this);
   for (const EgressRouteEntry& entry : entries)
-    brokers.brokers.push_back(
-        entry.broker
-            ? std::make_unique<TokenBroker>(
-                  *entry.broker, entry.value_file,
-                  TokenBrokerOptions{.fetch = [this](const std::string& url,
-                                                     const std::string& body) { return post_token(*this, url, body); }})
-            : nullptr);
+    brokers.brokers.push_back(entry.broker
+                                  ? std::make_unique<TokenBroker>(
+                                        *entry.broker, entry.value_file,
+                                        TokenBrokerOptions{.fetch =
+                                                               [this](const std::string& url, const std::string& body) {
+                                                                 return post_token(upstream_path(), url, body);
+                                                               }})
+                                  : nullptr);
   server_tls.set_options(modern_only);
   // Without tickets every connection is a full handshake with the leaf for its host.
   SSL_CTX_set_num_tickets(server_tls.native_handle(), 0);
   SSL_CTX_set_alpn_select_cb(server_tls.native_handle(), select_http11, nullptr);
-  client_tls.set_options(modern_only);
-  client_tls.set_default_verify_paths();
-  if (options.upstream_ca) {
-    boost::system::error_code ec;
-    client_tls.load_verify_file(*options.upstream_ca, ec);
-    if (ec) throw Error(ErrorKind::invalid_input, "--upstream-ca", "cannot load " + *options.upstream_ca);
-  }
-  client_tls.set_verify_mode(asio::ssl::verify_peer);
+  configure_client_tls(client_tls, options);
 }
 
 void log_event(std::string_view event, const std::vector<std::pair<std::string, std::string>>& fields) {

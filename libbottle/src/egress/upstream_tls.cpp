@@ -36,8 +36,8 @@ int status_of(std::string_view reply) {
   return status;
 }
 
-asio::awaitable<void> connect_via_parent(ProxyState& state, beast::tcp_stream& stream, const Authority& authority) {
-  const Authority& parent = *state.options.parent_proxy;
+asio::awaitable<void> connect_via_parent(UpstreamPath path, beast::tcp_stream& stream, const Authority& authority) {
+  const Authority& parent = *path.options.parent_proxy;
   tcp::resolver resolver(co_await asio::this_coro::executor);
   boost::system::error_code ec;
   const auto endpoints = co_await resolver.async_resolve(bare_host(parent.host), std::to_string(parent.port),
@@ -66,7 +66,7 @@ asio::awaitable<void> connect_via_parent(ProxyState& state, beast::tcp_stream& s
   }
 }
 
-asio::awaitable<void> connect_direct(ProxyState& state, beast::tcp_stream& stream, const Authority& authority) {
+asio::awaitable<void> connect_direct(UpstreamPath path, beast::tcp_stream& stream, const Authority& authority) {
   tcp::resolver resolver(co_await asio::this_coro::executor);
   boost::system::error_code ec;
   const auto results = co_await resolver.async_resolve(bare_host(authority.host), std::to_string(authority.port),
@@ -75,7 +75,7 @@ asio::awaitable<void> connect_direct(ProxyState& state, beast::tcp_stream& strea
   // Connect to exactly the addresses checked here: no second lookup, no rebinding.
   std::vector<tcp::endpoint> allowed;
   for (const auto& entry : results)
-    if (state.options.allow_private_upstreams || is_public_address(entry.endpoint().address()))
+    if (path.options.allow_private_upstreams || is_public_address(entry.endpoint().address()))
       allowed.push_back(entry.endpoint());
   if (allowed.empty()) throw UpstreamRefused{502, authority.host + " is not a public address"};
   co_await stream.async_connect(allowed, asio::redirect_error(asio::use_awaitable, ec));
@@ -89,11 +89,11 @@ bool set_server_name(SSL* ssl, const std::string& host) {
 
 }  // namespace
 
-asio::awaitable<std::unique_ptr<Conn>> open_upstream(ProxyState& state, const Authority& authority, bool tls) {
+asio::awaitable<std::unique_ptr<Conn>> open_upstream(UpstreamPath path, const Authority& authority, bool tls) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
-  stream.expires_after(state.options.timeouts.connect);
-  if (state.options.parent_proxy) co_await connect_via_parent(state, stream, authority);
-  else co_await connect_direct(state, stream, authority);
+  stream.expires_after(path.options.timeouts.connect);
+  if (path.options.parent_proxy) co_await connect_via_parent(path, stream, authority);
+  else co_await connect_direct(path, stream, authority);
   boost::system::error_code ec;
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (!tls) {
@@ -101,7 +101,7 @@ asio::awaitable<std::unique_ptr<Conn>> open_upstream(ProxyState& state, const Au
     co_return plain_conn(std::move(stream));
   }
 
-  auto tls_stream = std::make_unique<TlsStream>(std::move(stream), state.client_tls);
+  auto tls_stream = std::make_unique<TlsStream>(std::move(stream), path.client_tls);
   SSL* ssl = tls_stream->native_handle();
   const std::string host = bare_host(authority.host);
   // Verify the name egress routed on (the CONNECT authority), never a Host field.

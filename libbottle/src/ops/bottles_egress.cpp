@@ -116,16 +116,15 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
                     "egress refreshes it when the agent first asks",
                     to_string(agent), host_file.string(), why));
   };
-  std::filesystem::path broker;
+  std::filesystem::path program;
   try {
-    broker = locate_data_dir(host_) / "egress" / "bottle_broker.py";
+    program = locate_bottle_egress(host_);
   } catch (const Error& e) {
     warn(e.what());
     return;
   }
   const ProcessResult r = runner_.run(Command{
-      .argv =
-          host_refresh_argv({.broker_script = broker, .agent = agent, .host_file = host_file, .upstream = upstream})});
+      .argv = host_refresh_argv({.program = program, .agent = agent, .host_file = host_file, .upstream = upstream})});
   switch (host_refresh_outcome(r)) {
     case HostRefreshOutcome::fresh:
     case HostRefreshOutcome::refreshed: return;
@@ -183,7 +182,7 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     if (!started.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
-    // A container's mitmdump takes a moment to listen; the bottle must not run before it does.
+    // A container's egress takes a moment to listen; the bottle must not run before it does.
     if (!wait_until_ready(host_.clock(), [&] {
           return runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok();
         }))

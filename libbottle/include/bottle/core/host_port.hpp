@@ -5,6 +5,7 @@
 // (egress's readiness addon fails closed when its own listen fails; pipelock must
 // pass its health check).
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -17,5 +18,10 @@ std::uint16_t pick_free_port(std::string_view ipv4 = "127.0.0.1");
 
 /// Whether `ipv4`:`port` can be bound right now.
 bool port_free(std::string_view ipv4, std::uint16_t port);
+
+/// Whether something accepts a TCP connection on `ipv4`:`port` within `timeout`
+/// (the connection is closed at once). Throws Error(invalid_input) when `ipv4` is not
+/// a dotted IPv4 address.
+bool port_accepts(std::string_view ipv4, std::uint16_t port, std::chrono::milliseconds timeout);
 
 }  // namespace bottle

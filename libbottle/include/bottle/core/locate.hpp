@@ -20,6 +20,11 @@ std::filesystem::path current_executable();
 /// when none is an executable file.
 std::filesystem::path locate_pty_resize(const Host& host);
 
+/// bottle-egress: $BOTTLE_EGRESS if set (must be absolute), else bottle-egress beside
+/// the running executable (an install's bin/, or a build tree), else the compiled-in
+/// install prefix's bin/. Throws Error(not_found) naming every place looked at.
+std::filesystem::path locate_bottle_egress(const Host& host);
+
 /// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else the
 /// first of data_dir_candidates() that is a directory.
 std::filesystem::path locate_data_dir(const Host& host);

@@ -2,9 +2,9 @@
 // Refreshing the host's login before a bottle's dummies are minted from it (auth
 // reference C4, rule 4). A dummy carries the real token's expiry; minted from a host
 // token about to lapse, it would send the agent straight into a refresh. The refresh
-// itself is the token broker's (bottle_broker.py ensure-fresh): the same lock,
-// re-read and atomic write-back as when egress answers a bottle's refresh, so there
-// is one implementation of it. Real tokens never appear in the argv or the output.
+// itself is the token broker's (`bottle-egress ensure-fresh`, ensure_fresh.hpp): the
+// same lock, re-read and atomic write-back as when egress answers a bottle's refresh,
+// so there is one implementation of it. Real tokens never appear in the argv or the output.
 
 #include <cstdint>
 #include <filesystem>
@@ -21,13 +21,12 @@ namespace bottle {
 /// minting (twice egress's own 5-minute window, so a new bottle starts with time).
 inline constexpr std::int64_t host_refresh_window_s = 600;
 
-/// bottle_broker.py's exit statuses for ensure-fresh (2 is argparse's usage error).
+/// ensure-fresh's exit statuses (2 is a usage error).
 inline constexpr int host_refresh_exit_sign_in_again = 3;
 inline constexpr int host_refresh_exit_transient = 4;
 
 struct HostRefreshRequest {
-  std::string python = "python3";
-  std::filesystem::path broker_script;  ///< <data dir>/egress/bottle_broker.py
+  std::filesystem::path program;  ///< bottle-egress (locate_bottle_egress)
   AgentKind agent = AgentKind::codex;
   std::filesystem::path host_file;  ///< the host login file, refreshed in place
   std::int64_t min_valid_s = host_refresh_window_s;
@@ -35,15 +34,15 @@ struct HostRefreshRequest {
   EgressUpstream upstream;
 };
 
-/// python3 BROKER ensure-fresh --kind codex|claude --host-file FILE --min-valid N
-///   [--proxy URL] [--cafile FILE]. Pure.
+/// PROGRAM ensure-fresh --kind codex|claude --host-file FILE --min-valid N
+///   [--parent-proxy URL] [--upstream-ca FILE]. Pure.
 std::vector<std::string> host_refresh_argv(const HostRefreshRequest& request);
 
 enum class HostRefreshOutcome {
   fresh,          ///< valid long enough, nothing was done
   refreshed,      ///< refreshed upstream and written back to the host file
   sign_in_again,  ///< the host session is dead: the user must log in on the host
-  unavailable,    ///< could not refresh now (network, upstream, python3 missing, ...)
+  unavailable,    ///< could not refresh now (network, upstream, bottle-egress missing, ...)
 };
 
 /// What a run of host_refresh_argv() came to. Pure.

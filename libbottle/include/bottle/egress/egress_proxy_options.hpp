@@ -58,6 +58,15 @@ struct ProxyOptions {
 /// Parse bottle-egress's arguments (argv without the program name).
 ProxyOptions parse_egress_args(const std::vector<std::string>& args, const std::optional<std::string>& env_upstream_ca);
 
+/// A parent proxy argument, http://HOST:PORT (the scheme and a trailing slash
+/// optional). Error(usage) naming `arg` otherwise.
+Authority parse_parent_proxy(const std::string& arg, const std::string& value);
+
+/// `bottle-egress probe IPV4:PORT` (its arguments after "probe"): whether an egress
+/// listens there, answered within a second. The egress container's readiness check:
+/// its image has no shell. Bad arguments: Error(usage).
+bool egress_probe(const std::vector<std::string>& args);
+
 /// The usage text bottle-egress prints for --help and after a usage error.
 std::string egress_usage();
 
