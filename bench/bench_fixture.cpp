@@ -9,8 +9,9 @@
 //       "codex-chatgpt" route bound to HOST with DUMMY, reading /tokens/access_token of
 //       VALUE_FILE, plus "claude-oauth" bound to api.anthropic.com reading
 //       /claudeAiOauth/accessToken, both with their token brokers) and print, one word a
-//       line, the mitmdump command line bottle runs egress with (--no-addon: the same
-//       command without the addon, to measure mitmproxy alone).
+//       line, the mitmdump command line bottle ran egress with before bottle-egress
+//       (--no-addon: the same command without the addon, to measure mitmproxy alone),
+//       kept so the benchmarks can still set the two side by side.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -24,6 +25,26 @@
 using namespace bottle;
 
 namespace {
+
+// The option the addon read its routes file from.
+constexpr const char* egress_routes_option = "bottle_routes";
+
+struct MitmdumpLaunch {
+  std::string port, confdir, addon_path, routes_path, upstream_proxy, upstream_trusted_ca;
+};
+
+std::vector<std::string> mitmdump_argv(const MitmdumpLaunch& launch) {
+  return {"mitmdump",      "--quiet",
+          "--listen-host", "127.0.0.1",
+          "--listen-port", launch.port,
+          "--set",         "confdir=" + launch.confdir,
+          "--set",         "block_global=false",
+          "--set",         "flow_detail=0",
+          "--scripts",     launch.addon_path,
+          "--set",         std::string(egress_routes_option) + "=" + launch.routes_path,
+          "--mode",        "upstream:" + launch.upstream_proxy,
+          "--set",         "ssl_verify_upstream_trusted_ca=" + launch.upstream_trusted_ca};
+}
 
 int usage() {
   std::fprintf(stderr,
@@ -66,8 +87,7 @@ int egress(const std::vector<std::string>& a) {
        .value_json_pointer = "/claudeAiOauth/accessToken"},
   };
   std::ofstream(a[0], std::ios::binary) << render_egress_routes(routes);
-  const std::vector<std::string> argv = mitmdump_argv({.listen_host = "127.0.0.1",
-                                                       .listen_port = static_cast<std::uint16_t>(std::stoi(a[1])),
+  const std::vector<std::string> argv = mitmdump_argv({.port = a[1],
                                                        .confdir = a[2],
                                                        .addon_path = a[3],
                                                        .routes_path = a[0],

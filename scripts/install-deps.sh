@@ -6,13 +6,13 @@ set -euo pipefail
 readonly BUILD_PKGS=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2 libncurses-dev
-  libyaml-cpp-dev libssl-dev
+  libyaml-cpp-dev libssl-dev zlib1g-dev
 )
 readonly RUNTIME_PKGS=(
-  docker.io iptables tmux mitmproxy tinyproxy
+  docker.io iptables tmux tinyproxy
   debootstrap debian-archive-keyring busybox-static
   ca-certificates openssl nodejs npm curl procps util-linux git xz-utils
-  python3-yaml
+  python3 python3-yaml
 )
 # clang's libFuzzer and sanitizer runtimes are only a recommendation of clang.
 readonly FUZZ_PKGS=(clang libclang-rt-14-dev)

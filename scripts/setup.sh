@@ -30,8 +30,8 @@ cmake --install "$BUILD_DIR" --prefix "$PREFIX"
 heading "4/5 start the Docker engine"
 bash scripts/start-dockerd.sh
 
-heading "5/5 build the agent image"
+heading "5/5 build the agent and egress images"
 bash images/agent/build.sh
-bash images/egress/build.sh
+bash images/egress/build.sh --binary "$PREFIX/bin/bottle-egress"
 
 heading "done: bottle installed under $PREFIX"

@@ -115,7 +115,7 @@ bash scripts/start-dockerd.sh
 
 heading "build test images (bottle-test, bottle-test-codex, bottle-test-git)"
 bash images/test/build.sh --all
-bash images/egress/build.sh
+bash images/egress/build.sh --binary build/bin/bottle-egress
 
 SANITIZE="${BOTTLE_TEST_SANITIZE:-1}"
 if [[ "$SANITIZE" != 0 ]]; then

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Builds the egress image, bottle-egress:latest, with no container registry: a
-# Debian bookworm minbase rootfs (debootstrap from the configured Debian mirror)
-# plus Debian's mitmproxy (python3 and its libraries), nothing else. The bottle
-# addon and routes file are not baked in: bottle bind-mounts them from its data
-# and state directories when it starts the container, so an addon change needs
-# no image rebuild. Entry point: none; bottle runs `mitmdump ...` explicitly.
+# Builds the egress image, bottle-egress:latest, with no container registry and no
+# package manager: a rootfs holding bottle-egress at /usr/local/bin/bottle-egress,
+# the shared libraries it links (copied from this host, with the dynamic loader)
+# and the host's CA bundle, nothing else: no shell, no Python. bottle runs the
+# binary explicitly (docker create --entrypoint), and probes readiness with
+# `bottle-egress probe`. The routes file, the bottle CA and the host credential
+# directories are bind-mounted when bottle creates the container.
 #
-# Usage: images/egress/build.sh [--force]
-#   --force   rebuild even if the image exists
+# The recipe label hashes this script, the binary, its libraries and the CA bundle,
+# so a rebuilt bottle-egress always gets a new image: an image that does not match
+# is rebuilt without --force (it takes seconds).
+#
+# Usage: images/egress/build.sh [--force] [--binary PATH]
+#   --force        rebuild even if the image is current
+#   --binary PATH  the bottle-egress to put in (default: $BOTTLE_EGRESS, else
+#                  bottle-egress on PATH)
 # Env:
 #   BOTTLE_EGRESS_IMAGE     image tag (default bottle-egress:latest)
-#   BOTTLE_DEBIAN_MIRROR    Debian mirror (default: from apt sources, else deb.debian.org)
-#   BOTTLE_DEBIAN_SECURITY_MIRROR  likewise for bookworm-security
-#
-# Caches (outside the repo) under ${XDG_CACHE_HOME:-$HOME/.cache}/bottle/:
-#   debootstrap/debs   downloaded .debs (shared with the agent image)
-#   egress/base-*.tar  the debootstrapped minbase rootfs
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,114 +25,105 @@ LOG_TAG=egress-image
 source "$HERE/../lib.sh"
 
 readonly IMAGE="${BOTTLE_EGRESS_IMAGE:-bottle-egress:latest}"
-readonly SUITE=bookworm
-readonly BASE_PACKAGES=(ca-certificates)
-# Installed with apt inside the rootfs: debootstrap's resolver is too simple
-# for mitmproxy's Python dependency tree.
-readonly APT_PACKAGES=(mitmproxy)
-readonly STEPS=5
+readonly PROGRAM_PATH=/usr/local/bin/bottle-egress
+readonly CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+readonly STEPS=3
 
-parse_force_args "$@"
-
-# Mounts /proc, /sys, /dev and the shared .deb cache into the rootfs for apt and
-# package scripts; undone by cleanup.
-mount_chroot_fs() {
-  mount_pseudo_fs "$ROOT"
-  mkdir -p "$DEB_CACHE/partial" "$ROOT/var/cache/apt/archives"
-  mount --bind "$DEB_CACHE" "$ROOT/var/cache/apt/archives"
-  MOUNTED+=("$ROOT/var/cache/apt/archives")
-}
-
-cleanup() {
-  unmount_all
-  [[ -z "${WORK:-}" ]] || rm -rf --one-file-system "$WORK"
-}
-
-# chroot_apt LOG CMD...: runs apt inside the rootfs; on failure shows the log tail.
-chroot_apt() {
-  local apt_log="$1"
+binary="${BOTTLE_EGRESS:-}"
+while (($#)); do
+  case "$1" in
+    --force) force=1 ;;
+    --binary)
+      (($# >= 2)) || die "--binary needs a path"
+      binary="$2"
+      shift
+      ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
   shift
-  if ! DEBIAN_FRONTEND=noninteractive chroot "$ROOT" "$@" >>"$apt_log" 2>&1; then
-    unmount_all
-    tail -n 40 "$apt_log" >&2 || true
-    die "'$*' inside the rootfs failed (log above)"
+done
+[[ -n "$binary" ]] || binary="$(command -v bottle-egress || true)"
+[[ -n "$binary" ]] || die "no bottle-egress: pass --binary PATH (e.g. build/cli/bottle-egress) or install bottle"
+[[ -f "$binary" && -x "$binary" ]] || die "--binary $binary: not an executable file"
+binary="$(readlink -f "$binary")"
+[[ -f "$CA_BUNDLE" ]] || die "$CA_BUNDLE missing; run scripts/install-deps.sh (ca-certificates)"
+
+cleanup() { [[ -z "${WORK:-}" ]] || rm -rf --one-file-system "$WORK"; }
+
+require_docker
+
+# The libraries the dynamic loader resolves for the binary, and the loader itself,
+# as absolute paths; a library ldd cannot find stops the build.
+libraries_of() {
+  local out
+  out="$(ldd "$1")" || die "ldd $1 failed: is it a dynamic executable?"
+  if grep -q 'not found' <<<"$out"; then
+    die "ldd $1: missing libraries: $(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')"
   fi
+  awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$out" | sort -u
 }
 
-require_root
-require_docker
-command -v debootstrap >/dev/null 2>&1 || die "debootstrap missing; run scripts/install-deps.sh"
-
-MIRROR="$(debian_mirror "$SUITE")"
-SECURITY_MIRROR="$(debian_security_mirror "$SUITE")"
-ARCH="$(dpkg --print-architecture)"
-base_csv="$(IFS=,; printf '%s' "${BASE_PACKAGES[*]}")"
-base_key="$(printf '%s|' "$SUITE" "$MIRROR" "$ARCH" "$base_csv" v1 | sha256sum | cut -c1-16)"
-recipe="$(recipe_of "${BASH_SOURCE[0]}" "$HERE/../lib.sh")"
-exit_if_built "$IMAGE" "$recipe"
+mapfile -t libraries < <(libraries_of "$binary")
+recipe="$(recipe_of "${BASH_SOURCE[0]}" "$HERE/../lib.sh" "$binary" "$CA_BUNDLE" "${libraries[@]}")"
+if ((force == 0)) && image_is_current "$IMAGE" "$recipe"; then
+  log "$IMAGE is current (recipe $recipe); skipping (use --force to rebuild)"
+  exit 0
+fi
 
 started=$SECONDS
-DEB_CACHE="$BOTTLE_CACHE/debootstrap/debs"
-mkdir -p "$BOTTLE_CACHE/egress" "$DEB_CACHE"
 WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/bottle-egress-image.XXXXXX")"
 trap cleanup EXIT
 ROOT="$WORK/rootfs"
-BASE_TAR="$BOTTLE_CACHE/egress/base-$SUITE-$ARCH-$base_key.tar"
-APT_LOG="$WORK/apt.log"
 
-# ---- 1: base system ----------------------------------------------------------
-if [[ -f "$BASE_TAR" ]]; then
-  restore_rootfs "$SUITE" "$ROOT" "$BASE_TAR"
-else
-  step "debootstrap $SUITE (minbase) from $MIRROR: ${BASE_PACKAGES[*]}"
-  dlog="$WORK/debootstrap.log"
-  log "full debootstrap log: $dlog"
-  debootstrap --variant=minbase --arch="$ARCH" --include="$base_csv" \
-    --cache-dir="$DEB_CACHE" "$SUITE" "$ROOT" "$MIRROR" >"$dlog" 2>&1 || true
-  if ! grep -q '^I: Base system installed successfully' "$dlog"; then
-    tail -n 40 "$dlog" >&2 || true
-    die "debootstrap failed (log above)"
+# ---- 1: rootfs ---------------------------------------------------------------
+step "rootfs: $binary and its ${#libraries[@]} libraries, the CA bundle"
+mkdir -p "$ROOT/usr/local/bin" "$ROOT/etc/ssl/certs" "$ROOT/usr/lib/ssl" "$ROOT/tmp"
+chmod 1777 "$ROOT/tmp"
+# Debug sections only: symbols stay for backtraces.
+strip --strip-debug -o "$ROOT$PROGRAM_PATH" "$binary"
+chmod 0755 "$ROOT$PROGRAM_PATH"
+for lib in "${libraries[@]}"; do
+  # Each library at the path the loader looks it up by (a symlink's own path,
+  # holding the file it points to), plus the file's real path for the loader's
+  # canonical name (e.g. /lib64/ld-linux-x86-64.so.2).
+  for path in "$lib" "$(readlink -f "$lib")"; do
+    mkdir -p "$ROOT$(dirname "$path")"
+    cp -L "$path" "$ROOT$path"
+  done
+done
+# Debian's usrmerge: /lib, /lib64 are links into /usr; keep them links.
+for dir in lib lib64; do
+  if [[ -L "/$dir" && -d "$ROOT/$dir" && ! -L "$ROOT/$dir" ]]; then
+    mkdir -p "$ROOT/usr/$dir"
+    cp -a "$ROOT/$dir/." "$ROOT/usr/$dir/"
+    rm -rf "$ROOT/$dir"
+    ln -s "usr/$dir" "$ROOT/$dir"
   fi
-  cache_rootfs "$ROOT" "$BASE_TAR"
-fi
-
-# ---- 2: mitmproxy ------------------------------------------------------------
-step "apt-get upgrade and install ${APT_PACKAGES[*]} (no recommends; log: $APT_LOG)"
-point_apt_at_mirrors "$ROOT" "$SUITE" "$MIRROR" "$SECURITY_MIRROR"
-mount_chroot_fs
-chroot_apt "$APT_LOG" apt-get update -q
-chroot_apt "$APT_LOG" apt-get upgrade -y -q
-chroot_apt "$APT_LOG" apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
-unmount_all
-log "  $(grep -cE '^Setting up ' "$APT_LOG") packages set up"
-
-# ---- 3: trim -----------------------------------------------------------------
-step "trimming docs, caches and the build host's files"
-trim_docs "$ROOT"
-rm -rf "$ROOT"/usr/share/locale/* \
-  "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/lib/apt/lists/* "$ROOT"/tmp/* "$ROOT"/var/tmp/*
-# Docker supplies these at run time; do not bake in the build host's.
-rm -f "$ROOT/etc/hostname" "$ROOT/etc/resolv.conf"
-chmod 1777 "$ROOT/tmp" "$ROOT/var/tmp"
+done
+install -m 0644 "$CA_BUNDLE" "$ROOT$CA_BUNDLE"
+# OpenSSL's default verify file on Debian (OPENSSLDIR=/usr/lib/ssl).
+ln -s "$CA_BUNDLE" "$ROOT/usr/lib/ssl/cert.pem"
+ln -s /etc/ssl/certs "$ROOT/usr/lib/ssl/certs"
+printf 'hosts: files dns\n' >"$ROOT/etc/nsswitch.conf"
+printf 'root:x:0:0:root:/:/usr/local/bin/bottle-egress\n' >"$ROOT/etc/passwd"
+printf 'root:x:0:\n' >"$ROOT/etc/group"
 log "rootfs size: $(du -sh "$ROOT" | cut -f1)"
 
-# ---- 4: import ---------------------------------------------------------------
+# ---- 2: import ---------------------------------------------------------------
 step "docker import -> $IMAGE"
-# shellcheck disable=SC2016 # dpkg-query expands ${Version} itself
-mitm_version="$(chroot "$ROOT" dpkg-query -W -f '${Version}' mitmproxy)"
 old_id="$(image_id "$IMAGE")"
 tar --numeric-owner -C "$ROOT" -c . |
   docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'WORKDIR /' \
-    --change 'CMD ["mitmdump", "--version"]' \
+    --change "ENTRYPOINT [\"$PROGRAM_PATH\"]" \
+    --change 'CMD ["--help"]' \
     --change "LABEL $RECIPE_LABEL=$recipe" \
-    --change "LABEL org.bottle.mitmproxy-version=$mitm_version" \
     - "$IMAGE" >/dev/null
 remove_if_dangling "$old_id"
 
-# ---- 5: verify ---------------------------------------------------------------
-step "verifying mitmdump runs"
-out="$(docker run --rm "$IMAGE" mitmdump --version 2>&1)" || die "mitmdump --version failed in $IMAGE: $out"
+# ---- 3: verify ---------------------------------------------------------------
+step "verifying bottle-egress runs"
+out="$(docker run --rm --network none "$IMAGE" --help 2>&1)" || die "bottle-egress --help failed in $IMAGE: $out"
 log "  $(printf '%s\n' "$out" | head -n 1)"
 log "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')) in $((SECONDS - started))s"

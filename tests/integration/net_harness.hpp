@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 
 #include "../unit/temp_dir.hpp"
 #include "bottle/core/subprocess.hpp"
+#include "bottle/egress/egress_config.hpp"
 #include "test_paths.hpp"
 
 namespace net_harness {
@@ -135,6 +137,74 @@ inline void make_certs(const fs::path& dir) {
     INFO(r.err);
     REQUIRE(r.ok());
   }
+}
+
+// Whether egress's log (JSON lines on stderr) has a line holding all of `fields`.
+inline bool logged(const std::string& log, const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(line, ec);
+    if (ec || !value.is_object()) continue;
+    const auto& object = value.as_object();
+    if (std::all_of(fields.begin(), fields.end(), [&](const auto& field) {
+          const auto* v = object.if_contains(field.first);
+          return v != nullptr && v->is_string() && v->as_string() == field.second;
+        }))
+      return true;
+  }
+  return false;
+}
+
+// bottle-egress as bottle runs it (bottle_egress_argv) on 127.0.0.1:`port`, with
+// `dir`/conf as its confdir, the routes in `dir`/routes.json, the parent proxy on
+// 127.0.0.1:`parent_port` and make_certs()'s CA (`dir`/ca.pem) trusted for upstreams
+// (no parent: direct, to public addresses only, no extra CA). Writes the
+// bottle CA into conf first (mitmproxy-ca.pem, key and certificate, and
+// mitmproxy-ca-cert.pem, what the bottle trusts), as bottle's egress set-up does.
+inline std::vector<std::string> egress_test_argv(const fs::path& dir, std::uint16_t port,
+                                                 std::optional<std::uint16_t> parent_port) {
+  const fs::path conf = dir / "conf";
+  fs::create_directories(conf);
+  const auto made = run({"openssl",
+                         "req",
+                         "-x509",
+                         "-newkey",
+                         "ec",
+                         "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1",
+                         "-nodes",
+                         "-keyout",
+                         (conf / "ca.key").string(),
+                         "-out",
+                         (conf / "mitmproxy-ca-cert.pem").string(),
+                         "-days",
+                         "2",
+                         "-subj",
+                         "/CN=bottle egress CA (test)",
+                         "-addext",
+                         "basicConstraints=critical,CA:TRUE",
+                         "-addext",
+                         "keyUsage=critical,keyCertSign,cRLSign"});
+  INFO(made.err);
+  REQUIRE(made.ok());
+  write_file(conf / "mitmproxy-ca.pem", read_file(conf / "ca.key") + read_file(conf / "mitmproxy-ca-cert.pem"));
+  fs::remove(conf / "ca.key");
+  // The test's own environment must not add an upstream CA behind the argv's back.
+  std::vector<std::string> argv = {"env", "-u", "BOTTLE_EGRESS_UPSTREAM_CA"};
+  bottle::EgressLaunch launch{.program = test_paths::bottle_egress,
+                              .listen_host = "127.0.0.1",
+                              .listen_port = port,
+                              .ca_file = (conf / "mitmproxy-ca.pem").string(),
+                              .confdir = conf.string(),
+                              .routes_path = (dir / "routes.json").string()};
+  if (parent_port) {
+    launch.upstream_proxy = "http://127.0.0.1:" + std::to_string(*parent_port);
+    launch.upstream_trusted_ca = (dir / "ca.pem").string();
+  }
+  const auto egress = bottle::bottle_egress_argv(launch);
+  argv.insert(argv.end(), egress.begin(), egress.end());
+  return argv;
 }
 
 // The fake network (fake_net.py serve): an HTTPS upstream posing as every host of

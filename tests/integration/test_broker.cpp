@@ -1,8 +1,8 @@
-// The token broker (libbottle/share/egress/bottle_broker.py): its logic tests
-// (tests/integration/broker_test.py), then the broker inside real mitmdump with the
-// egress addon, driven by curl, against fake_net.py's token endpoints reached through
-// a parent proxy standing in for pipelock. All on 127.0.0.1; nothing leaves the
-// machine. Token values are test strings; assertions test booleans so none is printed.
+// The token broker: the Python broker's logic tests (tests/integration/broker_test.py;
+// bottle_broker.py still runs create's ensure-fresh), then bottle-egress's broker,
+// started as bottle starts it (bottle_egress_argv), driven by curl, against fake_net.py's token endpoints reached
+// through a parent proxy standing in for pipelock. All on 127.0.0.1; nothing leaves the machine. Token values are test
+// strings; assertions test booleans so none is printed.
 
 #include <catch2/catch.hpp>
 
@@ -143,23 +143,17 @@ class BrokerEgress {
 
   void start() {
     const fs::path& d = dir_.path();
-    const auto argv = bottle::mitmdump_argv(
-        {.listen_host = "127.0.0.1",
-         .listen_port = port_,
-         .confdir = (d / "conf").string(),
-         .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
-         .routes_path = (d / "routes.json").string(),
-         .upstream_proxy = "http://127.0.0.1:" + std::to_string(parent_port_),
-         .upstream_trusted_ca = (d / "ca.pem").string()});
-    mitm_.emplace(argv, egress_log());
-    const bool up = wait_until([&] { return !mitm_->running() || port_open(port_); }, 30s);
+    if (!fs::exists(d / "conf" / "mitmproxy-ca.pem"))
+      argv_ = egress_test_argv(d, port_, static_cast<std::uint16_t>(parent_port_));
+    egress_.emplace(argv_, egress_log());
+    const bool up = wait_until([&] { return !egress_->running() || port_open(port_); }, 30s);
     INFO("egress log:\n" << read_file(egress_log()));
     REQUIRE(up);
-    REQUIRE(mitm_->running());
+    REQUIRE(egress_->running());
   }
 
   void restart() {
-    mitm_.reset();
+    egress_.reset();
     REQUIRE(wait_until([&] { return !port_open(port_); }, 10s));
     start();
   }
@@ -208,7 +202,8 @@ class BrokerEgress {
  private:
   TempDir dir_;
   std::optional<Daemon> net_;
-  std::optional<Daemon> mitm_;
+  std::optional<Daemon> egress_;
+  std::vector<std::string> argv_;  ///< bottle-egress's, kept across restarts (same CA and port)
   std::int64_t parent_port_ = 0;
   std::uint16_t port_ = 0;
 };
@@ -418,6 +413,6 @@ TEST_CASE("token broker: codex and claude refreshes answered by egress, host log
   for (const auto& secret :
        {std::string("rt-0"), std::string("rt-1"), std::string("at-1"), real_at, new_dummy, codex_dummy_rt, claude_new})
     CHECK_FALSE(contains(log, secret));
-  CHECK(contains(log, R"("action": "200", "event": "broker", "host": "auth.openai.com", "result": "refreshed")"));
-  CHECK(contains(log, R"("result": "permanent")"));
+  CHECK(logged(log, {{"event", "broker"}, {"host", "auth.openai.com"}, {"status", "200"}, {"result", "refreshed"}}));
+  CHECK(logged(log, {{"event", "broker"}, {"result", "permanent"}}));
 }

@@ -1,7 +1,7 @@
-// The egress addon (libbottle/share/egress/bottle_egress.py) in real mitmdump, driven
-// by curl, against a fake HTTPS upstream reached through a parent proxy standing in for
-// pipelock. All on 127.0.0.1 with certificates made here; nothing leaves the machine.
-// The fake upstream logs what it receives, so "never reached upstream" is checked, not
+// bottle-egress, started as bottle starts it (bottle_egress_argv), held to the tests
+// the mitmproxy addon it replaced passed: driven by curl, against a fake HTTPS
+// upstream reached through a parent proxy standing in for pipelock. All on 127.0.0.1 with certificates made here;
+// nothing leaves the machine. The fake upstream logs what it receives, so "never reached upstream" is checked, not
 // assumed. Token values are test strings; assertions test booleans so none is printed.
 
 #include <catch2/catch.hpp>
@@ -30,6 +30,7 @@
 
 #include "../unit/temp_dir.hpp"
 #include "bottle/core/base64url.hpp"
+#include "bottle/core/error.hpp"
 #include "bottle/core/subprocess.hpp"
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_config.hpp"
@@ -52,7 +53,7 @@ struct Reply {
   std::string body;
 };
 
-// Everything one test needs: certificates, fake network, mitmdump with the addon.
+// Everything one test needs: certificates, fake network, bottle-egress.
 class Egress {
  public:
   // `bottle_dummies`: all the bottle's dummies, as credential forwarding renders them.
@@ -75,19 +76,11 @@ class Egress {
 
     write_file(d / "routes.json", bottle::render_egress_routes(routes, bottle_dummies));
     port_ = free_port();
-    const auto argv = bottle::mitmdump_argv(
-        {.listen_host = "127.0.0.1",
-         .listen_port = port_,
-         .confdir = (d / "conf").string(),
-         .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
-         .routes_path = (d / "routes.json").string(),
-         .upstream_proxy = "http://127.0.0.1:" + std::to_string(parent_port),
-         .upstream_trusted_ca = (d / "ca.pem").string()});
-    mitm_.emplace(argv, egress_log());
-    const bool up = wait_until([&] { return !mitm_->running() || port_open(port_); }, 30s);
+    egress_.emplace(egress_test_argv(d, port_, static_cast<std::uint16_t>(parent_port)), egress_log());
+    const bool up = wait_until([&] { return !egress_->running() || port_open(port_); }, 30s);
     INFO("egress log:\n" << read_file(egress_log()));
     REQUIRE(up);
-    REQUIRE(mitm_->running());
+    REQUIRE(egress_->running());
     REQUIRE(fs::exists(ca()));
   }
 
@@ -152,7 +145,7 @@ class Egress {
  private:
   TempDir dir_;
   std::optional<Daemon> net_;
-  std::optional<Daemon> mitm_;
+  std::optional<Daemon> egress_;
   std::uint16_t port_ = 0;
   mutable int fetches_ = 0;
 };
@@ -169,7 +162,7 @@ bottle::EgressRoute route(std::string name, std::string host, std::string header
 
 }  // namespace
 
-TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the host file", "[egress]") {
+TEST_CASE("egress: real credentials on bound hosts only, fresh from the host file", "[egress]") {
   TempDir host;  // the host's credential files
   const auto codex_file = host.path() / "auth.json";
   const auto claude_file = host.path() / "claude-key";
@@ -199,8 +192,10 @@ TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the ho
   const auto other_route = egress.curl("https://api.anthropic.com/leak-cross", {"-H", bearer});
   CHECK(other_route.status == 403);
   CHECK(other_route.body == "blocked by bottle egress: credential for codex sent to api.anthropic.com\n");
+  // A Host naming another server than the tunnel's: the front end refuses the request
+  // (400) before any credential decision (the addon answered 403); never forwarded.
   const auto spoofed = egress.curl("https://chatgpt.com/leak-host", {"-H", bearer, "-H", "Host: evil.example"});
-  CHECK(spoofed.status == 403);
+  CHECK(spoofed.status == 400);
   CHECK(egress.curl("https://evil.example/fine").status == 200);  // the host itself is reachable
   for (const auto* p : {"/leak-header", "/leak-body", "/leak-cross", "/leak-host"}) {
     INFO(p);
@@ -230,32 +225,23 @@ TEST_CASE("egress addon: real credentials on bound hosts only, fresh from the ho
   const auto log = read_file(egress.egress_log());
   for (const auto* secret : {"real-codex-one", "real-codex-two", "real-claude-key"}) CHECK_FALSE(contains(log, secret));
   for (const auto& dummy : {codex_dummy, claude_dummy, broken_dummy}) CHECK_FALSE(contains(log, dummy));
-  CHECK(contains(log, R"("action": "403", "event": "blocked", "host": "evil.example")"));
-  CHECK(contains(
-      log,
-      R"("event": "injected", "header": "Authorization", "host": "chatgpt.com", "route": "codex", "websocket": true})"));
-  CHECK(contains(log, R"("action": "502", "event": "value_unavailable", "host": "broken.example")"));
+  CHECK(logged(log, {{"event", "blocked"}, {"host", "evil.example"}, {"route", "codex"}}));
+  CHECK(logged(log, {{"event", "blocked"}, {"host", "broken.example"}, {"route", "broken"}}));
 }
 
-TEST_CASE("egress addon: a bad routes file stops mitmdump (fail closed)", "[egress]") {
+TEST_CASE("egress: a bad routes file stops egress before it listens (fail closed)", "[egress]") {
   TempDir dir;
   write_file(dir.path() / "routes.json",
              R"({"version": 1, "routes": [{"name": "x", "hosts": ["a.example"], "header": "A", "dummy": "short",)"
              R"( "value_file": "/nonexistent"}]})");
-  auto argv = bottle::mitmdump_argv(
-      {.listen_host = "127.0.0.1",
-       .listen_port = free_port(),
-       .confdir = (dir.path() / "conf").string(),
-       .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
-       .routes_path = (dir.path() / "routes.json").string(),
-       .upstream_proxy = std::nullopt,
-       .upstream_trusted_ca = std::nullopt});
+  auto argv = egress_test_argv(dir.path(), free_port(), std::nullopt);
   argv.insert(argv.begin(), {"timeout", "60"});
   const auto r = run(argv);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   CHECK(r.outcome == bottle::ProcessResult::Outcome::exited);
-  CHECK(r.code == 1);
-  CHECK(contains(r.out + r.err, "routes[0]: needs hosts, a header and a dummy of >= 8 characters"));
+  CHECK(r.code == bottle::exit_code::invalid_input);
+  CHECK(contains(r.err, "routes[0].dummy: must be at least 8 characters"));
+  CHECK_FALSE(contains(r.out, "ready"));
 }
 
 namespace {
@@ -321,7 +307,7 @@ bool holds_real(const std::string& read) {
 
 }  // namespace
 
-TEST_CASE("egress addon: a real value reflected back reaches the bottle as its dummy", "[egress][reflect]") {
+TEST_CASE("egress: a real value reflected back reaches the bottle as its dummy", "[egress][reflect]") {
   TempDir host;
   const auto codex_file = host.path() / "auth.json";
   write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
@@ -345,7 +331,7 @@ TEST_CASE("egress addon: a real value reflected back reaches the bottle as its d
     CHECK(f.status == 200);
     CHECK(contains(f.raw, "you sent: " + bearer + "\n"));
     // The length changed with the swap: the body is sent chunked, not with the upstream's length.
-    CHECK(contains(f.raw, "transfer-encoding: chunked\r\n"));
+    CHECK(contains(f.raw, "Transfer-Encoding: chunked\r\n"));
     CHECK_FALSE(contains(f.raw, "Content-Length"));
   }
   SECTION("a JSON-escaped body") {
@@ -382,7 +368,7 @@ TEST_CASE("egress addon: a real value reflected back reaches the bottle as its d
   SECTION("an encoding egress cannot scan as it streams: 502, not the body") {
     const auto f = get("br");
     CHECK(f.status == 502);
-    CHECK(contains(f.raw, "Content-Encoding egress cannot scan"));
+    CHECK(contains(f.raw, "is encoded (br) and cannot be scanned for the credential"));
   }
   SECTION("a body whose value straddles two chunks") {
     const auto f = get("split");
@@ -419,7 +405,7 @@ TEST_CASE("egress addon: a real value reflected back reaches the bottle as its d
   CHECK_FALSE(contains(log, codex_dummy));
 }
 
-TEST_CASE("egress addon: the reverse swap logs route, place and encoding", "[egress][reflect]") {
+TEST_CASE("egress: the reverse swap logs route, place and encoding", "[egress][reflect]") {
   TempDir host;
   const auto codex_file = host.path() / "auth.json";
   write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
@@ -429,20 +415,23 @@ TEST_CASE("egress addon: the reverse swap logs route, place and encoding", "[egr
         egress.fetch("chatgpt.com", std::string("/reflect/") + mode, "Authorization", "Bearer " + codex_dummy).status ==
         200);
   const auto log = read_file(egress.egress_log());
-  CHECK(contains(log, R"("action": "replaced", "count": 1, "encoding": "raw", "event": "reflected", )"
-                      R"("host": "chatgpt.com", "route": "codex", "where": "header X-Echo-Authorization"})"));
-  CHECK(contains(
-      log, R"("encoding": "json", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  const auto reflected = [&](const std::string& where, const std::string& encoding) {
+    return logged(log, {{"event", "reflected"},
+                        {"host", "chatgpt.com"},
+                        {"route", "codex"},
+                        {"where", where},
+                        {"encoding", encoding}});
+  };
+  CHECK(reflected("header", "raw"));
+  CHECK(reflected("body", "json"));
   // Lines that are the same in both alphabets count as base64.
-  CHECK(contains(
-      log, R"("encoding": "base64", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
-  CHECK(contains(
-      log, R"("encoding": "raw", "event": "reflected", "host": "chatgpt.com", "route": "codex", "where": "body"})"));
+  CHECK(reflected("body", "base64"));
+  CHECK(reflected("body", "raw"));
   CHECK_FALSE(contains(log, reflected_real));
   CHECK_FALSE(holds_real(log));
 }
 
-TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access token", "[egress]") {
+TEST_CASE("egress: every dummy of a bottle is guarded, not only the access token", "[egress]") {
   TempDir host;
   const auto codex_file = host.path() / "auth.json";
   write_file(codex_file, R"({"tokens": {"access_token": "real-codex-one", "refresh_token": "real-rt"}})");
@@ -470,9 +459,10 @@ TEST_CASE("egress addon: every dummy of a bottle is guarded, not only the access
   CHECK(egress.upstream_header("/rt-home", "Authorization") == "Bearer " + refresh_dummy);
 
   const auto log = read_file(egress.egress_log());
-  CHECK(contains(
-      log,
-      R"("action": "403", "event": "blocked", "host": "evil.example", "reason": "dummy sent to unbound host", "route": "codex-chatgpt"})"));
+  CHECK(logged(log, {{"event", "blocked"},
+                     {"host", "evil.example"},
+                     {"reason", "dummy sent to unbound host"},
+                     {"route", "codex-chatgpt"}}));
   for (const auto& d : {id_dummy, refresh_dummy, codex_dummy}) CHECK_FALSE(contains(log, d));
 }
 
@@ -493,7 +483,7 @@ const bottle::AuditRecord* record_for(const std::vector<bottle::AuditRecord>& re
 
 }  // namespace
 
-TEST_CASE("egress addon: the audit log records injected, blocked and tunneled requests, no token", "[egress][audit]") {
+TEST_CASE("egress: the audit log records injected, blocked and tunneled requests, no token", "[egress][audit]") {
   TempDir host;
   const auto codex_file = host.path() / "auth.json";
   write_file(codex_file, R"({"tokens": {"access_token": ")" + reflected_real + R"("}})");
@@ -553,7 +543,7 @@ TEST_CASE("egress addon: the audit log records injected, blocked and tunneled re
         (fs::perms::owner_read | fs::perms::owner_write));
 }
 
-TEST_CASE("egress addon: the audit log rotates by size and keeps whole records", "[egress][audit]") {
+TEST_CASE("egress: the audit log rotates by size and keeps whole records", "[egress][audit]") {
   TempDir host;
   Egress egress({route("codex", "chatgpt.com", "Authorization", codex_dummy, host.path() / "absent")}, {}, 4096);
   for (int i = 0; i < 20; ++i) CHECK(egress.curl("https://evil.example/r" + std::to_string(i)).status == 200);
@@ -572,7 +562,7 @@ TEST_CASE("egress addon: the audit log rotates by size and keeps whole records",
   CHECK(older.back().path == "/r" + std::to_string(19 - static_cast<int>(current.size())));
 }
 
-TEST_CASE("egress addon: a connection egress refuses is audited as refused", "[egress][audit]") {
+TEST_CASE("egress: a connection egress refuses is audited as refused", "[egress][audit]") {
   // No parent proxy: egress itself refuses non-public addresses (here, loopback).
   TempDir dir;
   const fs::path& d = dir.path();
@@ -580,16 +570,8 @@ TEST_CASE("egress addon: a connection egress refuses is audited as refused", "[e
   write_file(d / "conf" / "audit.json", bottle::render_egress_audit_config("audited", std::uint64_t{1} << 20));
   write_file(d / "routes.json", bottle::render_egress_routes({}, std::vector<std::string>{}));
   const auto port = free_port();
-  Daemon mitm(bottle::mitmdump_argv(
-                  {.listen_host = "127.0.0.1",
-                   .listen_port = port,
-                   .confdir = (d / "conf").string(),
-                   .addon_path = std::string(test_paths::source_dir) + "/libbottle/share/egress/bottle_egress.py",
-                   .routes_path = (d / "routes.json").string(),
-                   .upstream_proxy = std::nullopt,
-                   .upstream_trusted_ca = std::nullopt}),
-              d / "egress.log");
-  REQUIRE(wait_until([&] { return !mitm.running() || port_open(port); }, 30s));
+  Daemon egress(egress_test_argv(d, port, std::nullopt), d / "egress.log");
+  REQUIRE(wait_until([&] { return !egress.running() || port_open(port); }, 30s));
   const auto target = free_port();  // nothing listens there; egress must not even try
   const auto r =
       run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy", "http://127.0.0.1:" + std::to_string(port),

@@ -1,5 +1,5 @@
 // Credential forwarding end to end, with real parts: a Docker bottle running the real
-// codex CLI (npm @openai/codex, in bottle-test-codex), egress (real mitmproxy in its
+// codex CLI (npm @openai/codex, in bottle-test-codex), egress (real bottle-egress in its
 // sidecar), a stand-in parent proxy in pipelock's place and a fake HTTPS upstream
 // posing as chatgpt.com (fake_net.py). The parent proxy listens on the host side of
 // Docker's default bridge, the only address the egress container can reach it on.
@@ -225,7 +225,7 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
     }
     bottle::SystemRunner runner;
     const std::string egress_log = runner.run({.argv = {"docker", "logs", "bottle-" + name + "-egress"}}).err;
-    CHECK_THAT(egress_log, Catch::Contains("\"host\": \"evil.example\"") && Catch::Contains("\"blocked\""));
+    CHECK(logged(egress_log, {{"event", "blocked"}, {"host", "evil.example"}, {"route", "codex-chatgpt"}}));
     CHECK(egress_log.find(login.access_token) == std::string::npos);
     CHECK(egress_log.find(dummy) == std::string::npos);
     const std::string audit = audit_log_with(home, name, R"("host":"evil.example")", login, dummy);

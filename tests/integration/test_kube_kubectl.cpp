@@ -61,8 +61,7 @@ void check_round_trip(const bottle::BottleSpec& spec, const bottle::KubeOptions&
                             .brokers = {},
                             .value_files = {{"/home/me/.config/gh/token", "fake-token\n"}},
                             .ca_pem = "-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----\n",
-                            .agent_ca_bundle = "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n",
-                            .addon_files = {{"bottle_egress.py", "print('addon')\n"}}});
+                            .agent_ca_bundle = "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n"});
   bottle::SystemRunner runner;
   // A kubeconfig that does not exist: nothing may reach a cluster.
   const auto r = runner.run({.argv = {"kubectl", "label", "--local", "-f", "-", "-o", "json", "io.bottle.checked=1"},

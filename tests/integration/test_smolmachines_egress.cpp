@@ -1,5 +1,5 @@
 // Egress for smolmachines bottles: bottle-cli against the fake smolvm (1.9.2, which
-// can confine a VM to the gateway), a real host-side mitmdump with bottle's addons,
+// can confine a VM to the gateway), a real host-side bottle-egress,
 // and a fake HTTPS upstream behind a stand-in parent proxy, all on 127.0.0.1.
 // The fake smolvm does not emulate the VM's network: the test plays the guest's
 // connection to the gateway 100.96.0.1:PORT as smolvm relays it, to host
@@ -54,11 +54,19 @@ std::string egress_of(IntegrationHome& home, const std::string& name) {
 
 // The HTTP status of a request with the dummy, sent as the guest sends it: to the
 // gateway, which smolvm relays to host 127.0.0.1:PORT.
-std::string status_through(std::uint16_t egress_port, const fs::path& egress_ca, const std::string& url) {
-  return run({"curl", "-sS", "--max-time", "20", "--noproxy", "", "--proxy",
-              "http://127.0.0.1:" + std::to_string(egress_port), "--cacert", egress_ca.string(), "-o", "/dev/null",
-              "-w", "%{http_code}", "-H", "Authorization: Bearer " + dummy, url})
-      .out;
+// The status of GET `url` through egress, sending the dummy unless `with_dummy` is false.
+std::string status_through(std::uint16_t egress_port, const fs::path& egress_ca, const std::string& url,
+                           bool with_dummy = true) {
+  std::vector<std::string> argv = {"curl",       "-sS",
+                                   "--max-time", "20",
+                                   "--noproxy",  "",
+                                   "--proxy",    "http://127.0.0.1:" + std::to_string(egress_port),
+                                   "--cacert",   egress_ca.string(),
+                                   "-o",         "/dev/null",
+                                   "-w",         "%{http_code}"};
+  if (with_dummy) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + dummy});
+  argv.push_back(url);
+  return run(argv).out;
 }
 
 std::uint16_t egress_port_of(IntegrationHome& home, const std::string& name) {
@@ -73,7 +81,7 @@ pid_t pid_in(const fs::path& pid_file) {
 
 }  // namespace
 
-TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way out",
+TEST_CASE("smolmachines egress: a host-side bottle-egress is the bottle's only way out",
           "[smolmachines][egress][integration]") {
   FakeNet net;
   const auto parent = net.parent_port;
@@ -107,12 +115,12 @@ TEST_CASE("smolmachines egress: a host-side mitmdump is the bottle's only way ou
   CHECK(r.out == "http://100.96.0.1:" + std::to_string(port) + " localhost,127.0.0.1,::1\n");
 
   // egress runs, supervised, on loopback only; its argv has no secret.
-  const fs::path pid_file = home.find_file("mitmdump.pid");
+  const fs::path pid_file = home.find_file("bottle-egress.pid");
   REQUIRE_FALSE(pid_file.empty());
   const pid_t egress_pid = pid_in(pid_file);
-  CHECK(read_file("/proc/" + std::to_string(egress_pid) + "/comm") == "mitmdump\n");
+  CHECK(read_file("/proc/" + std::to_string(egress_pid) + "/comm") == "bottle-egress\n");
   const std::string cmdline = read_file("/proc/" + std::to_string(egress_pid) + "/cmdline");
-  CHECK(contains(cmdline, std::string("127.0.0.1") + '\0' + "--listen-port" + '\0' + std::to_string(port)));
+  CHECK(contains(cmdline, std::string("--listen") + '\0' + "127.0.0.1:" + std::to_string(port) + '\0'));
   CHECK_FALSE(contains(cmdline, real_token));
   CHECK(egress_of(home, name) == "on");
 
@@ -189,7 +197,7 @@ TEST_CASE("smolmachines egress: an smolvm that cannot confine the VM gets no bot
       CHECK(r.code == 6);
       CHECK(contains(r.err, "smolvm " + version + " cannot confine a VM's network to egress"));
       CHECK(home.cli({"ls", "--json"}).out == "[]\n");
-      CHECK(home.find_file("mitmdump.pid").empty());
+      CHECK(home.find_file("bottle-egress.pid").empty());
     }
   }
 }
@@ -229,11 +237,12 @@ TEST_CASE("smolmachines egress: with pipelock installed, bottle runs it as egres
   CHECK(listen.rfind("127.0.0.1:", 0) == 0);
 
   // egress -> pipelock -> upstream: the allowed, bound host gets the real token;
-  // pipelock refuses a host off the allowlist, so it never reaches upstream.
+  // pipelock refuses a host off the allowlist, so it never reaches upstream. (With the
+  // dummy, egress itself would block the request before any connection.)
   const auto port = egress_port_of(home, name);
   const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   CHECK(status_through(port, egress_ca, "https://chatgpt.com/pl-swap") == "200");
-  CHECK(status_through(port, egress_ca, "https://broken.example/pl-off-allowlist") != "200");
+  CHECK(status_through(port, egress_ca, "https://broken.example/pl-off-allowlist", false) == "403");
   const std::string pipelock_log = read_file(net.path("pipelock.log"));
   CHECK(contains(pipelock_log, "CONNECT chatgpt.com:443"));
   CHECK(contains(pipelock_log, "CONNECT broken.example:443"));

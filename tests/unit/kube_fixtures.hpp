@@ -31,8 +31,7 @@ inline bottle::KubeEgressInputs kube_sample_inputs(const bottle::BottleSpec& spe
           .brokers = {},
           .value_files = {{"/home/me/.config/gh/token", "fake-token"}},
           .ca_pem = "CA",
-          .agent_ca_bundle = "BUNDLE",
-          .addon_files = {{"bottle_egress.py", "# addon\n"}}};
+          .agent_ca_bundle = "BUNDLE"};
 }
 
 /// The first generated object of `kind` (fails the test when there is none).

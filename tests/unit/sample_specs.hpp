@@ -14,12 +14,11 @@ inline bottle::BottleSpec minimal_docker_spec() {
 }
 
 /// smolmachines options for a smolvm that can confine the VM (1.9.2 by default),
-/// with mitmdump and the egress addons installed.
+/// with bottle-egress installed.
 inline bottle::SmolmachinesOptions smol_egress_options(bottle::SmolvmVersion version = {1, 9, 2}) {
   return {.smolvm = "smolvm",
           .grammar = bottle::smolvm_grammar(version),
           .pty_resize = "/p/pty-resize",
           .version = version,
-          .mitmdump = "/usr/bin/mitmdump",
-          .egress_addon_dir = "/usr/share/bottle/egress"};
+          .egress_program = "/usr/bin/bottle-egress"};
 }

@@ -39,11 +39,11 @@ TEST_CASE("egress capability: present exactly when no reason says otherwise", "[
   CHECK(too_old.egress() == nullptr);
   CHECK_THAT(too_old.egress_unavailable_reason(), Catch::Contains("smolvm 1.7.1 cannot confine"));
 
-  SmolmachinesOptions no_mitmdump = smol_egress_options();
-  no_mitmdump.mitmdump.clear();
-  const SmolmachinesCommands without(no_mitmdump);
+  SmolmachinesOptions no_egress_program = smol_egress_options();
+  no_egress_program.egress_program.clear();
+  const SmolmachinesCommands without(no_egress_program);
   CHECK(without.egress() == nullptr);
-  CHECK_THAT(without.egress_unavailable_reason(), Catch::Contains("mitmdump"));
+  CHECK_THAT(without.egress_unavailable_reason(), Catch::Contains("bottle-egress"));
 }
 
 TEST_CASE("without the egress capability the guest gets no proxy and nothing egress runs", "[backend][egress]") {

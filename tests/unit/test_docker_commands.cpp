@@ -230,8 +230,8 @@ TEST_CASE("install_file sends the content on stdin, never in argv", "[docker][op
   CHECK(Argv(c.argv.end() - 4, c.argv.end()) == Argv{"sh", "/home/node/.codex/auth.json", "node:node", "600"});
 }
 
-TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitmdump argv", "[docker][argv]") {
-  DockerCommands docker(DockerOptions{.egress_addon_dir = "/usr/share/bottle/egress"});
+TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, bottle-egress argv", "[docker][argv]") {
+  DockerCommands docker;
   BottleSpec s = sample_spec();
   const EgressFiles files{.run_dir = "/st/egress",
                           .conf_dir = "/st/egress/conf",
@@ -266,21 +266,23 @@ TEST_CASE("docker egress sidecar: internal network alias, read-only mounts, mitm
                              "-v",
                              "/st/egress/routes:/run/bottle/egress/routes:ro",
                              "-v",
-                             "/usr/share/bottle/egress:/run/bottle/egress/addon:ro",
-                             "-v",
                              "/home/u/.codex:/run/bottle/host/0",
                              "--entrypoint",
-                             "mitmdump",
-                             "bottle-egress:latest"};
-  CHECK(Argv(argvs[0].begin(), argvs[0].begin() + static_cast<std::ptrdiff_t>(expected_prefix.size())) ==
-        expected_prefix);
-  const std::string rest = [&] {
-    std::string joined;
-    for (std::size_t i = expected_prefix.size(); i < argvs[0].size(); ++i) joined += argvs[0][i] + " ";
-    return joined;
-  }();
-  CHECK_THAT(rest, Catch::Contains("upstream:http://pipelock:8888"));
-  CHECK_THAT(rest, Catch::Contains("/run/bottle/egress/routes/routes.json"));
+                             "/usr/local/bin/bottle-egress",
+                             "bottle-egress:latest",
+                             "--listen",
+                             "0.0.0.0:8080",
+                             "--ca",
+                             "/run/bottle/egress/conf/mitmproxy-ca.pem",
+                             "--routes",
+                             "/run/bottle/egress/routes/routes.json",
+                             "--confdir",
+                             "/run/bottle/egress/conf",
+                             "--parent-proxy",
+                             "http://pipelock:8888"};
+  CHECK(argvs[0] == expected_prefix);
+  CHECK(docker.egress_probe_argv(s, files) ==
+        Argv{"docker", "exec", "bottle-api-egress", "/usr/local/bin/bottle-egress", "probe", "127.0.0.1:8080"});
   CHECK(argvs[1] == Argv{"docker", "network", "connect", "bridge", "bottle-api-egress"});
   CHECK(docker.guest_egress(s).proxy_url == "http://egress:8080");
   s.egress.enabled = false;

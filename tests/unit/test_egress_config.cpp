@@ -1,4 +1,4 @@
-// Egress engine inputs: the exact routes file the addon reads and the exact mitmdump
+// Egress engine inputs: the exact routes file egress reads and the exact bottle-egress
 // command line.
 
 #include <catch2/catch.hpp>
@@ -34,10 +34,11 @@ EgressRoute gh_route() {
 }
 
 EgressLaunch base_launch() {
-  return {.listen_host = "0.0.0.0",
+  return {.program = "/usr/local/bin/bottle-egress",
+          .listen_host = "0.0.0.0",
           .listen_port = 8080,
+          .ca_file = "/egress/conf/mitmproxy-ca.pem",
           .confdir = "/egress/conf",
-          .addon_path = "/egress/bottle_egress.py",
           .routes_path = "/egress/routes.json",
           .upstream_proxy = std::nullopt,
           .upstream_trusted_ca = std::nullopt};
@@ -87,39 +88,38 @@ TEST_CASE("egress routes: exact text, given order, escaped values", "[egress]") 
         bottle::render_egress_routes({codex_route(), gh_route()}));
 }
 
-TEST_CASE("mitmdump argv: direct (no parent proxy)", "[egress]") {
+TEST_CASE("bottle-egress argv: direct (no parent proxy)", "[egress]") {
   const std::vector<std::string> expected = {
-      "mitmdump",      "--quiet",
-      "--listen-host", "0.0.0.0",
-      "--listen-port", "8080",
-      "--set",         "confdir=/egress/conf",
-      "--set",         "block_global=false",
-      "--set",         "flow_detail=0",
-      "--scripts",     "/egress/bottle_egress.py",
-      "--set",         "bottle_routes=/egress/routes.json",
+      "/usr/local/bin/bottle-egress", "--listen",  "0.0.0.0:8080", "--ca", "/egress/conf/mitmproxy-ca.pem", "--routes",
+      "/egress/routes.json",          "--confdir", "/egress/conf",
   };
-  CHECK(bottle::mitmdump_argv(base_launch()) == expected);
+  CHECK(bottle::bottle_egress_argv(base_launch()) == expected);
 }
 
-TEST_CASE("mitmdump argv: parent proxy and a trusted upstream CA", "[egress]") {
+TEST_CASE("bottle-egress argv: parent proxy and a trusted upstream CA", "[egress]") {
   auto launch = base_launch();
   launch.listen_host = "127.0.0.1";
   launch.listen_port = 65535;
   launch.upstream_proxy = "http://pipelock:8888";
   launch.upstream_trusted_ca = "/tmp/t/upstream-ca.pem";
   const std::vector<std::string> expected = {
-      "mitmdump",      "--quiet",
-      "--listen-host", "127.0.0.1",
-      "--listen-port", "65535",
-      "--set",         "confdir=/egress/conf",
-      "--set",         "block_global=false",
-      "--set",         "flow_detail=0",
-      "--scripts",     "/egress/bottle_egress.py",
-      "--set",         "bottle_routes=/egress/routes.json",
-      "--mode",        "upstream:http://pipelock:8888",
-      "--set",         "ssl_verify_upstream_trusted_ca=/tmp/t/upstream-ca.pem",
+      "/usr/local/bin/bottle-egress",
+      "--listen",
+      "127.0.0.1:65535",
+      "--ca",
+      "/egress/conf/mitmproxy-ca.pem",
+      "--routes",
+      "/egress/routes.json",
+      "--confdir",
+      "/egress/conf",
+      "--parent-proxy",
+      "http://pipelock:8888",
+      "--upstream-ca",
+      "/tmp/t/upstream-ca.pem",
   };
-  CHECK(bottle::mitmdump_argv(launch) == expected);
+  CHECK(bottle::bottle_egress_argv(launch) == expected);
+  CHECK(bottle::bottle_egress_probe_argv("/usr/local/bin/bottle-egress", "127.0.0.1", 8080) ==
+        std::vector<std::string>{"/usr/local/bin/bottle-egress", "probe", "127.0.0.1:8080"});
 }
 
 TEST_CASE("egress routes: forwarding's routes carry their token broker", "[egress][broker]") {

@@ -54,9 +54,9 @@ TEST_CASE("kube objects: apply order puts policies and config before the pods", 
   CHECK(kinds_and_names(objects) ==
         std::vector<std::string>{"NetworkPolicy bottle-api-agent", "NetworkPolicy bottle-api-egress",
                                  "Secret bottle-api-egress", "ConfigMap bottle-api-routes",
-                                 "ConfigMap bottle-api-addon", "ConfigMap bottle-api-pipelock",
-                                 "ConfigMap bottle-api-agent-ca", "PersistentVolumeClaim bottle-api-ws0",
-                                 "Service bottle-api-egress", "Pod bottle-api-egress", "Pod bottle-api-agent"});
+                                 "ConfigMap bottle-api-pipelock", "ConfigMap bottle-api-agent-ca",
+                                 "PersistentVolumeClaim bottle-api-ws0", "Service bottle-api-egress",
+                                 "Pod bottle-api-egress", "Pod bottle-api-agent"});
   for (const auto& o : objects) {
     CHECK(o.at("metadata").at("namespace").as_string() == "agents");
     CHECK(o.at("metadata").at("labels").at("io.bottle.name").as_string() == "api");
@@ -348,53 +348,22 @@ TEST_CASE("kube objects: the egress pod, exactly", "[kube]") {
         "    fsGroup: 65532\n"
         "    seccompProfile:\n"
         "      type: \"RuntimeDefault\"\n"
-        "  initContainers:\n"
-        "  - name: \"egress-ca\"\n"
-        "    image: \"bottle-egress:latest\"\n"
-        "    command:\n"
-        "    - \"cp\"\n"
-        "    - \"/run/bottle/egress/secret/mitmproxy-ca.pem\"\n"
-        "    - \"/run/bottle/egress/conf/mitmproxy-ca.pem\"\n"
-        "    securityContext:\n"
-        "      allowPrivilegeEscalation: false\n"
-        "      capabilities:\n"
-        "        drop:\n"
-        "        - \"ALL\"\n"
-        "      privileged: false\n"
-        "      readOnlyRootFilesystem: true\n"
-        "      runAsNonRoot: true\n"
-        "    volumeMounts:\n"
-        "    - name: \"secret\"\n"
-        "      mountPath: \"/run/bottle/egress/secret\"\n"
-        "      readOnly: true\n"
-        "    - name: \"conf\"\n"
-        "      mountPath: \"/run/bottle/egress/conf\"\n"
         "  containers:\n"
         "  - name: \"egress\"\n"
         "    image: \"bottle-egress:latest\"\n"
         "    command:\n"
-        "    - \"mitmdump\"\n"
+        "    - \"/usr/local/bin/bottle-egress\"\n"
         "    args:\n"
-        "    - \"--quiet\"\n"
-        "    - \"--listen-host\"\n"
-        "    - \"0.0.0.0\"\n"
-        "    - \"--listen-port\"\n"
-        "    - \"8080\"\n"
-        "    - \"--set\"\n"
-        "    - \"confdir=/run/bottle/egress/conf\"\n"
-        "    - \"--set\"\n"
-        "    - \"block_global=false\"\n"
-        "    - \"--set\"\n"
-        "    - \"flow_detail=0\"\n"
-        "    - \"--scripts\"\n"
-        "    - \"/run/bottle/egress/addon/bottle_egress.py\"\n"
-        "    - \"--set\"\n"
-        "    - \"bottle_routes=/run/bottle/egress/routes/routes.json\"\n"
-        "    - \"--mode\"\n"
-        "    - \"upstream:http://127.0.0.1:8888\"\n"
-        "    env:\n"
-        "    - name: \"HOME\"\n"
-        "      value: \"/tmp\"\n"
+        "    - \"--listen\"\n"
+        "    - \"0.0.0.0:8080\"\n"
+        "    - \"--ca\"\n"
+        "    - \"/run/bottle/egress/secret/mitmproxy-ca.pem\"\n"
+        "    - \"--routes\"\n"
+        "    - \"/run/bottle/egress/routes/routes.json\"\n"
+        "    - \"--confdir\"\n"
+        "    - \"/run/bottle/egress/conf\"\n"
+        "    - \"--parent-proxy\"\n"
+        "    - \"http://127.0.0.1:8888\"\n"
         "    ports:\n"
         "    - name: \"proxy\"\n"
         "      containerPort: 8080\n"
@@ -415,9 +384,6 @@ TEST_CASE("kube objects: the egress pod, exactly", "[kube]") {
         "      readOnly: true\n"
         "    - name: \"routes\"\n"
         "      mountPath: \"/run/bottle/egress/routes\"\n"
-        "      readOnly: true\n"
-        "    - name: \"addon\"\n"
-        "      mountPath: \"/run/bottle/egress/addon\"\n"
         "      readOnly: true\n"
         "    - name: \"tmp\"\n"
         "      mountPath: \"/tmp\"\n"
@@ -453,9 +419,6 @@ TEST_CASE("kube objects: the egress pod, exactly", "[kube]") {
         "  - name: \"routes\"\n"
         "    configMap:\n"
         "      name: \"bottle-api-routes\"\n"
-        "  - name: \"addon\"\n"
-        "    configMap:\n"
-        "      name: \"bottle-api-addon\"\n"
         "  - name: \"pipelock\"\n"
         "    configMap:\n"
         "      name: \"bottle-api-pipelock\"\n");
@@ -539,10 +502,6 @@ TEST_CASE("kube objects: bad options and inputs are refused naming the field", "
   no_value.value_files.clear();
   CHECK(error_of([&] { bottle::kube_objects(spec, {}, no_value); }) ==
         "kubernetes inputs: value_files: no content for /home/me/.config/gh/token");
-  auto no_addon = inputs;
-  no_addon.addon_files = {{"other.py", ""}};
-  CHECK(error_of([&] { bottle::kube_objects(spec, {}, no_addon); }) ==
-        "kubernetes inputs: addon_files: must hold bottle_egress.py");
 
   bottle::BottleSpec bad_spec = spec;
   bad_spec.name = "Bad";

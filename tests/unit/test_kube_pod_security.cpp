@@ -209,9 +209,11 @@ TEST_CASE("pod security: each rule catches a pod broken that way", "[kube][pss]"
   }
 }
 
-TEST_CASE("pod security: the egress pod's init container is checked too", "[kube][pss]") {
+TEST_CASE("pod security: init containers are checked too", "[kube][pss]") {
   json::object egress = kube_object_of(generated(), "Pod");
-  obj(obj(spec_of(egress)["initContainers"].as_array()[0])["securityContext"]).erase("allowPrivilegeEscalation");
+  json::object init = spec_of(egress)["containers"].as_array()[0].as_object();
+  obj(init["securityContext"]).erase("allowPrivilegeEscalation");
+  spec_of(egress)["initContainers"] = json::array{init};
   CHECK(bottle::check_pod_security_restricted(egress) ==
         std::vector<PodSecurityViolation>{{"spec.initContainers[0].securityContext.allowPrivilegeEscalation",
                                            "allowPrivilegeEscalation", "must be false"}});

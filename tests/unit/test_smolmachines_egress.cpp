@@ -1,4 +1,4 @@
-// Egress for smolmachines bottles: a supervised mitmdump on the host's loopback,
+// Egress for smolmachines bottles: a supervised bottle-egress on the host's loopback,
 // reached from the VM through the gateway that smolvm (>= 1.7.2) relays there.
 #include <catch2/catch.hpp>
 
@@ -55,11 +55,12 @@ TEST_CASE("smolvm versions before 1.7.2 get no egress, and say why", "[smolmachi
   CHECK(current.egress_unavailable_reason().empty());
 }
 
-TEST_CASE("smolmachines egress needs mitmdump on the host", "[smolmachines][egress]") {
+TEST_CASE("smolmachines egress needs bottle-egress on the host", "[smolmachines][egress]") {
   SmolmachinesOptions o = smol_egress_options();
-  o.mitmdump.clear();
+  o.egress_program.clear();
   SmolmachinesCommands smol(o);
-  CHECK(smol.egress_unavailable_reason().find("mitmdump") != std::string::npos);
+  CHECK(smol.egress_unavailable_reason() ==
+        "egress needs bottle-egress on the host, and it was not found beside bottle-cli (set BOTTLE_EGRESS)");
   CHECK_FALSE(smol.guest_egress(egress_spec()).enabled);
 }
 
@@ -85,7 +86,7 @@ TEST_CASE("the guest's proxy is the gateway at the bottle's egress port", "[smol
   CHECK(env.at("NO_PROXY") == "localhost,127.0.0.1,::1");
 }
 
-TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][egress][argv]") {
+TEST_CASE("host egress is a supervised bottle-egress on loopback", "[smolmachines][egress][argv]") {
   SmolmachinesCommands smol(smol_egress_options());
   CHECK(smol.egress_placement() == EgressPlacement::host);
   CHECK(smol.egress_create_argvs(egress_spec(), files(), {}).empty());
@@ -100,39 +101,30 @@ TEST_CASE("host egress is a supervised mitmdump on loopback", "[smolmachines][eg
              "30",
              "--make-pidfile",
              "--output",
-             "/state/bottles/api/egress/mitmdump.log",
+             "/state/bottles/api/egress/bottle-egress.log",
              "--pidfile",
-             "/state/bottles/api/egress/mitmdump.pid",
+             "/state/bottles/api/egress/bottle-egress.pid",
              "--name",
-             "mitmdump",
+             "bottle-egress",
              "--startas",
-             "/usr/bin/mitmdump",
+             "/usr/bin/bottle-egress",
              "--",
-             "--quiet",
-             "--listen-host",
-             "127.0.0.1",
-             "--listen-port",
-             "41001",
-             "--set",
-             "confdir=/state/bottles/api/egress/conf",
-             "--set",
-             "block_global=false",
-             "--set",
-             "flow_detail=0",
-             "--scripts",
-             "/usr/share/bottle/egress/bottle_egress.py",
-             "--set",
-             "bottle_routes=/state/bottles/api/egress/routes/routes.json",
-             "--mode",
-             "upstream:http://127.0.0.1:8888",
-             "--scripts",
-             "/usr/share/bottle/egress/bottle_ready.py"});
+             "--listen",
+             "127.0.0.1:41001",
+             "--ca",
+             "/state/bottles/api/egress/conf/mitmproxy-ca.pem",
+             "--routes",
+             "/state/bottles/api/egress/routes/routes.json",
+             "--confdir",
+             "/state/bottles/api/egress/conf",
+             "--parent-proxy",
+             "http://127.0.0.1:8888"});
   CHECK(smol.egress_probe_argv(egress_spec(), files()) == Argv{"start-stop-daemon", "--status", "--pidfile",
-                                                               "/state/bottles/api/egress/mitmdump.pid", "--name",
-                                                               "mitmdump"});
+                                                               "/state/bottles/api/egress/bottle-egress.pid", "--name",
+                                                               "bottle-egress"});
   CHECK(smol.egress_stop_argv(egress_spec(), files()) ==
         Argv{"start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--remove-pidfile", "--pidfile",
-             "/state/bottles/api/egress/mitmdump.pid", "--name", "mitmdump"});
+             "/state/bottles/api/egress/bottle-egress.pid", "--name", "bottle-egress"});
 }
 
 TEST_CASE("a host egress without a port is an internal error, not port 0", "[smolmachines][egress]") {

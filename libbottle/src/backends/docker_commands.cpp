@@ -29,7 +29,6 @@ std::string egress_name(const std::string& container) { return container + "-egr
 // Paths inside the egress container.
 constexpr std::string_view egress_conf_dir = "/run/bottle/egress/conf";
 constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
-constexpr std::string_view egress_addon_dir = "/run/bottle/egress/addon";
 constexpr std::string_view egress_upstream_ca = "/run/bottle/egress/upstream-ca.pem";
 
 void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
@@ -163,10 +162,11 @@ GuestEgress DockerCommands::guest_egress(const BottleSpec& spec) const {
 std::vector<Argv> DockerCommands::egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                                       const EgressUpstream& upstream) const {
   const std::string container = object_name(spec.name);
-  EgressLaunch launch{.listen_host = "0.0.0.0",
+  EgressLaunch launch{.program = std::string(docker_egress_program),
+                      .listen_host = "0.0.0.0",
                       .listen_port = static_cast<std::uint16_t>(docker_egress_port),
+                      .ca_file = std::string(egress_conf_dir) + "/mitmproxy-ca.pem",
                       .confdir = std::string(egress_conf_dir),
-                      .addon_path = std::string(egress_addon_dir) + "/bottle_egress.py",
                       .routes_path = std::string(egress_routes_dir) + "/routes.json"};
   if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
   if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = std::string(egress_upstream_ca);
@@ -196,9 +196,7 @@ std::vector<Argv> DockerCommands::egress_create_argvs(const BottleSpec& spec, co
               "-v",
               files.conf_dir.string() + ":" + std::string(egress_conf_dir),
               "-v",
-              files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro",
-              "-v",
-              options_.egress_addon_dir + ":" + std::string(egress_addon_dir) + ":ro"};
+              files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro"};
   if (!upstream.trusted_ca_file.empty())
     create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
   // The real credentials' directories, read-write: egress reads the current token on
@@ -206,9 +204,9 @@ std::vector<Argv> DockerCommands::egress_create_argvs(const BottleSpec& spec, co
   // rotated tokens (temp file + rename in that directory) when it refreshes the
   // host login.
   for (const auto& [host_dir, inside] : files.host_mounts) create.insert(create.end(), {"-v", host_dir + ":" + inside});
-  create.insert(create.end(), {"--entrypoint", "mitmdump", options_.egress_image});
-  const Argv mitmdump = mitmdump_argv(launch);
-  create.insert(create.end(), mitmdump.begin() + 1, mitmdump.end());
+  const Argv egress = bottle_egress_argv(launch);
+  create.insert(create.end(), {"--entrypoint", egress.front(), options_.egress_image});
+  create.insert(create.end(), egress.begin() + 1, egress.end());
   // The way out: Docker's default bridge (pipelock, or the internet).
   Argv connect{options_.docker, "network", "connect", "bridge", egress_name(container)};
   return {create, connect};
@@ -219,12 +217,10 @@ Argv DockerCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles
 }
 
 Argv DockerCommands::egress_probe_argv(const BottleSpec& spec, const EgressFiles&) const {
-  return {options_.docker,
-          "exec",
-          egress_name(object_name(spec.name)),
-          "python3",
-          "-c",
-          fmt::format("import socket; socket.create_connection(('127.0.0.1', {}), 1).close()", docker_egress_port)};
+  Argv probe{options_.docker, "exec", egress_name(object_name(spec.name))};
+  const Argv check = bottle_egress_probe_argv(std::string(docker_egress_program), "127.0.0.1", docker_egress_port);
+  probe.insert(probe.end(), check.begin(), check.end());
+  return probe;
 }
 
 Argv DockerCommands::egress_stop_argv(const BottleSpec& spec, const EgressFiles&) const {

@@ -213,9 +213,8 @@ std::string SmolmachinesCommands::egress_unavailable_reason() const {
         "smolvm {} cannot confine a VM's network to egress (needs smolvm {} or later: "
         "an enforced allow-list and the gateway to the host)",
         installed.text(), smolvm_egress_minimum.text());
-  if (options_.mitmdump.empty())
-    return "egress needs mitmdump on the host (Debian package mitmproxy), and it is not on PATH";
-  if (options_.egress_addon_dir.empty()) return "bottle's egress addon directory was not found (set BOTTLE_DATA_DIR)";
+  if (options_.egress_program.empty())
+    return "egress needs bottle-egress on the host, and it was not found beside bottle-cli (set BOTTLE_EGRESS)";
   return "";
 }
 
@@ -239,22 +238,23 @@ HostDaemon SmolmachinesCommands::egress_daemon(const BottleSpec& spec, const Egr
                                                const EgressUpstream& upstream) const {
   if (spec.egress.port <= 0 || spec.egress.port > 65535)
     throw Error(ErrorKind::internal, fmt::format("bottle {} has no egress port", spec.name));
-  EgressLaunch launch{.listen_host = "127.0.0.1",
+  EgressLaunch launch{.program = options_.egress_program,
+                      .listen_host = "127.0.0.1",
                       .listen_port = static_cast<std::uint16_t>(spec.egress.port),
+                      .ca_file = (files.conf_dir / "mitmproxy-ca.pem").string(),
                       .confdir = files.conf_dir.string(),
-                      .addon_path = options_.egress_addon_dir + "/bottle_egress.py",
                       .routes_path = (files.routes_dir / "routes.json").string()};
   if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
   if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = upstream.trusted_ca_file;
-  Argv args = mitmdump_argv(launch);
+  Argv args = bottle_egress_argv(launch);
   args.erase(args.begin());
-  // Readiness: start returns once the proxy listens, and fails if it cannot.
-  args.insert(args.end(), {"--scripts", options_.egress_addon_dir + "/bottle_ready.py"});
-  return HostDaemon{.program = options_.mitmdump,
+  // Readiness: bottle-egress sends READY=1 once it listens, so start returns only
+  // then, and fails if it cannot listen.
+  return HostDaemon{.program = options_.egress_program,
                     .args = std::move(args),
-                    .pid_file = files.run_dir / "mitmdump.pid",
-                    .log_file = files.run_dir / "mitmdump.log",
-                    .process_name = "mitmdump"};
+                    .pid_file = files.run_dir / "bottle-egress.pid",
+                    .log_file = files.run_dir / "bottle-egress.log",
+                    .process_name = "bottle-egress"};
 }
 
 Argv SmolmachinesCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles& files,

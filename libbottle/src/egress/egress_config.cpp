@@ -1,5 +1,6 @@
 #include "bottle/egress/egress_config.hpp"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include "bottle/spec/egress_route_json.hpp"
@@ -87,22 +88,26 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes,
   return detail::pretty_json(doc);
 }
 
-std::vector<std::string> mitmdump_argv(const EgressLaunch& launch) {
+std::vector<std::string> bottle_egress_argv(const EgressLaunch& launch) {
   std::vector<std::string> argv = {
-      "mitmdump",      "--quiet",
-      "--listen-host", launch.listen_host,
-      "--listen-port", std::to_string(launch.listen_port),
-      "--set",         "confdir=" + launch.confdir,
-      "--set",         "block_global=false",
-      "--set",         "flow_detail=0",
-      "--scripts",     launch.addon_path,
-      "--set",         std::string(egress_routes_option) + "=" + launch.routes_path,
+      launch.program,
+      "--listen",
+      fmt::format("{}:{}", launch.listen_host, launch.listen_port),
+      "--ca",
+      launch.ca_file,
+      "--routes",
+      launch.routes_path,
+      "--confdir",
+      launch.confdir,
   };
-  if (launch.upstream_proxy) { argv.insert(argv.end(), {"--mode", "upstream:" + *launch.upstream_proxy}); }
-  if (launch.upstream_trusted_ca) {
-    argv.insert(argv.end(), {"--set", "ssl_verify_upstream_trusted_ca=" + *launch.upstream_trusted_ca});
-  }
+  if (launch.upstream_proxy) argv.insert(argv.end(), {"--parent-proxy", *launch.upstream_proxy});
+  if (launch.upstream_trusted_ca) argv.insert(argv.end(), {"--upstream-ca", *launch.upstream_trusted_ca});
   return argv;
+}
+
+std::vector<std::string> bottle_egress_probe_argv(const std::string& program, const std::string& host,
+                                                  std::uint16_t port) {
+  return {program, "probe", fmt::format("{}:{}", host, port)};
 }
 
 }  // namespace bottle

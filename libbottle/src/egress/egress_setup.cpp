@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // "http://HOST:PORT" with a plain host name or IPv4 address and a port 1-65535:
-// the value ends up in mitmdump's argv (--mode upstream:...), so nothing else passes.
+// the value ends up in bottle-egress's argv (--parent-proxy), so nothing else passes.
 bool valid_proxy_url(std::string_view url) {
   constexpr std::string_view scheme = "http://";
   if (url.substr(0, scheme.size()) != scheme) return false;
@@ -90,7 +90,7 @@ EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, co
                                const std::vector<EgressRoute>& routes, EgressPlacement placement,
                                const std::vector<std::string>& bottle_dummies) {
   EgressFiles files = egress_files_of(dirs, spec, routes, placement);
-  // The egress process gets its own copy of the CA: mitmproxy writes into its
+  // The egress process gets its own copy of the CA: it writes into its
   // confdir, and the user's CA directory stays read-only to every bottle.
   write_file_atomic(files.conf_dir / "mitmproxy-ca.pem", read_file(ca.key_and_cert), 0600);
   write_file_atomic(files.conf_dir / "mitmproxy-ca-cert.pem", ca.cert_pem, 0644);

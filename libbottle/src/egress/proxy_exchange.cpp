@@ -2,8 +2,10 @@
 // before anything is forwarded), the credential decision, the upstream request, and
 // the response streamed back piece by piece through the reverse swap.
 #include <algorithm>
+#include <map>
 #include <optional>
 
+#include "bottle/egress/content_decoder.hpp"
 #include "bottle/egress/credential_swap.hpp"
 #include "bottle/egress/proxy_messages.hpp"
 #include "bottle/egress/reflect_scrub.hpp"
@@ -61,8 +63,8 @@ std::optional<std::string> host_field_host(const RequestHead& head) {
 
 bool has_body_method(std::string_view method) { return method == "POST" || method == "PUT" || method == "PATCH"; }
 
-// The response's Content-Encoding when it is one the reverse swap cannot scan.
-std::optional<std::string> unscannable_encoding(const ResponseHead& response) {
+// The response's Content-Encoding, unless it is none or identity.
+std::optional<std::string> content_encoding(const ResponseHead& response) {
   for (const HttpField& field : response.fields)
     if (field_name_is(field.name, "Content-Encoding") && !field.value.empty() && field.value != "identity")
       return field.value;
@@ -86,7 +88,7 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
     if (!reused) {
       upstream.reset();
       try {
-        upstream = co_await open_upstream(state, head.authority, https);
+        upstream = co_await open_upstream(state.upstream_path(), head.authority, https);
       } catch (const UpstreamRefused& e) { sent.refused = e; }
       if (sent.refused) co_return sent;
       upstream_authority = head.authority;
@@ -134,6 +136,20 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
     co_return sent;
   }
   co_return sent;
+}
+
+// One log line per route and encoding of the reverse swaps in one place of an
+// answer ("header" or "body"): where and how a real value came back, never the value.
+void log_reflected(const std::string& host, std::string_view where, const ReflectScrubber& scrubber,
+                   const std::vector<std::string>& needle_routes, const std::vector<std::size_t>& hits) {
+  std::map<std::pair<std::string, std::string>, std::size_t> counts;
+  for (const std::size_t hit : hits) ++counts[{needle_routes.at(hit), scrubber.needles().at(hit).encoding}];
+  for (const auto& [key, count] : counts)
+    log_event("reflected", {{"host", host},
+                            {"route", key.first},
+                            {"where", std::string(where)},
+                            {"encoding", key.second},
+                            {"count", std::to_string(count)}});
 }
 
 }  // namespace
@@ -211,13 +227,21 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
 
   // The reverse swap: every form of each injected real value becomes the dummy sent.
   std::optional<ReflectScrubber> scrubber;
+  // An injected answer compressed although egress asked for identity is decoded to
+  // be scanned, and passed on decoded.
+  std::optional<ContentDecoder> decoder;
+  std::vector<std::string> needle_routes;  // the route of each needle, for the log
   if (!decision.injected.empty()) {
     std::vector<ReflectNeedle> needles;
     for (const Injection& injection : decision.injected)
-      for (ReflectNeedle& needle : reflect_needles(injection.real, injection.dummy))
+      for (ReflectNeedle& needle : reflect_needles(injection.real, injection.dummy)) {
         needles.push_back(std::move(needle));
+        needle_routes.push_back(state.routes.at(injection.route).name);
+      }
     scrubber.emplace(std::move(needles));
-    if (const auto encoding = unscannable_encoding(response)) {
+    const auto encoding = content_encoding(response);
+    if (encoding) decoder = ContentDecoder::for_encoding(*encoding);
+    if (encoding && !decoder) {
       upstream.reset();
       log_event("refused", {{"host", head.authority.host}, {"reason", "injected answer with Content-Encoding"}});
       audit.decide("blocked", "answer has an encoding egress cannot scan",
@@ -246,10 +270,17 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
     upstream.reset();
     co_return false;
   }
-  std::vector<std::size_t> hits;
+  std::vector<std::size_t> hits, header_hits;
+  ResponseHead shown = response;
+  if (decoder)
+    std::erase_if(shown.fields, [](const HttpField& field) { return field_name_is(field.name, "Content-Encoding"); });
   const ClientResponsePlan plan = client_response_head(
-      response, scrubber.has_value(), head.keep_alive, head.minor_version,
-      [&](std::string_view value) { return scrubber ? scrubber->replace(value).out : std::string(value); });
+      shown, scrubber.has_value(), head.keep_alive, head.minor_version, [&](std::string_view value) {
+        if (!scrubber) return std::string(value);
+        ReflectScrubber::Result replaced = scrubber->replace(value);
+        header_hits.insert(header_hits.end(), replaced.hits.begin(), replaced.hits.end());
+        return std::move(replaced.out);
+      });
   std::optional<ReflectStream> reflect;
   if (scrubber) reflect.emplace(*scrubber);
   const auto framed = [&](std::string_view data) { return plan.chunked ? chunk(data) : std::string(data); };
@@ -257,9 +288,16 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   // Each piece goes to the agent as soon as it arrives (SSE stays live).
   std::string out = plan.head;
   std::string body_piece = std::move(sent.body);
-  std::string raw;
+  std::string raw, decoded;
+  bool corrupt = false;
   while (true) {
     audit.add_bytes_down(body_piece.size());
+    if (decoder) {
+      decoded.clear();
+      corrupt = !decoder->feed(body_piece, decoded);
+      if (corrupt) break;
+      body_piece.swap(decoded);
+    }
     out += framed(reflect ? reflect->feed(body_piece, hits) : body_piece);
     body_piece.clear();
     if (framer.done()) break;
@@ -285,12 +323,25 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
       co_return false;
     }
   }
+  // A compressed answer that turns corrupt, or ends early, is cut where it broke: the
+  // agent gets what was scanned so far and no end of body.
+  if (corrupt || (decoder && !decoder->finished())) {
+    log_event("upstream_failed", {{"host", head.authority.host}, {"reason", "corrupt compressed answer"}});
+    audit.interrupted("corrupt compressed answer");
+    upstream.reset();
+    client.expires_after(state.options.timeouts.upstream_idle);
+    if (!out.empty()) co_await client.write(out);
+    co_return false;
+  }
   if (reflect) out += framed(reflect->finish(hits));
   if (plan.chunked) out += last_chunk;
   client.expires_after(state.options.timeouts.upstream_idle);
   co_await client.write(out);
   audit.finish();
-  if (!hits.empty()) log_event("reflected", {{"host", head.authority.host}, {"count", std::to_string(hits.size())}});
+  if (scrubber) {
+    log_reflected(head.authority.host, "header", *scrubber, needle_routes, header_hits);
+    log_reflected(head.authority.host, "body", *scrubber, needle_routes, hits);
+  }
 
   if (!response.keep_alive || !framer.leftover().empty() || response.framing == ResponseHead::Framing::until_close)
     upstream.reset();

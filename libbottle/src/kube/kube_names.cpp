@@ -37,7 +37,6 @@ KubeNames kube_names(std::string_view bottle_name, std::string_view namespace_na
           .agent = base + "-agent",
           .egress = base + "-egress",
           .routes = base + "-routes",
-          .addon = base + "-addon",
           .pipelock = base + "-pipelock",
           .agent_ca = base + "-agent-ca"};
 }

@@ -27,7 +27,6 @@ constexpr std::string_view idle_script = "trap 'exit 0' TERM INT; while :; do sl
 constexpr std::string_view egress_conf_dir = "/run/bottle/egress/conf";
 constexpr std::string_view egress_secret_dir = "/run/bottle/egress/secret";
 constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
-constexpr std::string_view egress_addon_dir = "/run/bottle/egress/addon";
 constexpr std::string_view pipelock_config_dir = "/etc/pipelock";
 constexpr std::string_view ca_key = "mitmproxy-ca.pem";
 constexpr std::string_view agent_ca_file = "ca-bundle.pem";
@@ -188,40 +187,29 @@ std::map<std::string, std::string> value_keys(const std::vector<EgressRoute>& ro
 }
 
 json::object egress_pod(const KubeNames& names, const KubeOptions& options, bool pipelock) {
-  EgressLaunch launch{.listen_host = "0.0.0.0",
+  EgressLaunch launch{.program = std::string(kube_egress_program),
+                      .listen_host = "0.0.0.0",
                       .listen_port = static_cast<std::uint16_t>(kube_egress_port),
+                      .ca_file = fmt::format("{}/{}", egress_secret_dir, ca_key),
                       .confdir = std::string(egress_conf_dir),
-                      .addon_path = std::string(egress_addon_dir) + "/bottle_egress.py",
                       .routes_path = std::string(egress_routes_dir) + "/routes.json"};
   if (pipelock) launch.upstream_proxy = fmt::format("http://{}", kube_pipelock_listen);
-  const std::vector<std::string> mitmdump = mitmdump_argv(launch);
-
-  // mitmproxy writes next to its CA (dhparam and cert files) and a Secret volume is
-  // read-only, so an init container copies the CA into the writable confdir.
-  json::object copy_ca{
-      {"name", "egress-ca"},
-      {"image", options.egress_image},
-      {"command", json::array{"cp", fmt::format("{}/{}", egress_secret_dir, ca_key),
-                              fmt::format("{}/{}", egress_conf_dir, ca_key)}},
-      {"securityContext", container_security_context()},
-      {"volumeMounts", json::array{mount("secret", egress_secret_dir, true), mount("conf", egress_conf_dir, false)}}};
+  const std::vector<std::string> argv = bottle_egress_argv(launch);
 
   json::object egress{
       {"name", "egress"},
       {"image", options.egress_image},
-      {"command", json::array{mitmdump.front()}},
-      {"args", argv_array({mitmdump.begin() + 1, mitmdump.end()})},
-      {"env", json::array{json::object{{"name", "HOME"}, {"value", "/tmp"}}}},
+      {"command", json::array{argv.front()}},
+      {"args", argv_array({argv.begin() + 1, argv.end()})},
       {"ports", json::array{json::object{{"name", "proxy"}, {"containerPort", kube_egress_port}, {"protocol", "TCP"}}}},
       {"securityContext", container_security_context()},
       {"volumeMounts", json::array{mount("conf", egress_conf_dir, false), mount("secret", egress_secret_dir, true),
-                                   mount("routes", egress_routes_dir, true), mount("addon", egress_addon_dir, true),
-                                   mount("tmp", "/tmp", false)}}};
+                                   mount("routes", egress_routes_dir, true), mount("tmp", "/tmp", false)}}};
   json::array containers{std::move(egress)};
   json::array volumes{
       empty_dir("conf"), empty_dir("tmp"),
       json::object{{"name", "secret"}, {"secret", json::object{{"secretName", names.egress}, {"defaultMode", 0440}}}},
-      config_map_volume("routes", names.routes), config_map_volume("addon", names.addon)};
+      config_map_volume("routes", names.routes)};
   if (pipelock) {
     containers.push_back(
         json::object{{"name", "pipelock"},
@@ -233,7 +221,6 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, bool
     volumes.push_back(config_map_volume("pipelock", names.pipelock));
   }
   json::object spec = pod_spec_base(options.egress_uid, options.egress_gid, false);
-  spec["initContainers"] = json::array{std::move(copy_ca)};
   spec["containers"] = std::move(containers);
   spec["volumes"] = std::move(volumes);
   return {{"apiVersion", "v1"},
@@ -381,12 +368,6 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
     std::vector<EgressRoute> routes = inputs.routes;
     for (auto& route : routes) route.value_file = fmt::format("{}/{}", egress_secret_dir, keys.at(route.value_file));
     out.push_back(config_map(names, names.routes, {{"routes.json", render_egress_routes(routes, inputs.brokers)}}));
-
-    if (!inputs.addon_files.contains("bottle_egress.py"))
-      throw Error(ErrorKind::invalid_input, "addon_files", "must hold bottle_egress.py", "kubernetes inputs");
-    json::object addon;
-    for (const auto& [file, content] : inputs.addon_files) addon[file] = content;
-    out.push_back(config_map(names, names.addon, std::move(addon)));
 
     if (pipelock) {
       const PipelockSettings settings = pipelock_settings_for(

@@ -105,12 +105,6 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
   if (kind == BackendKind::docker) {
     DockerOptions options{.docker = host.env_or(Var::bottle_docker, "docker"),
                           .egress_image = host.env_or(Var::bottle_egress_image, "bottle-egress:latest")};
-    try {
-      options.egress_addon_dir = (locate_data_dir(host) / "egress").string();
-    } catch (const Error& e) {
-      // Only bottles with egress need the addon; creating one reports its absence.
-      if (e.kind() != ErrorKind::not_found) throw;
-    }
     auto docker = std::make_unique<Backend>(runner, std::make_unique<DockerCommands>(options));
     docker->set_engine_timeouts(timeouts);
     return docker;
@@ -146,12 +140,10 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
                   fmt::format("smolmachines: {} --version failed (status {})", smolvm, version.shell_status()));
     return parse_smolvm_version(version.out);
   };
-  options.mitmdump = host.absolute_path(Var::bottle_mitmdump).string();
-  if (options.mitmdump.empty()) options.mitmdump = find_on_path(host, "mitmdump").string();
   try {
-    options.egress_addon_dir = (locate_data_dir(host) / "egress").string();
+    options.egress_program = locate_bottle_egress(host).string();
   } catch (const Error& e) {
-    // Only bottles with egress need the addons; egress_unavailable_reason() says so.
+    // Only bottles with egress need it; egress_unavailable_reason() says so.
     if (e.kind() != ErrorKind::not_found) throw;
   }
   try {

@@ -18,8 +18,6 @@ namespace bottle {
 struct DockerOptions {
   std::string docker = "docker";  ///< the docker CLI (name on PATH or absolute path)
   std::string egress_image = "bottle-egress:latest";
-  /// bottle's egress addon directory on the host (share/bottle/egress).
-  std::string egress_addon_dir;
   /// Looks up a host interface's IPv4 address (the bridge's, when the engine's
   /// IPAM config names no gateway). Tests replace it.
   std::function<std::optional<std::string>(std::string_view)> interface_ipv4 = bottle::interface_ipv4;
@@ -44,6 +42,8 @@ inline constexpr std::string_view docker_role_label = "io.bottle.role";
 /// The egress proxy's name on the bottle's network, and its port.
 inline constexpr std::string_view docker_egress_alias = "egress";
 inline constexpr int docker_egress_port = 8080;
+/// Where the egress image holds bottle-egress (images/egress/build.sh puts it there).
+inline constexpr std::string_view docker_egress_program = "/usr/local/bin/bottle-egress";
 
 /// Docker always has the egress capability: egress() is this object.
 class DockerCommands final : public EngineCommands, public EgressCommands {

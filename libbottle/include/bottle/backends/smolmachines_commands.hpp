@@ -6,7 +6,7 @@
 // the agent argv is prefixed by the pty-resize wrapper (by absolute path), because
 // smolvm does not forward terminal resizes into the guest.
 //
-// Egress runs on the host: one mitmdump per bottle on 127.0.0.1:PORT (the spec's
+// Egress runs on the host: one bottle-egress per bottle on 127.0.0.1:PORT (the spec's
 // egress.port), supervised by start-stop-daemon. The VM gets virtio-net with an
 // allow-list of exactly the gateway 100.96.0.1/32, which smolvm relays to the host's
 // loopback; everything else is denied by smolvm host-side. That needs smolvm >=
@@ -55,10 +55,8 @@ struct SmolmachinesOptions {
   std::string pty_resize;
   /// The installed smolvm's version (egress needs smolvm_egress_minimum).
   SmolvmVersion version;
-  /// Absolute path of mitmdump; empty: not installed, so no egress.
-  std::string mitmdump;
-  /// The directory holding bottle's mitmproxy addons (bottle_egress.py, bottle_ready.py).
-  std::string egress_addon_dir;
+  /// Absolute path of bottle-egress; empty: not found, so no egress.
+  std::string egress_program;
   /// When set, `version` and `grammar` above are not used: this is asked once, the
   /// first time an operation needs them (create/remove argvs, egress checks), and
   /// its answer decides both. Constructing the backend runs nothing. If it throws,
@@ -100,7 +98,7 @@ class SmolmachinesCommands final : public EngineCommands, public EgressCommands 
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const override;
-  /// The supervised mitmdump of one bottle.
+  /// The supervised bottle-egress of one bottle.
   HostDaemon egress_daemon(const BottleSpec& spec, const EgressFiles& files, const EgressUpstream& upstream) const;
 
   /// As constructed: with probe_version set, version and grammar are not resolved here.

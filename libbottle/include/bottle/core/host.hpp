@@ -34,7 +34,7 @@ enum class Var {
   bottle_smolvm,
   bottle_kubectl,
   bottle_podman,
-  bottle_mitmdump,
+  bottle_egress,
   bottle_pipelock,
   bottle_pty_resize,
   bottle_data_dir,

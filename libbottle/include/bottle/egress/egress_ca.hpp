@@ -1,14 +1,14 @@
 #pragma once
-// The egress CA: one per user, generated once and kept in bottle's state. egress
-// (mitmproxy) signs the certificates it presents to bottles with it, and every
+// The egress CA: one per user, generated once and kept in bottle's state.
+// bottle-egress signs the certificates it presents to bottles with it, and every
 // bottle trusts it through the agent CA bundle (system roots + this CA).
 //
-// The directory is a mitmproxy confdir (mitmproxy --set confdir=<dir>):
+// The file names are the ones mitmproxy used (bottle's egress before bottle-egress),
+// so a CA made then stays valid:
 //   <state>/ca/                       0700
 //   <state>/ca/mitmproxy-ca.pem       0600  PEM private key, then the certificate
 //   <state>/ca/mitmproxy-ca-cert.pem  0644  the certificate alone
-// mitmproxy may add files of its own there (e.g. mitmproxy-dhparam.pem), so the
-// directory must stay writable by whoever runs egress.
+// Each bottle's egress gets its own copy (egress_setup.hpp).
 
 #include <filesystem>
 #include <string>
@@ -20,7 +20,7 @@
 namespace bottle {
 
 struct EgressCa {
-  std::filesystem::path dir;           ///< <state>/ca, the mitmproxy confdir
+  std::filesystem::path dir;           ///< <state>/ca
   std::filesystem::path key_and_cert;  ///< mitmproxy-ca.pem (secret: never copy into a bottle)
   std::filesystem::path cert;          ///< mitmproxy-ca-cert.pem
   std::string cert_pem;                ///< the certificate, one PEM block

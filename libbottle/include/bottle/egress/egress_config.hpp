@@ -1,13 +1,12 @@
 #pragma once
-// The egress engine's inputs: the routes file the bottle mitmproxy addon
-// (share/bottle/egress/bottle_egress.py) reads, and the mitmdump command line that
-// runs it. Both functions are pure: no files, no clock, no env.
+// The egress engine's inputs: the routes file bottle-egress reads
+// (egress_routes_file.hpp), and the bottle-egress command line. Both functions are pure: no files, no clock, no env.
 //
 //   std::string json = bottle::render_egress_routes(spec.egress.routes);
-//   auto argv = bottle::mitmdump_argv({.listen_host = "0.0.0.0", .listen_port = 8080,
-//                                      .confdir = "/egress/ca", .addon_path = "/egress/bottle_egress.py",
-//                                      .routes_path = "/egress/routes.json",
-//                                      .upstream_proxy = "http://pipelock:8888"});
+//   auto argv = bottle::bottle_egress_argv({.program = "/usr/local/bin/bottle-egress",
+//                                           .listen_host = "0.0.0.0", .listen_port = 8080,
+//                                           .confdir = "/egress/conf", .routes_path = "/egress/routes.json",
+//                                           .upstream_proxy = "http://pipelock:8888"});
 //
 // Routes file (deterministic: routes and hosts in the given order, fixed key order,
 // 2-space indentation, trailing newline):
@@ -54,11 +53,8 @@
 
 namespace bottle {
 
-/// The routes file's format version; the addon accepts exactly this one.
+/// The routes file's format version; bottle-egress accepts exactly this one.
 inline constexpr int egress_routes_version = 1;
-
-/// The mitmproxy option (`--set bottle_routes=FILE`) the addon reads the routes from.
-inline constexpr const char* egress_routes_option = "bottle_routes";
 
 /// The token broker of one route (see above). The host credential file is the
 /// route's value_file. A host refresh is serialised by an flock on that file itself
@@ -99,28 +95,31 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes,
 std::string render_egress_routes(const std::vector<EgressRoute>& routes,
                                  const std::vector<std::string>& bottle_dummies = {});
 
-/// How to run one egress proxy. Paths are as mitmdump sees them.
+/// How to run one egress proxy (bottle-egress). Paths are as the egress process sees them.
 struct EgressLaunch {
+  std::string program = "bottle-egress";  ///< argv[0]: the binary's path where it runs
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
-  /// mitmproxy's confdir; holds the CA (mitmproxy-ca.pem, created there on first
-  /// start if missing; the bottle trusts mitmproxy-ca-cert.pem).
+  std::string ca_file;  ///< the bottle CA's key and certificate: leaves are minted from it
+  /// Egress reads audit.json and writes its audit log and the broker's state file here.
   std::string confdir;
-  std::string addon_path;
   std::string routes_path;
-  /// Parent proxy ("http://host:port", i.e. pipelock): every request leaves through
-  /// it (--mode upstream:...). Without it mitmdump connects directly (tests only).
+  /// Parent proxy ("http://host:port", i.e. pipelock): every connection leaves
+  /// through its CONNECT. Without it bottle-egress connects directly, to public
+  /// addresses only.
   std::optional<std::string> upstream_proxy;
-  /// PEM file of CAs trusted for upstream servers instead of the system store
+  /// PEM file of CAs trusted for upstream servers besides the system roots
   /// (tests with a fake upstream).
   std::optional<std::string> upstream_trusted_ca;
   bool operator==(const EgressLaunch&) const = default;
 };
 
-/// argv for mitmdump: quiet (no per-flow output; the addon prints its own JSON log
-/// lines on stderr), the bottle addon and routes file, block_global off (bottles reach
-/// egress from whatever network the backend gives them; egress must only listen where
-/// bottles can reach it), upstream mode when a parent proxy is given.
-std::vector<std::string> mitmdump_argv(const EgressLaunch& launch);
+/// argv for bottle-egress: listen address, CA, routes, confdir (audit log), the
+/// parent proxy and trusted upstream CA when given.
+std::vector<std::string> bottle_egress_argv(const EgressLaunch& launch);
+
+/// argv that exits 0 once an egress listens on HOST:PORT (bottle-egress probe).
+std::vector<std::string> bottle_egress_probe_argv(const std::string& program, const std::string& host,
+                                                  std::uint16_t port);
 
 }  // namespace bottle

@@ -1,6 +1,6 @@
 #pragma once
-// bottle-egress's connection loop (the native engine meant to replace mitmproxy; not
-// used by bottle yet). One thread, Asio coroutines, OpenSSL:
+// bottle-egress's connection loop, the egress engine every bottle runs. One thread,
+// Asio coroutines, OpenSSL:
 //   * CONNECT host:port: every tunnel is intercepted. The agent's TLS is terminated
 //     with a leaf for host minted from the bottle CA (ALPN http/1.1; the SNI must
 //     name the CONNECT host), each request inside is parsed strictly
@@ -49,8 +49,8 @@ class EgressProxy {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The line bottle-egress prints on stdout once it listens, and only then (what
-/// bottle_ready.py's READY=1 means for mitmdump): {"event": "ready", "listen": "H:P"}.
+/// The line bottle-egress prints on stdout once it listens, and only then (it also
+/// sends READY=1 to $NOTIFY_SOCKET then): {"event": "ready", "listen": "H:P"}.
 std::string egress_ready_line(std::string_view listening);
 
 }  // namespace bottle

@@ -7,8 +7,8 @@
 //                 [--idle-timeout SECONDS] [--upstream-timeout SECONDS]
 //                 [--allow-private-upstreams] [--confdir DIR]
 //
-// --confdir is mitmproxy's confdir: egress reads audit.json there (no audit.json: no
-// audit log) and writes the audit log next to it.
+// --confdir is the bottle's egress directory: egress reads audit.json there (no
+// audit.json: no audit log) and writes the audit log and the broker's state next to it.
 //
 // --upstream-ca defaults to BOTTLE_EGRESS_UPSTREAM_CA (the caller passes it in, read
 // through bottle::Host). Bad arguments: Error(usage) naming the argument.

@@ -1,8 +1,7 @@
 #pragma once
 // The routes file (egress_config.hpp, render_egress_routes) as bottle-egress reads it:
-// the same file and the same checks as today's mitmproxy addon (bottle_egress.py,
-// load_routes), so the native engine can take the addon's place with no change to
-// what bottle writes. Pure: text in, routes out.
+// the same file and the same checks as the mitmproxy addon it replaced (bottle_egress.py,
+// load_routes), so bottle writes the same file as before. Pure: text in, routes out.
 //
 //   auto routes = bottle::parse_egress_routes(text);   // Error(invalid_input) naming the field
 //

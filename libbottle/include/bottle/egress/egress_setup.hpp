@@ -3,7 +3,8 @@
 // <state>/bottles/NAME/egress/ (the run directory; a host-side egress also keeps
 // its pid file and log there):
 //   conf/mitmproxy-ca.pem, conf/mitmproxy-ca-cert.pem   a copy of the user's egress CA
-//                                                       (mitmproxy writes next to it)
+//                                                       (egress writes its audit log
+//                                                       and broker state next to it)
 //   routes/routes.json                                  routes, with value files as the
 //                                                       egress process sees them
 // Real credentials stay in the host's own files. An egress container gets their

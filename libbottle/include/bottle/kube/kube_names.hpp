@@ -29,7 +29,6 @@ struct KubeNames {
   std::string agent;           ///< BASE-agent: the agent Pod/Sandbox and its NetworkPolicy
   std::string egress;          ///< BASE-egress: egress Pod, Service, Secret, NetworkPolicy
   std::string routes;          ///< BASE-routes ConfigMap
-  std::string addon;           ///< BASE-addon ConfigMap
   std::string pipelock;        ///< BASE-pipelock ConfigMap
   std::string agent_ca;        ///< BASE-agent-ca ConfigMap
   /// BASE-ws<i>: the PVC of workspace i.

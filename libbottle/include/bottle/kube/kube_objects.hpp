@@ -1,7 +1,7 @@
 #pragma once
 // BottleSpec -> Kubernetes objects (preview: no backend applies them yet). Pure: no
-// files, no processes, no clock, no env. The caller reads the credential files, the
-// egress CA and the addon and passes their contents in KubeEgressInputs.
+// files, no processes, no clock, no env. The caller reads the credential files and the
+// egress CA and passes their contents in KubeEgressInputs.
 //
 //   auto objects = bottle::kube_objects(spec, {.namespace_name = "agents"}, inputs);
 //   std::string yaml = bottle::kube_yaml_stream(objects);   // kube_yaml.hpp
@@ -14,16 +14,15 @@
 //                                  egress to the internet minus private, loopback,
 //                                  link-local, CGNAT and cloud-metadata ranges
 //                                  (kube_blocked_ipv4/6), plus cluster DNS
-//   Secret         NAME-egress     only what egress needs: the mitmproxy CA (key and
+//   Secret         NAME-egress     only what egress needs: the egress CA (key and
 //                                  cert) and the routes' value files; mounted into the
 //                                  egress pod only
 //   ConfigMap      NAME-routes     routes.json (render_egress_routes)
-//   ConfigMap      NAME-addon      the egress addon files
 //   ConfigMap      NAME-pipelock   pipelock.yaml (render_pipelock_yaml), with pipelock
 //   ConfigMap      NAME-agent-ca   the agent's CA bundle (public: roots + egress CA cert)
 //   PersistentVolumeClaim NAME-ws<i>  one per workspace, in the PVC workspace mode
 //   Service        NAME-egress     ClusterIP, port 8080 -> egress pod
-//   Pod            NAME-egress     mitmdump (+ pipelock on 127.0.0.1:8888 in the pod)
+//   Pod            NAME-egress     bottle-egress (+ pipelock on 127.0.0.1:8888 in the pod)
 //   Pod | Sandbox  NAME-agent      the agent
 // NetworkPolicies come first so no pod ever runs before its policy exists. Everything
 // egress-related is left out when spec.egress.enabled is false.
@@ -96,7 +95,7 @@ struct KubeOptions {
   std::string storage_class;            ///< empty: the cluster's default
   KubeAgentObject agent_object = KubeAgentObject::pod;
   std::string egress_image = "bottle-egress:latest";
-  /// Image whose entrypoint is pipelock; empty: no pipelock, mitmdump goes out
+  /// Image whose entrypoint is pipelock; empty: no pipelock, bottle-egress goes out
   /// directly (as on Docker when no pipelock binary is installed).
   std::string pipelock_image;
   std::int64_t agent_uid = 1000;  ///< the image's user (bottle-agent: node = 1000)
@@ -114,13 +113,14 @@ struct KubeEgressInputs {
   /// Content for each route's value_file (host path -> content). Goes into the Secret,
   /// so pass only what egress needs (e.g. the access token, not a refresh token).
   std::map<std::string, std::string> value_files;
-  std::string ca_pem;                              ///< mitmproxy-ca.pem: the egress CA key + cert
-  std::string agent_ca_bundle;                     ///< system roots + egress CA cert
-  std::map<std::string, std::string> addon_files;  ///< file name -> content; has bottle_egress.py
+  std::string ca_pem;           ///< mitmproxy-ca.pem: the egress CA key + cert
+  std::string agent_ca_bundle;  ///< system roots + egress CA cert
 };
 
 /// Ports and paths the objects use.
 inline constexpr int kube_egress_port = 8080;
+/// bottle-egress in the egress image (images/egress/build.sh).
+inline constexpr std::string_view kube_egress_program = "/usr/local/bin/bottle-egress";
 inline constexpr std::string_view kube_pipelock_listen = "127.0.0.1:8888";
 inline constexpr std::string_view kube_agent_ca_dir = "/etc/bottle/ca";
 
@@ -134,7 +134,7 @@ const std::vector<std::string>& kube_blocked_ipv6();
 /// The objects above, in apply order. Validates the spec (validate_spec) and options
 /// and throws Error(invalid_input) naming the field ("namespace_name",
 /// "workspace_size", "$.user" for root, "value_files" for a route whose file has no
-/// content, "addon_files" without bottle_egress.py).
+/// content).
 std::vector<boost::json::object> kube_objects(const BottleSpec& spec, const KubeOptions& options,
                                               const KubeEgressInputs& inputs);
 
