@@ -32,7 +32,9 @@ struct ContentDecoder::Stream {
   bool deflate = false;  // "deflate": may be raw, decided on the first bytes
   std::string held;      // a raw-deflate guess replays the bytes seen so far
 
-  explicit Stream(bool deflate_coding) : deflate(deflate_coding) { ready = ::inflateInit2(&z, auto_header_bits) == Z_OK; }
+  explicit Stream(bool deflate_coding) : deflate(deflate_coding) {
+    ready = ::inflateInit2(&z, auto_header_bits) == Z_OK;
+  }
   ~Stream() {
     if (ready) ::inflateEnd(&z);
   }

@@ -57,13 +57,11 @@ EnsureFreshResult ensure_fresh_host_login(const EnsureFreshRequest& request) {
     boost::asio::ssl::context client_tls(boost::asio::ssl::context::tls_client);
     egress_proxy::configure_client_tls(client_tls, options);
     const egress_proxy::UpstreamPath path{options, client_tls};
-    TokenBroker broker(request.agent == AgentKind::codex ? codex_egress_broker() : claude_egress_broker(),
-                       request.host_file,
-                       TokenBrokerOptions{.fetch = [&](const std::string& url,
-                                                       const std::string& body) {
-                                            return egress_proxy::post_token(path, url, body);
-                                          },
-                                          .refresh_window_s = request.min_valid_s});
+    TokenBroker broker(
+        request.agent == AgentKind::codex ? codex_egress_broker() : claude_egress_broker(), request.host_file,
+        TokenBrokerOptions{.fetch = [&](const std::string& url,
+                                        const std::string& body) { return egress_proxy::post_token(path, url, body); },
+                           .refresh_window_s = request.min_valid_s});
     const TokenBroker::HostLogin login = broker.current_host_login();
     return {login.refreshed ? HostRefreshOutcome::refreshed : HostRefreshOutcome::fresh, ""};
   } catch (const TokenBroker::Failure& failure) {
