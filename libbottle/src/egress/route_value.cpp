@@ -75,24 +75,37 @@ std::string route_value_from_text(std::string_view text, std::string_view json_p
   return value;
 }
 
+namespace {
+
+RouteValueFile::Stamp stamp_of(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+[[noreturn]] void unreadable() {
+  throw ValueUnavailable(std::string("cannot read value file (") + std::strerror(errno) + ")");
+}
+
+}  // namespace
+
 std::string RouteValueFile::read() {
+  // Every request asks; an unchanged file costs one stat.
+  struct stat st {};
+  if (stamp_ && ::stat(path_.c_str(), &st) == 0 && stamp_of(st) == stamp_) return value_;
   // Opened once and read through the same descriptor, so the stamp and the text are
   // of the same file even while the host renames a new one into place.
   UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw ValueUnavailable(std::string("cannot read value file (") + std::strerror(errno) + ")");
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0)
-    throw ValueUnavailable(std::string("cannot read value file (") + std::strerror(errno) + ")");
-  const Stamp stamp{st.st_dev, st.st_ino, st.st_size,
-                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                    static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+  if (fd.get() < 0) unreadable();
+  if (::fstat(fd.get(), &st) != 0) unreadable();
+  const Stamp stamp = stamp_of(st);
   if (stamp_ == stamp) return value_;
   std::string text;
   char buffer[4096];
   while (true) {
     const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ValueUnavailable(std::string("cannot read value file (") + std::strerror(errno) + ")");
+    if (n < 0) unreadable();
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > max_value_file_bytes) throw ValueUnavailable("value file is larger than 1 MiB");

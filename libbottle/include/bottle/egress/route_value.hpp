@@ -35,8 +35,10 @@ class RouteValueFile {
   /// The current value (cached while the file is unchanged).
   std::string read();
 
- private:
+  /// What "unchanged" compares: device, inode, size, mtime and ctime (ns).
   using Stamp = std::tuple<std::uint64_t, std::uint64_t, std::int64_t, std::int64_t, std::int64_t>;
+
+ private:
   std::filesystem::path path_;
   std::string json_pointer_;
   std::optional<Stamp> stamp_;
