@@ -180,15 +180,55 @@ std::vector<ReflectNeedle> reflect_needles(std::string_view real, std::string_vi
   return out;
 }
 
+namespace {
+
+void add_pair(std::array<std::uint64_t, 65536 / 64>& set, unsigned char first, unsigned char second) {
+  const unsigned pair = (unsigned{first} << 8) | second;
+  set[pair / 64] |= std::uint64_t{1} << (pair % 64);
+}
+
+bool has_pair(const std::array<std::uint64_t, 65536 / 64>& set, unsigned char first, unsigned char second) {
+  const unsigned pair = (unsigned{first} << 8) | second;
+  return ((set[pair / 64] >> (pair % 64)) & 1U) != 0;
+}
+
+}  // namespace
+
 ReflectScrubber::ReflectScrubber(std::vector<ReflectNeedle> needles)
     : needles_(std::move(needles)), by_first_byte_(256) {
   std::stable_sort(needles_.begin(), needles_.end(),
                    [](const ReflectNeedle& a, const ReflectNeedle& b) { return a.find.size() > b.find.size(); });
+  std::erase_if(needles_, [](const ReflectNeedle& needle) { return needle.find.empty(); });
+  min_len_ = needles_.empty() ? 0 : needles_.back().find.size();
   for (std::size_t i = 0; i < needles_.size(); ++i) {
-    if (needles_[i].find.empty()) continue;
-    by_first_byte_[static_cast<unsigned char>(needles_[i].find.front())].push_back(i);
-    max_len_ = std::max(max_len_, needles_[i].find.size());
+    const std::string& find = needles_[i].find;
+    by_first_byte_[static_cast<unsigned char>(find.front())].push_back(i);
+    max_len_ = std::max(max_len_, find.size());
+    if (find.size() >= 2) add_pair(starts_, static_cast<unsigned char>(find[0]), static_cast<unsigned char>(find[1]));
+    for (std::size_t j = 0; j + 1 < min_len_; ++j)
+      add_pair(windows_, static_cast<unsigned char>(find[j]), static_cast<unsigned char>(find[j + 1]));
   }
+}
+
+// Most of egress's time on a download is spent here, so positions are ruled out
+// cheaply. A needle starting at s covers s .. s+min_len_-1; with stride = min_len_-1,
+// the pair at (i+stride-1, i+stride) lies inside every needle starting in
+// i .. i+stride-1, so a pair that is in no needle's first min_len_ bytes skips all
+// of those starts at once. A remaining position must still show a needle's first
+// two bytes.
+std::size_t ReflectScrubber::next_candidate(std::string_view data, std::size_t i, std::size_t last) const {
+  if (min_len_ < 2) return i;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t stride = min_len_ - 1;
+  while (i < last) {
+    if (stride >= 2 && i + stride < data.size() && !has_pair(windows_, bytes[i + stride - 1], bytes[i + stride])) {
+      i = std::min(i + stride, last);
+      continue;
+    }
+    if (has_pair(starts_, bytes[i], bytes[i + 1])) return i;
+    ++i;
+  }
+  return i;  // last, or past it after a match that ran beyond
 }
 
 ReflectScrubber::Result ReflectScrubber::replace(std::string_view data, std::size_t end) const {
@@ -196,7 +236,10 @@ ReflectScrubber::Result ReflectScrubber::replace(std::string_view data, std::siz
   result.out.reserve(data.size());
   std::size_t i = 0;
   std::size_t copied = 0;  // data[copied, i) is still to be appended
-  while (i < end && i < data.size()) {
+  // No needle fits at or past `last`.
+  const std::size_t fits = needles_.empty() || data.size() < min_len_ ? 0 : data.size() - min_len_ + 1;
+  const std::size_t last = std::min(end, fits);
+  while ((i = next_candidate(data, i, last)) < last) {
     const auto& candidates = by_first_byte_[static_cast<unsigned char>(data[i])];
     const auto hit = std::find_if(candidates.begin(), candidates.end(),
                                   [&](std::size_t n) { return data.substr(i).starts_with(needles_[n].find); });

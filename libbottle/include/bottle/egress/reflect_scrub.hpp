@@ -13,7 +13,9 @@
 // match ordinary data). The stream scrubber holds back only a tail that could still
 // begin a needle.
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,7 @@ struct ReflectNeedle {
   std::string find;
   std::string replace;
   std::string encoding;  ///< for the log: raw, json, url, base64, base64url
+  std::string route;     ///< for the log: whose value it is (set by the caller)
   bool operator==(const ReflectNeedle&) const = default;
 };
 
@@ -56,9 +59,14 @@ class ReflectScrubber {
   const std::vector<ReflectNeedle>& needles() const { return needles_; }
 
  private:
+  using PairSet = std::array<std::uint64_t, 65536 / 64>;  // one bit per pair of bytes
+  std::size_t next_candidate(std::string_view data, std::size_t i, std::size_t last) const;
   std::vector<ReflectNeedle> needles_;                   // longest first
   std::vector<std::vector<std::size_t>> by_first_byte_;  // 256 lists of indexes, longest first
+  PairSet starts_{};                                     // every needle's first two bytes
+  PairSet windows_{};                                    // every pair of bytes within a needle's first min_len_
   std::size_t max_len_ = 0;
+  std::size_t min_len_ = 0;
 };
 
 /// A body scrubbed chunk by chunk with a carry-over tail: feed() each chunk as it
