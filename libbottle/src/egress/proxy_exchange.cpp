@@ -141,15 +141,41 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
 // One log line per route and encoding of the reverse swaps in one place of an
 // answer ("header" or "body"): where and how a real value came back, never the value.
 void log_reflected(const std::string& host, std::string_view where, const ReflectScrubber& scrubber,
-                   const std::vector<std::string>& needle_routes, const std::vector<std::size_t>& hits) {
+                   const std::vector<std::size_t>& hits) {
   std::map<std::pair<std::string, std::string>, std::size_t> counts;
-  for (const std::size_t hit : hits) ++counts[{needle_routes.at(hit), scrubber.needles().at(hit).encoding}];
+  for (const std::size_t hit : hits) ++counts[{scrubber.needles().at(hit).route, scrubber.needles().at(hit).encoding}];
   for (const auto& [key, count] : counts)
     log_event("reflected", {{"host", host},
                             {"route", key.first},
                             {"where", std::string(where)},
                             {"encoding", key.second},
                             {"count", std::to_string(count)}});
+}
+
+// The reverse-swap scrubber of a request's injections. Building one (every encoded
+// form of every value) costs more than relaying a small request, so it is kept
+// while the real values and dummies stay the same.
+std::shared_ptr<const ReflectScrubber> scrubber_for(ProxyState& state, const std::vector<Injection>& injected) {
+  std::string key;
+  for (const Injection& injection : injected)
+    key.append(std::to_string(injection.route))
+        .append(1, '\0')
+        .append(injection.real)
+        .append(1, '\0')
+        .append(injection.dummy)
+        .append(1, '\0');
+  if (const auto kept = state.scrubbers.find(key); kept != state.scrubbers.end()) return kept->second;
+  std::vector<ReflectNeedle> needles;
+  for (const Injection& injection : injected)
+    for (ReflectNeedle& needle : reflect_needles(injection.real, injection.dummy)) {
+      needle.route = state.routes.at(injection.route).name;
+      needles.push_back(std::move(needle));
+    }
+  // Old values are never needed again once a host file changed: a small bound suffices.
+  if (state.scrubbers.size() >= 64) state.scrubbers.clear();
+  auto scrubber = std::make_shared<const ReflectScrubber>(std::move(needles));
+  state.scrubbers.emplace(std::move(key), scrubber);
+  return scrubber;
 }
 
 }  // namespace
@@ -226,19 +252,12 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   audit.set_status(response.status);
 
   // The reverse swap: every form of each injected real value becomes the dummy sent.
-  std::optional<ReflectScrubber> scrubber;
+  std::shared_ptr<const ReflectScrubber> scrubber;
   // An injected answer compressed although egress asked for identity is decoded to
   // be scanned, and passed on decoded.
   std::optional<ContentDecoder> decoder;
-  std::vector<std::string> needle_routes;  // the route of each needle, for the log
   if (!decision.injected.empty()) {
-    std::vector<ReflectNeedle> needles;
-    for (const Injection& injection : decision.injected)
-      for (ReflectNeedle& needle : reflect_needles(injection.real, injection.dummy)) {
-        needles.push_back(std::move(needle));
-        needle_routes.push_back(state.routes.at(injection.route).name);
-      }
-    scrubber.emplace(std::move(needles));
+    scrubber = scrubber_for(state, decision.injected);
     const auto encoding = content_encoding(response);
     if (encoding) decoder = ContentDecoder::for_encoding(*encoding);
     if (encoding && !decoder) {
@@ -266,21 +285,26 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
     client.expires_after(state.options.timeouts.upstream_idle);
     co_await client.write(switched);
     co_await relay_websocket(state, client, *upstream, std::move(buffered), framer.leftover(), head,
-                             host_field_host(head), scrubber ? &*scrubber : nullptr, audit);
+                             host_field_host(head), scrubber.get(), audit);
     upstream.reset();
     co_return false;
   }
   std::vector<std::size_t> hits, header_hits;
-  ResponseHead shown = response;
-  if (decoder)
-    std::erase_if(shown.fields, [](const HttpField& field) { return field_name_is(field.name, "Content-Encoding"); });
-  const ClientResponsePlan plan = client_response_head(
-      shown, scrubber.has_value(), head.keep_alive, head.minor_version, [&](std::string_view value) {
-        if (!scrubber) return std::string(value);
-        ReflectScrubber::Result replaced = scrubber->replace(value);
-        header_hits.insert(header_hits.end(), replaced.hits.begin(), replaced.hits.end());
-        return std::move(replaced.out);
-      });
+  // The decoded answer goes on without its Content-Encoding (copied only then: this is every request's path).
+  std::optional<ResponseHead> decoded_head;
+  if (decoder) {
+    decoded_head = response;
+    std::erase_if(decoded_head->fields,
+                  [](const HttpField& field) { return field_name_is(field.name, "Content-Encoding"); });
+  }
+  const ClientResponsePlan plan =
+      client_response_head(decoded_head ? *decoded_head : response, scrubber != nullptr, head.keep_alive,
+                           head.minor_version, [&](std::string_view value) {
+                             if (!scrubber) return std::string(value);
+                             ReflectScrubber::Result replaced = scrubber->replace(value);
+                             header_hits.insert(header_hits.end(), replaced.hits.begin(), replaced.hits.end());
+                             return std::move(replaced.out);
+                           });
   std::optional<ReflectStream> reflect;
   if (scrubber) reflect.emplace(*scrubber);
   const auto framed = [&](std::string_view data) { return plan.chunked ? chunk(data) : std::string(data); };
@@ -339,8 +363,8 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
   co_await client.write(out);
   audit.finish();
   if (scrubber) {
-    log_reflected(head.authority.host, "header", *scrubber, needle_routes, header_hits);
-    log_reflected(head.authority.host, "body", *scrubber, needle_routes, hits);
+    log_reflected(head.authority.host, "header", *scrubber, header_hits);
+    log_reflected(head.authority.host, "body", *scrubber, hits);
   }
 
   if (!response.keep_alive || !framer.leftover().empty() || response.framing == ResponseHead::Framing::until_close)

@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -98,7 +99,9 @@ struct ProxyState {
   asio::ssl::context client_tls;   ///< the upstream side: system roots plus upstream_ca
   std::size_t active = 0;          ///< open agent connections
   std::vector<std::string> reals;  ///< per route, the real value last read (redacted in the log)
-  BrokerRoutes brokers;            ///< last: its thread is joined before the rest goes
+  /// Reverse-swap scrubbers by injected routes, real values and dummies (proxy_exchange.cpp).
+  std::map<std::string, std::shared_ptr<const ReflectScrubber>> scrubbers;
+  BrokerRoutes brokers;  ///< last: its thread is joined before the rest goes
 };
 
 /// The real value of routes[index], remembered in state.reals for the log's redaction.
