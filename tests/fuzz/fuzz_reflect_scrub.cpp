@@ -1,7 +1,9 @@
 // Fuzz the reverse swap (egress/reflect_scrub): needles from arbitrary real/dummy
 // bytes, and a body scrubbed as a stream at arbitrary split points must come out
-// exactly as the same body scrubbed whole. A stream that depended on where the
-// upstream's chunks happened to end could let a real value through.
+// exactly as the same body scrubbed whole, and the whole as the definition says
+// (position by position, the longest needle at each). A stream that depended on
+// where the upstream's chunks happened to end, or a prefilter that ruled out a
+// position it should not, could let a real value through.
 // Input: [real len][dummy len][split seed] real dummy body.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,29 @@
 #include <vector>
 
 #include "bottle/egress/reflect_scrub.hpp"
+
+namespace {
+
+std::string by_definition(const std::vector<bottle::ReflectNeedle>& longest_first, std::string_view body) {
+  std::string out;
+  for (std::size_t i = 0; i < body.size();) {
+    const bottle::ReflectNeedle* hit = nullptr;
+    for (const auto& needle : longest_first)
+      if (body.substr(i).starts_with(needle.find)) {
+        hit = &needle;
+        break;
+      }
+    if (hit == nullptr) {
+      out += body[i++];
+    } else {
+      out += hit->replace;
+      i += hit->find.size();
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 3) return 0;
@@ -27,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bottle::ReflectScrubber scrubber(needles);
   const auto whole = scrubber.replace(body);
   if (whole.stop != body.size()) __builtin_trap();
+  if (whole.out != by_definition(scrubber.needles(), body)) __builtin_trap();
 
   bottle::ReflectStream stream(scrubber);
   std::vector<std::size_t> hits;

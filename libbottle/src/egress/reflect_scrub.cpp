@@ -149,11 +149,11 @@ std::string base64_groups(std::string_view value, int offset, bool urlsafe) {
 }  // namespace
 
 std::vector<ReflectNeedle> reflect_needles(std::string_view real, std::string_view dummy) {
-  std::vector<ReflectNeedle> all = {{std::string(real), std::string(dummy), "raw"}};
+  std::vector<ReflectNeedle> all = {{std::string(real), std::string(dummy), "raw", {}}};
   const auto add_pairs = [&](const std::vector<std::string>& reals, const std::vector<std::string>& dummies,
                              std::string_view encoding) {
     for (std::size_t i = 0; i < std::min(reals.size(), dummies.size()); ++i)
-      all.push_back({reals[i], dummies[i], std::string(encoding)});
+      all.push_back({reals[i], dummies[i], std::string(encoding), {}});
   };
   const auto real_text = decode_utf8(real);
   const auto dummy_text = decode_utf8(dummy);
@@ -164,7 +164,7 @@ std::vector<ReflectNeedle> reflect_needles(std::string_view real, std::string_vi
       std::string find = base64_groups(real, offset, urlsafe);
       std::string replace = base64_groups(dummy, offset, urlsafe);
       if (!find.empty() && !replace.empty())
-        all.push_back({std::move(find), std::move(replace), urlsafe ? "base64url" : "base64"});
+        all.push_back({std::move(find), std::move(replace), urlsafe ? "base64url" : "base64", {}});
     }
 
   std::stable_sort(all.begin(), all.end(),
