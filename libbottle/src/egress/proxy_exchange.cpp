@@ -2,6 +2,8 @@
 // before anything is forwarded), the credential decision, the upstream request, and
 // the response streamed back piece by piece through the reverse swap.
 #include <algorithm>
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <map>
 #include <optional>
 
@@ -44,11 +46,12 @@ asio::awaitable<std::optional<std::string>> read_body(ProxyState& state, Conn& c
       refusal = step.refusal;
       co_return std::nullopt;
     }
-    if (decoder.done()) co_return body;
+    // The size first: the bytes past the cap may come in the same read as the end.
     if (body.size() > options.max_request_body_bytes) {
       refusal = HttpRefusal{413, "request body too large"};
       co_return std::nullopt;
     }
+    if (decoder.done()) co_return body;
     client.expires_after(options.timeouts.idle);
     if (co_await client.read_some(buffered) == 0) co_return std::nullopt;
   }
@@ -97,6 +100,7 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
     sent.body.clear();
     bool got_bytes = false;
     bool failed = false;
+    bool timed_out = false;
     try {
       upstream->expires_after(state.options.timeouts.upstream_idle);
       co_await upstream->write(request);
@@ -123,15 +127,20 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
         got_bytes = true;
         if (!sent.framer->feed(raw, sent.body)) break;
       }
-    } catch (const boost::system::system_error&) { failed = true; }
-    if (failed && reused && !got_bytes) {
+    } catch (const boost::system::system_error& e) {
+      failed = true;
+      // The connection's deadline closes the socket under the pending read.
+      timed_out = e.code() == asio::error::operation_aborted || e.code() == beast::error::timeout;
+    }
+    if (failed && reused && !got_bytes && !timed_out) {
       reused = false;
       continue;
     }
     if (failed || !sent.framer->head()) {
       upstream.reset();
-      sent.refused = UpstreamRefused{502, failed ? "the upstream " + head.authority.host + " closed the connection"
-                                                 : "malformed response from " + head.authority.host};
+      sent.refused = UpstreamRefused{502, timed_out ? "the upstream " + head.authority.host + " did not answer in time"
+                                          : failed  ? "the upstream " + head.authority.host + " closed the connection"
+                                                    : "malformed response from " + head.authority.host};
     }
     co_return sent;
   }
