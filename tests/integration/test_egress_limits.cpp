@@ -49,19 +49,18 @@ bool send_all(int fd, std::string_view bytes) {
   return true;
 }
 
-// One request the scripted parent received through a CONNECT.
+// One plain-HTTP request the scripted parent received (in absolute form, as a
+// forward proxy gets it).
 struct ParentRequest {
-  std::string connect_line;  ///< "CONNECT host:port HTTP/1.1"
-  std::string head;          ///< the request head egress sent through the tunnel
+  std::string head;  ///< the request head egress sent, "METHOD http://host/path HTTP/1.1\r\n..."
   std::uint64_t body_bytes = 0;
 };
 
 // A parent proxy (what pipelock is to egress) that is also the plain-HTTP upstream
-// behind it: every CONNECT gets 200, then the CONNECT host says how the request is
-// answered. silent.example: never (the connection stays open, read and dropped);
-// partial.example: a head promising 100 bytes, 7 of them, then silence;
-// slow.example: 200 after 2 s; any other host: its Content-Length body is read (and
-// counted), then 200. Every request it got is recorded.
+// behind it: the host in the request's absolute URL says how it is answered. silent.example: never (the connection
+// stays open, read and dropped); partial.example: a head promising 100 bytes, 7 of them, then silence; slow.example:
+// 200 after 2 s; any other host: its Content-Length body is read (and counted), then 200. Every request it got is
+// recorded.
 class ScriptedParent {
  public:
   ScriptedParent() {
@@ -144,14 +143,10 @@ class ScriptedParent {
 
   void serve(int fd) {
     std::string in;
-    const auto connect = take_head(fd, in);
-    if (!connect || !send_all(fd, "HTTP/1.1 200 Connection established\r\n\r\n")) return;
     const auto head = take_head(fd, in);
     if (!head) return;
-    ParentRequest request{.connect_line = connect->substr(0, connect->find("\r\n")), .head = *head};
-    const auto host = [&](std::string_view name) {
-      return request.connect_line.starts_with("CONNECT " + std::string(name) + ":");
-    };
+    ParentRequest request{.head = *head};
+    const auto host = [&](std::string_view name) { return contains(*head, " http://" + std::string(name) + "/"); };
     if (host("silent.example")) {
       record(request);
       drain(fd);
@@ -351,7 +346,7 @@ print(json.dumps({"reply": reply.split(b"\r\n")[0].decode(), "outcome": outcome,
     CHECK(agent.received.ends_with("\r\n\r\nok\n"));
     const auto requests = egress.parent().requests();
     REQUIRE(requests.size() == 1);
-    CHECK(requests[0].connect_line == "CONNECT slow.example:80 HTTP/1.1");
+    CHECK(requests[0].head.starts_with("POST http://slow.example/slow HTTP/1.1\r\n"));
     CHECK(requests[0].body_bytes == 4);
   }
 }
@@ -406,12 +401,11 @@ TEST_CASE("egress limits: an upstream silent past --upstream-timeout is given up
     CHECK(took >= 0.5);
     CHECK(took < 15);
     CHECK(agent.received.starts_with("HTTP/1.1 502 "));
-    CHECK(contains(agent.received, "bottle egress: the upstream silent.example "));
+    CHECK(contains(agent.received, "bottle egress: the upstream silent.example did not answer in time"));
     // The request did reach the upstream: it was the answer that never came.
     const auto requests = egress.parent().requests();
     REQUIRE(requests.size() == 1);
-    CHECK(requests[0].connect_line == "CONNECT silent.example:80 HTTP/1.1");
-    CHECK(requests[0].head.starts_with("GET /wait HTTP/1.1\r\n"));
+    CHECK(requests[0].head.starts_with("GET http://silent.example/wait HTTP/1.1\r\n"));
   }
 
   SECTION("silence half way through the body: the agent's connection is cut") {
@@ -457,7 +451,7 @@ TEST_CASE("egress limits: a Content-Length over 64 MiB gets 413 at once and a bo
     CHECK(agent.received.starts_with("HTTP/1.1 200 "));
     const auto requests = egress.parent().requests();
     REQUIRE(requests.size() == 1);
-    CHECK(requests[0].head.starts_with("POST /cap HTTP/1.1\r\n"));
+    CHECK(requests[0].head.starts_with("POST http://sink.example/cap HTTP/1.1\r\n"));
     CHECK(contains(requests[0].head, "\r\nContent-Length: " + std::to_string(body_cap)));
     CHECK(requests[0].body_bytes == body_cap);
   }

@@ -32,11 +32,27 @@ TEST_CASE("proxy messages: the upstream request is re-framed with the body egres
   const auto head = tunnel_request(
       "POST /v1/x?y=1 HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n"
       "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nAuthorization: Bearer real\r\n\r\n");
-  CHECK(bottle::upstream_request_head(head, bottle::forwarded_fields(head), 4) ==
+  CHECK(bottle::upstream_request_head(head, bottle::forwarded_fields(head), 4, bottle::TargetForm::origin) ==
         "POST /v1/x?y=1 HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer real\r\nContent-Length: 4\r\n\r\n");
   const auto get = tunnel_request("GET / HTTP/1.1\r\nHost: api.test\r\n\r\n");
-  CHECK(bottle::upstream_request_head(get, bottle::forwarded_fields(get), std::nullopt) ==
+  CHECK(bottle::upstream_request_head(get, bottle::forwarded_fields(get), std::nullopt, bottle::TargetForm::origin) ==
         "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n");
+}
+
+TEST_CASE("proxy messages: plain HTTP to a parent proxy names the whole URL", "[native-egress]") {
+  const auto parsed = [](const std::string& head) {
+    auto out = bottle::parse_request_head(head, bottle::RequestPlace::proxy(), {});
+    REQUIRE(std::holds_alternative<bottle::RequestHead>(out));
+    return std::get<bottle::RequestHead>(out);
+  };
+  const auto plain = parsed("GET http://example.test/a?b=1 HTTP/1.1\r\nHost: example.test\r\n\r\n");
+  CHECK(bottle::upstream_request_head(plain, bottle::forwarded_fields(plain), std::nullopt,
+                                      bottle::TargetForm::absolute) ==
+        "GET http://example.test/a?b=1 HTTP/1.1\r\nHost: example.test\r\n\r\n");
+  const auto other_port = parsed("GET http://[::1]:8080/ HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+  CHECK(bottle::upstream_request_head(other_port, bottle::forwarded_fields(other_port), std::nullopt,
+                                      bottle::TargetForm::absolute) ==
+        "GET http://[::1]:8080/ HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
 }
 
 TEST_CASE("proxy messages: the response head for the agent", "[native-egress]") {

@@ -243,8 +243,9 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
     std::erase_if(swapped.fields,
                   [](const HttpField& field) { return field_name_is(field.name, "Sec-WebSocket-Extensions"); });
   const bool sends_length = head.framing != BodyFraming::none || has_body_method(head.method);
+  const TargetForm form = !https && state.options.parent_proxy ? TargetForm::absolute : TargetForm::origin;
   const std::string request = upstream_request_head(head, forwarded_fields(swapped),
-                                                    sends_length ? std::optional(body->size()) : std::nullopt) +
+                                                    sends_length ? std::optional(body->size()) : std::nullopt, form) +
                               *body;
 
   Sent sent = co_await send_upstream(state, head, https, request, upstream, upstream_authority);

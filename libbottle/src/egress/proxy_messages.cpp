@@ -66,8 +66,12 @@ std::string refusal_response(int status, std::string_view message) {
 }
 
 std::string upstream_request_head(const RequestHead& request, const std::vector<HttpField>& fields,
-                                  std::optional<std::uint64_t> body_length) {
-  std::string out = fmt::format("{} {} HTTP/1.1\r\n", request.method, request.path);
+                                  std::optional<std::uint64_t> body_length, TargetForm form) {
+  const Authority& to = request.authority;
+  std::string out = form == TargetForm::origin
+                        ? fmt::format("{} {} HTTP/1.1\r\n", request.method, request.path)
+                        : fmt::format("{} http://{}{}{} HTTP/1.1\r\n", request.method, to.host,
+                                      to.port == 80 ? std::string() : ":" + std::to_string(to.port), request.path);
   for (const HttpField& field : fields) {
     if (field_name_is(field.name, "Expect") || field_name_is(field.name, "Content-Length")) continue;
     out += fmt::format("{}: {}\r\n", field.name, field.value);

@@ -1,6 +1,7 @@
 // The upstream side of an exchange: a TCP connection (through the parent proxy's
-// CONNECT, or directly to a checked public address), then TLS verified against the
-// system roots plus the configured upstream CA, for the route's host.
+// CONNECT, to the parent itself for plain HTTP, or directly to a checked public
+// address), then TLS verified against the system roots plus the configured upstream
+// CA, for the route's host.
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -36,7 +37,7 @@ int status_of(std::string_view reply) {
   return status;
 }
 
-asio::awaitable<void> connect_via_parent(UpstreamPath path, beast::tcp_stream& stream, const Authority& authority) {
+asio::awaitable<void> connect_to_parent(UpstreamPath path, beast::tcp_stream& stream) {
   const Authority& parent = *path.options.parent_proxy;
   tcp::resolver resolver(co_await asio::this_coro::executor);
   boost::system::error_code ec;
@@ -45,6 +46,11 @@ asio::awaitable<void> connect_via_parent(UpstreamPath path, beast::tcp_stream& s
   if (ec) throw UpstreamRefused{502, "cannot resolve the parent proxy " + parent.text()};
   co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw UpstreamRefused{502, "cannot reach the parent proxy " + parent.text()};
+}
+
+asio::awaitable<void> connect_via_parent(UpstreamPath path, beast::tcp_stream& stream, const Authority& authority) {
+  co_await connect_to_parent(path, stream);
+  boost::system::error_code ec;
   const std::string request = fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", authority.text());
   co_await asio::async_write(stream, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw UpstreamRefused{502, "the parent proxy closed the connection"};
@@ -92,7 +98,10 @@ bool set_server_name(SSL* ssl, const std::string& host) {
 asio::awaitable<std::unique_ptr<Conn>> open_upstream(UpstreamPath path, const Authority& authority, bool tls) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   stream.expires_after(path.options.timeouts.connect);
-  if (path.options.parent_proxy) co_await connect_via_parent(path, stream, authority);
+  // Plain HTTP goes to the parent as a forward-proxy request (absolute form), so the
+  // parent reads and checks it; only TLS needs a CONNECT tunnel.
+  if (path.options.parent_proxy && !tls) co_await connect_to_parent(path, stream);
+  else if (path.options.parent_proxy) co_await connect_via_parent(path, stream, authority);
   else co_await connect_direct(path, stream, authority);
   boost::system::error_code ec;
   stream.socket().set_option(tcp::no_delay(true), ec);

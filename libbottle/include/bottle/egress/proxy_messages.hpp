@@ -22,12 +22,17 @@ std::string_view status_reason(int status);
 /// and a newline as the body, "Connection: close".
 std::string refusal_response(int status, std::string_view message);
 
-/// The request head egress sends upstream: "METHOD origin-form HTTP/1.1", `fields`
+/// How the request line names its target: origin form ("/path?q") to the server
+/// itself or through a CONNECT tunnel; absolute form ("http://host[:port]/path?q",
+/// the port only when it is not 80) to a parent proxy that forwards plain HTTP.
+enum class TargetForm { origin, absolute };
+
+/// The request head egress sends upstream: "METHOD target HTTP/1.1", `fields`
 /// (forwarded_fields() of the request, dummies already swapped) without Expect
 /// (egress answered it) and without Content-Length, then Content-Length of the body
 /// egress read (always, when the request had a body or the method carries one).
 std::string upstream_request_head(const RequestHead& request, const std::vector<HttpField>& fields,
-                                  std::optional<std::uint64_t> body_length);
+                                  std::optional<std::uint64_t> body_length, TargetForm form);
 
 /// How egress answers the agent with an upstream response.
 struct ClientResponsePlan {
