@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
@@ -31,7 +30,6 @@ namespace bottle::egress_proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-using TlsStream = asio::ssl::stream<beast::tcp_stream>;
 
 /// A connection egress reads and writes, plain or TLS. Failures (and timeouts, which
 /// close the socket) throw boost::system::system_error.
@@ -51,7 +49,37 @@ class Conn {
 std::unique_ptr<Conn> plain_conn(beast::tcp_stream stream);
 /// A plain connection over `stream`, which must outlive it (a CONNECT moves the stream into TLS).
 std::unique_ptr<Conn> borrowed_conn(beast::tcp_stream& stream);
-std::unique_ptr<Conn> tls_conn(std::unique_ptr<TlsStream> stream);
+
+/// TLS that egress drives itself over a non-blocking socket (tls_conn.cpp). Every
+/// record that has arrived is read at once (up to 64 KiB per read_some) and a write
+/// goes out in one send; an idle connection holds no record buffers. (asio's
+/// ssl::stream reads and sends one record per system call, through four 17 KiB
+/// buffers it keeps for the connection's life.) Failures throw
+/// boost::system::system_error: OpenSSL's reason in the SSL category, or the socket's.
+class TlsConn final : public Conn {
+ public:
+  enum class Side { client, server };
+  /// `early`: bytes already read from the peer (the start of its ClientHello).
+  TlsConn(tcp::socket socket, SSL_CTX* context, Side side, std::string early = {});
+  ~TlsConn() override;
+  TlsConn(const TlsConn&) = delete;
+  TlsConn& operator=(const TlsConn&) = delete;
+
+  /// For what must be set before the handshake (leaf, SNI, names to verify) and read after it.
+  SSL* native_handle();
+  /// Under the deadline set by expires_after().
+  asio::awaitable<void> handshake();
+
+  asio::awaitable<std::size_t> read_some(std::string& into) override;
+  asio::awaitable<void> write(std::string_view data) override;
+  void expires_after(std::chrono::steady_clock::duration timeout) override;
+  void close() override;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
 
 /// An upstream egress could not reach: answered to the agent with `status`.
 struct UpstreamRefused {

@@ -71,19 +71,19 @@ bool same_host(const char* sni, const std::string& host) {
 // the agent sent after the CONNECT head (the start of its ClientHello).
 asio::awaitable<void> serve_tunnel(ProxyState& state, beast::tcp_stream stream, Authority authority,
                                    std::string early) {
-  auto tls = std::make_unique<TlsStream>(std::move(stream), state.server_tls);
+  auto client = std::make_unique<TlsConn>(stream.release_socket(), state.server_tls.native_handle(),
+                                          TlsConn::Side::server, std::move(early));
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   const MintedLeaf& leaf = state.minter.leaf_for(authority.host, now.count());
-  SSL* ssl = tls->native_handle();
+  SSL* ssl = client->native_handle();
   if (SSL_use_certificate(ssl, leaf.x509.get()) != 1 || SSL_use_PrivateKey(ssl, state.minter.key()) != 1)
     throw Error(ErrorKind::internal, "egress TLS", "cannot use the minted leaf certificate");
-  beast::get_lowest_layer(*tls).expires_after(state.options.timeouts.head);
-  boost::system::error_code ec;
-  co_await tls->async_handshake(asio::ssl::stream_base::server, asio::buffer(early),
-                                asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    log_event("tls_failed", {{"host", authority.host}, {"reason", ec.message()}});
+  client->expires_after(state.options.timeouts.head);
+  try {
+    co_await client->handshake();
+  } catch (const boost::system::system_error& e) {
+    log_event("tls_failed", {{"host", authority.host}, {"reason", e.code().message()}});
     co_return;
   }
   // The certificate is for the CONNECT host; a client naming another host in its SNI
@@ -94,7 +94,6 @@ asio::awaitable<void> serve_tunnel(ProxyState& state, beast::tcp_stream stream, 
     co_return;
   }
 
-  const auto client = tls_conn(std::move(tls));
   const RequestPlace place = RequestPlace::tunnel(authority);
   std::string buffered;
   std::unique_ptr<Conn> upstream;

@@ -110,8 +110,9 @@ asio::awaitable<std::unique_ptr<Conn>> open_upstream(UpstreamPath path, const Au
     co_return plain_conn(std::move(stream));
   }
 
-  auto tls_stream = std::make_unique<TlsStream>(std::move(stream), path.client_tls);
-  SSL* ssl = tls_stream->native_handle();
+  auto conn =
+      std::make_unique<TlsConn>(stream.release_socket(), path.client_tls.native_handle(), TlsConn::Side::client);
+  SSL* ssl = conn->native_handle();
   const std::string host = bare_host(authority.host);
   // Verify the name egress routed on (the CONNECT authority), never a Host field.
   const bool named = authority.is_ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1
@@ -119,10 +120,13 @@ asio::awaitable<std::unique_ptr<Conn>> open_upstream(UpstreamPath path, const Au
   static constexpr unsigned char alpn[] = "\x08http/1.1";
   if (!named || SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1) != 0)
     throw UpstreamRefused{502, "cannot set up TLS for " + authority.host};
-  co_await tls_stream->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw UpstreamRefused{502, fmt::format("TLS with {} failed: {}", authority.host, ec.message())};
-  beast::get_lowest_layer(*tls_stream).expires_never();
-  co_return tls_conn(std::move(tls_stream));
+  conn->expires_after(path.options.timeouts.connect);
+  std::optional<std::string> failed;
+  try {
+    co_await conn->handshake();
+  } catch (const boost::system::system_error& e) { failed = e.code().message(); }
+  if (failed) throw UpstreamRefused{502, fmt::format("TLS with {} failed: {}", authority.host, *failed)};
+  co_return conn;
 }
 
 }  // namespace bottle::egress_proxy

@@ -1,0 +1,248 @@
+// TLS on egress's own terms. OpenSSL reads the socket through a BIO of ours: first
+// the bytes egress already read (the ClientHello's start, after CONNECT), then
+// recv() on the non-blocking socket, as much as its read-ahead buffer takes; a
+// would-block is a retry, and the coroutine waits for the socket to be readable.
+// What OpenSSL writes is only collected; after each OpenSSL call the collected
+// records go out with one asynchronous write. So a 64 KiB answer is four records in
+// one send, and a burst of small records that arrived together is read in one recv.
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "egress/conn_deadline.hpp"
+#include "egress/proxy_internal.hpp"
+
+namespace bottle::egress_proxy {
+
+namespace {
+
+constexpr std::size_t max_read = 65536;  // plaintext handed back by one read_some at most
+constexpr int read_ahead_bytes = 65536;  // what one recv() may fill
+
+}  // namespace
+
+struct TlsConn::State {
+  State(tcp::socket s, std::string early_bytes)
+      : socket(std::move(s)), early(std::move(early_bytes)), deadline(socket.get_executor(), [this] {
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        }) {}
+
+  tcp::socket socket;
+  std::string early;    ///< read before TLS began; served to OpenSSL first
+  std::string out;      ///< records OpenSSL wrote, not yet sent
+  std::string sending;  ///< records being sent
+  bool flushing = false;
+  int recv_errno = 0;  ///< the socket error behind a failed read, for the exception
+  SSL* ssl = nullptr;
+  Deadline deadline;
+};
+
+namespace {
+
+using State = TlsConn::State;
+
+State& state_of(BIO* bio) { return *static_cast<State*>(BIO_get_data(bio)); }
+
+int bio_read(BIO* bio, char* buffer, std::size_t length, std::size_t* got) {
+  State& s = state_of(bio);
+  BIO_clear_retry_flags(bio);
+  s.recv_errno = 0;
+  if (!s.early.empty()) {
+    *got = std::min(length, s.early.size());
+    std::memcpy(buffer, s.early.data(), *got);
+    s.early.erase(0, *got);
+    if (s.early.empty()) std::string().swap(s.early);  // the proxy port's read buffer, no longer needed
+    return 1;
+  }
+  ssize_t n = 0;
+  do n = ::recv(s.socket.native_handle(), buffer, length, 0);
+  while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    *got = static_cast<std::size_t>(n);
+    return 1;
+  }
+  *got = 0;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
+  else if (n < 0) s.recv_errno = errno;
+  return 0;  // n == 0: the peer finished sending
+}
+
+int bio_write(BIO* bio, const char* data, std::size_t length, std::size_t* written) {
+  state_of(bio).out.append(data, length);
+  *written = length;
+  return 1;
+}
+
+long bio_ctrl(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
+  // Flushing is ours to do after every OpenSSL call; nothing else is supported.
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* socket_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "bottle egress socket");
+    if (m == nullptr || BIO_meth_set_read_ex(m, bio_read) != 1 || BIO_meth_set_write_ex(m, bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, [](BIO* b) {
+                                                 BIO_set_init(b, 1);
+                                                 return 1;
+                                               }) != 1)
+      throw std::runtime_error("cannot create the egress TLS socket BIO");
+    return m;
+  }();
+  return method;
+}
+
+// What failed, as asio's SSL streams report it (so "certificate verify failed" reads
+// the same in the logs and the 502s).
+[[noreturn]] void throw_tls_error(const State& s, int result) {
+  const int error = SSL_get_error(s.ssl, result);
+  const unsigned long queued = ERR_get_error();
+  ERR_clear_error();
+  if (queued != 0)
+    throw boost::system::system_error(static_cast<int>(queued), asio::error::get_ssl_category(), "egress TLS");
+  if (error == SSL_ERROR_SYSCALL && s.recv_errno != 0)
+    throw boost::system::system_error(s.recv_errno, boost::system::system_category(), "egress TLS");
+  throw boost::system::system_error(asio::ssl::error::stream_truncated, "egress TLS");
+}
+
+// Whether a failed read is the end of the peer's data: close_notify, or the
+// connection closed without one (OpenSSL 3 reports that as an SSL error). The HTTP
+// framing decides whether that cut a message short.
+bool peer_finished(State& s, int result) {
+  const int error = SSL_get_error(s.ssl, result);
+  if (error == SSL_ERROR_ZERO_RETURN) return true;
+  const unsigned long queued = ERR_peek_error();
+  const bool unexpected_eof = error == SSL_ERROR_SSL && ERR_GET_LIB(queued) == ERR_LIB_SSL &&
+                              ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+  const bool bare_eof = error == SSL_ERROR_SYSCALL && queued == 0 && s.recv_errno == 0;
+  if (unexpected_eof || bare_eof) ERR_clear_error();
+  return unexpected_eof || bare_eof;
+}
+
+// Send what OpenSSL wrote. Reads and writes may both be under way on one connection
+// (a WebSocket relay): one of them sends at a time, and goes on until nothing is left.
+asio::awaitable<void> flush(State& s) {
+  if (s.flushing) co_return;
+  s.flushing = true;
+  try {
+    while (!s.out.empty()) {
+      s.sending.swap(s.out);
+      co_await asio::async_write(s.socket, asio::buffer(s.sending), asio::use_awaitable);
+      s.sending.clear();
+    }
+  } catch (...) {
+    s.flushing = false;
+    throw;
+  }
+  s.flushing = false;
+}
+
+}  // namespace
+
+TlsConn::TlsConn(tcp::socket socket, SSL_CTX* context, Side side, std::string early)
+    : state_(std::make_unique<State>(std::move(socket), std::move(early))) {
+  State& s = *state_;
+  s.socket.non_blocking(true);
+  s.ssl = SSL_new(context);
+  BIO* bio = BIO_new(socket_method());
+  if (s.ssl == nullptr || bio == nullptr) {
+    BIO_free(bio);
+    SSL_free(s.ssl);
+    throw std::runtime_error("cannot set up egress TLS");
+  }
+  BIO_set_data(bio, &s);
+  SSL_set_bio(s.ssl, bio, bio);
+  SSL_set_read_ahead(s.ssl, 1);
+  SSL_set_default_read_buffer_len(s.ssl, read_ahead_bytes);
+  // A kept-alive connection waits far more than it carries: no buffers in between.
+  SSL_set_mode(s.ssl, SSL_MODE_RELEASE_BUFFERS);
+  if (side == Side::server) SSL_set_accept_state(s.ssl);
+  else SSL_set_connect_state(s.ssl);
+}
+
+TlsConn::~TlsConn() { SSL_free(state_->ssl); }
+
+SSL* TlsConn::native_handle() { return state_->ssl; }
+
+asio::awaitable<void> TlsConn::handshake() {
+  State& s = *state_;
+  const Pending pending(s.deadline);
+  while (true) {
+    ERR_clear_error();
+    const int result = SSL_do_handshake(s.ssl);
+    co_await flush(s);
+    if (result == 1) co_return;
+    const int error = SSL_get_error(s.ssl, result);
+    if (error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    else if (error != SSL_ERROR_WANT_WRITE) throw_tls_error(s, result);
+  }
+}
+
+asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
+  State& s = *state_;
+  const Pending pending(s.deadline);
+  // The plaintext lands here first and `into` grows only by what came: a kept-alive
+  // connection's buffer stays as small as its requests. Nothing is awaited between
+  // filling it and copying it out, so one per thread serves every connection.
+  thread_local std::array<char, max_read> landing;
+  while (true) {
+    // Every record already received, up to max_read: the next is read only while
+    // OpenSSL holds more without asking the socket.
+    std::size_t got = 0;
+    int result = 1;
+    do {
+      std::size_t n = 0;
+      ERR_clear_error();
+      result = SSL_read_ex(s.ssl, landing.data() + got, landing.size() - got, &n);
+      got += n;
+    } while (result == 1 && got < landing.size() && SSL_has_pending(s.ssl) == 1);
+    into.append(landing.data(), got);
+    co_await flush(s);
+    if (got > 0) co_return got;
+    const int error = SSL_get_error(s.ssl, result);
+    if (error == SSL_ERROR_WANT_READ) {
+      co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      continue;
+    }
+    if (error == SSL_ERROR_WANT_WRITE) continue;
+    if (peer_finished(s, result)) co_return 0;
+    throw_tls_error(s, result);
+  }
+}
+
+asio::awaitable<void> TlsConn::write(std::string_view data) {
+  State& s = *state_;
+  const Pending pending(s.deadline);
+  while (!data.empty()) {
+    std::size_t written = 0;
+    ERR_clear_error();
+    const int result = SSL_write_ex(s.ssl, data.data(), data.size(), &written);
+    co_await flush(s);
+    if (result == 1) {
+      data.remove_prefix(written);
+      continue;
+    }
+    const int error = SSL_get_error(s.ssl, result);
+    if (error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    else if (error != SSL_ERROR_WANT_WRITE) throw_tls_error(s, result);
+  }
+}
+
+void TlsConn::expires_after(std::chrono::steady_clock::duration timeout) { state_->deadline.expires_after(timeout); }
+
+void TlsConn::close() {
+  boost::system::error_code ignored;
+  state_->socket.close(ignored);
+}
+
+}  // namespace bottle::egress_proxy
