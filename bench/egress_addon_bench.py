@@ -3,7 +3,7 @@
 
     egress_addon_bench.py ADDON [--quick]
 
-Loads ADDON (libbottle/share/egress/bottle_egress.py) into mitmproxy's test context with
+Loads ADDON (tests/oracle/egress-addon/bottle_egress.py) into mitmproxy's test context with
 two routes like forwarded credentials give, and times what it does for one API request:
 the `request` hook (dummy scan of URL, headers and body, host binding check, swap of the
 dummy for the real value, a log line) plus `responseheaders`, for requests with no body

@@ -4,7 +4,7 @@
     egress_bench.py FIXTURE ADDON [--quick] [--profile]
 
 FIXTURE is build-rel/bench/bench_fixture (it renders the routes file and prints the exact
-mitmdump command line bottle runs egress with), ADDON is libbottle/share/egress/
+mitmdump command line bottle runs egress with), ADDON is tests/oracle/egress-addon/
 bottle_egress.py. Everything runs on 127.0.0.1 with certificates made here; the tokens
 are made-up test strings and are never printed.
 

@@ -5,7 +5,7 @@
 
 BOTTLE_EGRESS is build/bin/bottle-egress; FIXTURE and ADDON are what egress_bench.py
 takes (bench_fixture renders the routes file and mitmdump's command line; ADDON is
-libbottle/share/egress/bottle_egress.py). The upstream, the client and the figures'
+tests/oracle/egress-addon/bottle_egress.py). The upstream, the client and the figures'
 method are egress_bench.py's: one HTTPS upstream on 127.0.0.1 that also plays the
 parent proxy (CONNECT, then TLS), so both engines run as bottle runs them, with a
 parent. Egress requests carry the route's dummy and the upstream answers 401 unless

@@ -354,13 +354,13 @@ section_egress() {
   echo "mitmproxy alone). Python client and upstream; egress requests carry the dummy and the"
   echo "upstream rejects anything but the swapped-in real value."
   echo
-  /usr/bin/python3 "$ROOT/bench/egress_bench.py" "$FIXTURE" "$ROOT/libbottle/share/egress/bottle_egress.py" \
+  /usr/bin/python3 "$ROOT/bench/egress_bench.py" "$FIXTURE" "$ROOT/tests/oracle/egress-addon/bottle_egress.py" \
     "${flags[@]}"
   echo
   echo "The addon's own share (\`bench/egress_addon_bench.py\`): its \`request\` and \`responseheaders\`"
   echo "hooks called directly on mitmproxy flows, no proxy around them."
   echo
-  /usr/bin/python3 "$ROOT/bench/egress_addon_bench.py" "$ROOT/libbottle/share/egress/bottle_egress.py" \
+  /usr/bin/python3 "$ROOT/bench/egress_addon_bench.py" "$ROOT/tests/oracle/egress-addon/bottle_egress.py" \
     "${quick[@]}" 2>/dev/null
   echo
 }

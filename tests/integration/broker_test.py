@@ -1,13 +1,13 @@
-"""Logic tests of the token broker (libbottle/share/egress/bottle_broker.py).
+"""Logic tests of the token broker (tests/oracle/egress-addon/bottle_broker.py).
 
 Run by the Catch2 test "[broker]" as: python3 -m unittest broker_test (cwd: this
-directory, BOTTLE_EGRESS_DIR = libbottle/share/egress). The upstream is a fake fetch
+directory, BOTTLE_EGRESS_DIR = tests/oracle/egress-addon). The upstream is a fake fetch
 function; no network. Assertions never print a token.
 """
 import base64, errno, json, os, random, resource, signal, stat, sys, tempfile, threading, time, unittest
 from unittest import mock
 
-sys.path.insert(0, os.environ.get("BOTTLE_EGRESS_DIR", os.path.join(os.path.dirname(__file__), "../../libbottle/share/egress")))
+sys.path.insert(0, os.environ.get("BOTTLE_EGRESS_DIR", os.path.join(os.path.dirname(__file__), "../oracle/egress-addon")))
 import bottle_broker as bb  # noqa: E402
 
 NOW = 1_900_000_000

@@ -1,4 +1,4 @@
-"""The reverse swap as the egress addon does it (libbottle/share/egress/bottle_reflect.py),
+"""The reverse swap as the egress addon does it (tests/oracle/egress-addon/bottle_reflect.py),
 for the parity test against libbottle's egress/reflect_scrub.
 
 stdin: a JSON list of cases [real, dummy, [chunk, ...]]. stdout: a JSON list, per case,

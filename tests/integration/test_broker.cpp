@@ -1,8 +1,8 @@
-// The token broker: the Python broker's logic tests (tests/integration/broker_test.py;
-// bottle_broker.py still runs create's ensure-fresh), then bottle-egress's broker,
-// started as bottle starts it (bottle_egress_argv), driven by curl, against fake_net.py's token endpoints reached
-// through a parent proxy standing in for pipelock. All on 127.0.0.1; nothing leaves the machine. Token values are test
-// strings; assertions test booleans so none is printed.
+// The token broker: the Python broker's logic tests (tests/integration/broker_test.py, of the reference broker
+// tests/oracle/egress-addon/bottle_broker.py), then bottle-egress's broker, started as bottle starts it
+// (bottle_egress_argv), driven by curl, against fake_net.py's token endpoints reached through a parent proxy standing
+// in for pipelock. All on 127.0.0.1; nothing leaves the machine. Token values are test strings; assertions test
+// booleans so none is printed.
 
 #include <catch2/catch.hpp>
 
@@ -239,7 +239,7 @@ TEST_CASE("token broker: logic (python3 -m unittest broker_test)", "[broker]") {
   bottle::SystemRunner runner;
   const auto r =
       runner.run({.argv = {"python3", "-m", "unittest", "-v", "broker_test"},
-                  .env = {{"BOTTLE_EGRESS_DIR", std::string(test_paths::source_dir) + "/libbottle/share/egress"},
+                  .env = {{"BOTTLE_EGRESS_DIR", std::string(test_paths::source_dir) + "/tests/oracle/egress-addon"},
                           {"PYTHONPATH", "/usr/lib/python3/dist-packages"}},
                   .cwd = std::string(test_paths::source_dir) + "/tests/integration"});
   INFO(r.out << r.err);

@@ -1,7 +1,8 @@
-// The reverse swap in libbottle (egress/reflect_scrub) against the one the egress addon
-// runs today (share/egress/bottle_reflect.py, in python3): the same needles, in the same
-// order, and the same scrubbed stream for bodies split at random places. The native
-// egress engine must keep this guarantee exactly, so the two are held together here.
+// The reverse swap in libbottle (egress/reflect_scrub) against the one the retired
+// egress addon ran (tests/oracle/egress-addon/bottle_reflect.py, in python3): the same
+// needles, in the same order, and the same scrubbed stream for bodies split at random
+// places. The native egress engine must keep this guarantee exactly, so the two are
+// held together here.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -84,7 +85,7 @@ TEST_CASE("egress reflect: libbottle's reverse swap matches the egress addon's, 
   bottle::SystemRunner runner;
   const std::string source = test_paths::source_dir;
   const bottle::ProcessResult result = runner.run(bottle::Command{
-      .argv = {"python3", source + "/tests/integration/reflect_parity.py", source + "/libbottle/share/egress"},
+      .argv = {"python3", source + "/tests/integration/reflect_parity.py", source + "/tests/oracle/egress-addon"},
       .stdin_data = boost::json::serialize(input)});
   INFO(result.err);
   REQUIRE(result.ok());

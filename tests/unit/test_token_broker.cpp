@@ -1,6 +1,6 @@
 // The native token broker's refresh side (egress/token_broker): minting from a fresh
 // host login, one upstream refresh under the host-file lock, the write-back, and the
-// permanent and transient answers, as share/egress/bottle_broker.py does.
+// permanent and transient answers, as tests/oracle/egress-addon/bottle_broker.py does.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 // The single-refresher lock on a host login file (internal to libbottle): one refresh
 // at a time across threads, bottles' egress and the host's ensure-fresh, with no lock
 // file left in the user's credential directory (the lock is an flock on the login
-// file itself). Same protocol as share/egress/bottle_broker.py's host_lock, so the
+// file itself). Same protocol as tests/oracle/egress-addon/bottle_broker.py's host_lock, so the
 // Python and C++ brokers exclude each other.
 
 #include <chrono>

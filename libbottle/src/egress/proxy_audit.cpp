@@ -1,5 +1,5 @@
 // bottle-egress's audit records: one per request, the same fields and actions the
-// Python addon (share/egress/bottle_egress.py, bottle_audit.py) records.
+// Python addon (tests/oracle/egress-addon/bottle_egress.py, bottle_audit.py) records.
 #include <fmt/format.h>
 #include <ctime>
 

@@ -1,6 +1,6 @@
 #pragma once
 // bottle-egress's writer of the audit log (format and files: egress_audit.hpp), the
-// C++ counterpart of share/egress/bottle_audit.py's AuditLog, same files and rules:
+// C++ counterpart of tests/oracle/egress-addon/bottle_audit.py's AuditLog, same files and rules:
 //   * settings from <confdir>/audit.json ({"version": 1, "bottle", "log", "max_bytes"});
 //     none there: no log;
 //   * one record per line, keys sorted, appended with one write(2) on an O_APPEND

@@ -1,7 +1,7 @@
 #pragma once
 // The dummies bottle-egress's token broker minted, per route, kept in
 // <confdir>/bottle_broker_state.json so a restarted egress still swaps (and guards) the
-// dummies the agent holds: the C++ counterpart of share/egress/bottle_broker.py's
+// dummies the agent holds: the C++ counterpart of tests/oracle/egress-addon/bottle_broker.py's
 // DummyStore, same file and format:
 //   {"version": 1, "routes": {"ROUTE": [dummy, ...]}, "guarded": {"ROUTE": [dummy, ...]}}
 // At most 64 per route and list (the oldest dropped); written atomically, 0600, at

@@ -1,7 +1,7 @@
 #pragma once
 // What bottle-egress's token broker makes of a request to a vendor token endpoint,
 // before any host login is touched: the same rules as today's broker
-// (share/egress/bottle_broker.py, Broker.handles / Broker.answer / parse_body).
+// (tests/oracle/egress-addon/bottle_broker.py, Broker.handles / Broker.answer / parse_body).
 //   * a revoke or logout path: answered 200 {} locally (a bottle never logs the host out);
 //   * anything but POST: 405;
 //   * a body (JSON when the content type says json or the text starts with '{', else a

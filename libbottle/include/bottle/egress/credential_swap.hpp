@@ -2,7 +2,7 @@
 // The credential decision for bottle-egress: given a request and the routes, forward
 // it (with each route's exact dummy swapped for the real value in the route's header,
 // on the route's own hosts only), or block it. The same rules as today's egress addon
-// (share/egress/bottle_egress.py, check_and_swap):
+// (tests/oracle/egress-addon/bottle_egress.py, check_and_swap):
 //   * a dummy of a route seen anywhere in a request (target, percent-decoded target,
 //     any field name or value, the body) whose destination or Host is not one of the
 //     route's hosts -> 403 "dummy sent to unbound host". A route's guarded dummies

@@ -1,6 +1,6 @@
 #pragma once
 // The egress audit log: one JSON line per request or connection a bottle makes
-// through egress, written by the egress addon (share/bottle/egress/bottle_audit.py)
+// through egress, written by the egress addon (tests/oracle/egress-addon/bottle_audit.py)
 // into the bottle's state directory, and read back by `bottle-cli logs`.
 //
 //   <state>/bottles/NAME/egress/conf/audit.json     the addon's settings (bottle writes it

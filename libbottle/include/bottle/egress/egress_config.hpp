@@ -27,7 +27,7 @@
 //   }
 // A route may also carry a token broker (egress answers the agent's token refreshes
 // itself with fresh dummies, refreshing the host login when it is about to expire;
-// libbottle/share/egress/bottle_broker.py), as one more key after
+// tests/oracle/egress-addon/bottle_broker.py), as one more key after
 // "value_json_pointer":
 //         "broker": {
 //           "kind": "codex",

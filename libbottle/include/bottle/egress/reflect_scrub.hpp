@@ -2,7 +2,7 @@
 // The reverse swap for bottle-egress: in an answer to a request egress injected a
 // real value into, every form of that value is replaced by the same form of the
 // dummy the bottle sent, before the bottle sees it. The same semantics as today's
-// egress addon (share/egress/bottle_reflect.py), byte for byte; a differential
+// egress addon (tests/oracle/egress-addon/bottle_reflect.py), byte for byte; a differential
 // test holds the two together. Pure: no I/O.
 //
 // What is looked for (reflect_needles): the real value as-is; JSON-escaped in every

@@ -1,7 +1,7 @@
 #pragma once
 // bottle-egress's token broker: answers a bottle's token refresh locally with fresh
 // dummies minted from the host's CURRENT login, refreshing that login upstream when it
-// is about to lapse. Rule for rule the refresh side of share/egress/bottle_broker.py
+// is about to lapse. Rule for rule the refresh side of tests/oracle/egress-addon/bottle_broker.py
 // (Broker.answer, current_host_login, refresh_host, mint); classify_broker_request
 // (broker_request.hpp) is the reading of the request before it.
 //

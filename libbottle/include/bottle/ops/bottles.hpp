@@ -168,7 +168,7 @@ class Bottles {
   /// Egress's parent proxy: the bottle's pipelock, else BOTTLE_EGRESS_UPSTREAM.
   EgressUpstream egress_upstream(const BottleSpec& spec) const;
   /// Before minting a bottle's dummies from a host login that is about to expire:
-  /// refresh it with bottle_broker.py ensure-fresh through `upstream`. A dead host
+  /// refresh it with bottle-egress ensure-fresh through `upstream`. A dead host
   /// session is Error(invalid_input) (sign in again on the host); anything else that
   /// fails is a warning on stderr, and egress's broker refreshes on the agent's first
   /// request.

@@ -30,8 +30,9 @@ broker of the route it belongs to, and nothing from it ever goes upstream:
 
 No real token appears in a log line, an error message or a response.
 
-Run as a program, it refreshes the host login before a bottle is minted from it
-(bottle-cli create), with the same lock, re-read and write-back as above:
+Run as a program, it refreshes the host login before a bottle is minted from it (what
+`bottle-egress ensure-fresh` does for bottle-cli create), with the same lock, re-read
+and write-back as above:
 
   python3 bottle_broker.py ensure-fresh --kind codex|claude --host-file PATH
       --min-valid SECONDS [--proxy http://HOST:PORT] [--cafile PATH]
