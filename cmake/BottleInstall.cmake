@@ -6,7 +6,6 @@ install(TARGETS bottle EXPORT bottleTargets
         FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS bottle-cli bottle-dashboard bottle-egress RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS pty-resize RUNTIME DESTINATION ${BOTTLE_LIBEXEC_RELDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/libbottle/share/ DESTINATION ${BOTTLE_DATA_RELDIR})
 
 install(EXPORT bottleTargets NAMESPACE bottle:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bottle)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/bottleConfig.cmake.in

@@ -41,8 +41,6 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
   home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
-  // This tree's egress addons, not an installed copy (bottle looks there first).
-  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
 
   const std::string name = unique_bottle_name("it-dockerpl");
   write_file(home.path() / "spec.json",

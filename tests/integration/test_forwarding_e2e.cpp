@@ -175,8 +175,6 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
-  // This tree's egress addons, not an installed copy (bottle looks there first).
-  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-fwd");
   BottleCleanup cleanup{home, name};
   auto r =
@@ -320,7 +318,6 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port);
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
-  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-brk");
   BottleCleanup cleanup{home, name};
   auto r =

@@ -92,8 +92,6 @@ TEST_CASE("smolmachines egress: a host-side bottle-egress is the bottle's only w
   home.use_fake_smolvm("1.9.2");
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://127.0.0.1:" + std::to_string(parent);
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
-  // This tree's egress addons, not an installed copy (bottle looks there first).
-  home.env()["BOTTLE_DATA_DIR"] = std::string(test_paths::source_dir) + "/libbottle/share";
   const std::string name = unique_bottle_name("it-smolegress");
   write_file(home.path() / "spec.json", spec_json(name, token_file));
   fs::create_directories("/etc/bottle");  // the private tmpfs's mount point

@@ -89,8 +89,8 @@ TEST_CASE("Host: the environment holds only the table's variables", "[host]") {
   CHECK(host.env_or(Var::bottle_docker, "docker") == "docker");
   CHECK(host.absolute_path(Var::bottle_home) == "/b");
   CHECK(host.absolute_path(Var::home).empty());
-  CHECK_THROWS_WITH(Host(Host::Environment{{"BOTTLE_DATA_DIR", "share"}}).absolute_path(Var::bottle_data_dir),
-                    "environment variable BOTTLE_DATA_DIR: must be an absolute path");
+  CHECK_THROWS_WITH(Host(Host::Environment{{"BOTTLE_PTY_RESIZE", "pty-resize"}}).absolute_path(Var::bottle_pty_resize),
+                    "environment variable BOTTLE_PTY_RESIZE: must be an absolute path");
   CHECK_THROWS_WITH(Host(Host::Environment{{"BOTTLE_NOT_A_VARIABLE", "x"}}),
                     Catch::Contains("BOTTLE_NOT_A_VARIABLE: bottle does not read it"));
 }
@@ -306,14 +306,4 @@ TEST_CASE("start gives egress its audit log settings, and a bad BOTTLE_EGRESS_AU
   Bottles again = f.bottles();
   error_of([&] { again.start("api"); }, ErrorKind::isolation);
   CHECK(read_file(settings) == render_egress_audit_config("api", 3 * 1024 * 1024));
-}
-
-TEST_CASE("a build tree's executables take the source tree's data before an installed copy", "[host][locate]") {
-  const auto candidates = data_dir_candidates("/build/bin");
-  REQUIRE(candidates.size() == 3);
-  CHECK(candidates[0] == std::filesystem::path("/build/share/bottle"));  // an install: share/ beside bin/
-  // BOTTLE_TEST_SOURCE_DIR is <source>/tests; the data is <source>/libbottle/share.
-  CHECK(candidates[1] == std::filesystem::path(BOTTLE_TEST_SOURCE_DIR).parent_path() / "libbottle" / "share");
-  CHECK(candidates[2].generic_string().ends_with("/share/bottle"));
-  CHECK(candidates[2] != candidates[0]);
 }

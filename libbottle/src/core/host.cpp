@@ -14,7 +14,7 @@ namespace {
 
 // README.md's "Environment variables" table shows these rows; test_host.cpp
 // checks that both list the same names.
-constexpr std::array<VarInfo, 23> table{{
+constexpr std::array<VarInfo, 22> table{{
     {Var::home, "HOME", "the user's home: default for the directories below and for the agents' host logins", ""},
     {Var::xdg_config_home, "XDG_CONFIG_HOME", "specs go in $XDG_CONFIG_HOME/bottle", "~/.config"},
     {Var::xdg_state_home, "XDG_STATE_HOME", "generated state goes in $XDG_STATE_HOME/bottle", "~/.local/state"},
@@ -33,8 +33,6 @@ constexpr std::array<VarInfo, 23> table{{
     {Var::bottle_pipelock, "BOTTLE_PIPELOCK", "the pipelock binary (absolute path)", "pipelock on PATH"},
     {Var::bottle_pty_resize, "BOTTLE_PTY_RESIZE", "the pty-resize wrapper (absolute path)",
      "libexec/bottle/pty-resize of the install"},
-    {Var::bottle_data_dir, "BOTTLE_DATA_DIR", "bottle's data directory: egress addons (absolute path)",
-     "share/bottle of the install"},
     {Var::bottle_egress_upstream, "BOTTLE_EGRESS_UPSTREAM",
      "egress's parent proxy, http://HOST:PORT (then bottle runs no pipelock)", ""},
     {Var::bottle_egress_upstream_ca, "BOTTLE_EGRESS_UPSTREAM_CA",

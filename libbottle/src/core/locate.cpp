@@ -60,21 +60,6 @@ fs::path locate_bottle_egress(const Host& host) {
                        {exe_dir / "bottle-egress", fs::path(BOTTLE_INSTALL_PREFIX) / "bin" / "bottle-egress"});
 }
 
-std::vector<fs::path> data_dir_candidates(const fs::path& exe_dir) {
-  // A build tree's executables have no share/ beside them; the source tree they were
-  // built from holds their own addons, which an older installed copy must not shadow.
-  return {exe_dir.parent_path() / BOTTLE_DATA_RELDIR, fs::path(BOTTLE_SOURCE_SHARE_DIR),
-          fs::path(BOTTLE_INSTALL_PREFIX) / BOTTLE_DATA_RELDIR};
-}
-
-fs::path locate_data_dir(const Host& host) {
-  if (fs::path from_env = host.absolute_path(Var::bottle_data_dir); !from_env.empty()) return from_env;
-  std::error_code ec;
-  for (const fs::path& c : data_dir_candidates(current_executable().parent_path()))
-    if (fs::is_directory(c, ec)) return c;
-  throw Error(ErrorKind::not_found, "bottle's data directory not found (set BOTTLE_DATA_DIR)");
-}
-
 fs::path find_on_path(const Host& host, std::string_view name) {
   const std::string path = host.env_or(Var::path, "");
   std::string_view rest = path;

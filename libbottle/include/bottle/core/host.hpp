@@ -37,7 +37,6 @@ enum class Var {
   bottle_egress,
   bottle_pipelock,
   bottle_pty_resize,
-  bottle_data_dir,
   bottle_egress_upstream,
   bottle_egress_upstream_ca,
   bottle_engine_timeout,

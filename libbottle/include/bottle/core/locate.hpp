@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "bottle/core/host.hpp"
 
@@ -24,14 +23,6 @@ std::filesystem::path locate_pty_resize(const Host& host);
 /// the running executable (an install's bin/, or a build tree), else the compiled-in
 /// install prefix's bin/. Throws Error(not_found) naming every place looked at.
 std::filesystem::path locate_bottle_egress(const Host& host);
-
-/// bottle's data directory (egress addon, image files): $BOTTLE_DATA_DIR, else the
-/// first of data_dir_candidates() that is a directory.
-std::filesystem::path locate_data_dir(const Host& host);
-/// Where an executable in `exe_dir` looks for its data directory, in order:
-/// <exe dir>/../share/bottle (an install), the source tree it was built from (a build
-/// tree, so an older installed copy never shadows its own addons), the install prefix's.
-std::vector<std::filesystem::path> data_dir_candidates(const std::filesystem::path& exe_dir);
 
 /// `name` looked up on the host's $PATH (absolute entries only), as an absolute
 /// path; empty when it is not there.
