@@ -92,8 +92,11 @@ TEST_CASE("proxy messages: the response head for the agent", "[native-egress]") 
   plan = bottle::client_response_head(response, false, false, 1, same);
   CHECK(plan.head == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 
-  CHECK(bottle::chunk("data: 1\n\n") == "9\r\ndata: 1\n\n\r\n");
-  CHECK(bottle::chunk("").empty());  // an empty chunk would end the body
+  std::string out = "head";
+  bottle::append_chunk(out, "data: 1\n\n");
+  CHECK(out == "head9\r\ndata: 1\n\n\r\n");
+  bottle::append_chunk(out, "");
+  CHECK(out == "head9\r\ndata: 1\n\n\r\n");  // an empty chunk would end the body
 }
 
 TEST_CASE("public addresses: direct mode never connects to the host or the local network", "[native-egress]") {

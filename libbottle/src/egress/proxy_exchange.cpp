@@ -317,10 +317,13 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
                            });
   std::optional<ReflectStream> reflect;
   if (scrubber) reflect.emplace(*scrubber);
-  const auto framed = [&](std::string_view data) { return plan.chunked ? chunk(data) : std::string(data); };
+  std::string out = plan.head;
+  const auto append_framed = [&](std::string_view data) {
+    if (plan.chunked) append_chunk(out, data);
+    else out.append(data);
+  };
 
   // Each piece goes to the agent as soon as it arrives (SSE stays live).
-  std::string out = plan.head;
   std::string body_piece = std::move(sent.body);
   std::string raw, decoded;
   bool corrupt = false;
@@ -332,7 +335,8 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
       if (corrupt) break;
       body_piece.swap(decoded);
     }
-    out += framed(reflect ? reflect->feed(body_piece, hits) : body_piece);
+    if (reflect) append_framed(reflect->feed(body_piece, hits));
+    else append_framed(body_piece);
     body_piece.clear();
     if (framer.done()) break;
     if (!out.empty()) {
@@ -367,7 +371,7 @@ asio::awaitable<bool> relay_exchange(ProxyState& state, Conn& client, std::strin
     if (!out.empty()) co_await client.write(out);
     co_return false;
   }
-  if (reflect) out += framed(reflect->finish(hits));
+  if (reflect) append_framed(reflect->finish(hits));
   if (plan.chunked) out += last_chunk;
   client.expires_after(state.options.timeouts.upstream_idle);
   co_await client.write(out);

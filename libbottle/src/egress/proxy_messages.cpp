@@ -120,9 +120,10 @@ ClientResponsePlan client_response_head(const ResponseHead& response, bool rewri
   return plan;
 }
 
-std::string chunk(std::string_view data) {
-  if (data.empty()) return "";
-  return fmt::format("{:x}\r\n{}\r\n", data.size(), data);
+void append_chunk(std::string& out, std::string_view data) {
+  if (data.empty()) return;
+  fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
+  out.append(data).append("\r\n");
 }
 
 }  // namespace bottle

@@ -268,6 +268,13 @@ std::size_t ReflectScrubber::partial_start(std::string_view data) const {
 }
 
 std::string ReflectStream::feed(std::string_view chunk, std::vector<std::size_t>& hits) {
+  if (carry_.empty()) {  // the usual case: scan the chunk where it is, keep only its tail
+    const std::size_t hold = scrubber_.partial_start(chunk);
+    ReflectScrubber::Result result = scrubber_.replace(chunk, hold);
+    hits.insert(hits.end(), result.hits.begin(), result.hits.end());
+    carry_.assign(chunk.substr(result.stop));
+    return std::move(result.out);
+  }
   carry_.append(chunk);
   const std::size_t hold = scrubber_.partial_start(carry_);
   ReflectScrubber::Result result = scrubber_.replace(carry_, hold);

@@ -74,12 +74,20 @@ bool ResponseFramer::feed(std::string_view data, std::string& body) {
     p.leftover.append(data);
     return true;
   }
-  p.buffered.append(data);
+  // Parsed where it lies; only what the parser could not take yet (part of a head or
+  // of a chunk line) is kept for the next piece. A download's bytes are not copied here.
+  std::string joined;
+  std::string_view input = data;
+  if (!p.buffered.empty()) {
+    joined = std::move(p.buffered).append(data);
+    p.buffered.clear();
+    input = joined;
+  }
   p.body = &body;
   std::size_t used = 0;
-  while (used < p.buffered.size() && !p.finished) {
+  while (used < input.size() && !p.finished) {
     error_code ec;
-    const std::size_t n = p.put(boost::asio::const_buffer(p.buffered.data() + used, p.buffered.size() - used), ec);
+    const std::size_t n = p.put(boost::asio::const_buffer(input.data() + used, input.size() - used), ec);
     used += n;
     if (ec == http::error::need_more) break;
     if (ec) {
@@ -88,11 +96,7 @@ bool ResponseFramer::feed(std::string_view data, std::string& body) {
     }
     if (n == 0) break;
   }
-  p.buffered.erase(0, used);
-  if (p.finished && !p.buffered.empty()) {
-    p.leftover.append(p.buffered);
-    p.buffered.clear();
-  }
+  (p.finished ? p.leftover : p.buffered).append(input.substr(used));
   return true;
 }
 

@@ -37,7 +37,7 @@ std::string upstream_request_head(const RequestHead& request, const std::vector<
 /// How egress answers the agent with an upstream response.
 struct ClientResponsePlan {
   std::string head;          ///< status line, fields, empty line
-  bool chunked = false;      ///< the body goes out chunked (chunk() each piece, then last_chunk())
+  bool chunked = false;      ///< the body goes out chunked (append_chunk() each piece, then last_chunk)
   bool close_after = false;  ///< the body ends when egress closes the connection
 };
 /// The head for the agent: hop-by-hop fields dropped (Connection and what it names,
@@ -50,8 +50,9 @@ ClientResponsePlan client_response_head(const ResponseHead& response, bool rewri
                                         int client_minor_version,
                                         const std::function<std::string(std::string_view)>& scrub);
 
-/// One chunk of a chunked body ("" for empty data: an empty chunk would end the body).
-std::string chunk(std::string_view data);
+/// Append one chunk of a chunked body to `out` (nothing for empty data: an empty
+/// chunk would end the body).
+void append_chunk(std::string& out, std::string_view data);
 /// The last chunk and the empty trailer section.
 inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 
