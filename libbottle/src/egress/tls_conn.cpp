@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "egress/conn_deadline.hpp"
@@ -42,7 +43,8 @@ struct TlsConn::State {
   std::string out;      ///< records OpenSSL wrote, not yet sent
   std::string sending;  ///< records being sent
   bool flushing = false;
-  int recv_errno = 0;  ///< the socket error behind a failed read, for the exception
+  bool peer_done = false;  ///< the peer finished sending; reads return 0 from now on
+  int recv_errno = 0;      ///< the socket error behind a failed read, for the exception
   SSL* ssl = nullptr;
   Deadline deadline;
 };
@@ -104,22 +106,27 @@ const BIO_METHOD* socket_method() {
 
 // What failed, as asio's SSL streams report it (so "certificate verify failed" reads
 // the same in the logs and the 502s).
-[[noreturn]] void throw_tls_error(const State& s, int result) {
-  const int error = SSL_get_error(s.ssl, result);
+boost::system::system_error tls_error(const State& s, int error) {
   const unsigned long queued = ERR_get_error();
   ERR_clear_error();
-  if (queued != 0)
-    throw boost::system::system_error(static_cast<int>(queued), asio::error::get_ssl_category(), "egress TLS");
+  if (queued != 0) return {static_cast<int>(queued), asio::error::get_ssl_category(), "egress TLS"};
   if (error == SSL_ERROR_SYSCALL && s.recv_errno != 0)
-    throw boost::system::system_error(s.recv_errno, boost::system::system_category(), "egress TLS");
-  throw boost::system::system_error(asio::ssl::error::stream_truncated, "egress TLS");
+    return {s.recv_errno, boost::system::system_category(), "egress TLS"};
+  return {asio::ssl::error::stream_truncated, "egress TLS"};
 }
+
+// How an OpenSSL call ended, read at once: the connection's other operation (a
+// WebSocket relay reads and writes at the same time) may run while this one awaits.
+struct Outcome {
+  int error = SSL_ERROR_NONE;
+  bool finished = false;  ///< the peer is done sending
+  std::optional<boost::system::system_error> failure;
+};
 
 // Whether a failed read is the end of the peer's data: close_notify, or the
 // connection closed without one (OpenSSL 3 reports that as an SSL error). The HTTP
 // framing decides whether that cut a message short.
-bool peer_finished(State& s, int result) {
-  const int error = SSL_get_error(s.ssl, result);
+bool peer_finished(const State& s, int error) {
   if (error == SSL_ERROR_ZERO_RETURN) return true;
   const unsigned long queued = ERR_peek_error();
   const bool unexpected_eof = error == SSL_ERROR_SSL && ERR_GET_LIB(queued) == ERR_LIB_SSL &&
@@ -127,6 +134,16 @@ bool peer_finished(State& s, int result) {
   const bool bare_eof = error == SSL_ERROR_SYSCALL && queued == 0 && s.recv_errno == 0;
   if (unexpected_eof || bare_eof) ERR_clear_error();
   return unexpected_eof || bare_eof;
+}
+
+Outcome outcome_of(const State& s, int result) {
+  Outcome out;
+  if (result == 1) return out;
+  out.error = SSL_get_error(s.ssl, result);
+  if (out.error == SSL_ERROR_WANT_READ || out.error == SSL_ERROR_WANT_WRITE) return out;
+  out.finished = peer_finished(s, out.error);
+  if (!out.finished) out.failure = tls_error(s, out.error);
+  return out;
 }
 
 // Send what OpenSSL wrote. Reads and writes may both be under way on one connection
@@ -180,11 +197,12 @@ asio::awaitable<void> TlsConn::handshake() {
   while (true) {
     ERR_clear_error();
     const int result = SSL_do_handshake(s.ssl);
+    const Outcome outcome = outcome_of(s, result);
     co_await flush(s);
     if (result == 1) co_return;
-    const int error = SSL_get_error(s.ssl, result);
-    if (error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-    else if (error != SSL_ERROR_WANT_WRITE) throw_tls_error(s, result);
+    if (outcome.finished) throw boost::system::system_error(asio::ssl::error::stream_truncated, "egress TLS");
+    if (outcome.failure) throw *outcome.failure;
+    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
   }
 }
 
@@ -195,7 +213,7 @@ asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
   // connection's buffer stays as small as its requests. Nothing is awaited between
   // filling it and copying it out, so one per thread serves every connection.
   thread_local std::array<char, max_read> landing;
-  while (true) {
+  while (!s.peer_done) {
     // Every record already received, up to max_read: the next is read only while
     // OpenSSL holds more without asking the socket.
     std::size_t got = 0;
@@ -207,17 +225,15 @@ asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
       got += n;
     } while (result == 1 && got < landing.size() && SSL_has_pending(s.ssl) == 1);
     into.append(landing.data(), got);
+    const Outcome outcome = outcome_of(s, result);
+    // The end may come right behind the last bytes: they go first, the end next time.
+    if (outcome.finished) s.peer_done = true;
     co_await flush(s);
     if (got > 0) co_return got;
-    const int error = SSL_get_error(s.ssl, result);
-    if (error == SSL_ERROR_WANT_READ) {
-      co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-      continue;
-    }
-    if (error == SSL_ERROR_WANT_WRITE) continue;
-    if (peer_finished(s, result)) co_return 0;
-    throw_tls_error(s, result);
+    if (outcome.failure) throw *outcome.failure;
+    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
   }
+  co_return 0;
 }
 
 asio::awaitable<void> TlsConn::write(std::string_view data) {
@@ -227,14 +243,15 @@ asio::awaitable<void> TlsConn::write(std::string_view data) {
     std::size_t written = 0;
     ERR_clear_error();
     const int result = SSL_write_ex(s.ssl, data.data(), data.size(), &written);
+    const Outcome outcome = outcome_of(s, result);
     co_await flush(s);
     if (result == 1) {
       data.remove_prefix(written);
       continue;
     }
-    const int error = SSL_get_error(s.ssl, result);
-    if (error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-    else if (error != SSL_ERROR_WANT_WRITE) throw_tls_error(s, result);
+    if (outcome.finished) throw boost::system::system_error(asio::error::broken_pipe, "egress TLS");
+    if (outcome.failure) throw *outcome.failure;
+    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
   }
 }
 
