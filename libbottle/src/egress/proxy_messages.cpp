@@ -1,5 +1,8 @@
 #include "bottle/egress/proxy_messages.hpp"
 
+#include <array>
+#include <charconv>
+
 #include <fmt/format.h>
 #include <algorithm>
 
@@ -122,8 +125,11 @@ ClientResponsePlan client_response_head(const ResponseHead& response, bool rewri
 
 void append_chunk(std::string& out, std::string_view data) {
   if (data.empty()) return;
-  fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
-  out.append(data).append("\r\n");
+  // std::to_chars, not fmt::format_to: a fmt buffer template instantiated here would
+  // interpose on libfmt's own and fail UBSan's vptr check in every fmt::format call.
+  std::array<char, 16> size{};
+  const auto end = std::to_chars(size.data(), size.data() + size.size(), data.size(), 16).ptr;
+  out.append(size.data(), end).append("\r\n").append(data).append("\r\n");
 }
 
 }  // namespace bottle
