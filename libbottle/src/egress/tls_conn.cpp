@@ -90,14 +90,18 @@ long bio_ctrl(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
   return command == BIO_CTRL_FLUSH ? 1 : 0;
 }
 
+// A named function, not a lambda: clang's UBSan build cannot emit a lambda's
+// function-pointer thunk that is handed to C.
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
 const BIO_METHOD* socket_method() {
   static BIO_METHOD* const method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "bottle egress socket");
     if (m == nullptr || BIO_meth_set_read_ex(m, bio_read) != 1 || BIO_meth_set_write_ex(m, bio_write) != 1 ||
-        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, [](BIO* b) {
-                                                 BIO_set_init(b, 1);
-                                                 return 1;
-                                               }) != 1)
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, bio_create) != 1)
       throw std::runtime_error("cannot create the egress TLS socket BIO");
     return m;
   }();
@@ -144,6 +148,24 @@ Outcome outcome_of(const State& s, int result) {
   out.finished = peer_finished(s, out.error);
   if (!out.finished) out.failure = tls_error(s, out.error);
   return out;
+}
+
+// Every record already received, up to max_read, appended to `into`; `result` is
+// the last SSL_read_ex's. The plaintext lands in a per-thread buffer first, so `into`
+// grows only by what came; nothing is awaited between filling it and copying it out,
+// so one per thread serves every connection. (Not in a coroutine: clang cannot
+// compile a thread_local there.)
+std::size_t read_records(const State& s, std::string& into, int& result) {
+  thread_local std::array<char, max_read> landing;
+  std::size_t got = 0;
+  do {
+    std::size_t n = 0;
+    ERR_clear_error();
+    result = SSL_read_ex(s.ssl, landing.data() + got, landing.size() - got, &n);
+    got += n;
+  } while (result == 1 && got < landing.size() && SSL_has_pending(s.ssl) == 1);
+  into.append(landing.data(), got);
+  return got;
 }
 
 // Send what OpenSSL wrote. Reads and writes may both be under way on one connection
@@ -209,22 +231,9 @@ asio::awaitable<void> TlsConn::handshake() {
 asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
   State& s = *state_;
   const Pending pending(s.deadline);
-  // The plaintext lands here first and `into` grows only by what came: a kept-alive
-  // connection's buffer stays as small as its requests. Nothing is awaited between
-  // filling it and copying it out, so one per thread serves every connection.
-  thread_local std::array<char, max_read> landing;
   while (!s.peer_done) {
-    // Every record already received, up to max_read: the next is read only while
-    // OpenSSL holds more without asking the socket.
-    std::size_t got = 0;
     int result = 1;
-    do {
-      std::size_t n = 0;
-      ERR_clear_error();
-      result = SSL_read_ex(s.ssl, landing.data() + got, landing.size() - got, &n);
-      got += n;
-    } while (result == 1 && got < landing.size() && SSL_has_pending(s.ssl) == 1);
-    into.append(landing.data(), got);
+    const std::size_t got = read_records(s, into, result);
     const Outcome outcome = outcome_of(s, result);
     // The end may come right behind the last bytes: they go first, the end next time.
     if (outcome.finished) s.peer_done = true;
