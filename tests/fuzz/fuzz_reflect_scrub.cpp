@@ -11,30 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../unit/reflect_by_definition.hpp"
 #include "bottle/egress/reflect_scrub.hpp"
-
-namespace {
-
-std::string by_definition(const std::vector<bottle::ReflectNeedle>& longest_first, std::string_view body) {
-  std::string out;
-  for (std::size_t i = 0; i < body.size();) {
-    const bottle::ReflectNeedle* hit = nullptr;
-    for (const auto& needle : longest_first)
-      if (body.substr(i).starts_with(needle.find)) {
-        hit = &needle;
-        break;
-      }
-    if (hit == nullptr) {
-      out += body[i++];
-    } else {
-      out += hit->replace;
-      i += hit->find.size();
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 3) return 0;
@@ -52,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bottle::ReflectScrubber scrubber(needles);
   const auto whole = scrubber.replace(body);
   if (whole.stop != body.size()) __builtin_trap();
-  if (whole.out != by_definition(scrubber.needles(), body)) __builtin_trap();
+  if (whole.out != replaced_by_definition(scrubber.needles(), body)) __builtin_trap();
 
   bottle::ReflectStream stream(scrubber);
   std::vector<std::size_t> hits;

@@ -111,6 +111,18 @@ class Daemon {
   std::unique_ptr<bottle::RunningProcess> child_;
 };
 
+// Wait for a bottle-egress Daemon's ready line in `log` (not a probe connection: one
+// would count against --max-connections); fails the test, with the log, if it exits
+// or takes longer than `timeout`.
+inline void require_egress_ready(Daemon& egress, const fs::path& log, std::chrono::milliseconds timeout) {
+  const bool ready = wait_until(
+      [&] { return !egress.running() || contains(read_file(log), R"({"event":"ready","listen":"127.0.0.1:)"); },
+      timeout);
+  INFO("egress log:\n" << read_file(log));
+  REQUIRE(ready);
+  REQUIRE(egress.running());
+}
+
 inline bottle::ProcessResult run(std::vector<std::string> argv) {
   bottle::SystemRunner runner;
   auto r = runner.run({.argv = std::move(argv)});

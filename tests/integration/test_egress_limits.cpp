@@ -195,13 +195,7 @@ class LimitedEgress {
     auto argv = egress_test_argv(d, port_, parent_.port());
     argv.insert(argv.end(), limits.begin(), limits.end());
     egress_.emplace(argv, log());
-    // The ready line, not a probe connection: a probe would count against --max-connections.
-    const bool ready = wait_until(
-        [&] { return !egress_->running() || contains(read_file(log()), R"({"event":"ready","listen":"127.0.0.1:)"); },
-        30s);
-    INFO("egress log:\n" << read_file(log()));
-    REQUIRE(ready);
-    REQUIRE(egress_->running());
+    require_egress_ready(*egress_, log(), 30s);
   }
 
   fs::path log() const { return dir_.path() / "egress.log"; }

@@ -82,12 +82,7 @@ class NativeEgress {
     if (trust_upstream_ca) argv.insert(argv.end(), {"--upstream-ca", net_.path("ca.pem").string()});
     argv.insert(argv.end(), extra.begin(), extra.end());
     egress_.emplace(argv, log());
-    const bool ready = wait_until(
-        [&] { return !egress_->running() || contains(read_file(log()), R"({"event":"ready","listen":"127.0.0.1:)"); },
-        20s);
-    INFO("egress log:\n" << read_file(log()));
-    REQUIRE(ready);
-    REQUIRE(egress_->running());
+    require_egress_ready(*egress_, log(), 20s);
   }
 
   fs::path log() const { return dir_.path() / "egress.log"; }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bottle/egress/reflect_scrub.hpp"
+#include "reflect_by_definition.hpp"
 
 using bottle::ReflectNeedle;
 
@@ -61,30 +62,6 @@ TEST_CASE("reflect scrub: leftmost match first, the longest at one position", "[
   CHECK(scrubber.partial_start("zzzabcde") == 3);
   CHECK(scrubber.partial_start("zzzzzzzz") == 8);
 }
-
-namespace {
-
-// The definition, position by position: at each byte the longest needle that starts
-// there is replaced and scanning resumes after it.
-std::string replaced_by_definition(const std::vector<ReflectNeedle>& needles, std::string_view data) {
-  std::vector<ReflectNeedle> longest_first = needles;
-  std::stable_sort(longest_first.begin(), longest_first.end(),
-                   [](const ReflectNeedle& a, const ReflectNeedle& b) { return a.find.size() > b.find.size(); });
-  std::string out;
-  for (std::size_t i = 0; i < data.size();) {
-    const auto hit = std::find_if(longest_first.begin(), longest_first.end(),
-                                  [&](const ReflectNeedle& n) { return data.substr(i).starts_with(n.find); });
-    if (hit == longest_first.end()) {
-      out += data[i++];
-    } else {
-      out += hit->replace;
-      i += hit->find.size();
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("reflect scrub: the two-byte prefilter finds what the definition finds", "[egress-reflect]") {
   // Short needles (one and two bytes) and needles that share first bytes, over data
