@@ -37,15 +37,19 @@ class Deadline {
 
   void expires_after(Clock::duration timeout) {
     watch_->at = Clock::now() + timeout;
-    if (!watch_->armed || watch_->at < watch_->armed_at) arm(watch_);
+    if (!watch_->armed || watch_->at < watch_->timer.expiry()) arm(watch_);
   }
   /// Around every operation: throws the timeout when the deadline has passed.
   void begin() {
-    if (watch_->at <= Clock::now())
+    if (watch_->at <= Clock::now()) {
+      watch_->expired = true;
       throw boost::system::system_error(boost::beast::error::timeout, "egress connection deadline");
+    }
     ++watch_->pending;
   }
   void end() { --watch_->pending; }
+  /// Whether the deadline ended an operation (what failed it was the timeout).
+  bool expired() const { return watch_->expired; }
 
  private:
   struct Watch {
@@ -54,15 +58,14 @@ class Deadline {
     boost::asio::steady_timer timer;
     std::function<void()> expire;  ///< empty once the connection is gone
     Clock::time_point at = Clock::time_point::max();
-    Clock::time_point armed_at;
     bool armed = false;
+    bool expired = false;
     int pending = 0;
     unsigned generation = 0;
   };
 
   static void arm(const std::shared_ptr<Watch>& watch) {
     watch->armed = true;
-    watch->armed_at = watch->at;
     watch->timer.expires_at(watch->at);
     watch->timer.async_wait([watch, generation = ++watch->generation](const boost::system::error_code&) {
       if (!watch->expire || generation != watch->generation) return;  // gone, or re-armed earlier
@@ -70,6 +73,7 @@ class Deadline {
       if (watch->at > Clock::now()) {
         arm(watch);
       } else if (watch->pending > 0) {
+        watch->expired = true;
         watch->expire();
       }
     });

@@ -38,6 +38,7 @@ class PlainConn final : public Conn {
     co_await asio::async_write(*stream_, asio::buffer(data), asio::use_awaitable);
   }
   void expires_after(std::chrono::steady_clock::duration timeout) override { deadline_.expires_after(timeout); }
+  bool timed_out() const override { return deadline_.expired(); }
   void close() override { stream_->close(); }
 
  private:

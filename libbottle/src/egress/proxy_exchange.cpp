@@ -2,8 +2,6 @@
 // before anything is forwarded), the credential decision, the upstream request, and
 // the response streamed back piece by piece through the reverse swap.
 #include <algorithm>
-#include <boost/asio/error.hpp>
-#include <boost/beast/core/error.hpp>
 #include <map>
 #include <optional>
 
@@ -127,10 +125,9 @@ asio::awaitable<Sent> send_upstream(ProxyState& state, const RequestHead& head, 
         got_bytes = true;
         if (!sent.framer->feed(raw, sent.body)) break;
       }
-    } catch (const boost::system::system_error& e) {
+    } catch (const boost::system::system_error&) {
       failed = true;
-      // The connection's deadline closes the socket under the pending read.
-      timed_out = e.code() == asio::error::operation_aborted || e.code() == beast::error::timeout;
+      timed_out = upstream->timed_out();
     }
     if (failed && reused && !got_bytes && !timed_out) {
       reused = false;

@@ -43,6 +43,8 @@ class Conn {
   virtual asio::awaitable<void> write(std::string_view data) = 0;
   /// Every operation from now on fails once `timeout` has passed.
   virtual void expires_after(std::chrono::steady_clock::duration timeout) = 0;
+  /// Whether an operation failed because that time had passed.
+  virtual bool timed_out() const = 0;
   virtual void close() = 0;
 };
 
@@ -73,6 +75,7 @@ class TlsConn final : public Conn {
   asio::awaitable<std::size_t> read_some(std::string& into) override;
   asio::awaitable<void> write(std::string_view data) override;
   void expires_after(std::chrono::steady_clock::duration timeout) override;
+  bool timed_out() const override;
   void close() override;
 
   struct State;

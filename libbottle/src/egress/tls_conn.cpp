@@ -266,6 +266,8 @@ asio::awaitable<void> TlsConn::write(std::string_view data) {
 
 void TlsConn::expires_after(std::chrono::steady_clock::duration timeout) { state_->deadline.expires_after(timeout); }
 
+bool TlsConn::timed_out() const { return state_->deadline.expired(); }
+
 void TlsConn::close() {
   boost::system::error_code ignored;
   state_->socket.close(ignored);
