@@ -33,5 +33,9 @@ bash scripts/start-dockerd.sh
 heading "5/5 build the agent and egress images"
 bash images/agent/build.sh
 bash images/egress/build.sh --binary "$PREFIX/bin/bottle-egress"
+# The podman backend runs the same images from Podman's own store.
+if command -v podman >/dev/null; then
+  docker save bottle-agent:latest bottle-egress:latest | podman load -q
+fi
 
 heading "done: bottle installed under $PREFIX"

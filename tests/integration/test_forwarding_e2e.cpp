@@ -15,6 +15,7 @@
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
 #include "net_harness.hpp"
+#include "podman_harness.hpp"
 #include "proc_scan.hpp"
 
 using namespace net_harness;
@@ -104,9 +105,43 @@ std::string audit_log_with(IntegrationHome& home, const std::string& name, const
   return r.out;
 }
 
+// fake_net.py serving the certificates make_certs() wrote in `d`, its parent proxy
+// listening on `bind`; returns once it wrote its ports.
+std::unique_ptr<Daemon> start_fake_net(const fs::path& d, const std::string& bind) {
+  ::setenv("FAKE_NET_BIND", bind.c_str(), 1);
+  auto net = std::make_unique<Daemon>(
+      std::vector<std::string>{"python3", fake_net_script(), "serve", (d / "server.pem").string(),
+                               (d / "server.key").string(), (d / "ports.json").string(), (d / "upstream.log").string(),
+                               (d / "parent.log").string()},
+      d / "fake_net.out");
+  ::unsetenv("FAKE_NET_BIND");
+  REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
+  return net;
+}
+
+std::int64_t parent_port(const fs::path& d) {
+  return boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
+}
+
+// Codex's requests reached the fake upstream through the parent proxy, carrying the
+// real token and never the dummy.
+void check_upstream_saw_real_token(const fs::path& d, const HostLogin& login, const std::string& dummy) {
+  const auto requests = upstream_requests(d / "upstream.log");
+  REQUIRE_FALSE(requests.empty());
+  int with_real = 0, with_dummy = 0;
+  for (const auto& rec : requests) {
+    const std::string auth = header(rec, "authorization");
+    with_real += auth == "Bearer " + login.access_token ? 1 : 0;
+    with_dummy += auth.find(dummy) != std::string::npos ? 1 : 0;
+  }
+  CHECK(with_real > 0);
+  CHECK(with_dummy == 0);
+  CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT chatgpt.com:443"));
+}
+
 // The scanner saw no real token, and it did look: many passes, with bottle-cli and
-// the docker CLI it runs caught alive at least once.
-void check_no_token_in_any_argv(proc_scan::Scanner& scanner) {
+// the engine CLI it runs caught alive at least once.
+void check_no_token_in_any_argv(proc_scan::Scanner& scanner, const std::string& engine = "docker") {
   scanner.stop();
   const auto names = scanner.descendant_names();
   INFO("passes over /proc: " << scanner.sweeps() << ", command lines read: " << scanner.cmdlines_read()
@@ -118,7 +153,7 @@ void check_no_token_in_any_argv(proc_scan::Scanner& scanner) {
   CHECK(scanner.hits().empty());
   CHECK(scanner.sweeps() >= 100);
   CHECK(names.count("bottle-cli") == 1);
-  CHECK(names.count("docker") == 1);
+  CHECK(names.count(engine) == 1);
   CHECK(scanner.environs_read() > 0);
 }
 
@@ -163,14 +198,8 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
 
   const std::string gateway = docker_bridge_gateway();
   REQUIRE_FALSE(gateway.empty());
-  ::setenv("FAKE_NET_BIND", gateway.c_str(), 1);
-  Daemon net({"python3", fake_net_script(), "serve", (d / "server.pem").string(), (d / "server.key").string(),
-              (d / "ports.json").string(), (d / "upstream.log").string(), (d / "parent.log").string()},
-             d / "fake_net.out");
-  ::unsetenv("FAKE_NET_BIND");
-  REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
-  const auto parent_port = boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
-  const std::string parent = gateway + ":" + std::to_string(parent_port);
+  const auto net = start_fake_net(d, gateway);
+  const std::string parent = gateway + ":" + std::to_string(parent_port(d));
 
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
@@ -194,17 +223,7 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
 
   SECTION("codex's own requests arrive upstream with the real token") {
     r = home.cli({"exec", name, "--", "timeout", "60", "codex", "exec", "--skip-git-repo-check", "say hi"});
-    const auto requests = upstream_requests(d / "upstream.log");
-    REQUIRE_FALSE(requests.empty());
-    int with_real = 0, with_dummy = 0;
-    for (const auto& rec : requests) {
-      const std::string auth = header(rec, "authorization");
-      with_real += auth == "Bearer " + login.access_token ? 1 : 0;
-      with_dummy += auth.find(dummy) != std::string::npos ? 1 : 0;
-    }
-    CHECK(with_real > 0);
-    CHECK(with_dummy == 0);
-    CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT chatgpt.com:443"));
+    check_upstream_saw_real_token(d, login, dummy);
     // The audit log has codex's requests, the credential injected, and no token.
     const std::string audit = audit_log_with(home, name, R"("action":"injected")", login, dummy);
     CHECK(contains(audit, R"("host":"chatgpt.com")"));
@@ -256,6 +275,72 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   check_no_token_in_any_argv(scanner);
 }
 
+TEST_CASE("forwarding: real codex in a Podman bottle reaches upstream only through egress, with the real token",
+          "[forwarding][podman][integration]") {
+  IntegrationHome home;
+  use_podman(home, {codex_image, "bottle-egress:latest"});
+  const fs::path& d = home.path();
+  make_certs(d);
+  const HostLogin login = write_host_codex_login(d / "codex-home");
+  proc_scan::Scanner scanner(real_tokens(login));
+
+  // The parent proxy listens on every host address: Podman's bridge (and so its
+  // gateway address) may exist only once the bottle's egress joins it.
+  const auto net = start_fake_net(d, "0.0.0.0");
+  const std::string parent = podman_gateway(home) + ":" + std::to_string(parent_port(d));
+
+  home.env()["CODEX_HOME"] = (d / "codex-home").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  const std::string name = unique_bottle_name("it-pfwd");
+  BottleCleanup cleanup{home, name};
+  auto r = home.cli({"create", "--backend", "podman", "--name", name, "--agent", "codex", "--image", codex_image,
+                     "--forward-host-credentials"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"on\""));
+
+  r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
+  REQUIRE(r.ok());
+  const std::string dummy(boost::json::parse(r.out).at("tokens").at("access_token").as_string());
+  CHECK(dummy != login.access_token);
+  CHECK(r.out.find(login.access_token) == std::string::npos);
+  CHECK(r.out.find(login.refresh_token) == std::string::npos);
+
+  // The bottle's only interface besides loopback is on its own network, with no
+  // route out: a direct connection to the parent proxy fails.
+  r = home.cli({"exec", name, "--", "sh", "-c", "ip route; ls /sys/class/net | sort | tr '\\n' ' '"});
+  CHECK_THAT(r.out, !Catch::Contains("default"));
+  CHECK_THAT(r.out, Catch::EndsWith("eth0 lo "));
+  r = home.cli({"exec", name, "--", "sh", "-c",
+                "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" + parent +
+                    "/ && echo REACHED; true"});
+  CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+
+  r = home.cli({"exec", name, "--", "timeout", "60", "codex", "exec", "--skip-git-repo-check", "say hi"});
+  check_upstream_saw_real_token(d, login, dummy);
+  const std::string audit = audit_log_with(home, name, R"("action":"injected")", login, dummy);
+  CHECK(contains(audit, R"("reason":"credential swapped","route":"codex-chatgpt")"));
+
+  // No real token in the bottle's files or environment (read as the pod's user:
+  // Podman bottles have no root).
+  const std::string search =
+      "read -r t; printf '%s\\n' \"$t\" | grep -rlF -f - /bin /etc /home /tmp /usr /var /run 2>/dev/null; "
+      "case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
+  for (const std::string& token : {login.access_token, login.refresh_token}) {
+    r = home.cli({"exec", name, "--", "sh", "-c", search}, token + "\n");
+    CHECK(r.out == "0\n");
+  }
+
+  r = home.cli({"rm", "--force", name});
+  INFO(r.err);
+  CHECK(r.ok());
+  const auto left =
+      home.run({"sh", "-c", "podman ps -a --format '{{.Names}}'; podman network ls --format '{{.Name}}'"});
+  CHECK(left.out.find("bottle-" + name + "-") == std::string::npos);
+  check_no_token_in_any_argv(scanner, "podman");
+}
+
 namespace {
 
 // make_certs() plus auth.openai.com on the fake upstream's certificate.
@@ -305,18 +390,12 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
 
   const std::string gateway = docker_bridge_gateway();
   REQUIRE_FALSE(gateway.empty());
-  ::setenv("FAKE_NET_BIND", gateway.c_str(), 1);
   ::setenv("FAKE_NET_TOKENS", (d / "tokens.json").c_str(), 1);
-  Daemon net({"python3", fake_net_script(), "serve", (d / "server.pem").string(), (d / "server.key").string(),
-              (d / "ports.json").string(), (d / "upstream.log").string(), (d / "parent.log").string()},
-             d / "fake_net.out");
-  ::unsetenv("FAKE_NET_BIND");
+  const auto net = start_fake_net(d, gateway);
   ::unsetenv("FAKE_NET_TOKENS");
-  REQUIRE(wait_until([&] { return fs::exists(d / "ports.json"); }, 20s));
-  const auto parent_port = boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
 
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
-  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port);
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port(d));
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-brk");
   BottleCleanup cleanup{home, name};

@@ -4,34 +4,15 @@
 // so no hand-made state is assumed.
 #include <catch2/catch.hpp>
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "cli_harness.hpp"
+#include "podman_harness.hpp"
 
 namespace {
-
-// Podman as root sets RLIMIT_NOFILE to 1048576 in every container; where root may
-// not raise its own limits (inside an unprivileged container, as in CI), runc then
-// fails with "error setting rlimits". containers.conf's default_ulimits replaces
-// Podman's defaults; the values here are ones this process may set.
-void use_podman(IntegrationHome& home) {
-  struct rlimit files {};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
-  const auto conf = home.path() / "containers.conf";
-  std::ofstream(conf) << "[containers]\ndefault_ulimits = [\"nofile=" << files.rlim_max << ":" << files.rlim_max
-                      << "\", \"nproc=4096:4096\"]\n";
-  home.env()["CONTAINERS_CONF"] = conf.string();
-  const auto loaded =
-      home.run({"bash", "-c", "set -o pipefail; docker save bottle-test:latest | podman load -q >/dev/null"});
-  INFO(loaded.err);
-  REQUIRE(loaded.ok());
-}
 
 std::vector<std::string> create_args(const std::string& name, const std::string& image = "bottle-test:latest") {
   return {"create", "--backend", "podman", "--name", name, "--no-egress", "--image", image};
@@ -46,10 +27,14 @@ std::vector<std::string> podman_objects(IntegrationHome& home, const std::string
   REQUIRE(containers.ok());
   const auto volumes = home.run({"podman", "volume", "ls", "--format", "{{.Name}}"});
   REQUIRE(volumes.ok());
+  const auto networks = home.run({"podman", "network", "ls", "--format", "{{.Name}}"});
+  REQUIRE(networks.ok());
   // Bottle names are unique to this process, so a prefix match finds only ours.
   const std::string base = pod.substr(0, pod.size() - std::string("-agent").size());
-  for (const auto& [kind, out] :
-       {std::pair<std::string, std::string>{"pod", pods.out}, {"container", containers.out}, {"volume", volumes.out}}) {
+  for (const auto& [kind, out] : {std::pair<std::string, std::string>{"pod", pods.out},
+                                  {"container", containers.out},
+                                  {"volume", volumes.out},
+                                  {"network", networks.out}}) {
     std::istringstream lines(out);
     std::string line;
     while (std::getline(lines, line))
@@ -152,7 +137,7 @@ TEST_CASE("podman: two bottles do not share a home", "[podman][integration]") {
   CHECK(podman_objects(home, "bottle-" + b + "-agent").empty());
 }
 
-TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, egress is refused first",
+TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, with or without egress",
           "[podman][integration]") {
   IntegrationHome home;
   use_podman(home);
@@ -171,20 +156,17 @@ TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, e
   CHECK(r.code == 125);
   CHECK_THAT(r.err, Catch::Contains("could not run " + (home.path() / "no-such-podman").string()));
 
-  // A bottle that needs egress is refused before podman runs: with no podman at
-  // all, reaching it would have exited 125.
-  const auto route = home.path() / "token";
-  std::ofstream(route) << "not-a-real-token\n";
-  const auto spec = home.path() / "spec.json";
-  std::ofstream(spec) << R"({"name":")" << name
-                      << R"(","backend":"podman","image":"bottle-test:latest","egress":{"routes":[{"name":"gh",)"
-                      << R"("hosts":["api.github.com"],"dummy":"bottle-dummy-gh","value_file":")" << route.string()
-                      << R"("}]}})";
-  r = home.cli({"create", "--spec", spec.string()});
-  CHECK(r.code == 6);
-  CHECK_THAT(r.err, Catch::Contains("podman backend does not run egress"));
   home.env().erase("BOTTLE_PODMAN");
+
+  // With egress, the network and egress container are made first; an egress image
+  // Podman cannot find fails the create, and the network goes too.
+  home.env()["BOTTLE_EGRESS_IMAGE"] = "localhost/bottle-no-such-egress:latest";
+  r = home.cli({"create", "--backend", "podman", "--name", name, "--image", "bottle-test:latest"});
+  CHECK(r.code == 6);
+  CHECK_THAT(r.err, Catch::Contains("create egress for " + name));
+  home.env().erase("BOTTLE_EGRESS_IMAGE");
   CHECK(podman_objects(home, pod).empty());
+  CHECK_FALSE(ls_row(home, name).has_value());
 
   // Host workspaces are refused before anything runs.
   r = home.cli({"create", "--backend", "podman", "--name", name, "--no-egress", "--image", "bottle-test:latest", "-w",
@@ -192,4 +174,61 @@ TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, e
   CHECK(r.code == 3);
   CHECK_THAT(r.err, Catch::Contains("podman backend does not mount host directories"));
   CHECK(podman_objects(home, pod).empty());
+}
+
+TEST_CASE("podman: bottles with egress each get their own network, pass their checks, and reach only their egress",
+          "[podman][integration]") {
+  IntegrationHome home;
+  use_podman(home, {"bottle-test:latest", "bottle-egress:latest"});
+  const std::string a = unique_bottle_name("it-podman-ea"), b = unique_bottle_name("it-podman-eb");
+  for (const auto& name : {a, b}) {
+    const auto r = home.cli({"create", "--backend", "podman", "--name", name, "--image", "bottle-test:latest"});
+    INFO(r.err);
+    REQUIRE(r.ok());
+  }
+  const auto proxy_of = [&](const std::string& name) {
+    const auto r = home.cli({"exec", name, "--", "sh", "-c", "echo $HTTPS_PROXY"});
+    REQUIRE(r.ok());
+    return r.out.substr(0, r.out.size() - 1);
+  };
+  const std::string proxy_a = proxy_of(a), proxy_b = proxy_of(b);
+  CHECK_THAT(proxy_a, Catch::StartsWith("http://") && Catch::EndsWith(".2:8080"));
+  CHECK(proxy_a != proxy_b);
+
+  // Each bottle's own egress answers (a proxy's 400 to a bare GET is an answer);
+  // the other bottle's does not, nor anything on the host.
+  const auto reaches = [&](const std::string& name, const std::string& url) {
+    const auto r = home.cli({"exec", name, "--", "sh", "-c",
+                             "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- " +
+                                 url + " 2>&1; echo status=$?"});
+    return r.out.find("status=0") != std::string::npos || r.out.find("HTTP/1.1 4") != std::string::npos ||
+           r.out.find("server returned error") != std::string::npos;
+  };
+  CHECK(reaches(a, proxy_a + "/"));
+  CHECK_FALSE(reaches(a, proxy_b + "/"));
+  CHECK_FALSE(reaches(b, proxy_a + "/"));
+  CHECK_FALSE(reaches(a, "http://" + podman_gateway(home) + ":8080/"));
+
+  auto r = home.cli({"check", a});
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("egress runs"));
+
+  // Stopping takes egress down with the pod; starting brings both back, on the
+  // address the bottle recorded.
+  REQUIRE(home.cli({"stop", a}).ok());
+  CHECK(ls_row(home, a).value_or(boost::json::object{}).at("egress") == "down");
+  r = home.cli({"start", a});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(ls_row(home, a).value_or(boost::json::object{}).at("egress") == "on");
+  CHECK(proxy_of(a) == proxy_a);
+  CHECK(reaches(a, proxy_a + "/"));
+
+  for (const auto& name : {a, b}) {
+    r = home.cli({"rm", "--force", name});
+    INFO(r.err);
+    CHECK(r.ok());
+    CHECK(podman_objects(home, "bottle-" + name + "-agent").empty());
+  }
 }

@@ -81,6 +81,15 @@ void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guar
     run_checked(argvs[step], "create " + spec.name, EngineCall::change, commands_->create_stdin(spec, step));
 }
 
+void Backend::prepare_network(BottleSpec& spec) {
+  const EgressCommands* e = egress();
+  const auto steps = e ? e->network_steps(spec) : std::nullopt;
+  if (!steps) return;
+  run_checked(steps->create, "create the network of " + spec.name);
+  spec.egress.subnet = e->network_subnet_from(
+      run_checked(steps->subnet_query, "read the network of " + spec.name, EngineCall::query).out);
+}
+
 void Backend::start(const BottleSpec& spec) {
   run_checked(commands_->start_argv(spec), "start " + spec.name, EngineCall::change, commands_->start_stdin(spec));
   if (const auto wait = commands_->start_wait_argv(spec)) run_checked(*wait, "start " + spec.name);

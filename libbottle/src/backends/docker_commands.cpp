@@ -26,11 +26,6 @@ constexpr std::string_view idle_script = "trap 'exit 0' TERM INT; while :; do sl
 std::string network_name(const std::string& container) { return container + "-net"; }
 std::string egress_name(const std::string& container) { return container + "-egress"; }
 
-// Paths inside the egress container.
-constexpr std::string_view egress_conf_dir = "/run/bottle/egress/conf";
-constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
-constexpr std::string_view egress_upstream_ca = "/run/bottle/egress/upstream-ca.pem";
-
 void append_env(Argv& argv, const std::map<std::string, std::string>& env) {
   for (const auto& [key, value] : env) {
     argv.emplace_back("-e");
@@ -162,51 +157,15 @@ GuestEgress DockerCommands::guest_egress(const BottleSpec& spec) const {
 std::vector<Argv> DockerCommands::egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                                       const EgressUpstream& upstream) const {
   const std::string container = object_name(spec.name);
-  EgressLaunch launch{.program = std::string(docker_egress_program),
-                      .listen_host = "0.0.0.0",
-                      .listen_port = static_cast<std::uint16_t>(docker_egress_port),
-                      .ca_file = std::string(egress_conf_dir) + "/mitmproxy-ca.pem",
-                      .confdir = std::string(egress_conf_dir),
-                      .routes_path = std::string(egress_routes_dir) + "/routes.json"};
-  if (!upstream.proxy.empty()) launch.upstream_proxy = upstream.proxy;
-  if (!upstream.trusted_ca_file.empty()) launch.upstream_trusted_ca = std::string(egress_upstream_ca);
-
-  Argv create{options_.docker,
-              "create",
-              "--name",
-              egress_name(container),
-              "--hostname",
-              "egress",
-              "--label",
-              fmt::format("{}=1", docker_managed_label),
-              "--label",
-              fmt::format("{}={}", docker_name_label, spec.name),
-              "--label",
-              fmt::format("{}=egress", docker_role_label),
-              "--network",
-              network_name(container),
-              "--network-alias",
-              std::string(docker_egress_alias),
-              "--cap-drop",
-              "ALL",
-              "--security-opt",
-              "no-new-privileges",
-              "--pids-limit",
-              "512",
-              "-v",
-              files.conf_dir.string() + ":" + std::string(egress_conf_dir),
-              "-v",
-              files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro"};
-  if (!upstream.trusted_ca_file.empty())
-    create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
-  // The real credentials' directories, read-write: egress reads the current token on
-  // every change, and its token broker locks the credential file and writes back
-  // rotated tokens (temp file + rename in that directory) when it refreshes the
-  // host login.
-  for (const auto& [host_dir, inside] : files.host_mounts) create.insert(create.end(), {"-v", host_dir + ":" + inside});
-  const Argv egress = bottle_egress_argv(launch);
-  create.insert(create.end(), {"--entrypoint", egress.front(), options_.egress_image});
-  create.insert(create.end(), egress.begin() + 1, egress.end());
+  const Argv create = egress_container_create_argv(
+      {.engine = options_.docker,
+       .name = egress_name(container),
+       .bottle = spec.name,
+       .network = {"--network", network_name(container), "--network-alias", std::string(docker_egress_alias)},
+       .image = options_.egress_image,
+       .program = std::string(docker_egress_program),
+       .port = static_cast<std::uint16_t>(docker_egress_port)},
+      files, upstream);
   // The way out: Docker's default bridge (pipelock, or the internet).
   Argv connect{options_.docker, "network", "connect", "bridge", egress_name(container)};
   return {create, connect};

@@ -83,7 +83,17 @@ RouteMounts routes_as_seen(const std::vector<EgressRoute>& routes, EgressPlaceme
 EgressFiles egress_files_of(const StateDirs& dirs, const BottleSpec& spec, const std::vector<EgressRoute>& routes,
                             EgressPlacement placement) {
   const fs::path base = dirs.bottle_state_dir(spec.name) / "egress";
-  return {base, base / "conf", base / "routes", routes_as_seen(routes, placement).mounts};
+  return {base, base / "conf", base / "routes", routes_as_seen(routes, placement).mounts, base / "agent-ca"};
+}
+
+void write_agent_ca_dir(const EgressFiles& files, std::string_view bundle) {
+  make_private_dirs(files.run_dir);
+  std::error_code ec;
+  fs::create_directory(files.agent_ca_dir, ec);
+  // Public content, read through a mount by the bottle's own (non-root) user.
+  if (!ec) fs::permissions(files.agent_ca_dir, fs::perms(0755), ec);
+  if (ec) throw Error(ErrorKind::io, fmt::format("cannot make {}: {}", files.agent_ca_dir.string(), ec.message()));
+  write_file_atomic(files.agent_ca_dir / agent_ca_file_name, bundle, 0644);
 }
 
 EgressFiles write_egress_files(const StateDirs& dirs, const BottleSpec& spec, const EgressCa& ca,

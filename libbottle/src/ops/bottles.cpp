@@ -117,8 +117,9 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     return kubernetes;
   }
   if (kind == BackendKind::podman) {
-    auto podman = std::make_unique<Backend>(
-        runner, std::make_unique<PodmanCommands>(PodmanOptions{.podman = host.env_or(Var::bottle_podman, "podman")}));
+    PodmanOptions options{.podman = host.env_or(Var::bottle_podman, "podman"), .objects = {}};
+    options.objects.egress_image = host.env_or(Var::bottle_egress_image, "bottle-egress:latest");
+    auto podman = std::make_unique<Backend>(runner, std::make_unique<PodmanCommands>(options));
     podman->set_engine_timeouts(timeouts);
     return podman;
   }

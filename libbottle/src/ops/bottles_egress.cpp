@@ -54,7 +54,7 @@ bool wait_until_ready(Clock& clock, Ready&& ready) {
 }  // namespace
 
 bool Bottles::egress_runs(const Backend& b, const BottleSpec& spec) {
-  return spec.egress.enabled && b.guest_egress(spec).enabled;
+  return spec.egress.enabled && b.egress() != nullptr;
 }
 
 std::vector<std::string> Bottles::bottle_dummies(const BottleSpec& spec) const {
@@ -79,7 +79,7 @@ EgressUpstream Bottles::egress_upstream(const BottleSpec& spec) const {
   return upstream;
 }
 
-void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::vector<GuardMount>& guard) {
+void Bottles::create_with_egress(Backend& b, BottleSpec& spec, const std::vector<GuardMount>& guard) {
   // Host-side preparation first, cheapest checks first: a bad environment or host
   // login stops here, before any file or engine object exists.
   EgressUpstream upstream = EgressUpstream::from_environment(host_);
@@ -98,12 +98,19 @@ void Bottles::create_with_egress(Backend& b, const BottleSpec& spec, const std::
       upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
     }
   }
+  const EgressCommands& egress = b.require_egress();
+  b.prepare_network(spec);
+  if (egress.agent_ca_from_host())
+    write_agent_ca_dir(files, build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem));
   b.create(spec, guard);
-  for (const auto& argv : b.require_egress().egress_create_argvs(spec, files, upstream)) {
-    const ProcessResult r = runner_.run(b.engine_command(argv));
+  const std::vector<Argv> argvs = egress.egress_create_argvs(spec, files, upstream);
+  for (std::size_t step = 0; step < argvs.size(); ++step) {
+    Command command = b.engine_command(argvs[step]);
+    command.stdin_data = egress.egress_create_stdin(spec, files, step);
+    const ProcessResult r = runner_.run(command);
     if (!r.ok())
-      throw Error(ErrorKind::isolation,
-                  fmt::format("create egress for {}: {} failed: {}", spec.name, argv.front(), trimmed_detail(r)));
+      throw Error(ErrorKind::isolation, fmt::format("create egress for {}: {} failed: {}", spec.name,
+                                                    argvs[step].front(), trimmed_detail(r)));
   }
 }
 
@@ -239,8 +246,9 @@ void Bottles::stop_host_processes(Backend& b, const BottleSpec& spec) noexcept {
 void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
   if (!egress_runs(b, spec)) return;
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
-  b.install_file(spec, std::string(default_guest_ca_bundle_path),
-                 build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem), "root:root", 0644);
+  const std::string bundle = build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem);
+  if (b.require_egress().agent_ca_from_host()) write_agent_ca_dir(egress_files(b, spec), bundle);
+  else b.install_file(spec, std::string(default_guest_ca_bundle_path), bundle, "root:root", 0644);
 }
 
 }  // namespace bottle

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "bottle/core/error.hpp"
+#include "bottle/core/ipv4_subnet.hpp"
 #include "bottle/spec/egress_route_json.hpp"
 #include "bottle/workspace/clone_repo.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
@@ -103,8 +104,9 @@ BottleSpec parse_spec_object(const JsonField& root) {
     v.each_member([&](const std::string& key, const JsonField& value) { s.env[key] = value.string(); });
   });
   root.with("egress", [&](const JsonField& v) {
-    v.only_keys({"enabled", "routes", "port"});
+    v.only_keys({"enabled", "routes", "port", "subnet"});
     v.with("enabled", [&](const JsonField& e) { s.egress.enabled = e.boolean(); });
+    v.with("subnet", [&](const JsonField& n) { s.egress.subnet = n.string(); });
     v.with("port", [&](const JsonField& p) { s.egress.port = static_cast<int>(p.integer(0, 65535)); });
     v.with("routes", [&](const JsonField& r) {
       r.each([&](const JsonField& route) {
@@ -331,6 +333,12 @@ void validate_spec(const BottleSpec& s) {
     field_error("$.workspaces", "the podman backend does not mount host directories yet");
   if (s.backend == BackendKind::podman && !s.prompt_file.empty())
     field_error("$.prompt_file", "the podman backend cannot install a prompt file yet");
+  if (!s.egress.subnet.empty()) {
+    if (s.backend != BackendKind::podman) field_error("$.egress.subnet", "is only for the podman backend");
+    const auto subnet = parse_ipv4_subnet(s.egress.subnet);
+    if (!subnet) field_error("$.egress.subnet", "must be an IPv4 network like 10.89.3.0/24 (host bits zero)");
+    if (subnet->prefix < 16 || subnet->prefix > 28) field_error("$.egress.subnet", "must have a prefix of 16 to 28");
+  }
 }
 
 void validate_kube_context(std::string_view context, std::string_view field) {
@@ -377,6 +385,7 @@ std::string spec_to_json(const BottleSpec& s) {
   for (const auto& r : s.egress.routes) routes.push_back(egress_route_to_json(r));
   json::object egress{{"enabled", s.egress.enabled}, {"routes", std::move(routes)}};
   if (s.egress.port != 0) egress["port"] = s.egress.port;
+  if (!s.egress.subnet.empty()) egress["subnet"] = s.egress.subnet;
   o["egress"] = std::move(egress);
   o["allowlist"] = json::array(s.allowlist.begin(), s.allowlist.end());
   o["forward_host_credentials"] = s.forward_host_credentials;

@@ -87,6 +87,10 @@ class Backend {
   /// in an argv.
   void install_file(const BottleSpec& spec, const std::string& guest_path, const std::string& content,
                     const std::string& owner, unsigned mode);
+  /// Where the engine's bottle network must exist before the bottle
+  /// (EgressCommands::network_steps()), make it and record the subnet the engine
+  /// gave it in spec.egress.subnet; otherwise nothing. Throws Error(backend).
+  void prepare_network(BottleSpec& spec);
   /// Run the agent on the caller's terminal; returns its status as a shell reports it.
   int run_agent(const BottleSpec& spec, const Argv& agent_args, bool tty);
 

@@ -6,6 +6,7 @@
 // An engine that cannot run egress has no EgressCommands at all
 // (EngineCommands::egress() is nullptr), so there is nothing to call by mistake.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,34 @@ class EgressCommands {
   /// container egress is reported by parse_list() instead, and this returns nullopt.
   virtual std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const = 0;
 
+  /// What egress_create_argvs()[step] reads on its stdin (a pod to play); nullopt:
+  /// nothing.
+  virtual std::optional<std::string> egress_create_stdin(const BottleSpec& /*spec*/, const EgressFiles& /*files*/,
+                                                         std::size_t /*step*/) const {
+    return std::nullopt;
+  }
+
+  /// An engine whose bottle network must exist, with a known address, before the
+  /// bottle is made (Podman: no name service on it, so the agent's proxy address is
+  /// an IP): the command that makes the network, and the query whose output
+  /// network_subnet_from() reads. Bottle records that subnet in the spec
+  /// (EgressSpec::subnet) before it creates anything else. nullopt: create_argvs()
+  /// makes the network, if any.
+  struct NetworkSteps {
+    Argv create;
+    Argv subnet_query;
+  };
+  virtual std::optional<NetworkSteps> network_steps(const BottleSpec& /*spec*/) const { return std::nullopt; }
+  /// The network's IPv4 subnet ("10.89.3.0/24") from the subnet query's output.
+  /// Throws Error(backend) on output of another shape.
+  virtual std::string network_subnet_from(std::string_view query_output) const;
+
+  /// True when the agent reads its CA bundle from the host directory
+  /// EgressFiles::agent_ca_dir, mounted read-only (the pod's root file system is
+  /// read-only and it has no root to install one); bottle rewrites the file there
+  /// at every start. False: the bundle is installed in the guest at every start.
+  virtual bool agent_ca_from_host() const { return false; }
+
   /// A parent proxy on the host (pipelock) must listen where this engine's egress
   /// reaches the host. When that takes asking the engine, the query to run; nullopt:
   /// nothing to ask, and parent_host_from("") answers.
@@ -51,5 +80,23 @@ class EgressCommands {
   /// output of another shape, Error(isolation) when no address can be found.
   virtual std::string parent_host_from(std::string_view query_output) const;
 };
+
+/// An egress container next to a bottle (Docker and Podman take the same flags).
+struct EgressContainer {
+  std::string engine;      ///< the engine's CLI
+  std::string name;        ///< the container's name
+  std::string bottle;      ///< the bottle's name (its io.bottle.name label)
+  Argv network;            ///< the flags that put it on the bottle's network
+  std::string image;       ///< the egress image
+  std::string program;     ///< bottle-egress inside the image
+  std::uint16_t port = 0;  ///< where it listens (all interfaces)
+};
+/// `ENGINE create` of that container: labelled io.bottle.managed=1,
+/// io.bottle.name=BOTTLE, io.bottle.role=egress; no capabilities, no_new_privs, at
+/// most 512 processes; the egress files, the upstream CA and the real credentials'
+/// directories mounted (EgressFiles::host_mounts); bottle-egress as entrypoint with
+/// its arguments (bottle_egress_argv).
+Argv egress_container_create_argv(const EgressContainer& container, const EgressFiles& files,
+                                  const EgressUpstream& upstream);
 
 }  // namespace bottle

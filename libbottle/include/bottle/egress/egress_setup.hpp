@@ -7,6 +7,8 @@
 //                                                       and broker state next to it)
 //   routes/routes.json                                  routes, with value files as the
 //                                                       egress process sees them
+//   agent-ca/ca-bundle.pem                              the agent's CA bundle, where the
+//                                                       engine mounts it (Podman)
 // Real credentials stay in the host's own files. An egress container gets their
 // directories mounted (see EgressFiles::host_mounts); an egress on the host reads
 // them in place. Either way it re-reads them on every change.
@@ -55,7 +57,18 @@ struct EgressFiles {
   std::filesystem::path conf_dir;
   std::filesystem::path routes_dir;
   std::vector<std::pair<std::string, std::string>> host_mounts;  ///< container placement only
+  /// agent-ca/: the agent's CA bundle (ca-bundle.pem, public) on engines that mount
+  /// it into the bottle (EgressCommands::agent_ca_from_host()); see
+  /// write_agent_ca_dir().
+  std::filesystem::path agent_ca_dir;
 };
+
+/// The agent CA bundle's file name in EgressFiles::agent_ca_dir.
+inline constexpr std::string_view agent_ca_file_name = "ca-bundle.pem";
+/// Write `bundle` (system roots + egress CA cert: public) atomically as
+/// agent_ca_dir/ca-bundle.pem, 0644 in a 0755 directory, so that the bottle's
+/// non-root user can read it through the mount. Throws Error(io).
+void write_agent_ca_dir(const EgressFiles& files, std::string_view bundle);
 
 /// Write (atomically, 0600 files in 0700 directories) the files above for `spec`
 /// with `routes` (the spec's own plus forwarding's); the token brokers accept only

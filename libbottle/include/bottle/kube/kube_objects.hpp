@@ -1,5 +1,6 @@
 #pragma once
-// BottleSpec -> Kubernetes objects (preview: no backend applies them yet). Pure: no
+// BottleSpec -> Kubernetes objects (the kubernetes backend applies them; the podman
+// backend plays their agent Pod, podman_commands.hpp). Pure: no
 // files, no processes, no clock, no env. The caller reads the credential files and the
 // egress CA and passes their contents in KubeEgressInputs.
 //
@@ -54,9 +55,11 @@
 // `podman kube play` as uid 1000 with no capabilities, no_new_privs, seccomp and a
 // read-only root; ConfigMap volumes from the same stream work; but a Pod with a
 // `secret` volume makes 4.3.1 panic (nil pointer in kube.VolumeFromSecret), and
-// container `ports` are refused with --network none, so a Podman backend must give
-// egress its Secret another way. Podman ignores Service and NetworkPolicy, and the
-// service-link variable in HTTPS_PROXY stays unexpanded there.
+// container `ports` are refused with --network none, so the podman backend runs
+// egress as a container of its own with host directories, as on Docker, and plays
+// only the agent Pod. Podman ignores Service and NetworkPolicy, and the
+// service-link variable in HTTPS_PROXY stays unexpanded there: the podman backend
+// sets the proxy variables to egress's address instead.
 //
 // Names: kube_names.hpp. Not generated yet: the workspace guard's read-only
 // overlays, the prompt file, credential provisioning inside the agent pod, and the

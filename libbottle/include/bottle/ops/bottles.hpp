@@ -149,8 +149,9 @@ class Bottles {
   std::optional<CanaryResult> bring_up(Backend& backend, const BottleSpec& spec, const StartOptions& options);
   // ---- egress (bottles_egress.cpp) ----
   /// Host-side preparation (CA, forwarded credentials, egress files, pipelock
-  /// config), then the bottle and its egress in the engine.
-  void create_with_egress(Backend& backend, const BottleSpec& spec, const std::vector<GuardMount>& guard);
+  /// config), then the bottle and its egress in the engine. Records the subnet of a
+  /// network the engine chose in spec.egress.subnet (Backend::prepare_network).
+  void create_with_egress(Backend& backend, BottleSpec& spec, const std::vector<GuardMount>& guard);
   /// Start the bottle's pipelock (if bottle runs one) and egress, and wait until
   /// they serve; Error(isolation) otherwise, so the bottle never starts without them.
   void start_egress(Backend& backend, const BottleSpec& spec);

@@ -74,6 +74,11 @@ struct EgressSpec {
   /// runs on the host (smolmachines). 0: bottle picks a free one at create and saves
   /// it, so the bottle keeps its proxy address across restarts.
   int port = 0;
+  /// The bottle's own internal network on engines where bottle must know its
+  /// address (Podman, whose CNI networks have no name service): an IPv4 CIDR with a
+  /// prefix of 16 to 28. Egress is its .2, the agent its .3. Empty: the engine picks
+  /// a free one at create and bottle saves it.
+  std::string subnet;
   bool operator==(const EgressSpec&) const = default;
 };
 
