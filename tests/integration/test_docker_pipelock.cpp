@@ -1,5 +1,5 @@
-// Docker with pipelock installed: egress container -> a pipelock that bottle runs on
-// the host, listening on the default bridge's gateway -> the fake upstream. pipelock
+// Docker and Podman with pipelock installed: egress container -> a pipelock that
+// bottle runs on the host, listening on the engine's gateway -> the fake upstream. pipelock
 // is tests/fake_pipelock (on PATH as `pipelock`), which enforces the config bottle
 // wrote; the upstream poses as the API hosts. Requests enter egress on its bridge
 // address, from the host: the bottle -> egress hop (the bottle's only way out) is
@@ -9,10 +9,12 @@
 
 #include <boost/json.hpp>
 #include <csignal>
+#include <functional>
 
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
 #include "net_harness.hpp"
+#include "podman_harness.hpp"
 
 namespace fs = std::filesystem;
 using namespace net_harness;
@@ -28,25 +30,29 @@ struct RemoveOnExit {
   ~RemoveOnExit() { home.cli({"rm", "--force", name}); }
 };
 
-}  // namespace
+// The engine's side of one run: Docker's default bridge, or Podman's default network.
+struct Engine {
+  std::string backend;  // "docker" or "podman"
+  std::string gateway;  // where the host is, seen from egress
+  // egress's address on that network, reachable from the host
+  std::function<std::string(const std::string& container)> egress_ip;
+};
 
-TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge gateway as egress's parent",
-          "[docker][egress][pipelock][integration]") {
-  FakeNet net;
+// A bottle with one route, pipelock on PATH: pipelock runs on the engine's gateway as
+// egress's parent, swaps reach upstream only through it, and it stops with the bottle.
+void pipelock_parent_roundtrip(IntegrationHome& home, FakeNet& net, const Engine& engine) {
   const fs::path token_file = net.path("token");
   write_file(token_file, real_token + "\n");
-
-  IntegrationHome home;
   home.install_on_path("pipelock", test_paths::fake_pipelock);
   home.env()["FAKE_PIPELOCK_UPSTREAM"] = "127.0.0.1:" + std::to_string(net.upstream_port);
   home.env()["FAKE_PIPELOCK_LOG"] = net.path("pipelock.log").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = net.path("ca.pem").string();
 
-  const std::string name = unique_bottle_name("it-dockerpl");
+  const std::string name = unique_bottle_name("it-" + engine.backend + "pl");
   write_file(home.path() / "spec.json",
              boost::json::serialize(boost::json::value{
                  {"name", name},
-                 {"backend", "docker"},
+                 {"backend", engine.backend},
                  {"image", "bottle-test:latest"},
                  {"egress",
                   {{"routes", boost::json::array{boost::json::object{{"name", "dockerapi"},
@@ -59,8 +65,8 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   INFO(r.err);
   REQUIRE(r.ok());
 
-  // pipelock listens on the bridge's gateway (where the egress container reaches the host).
-  const std::string gateway = docker_bridge_gateway();
+  // pipelock listens on the gateway (where the egress container reaches the host).
+  const std::string& gateway = engine.gateway;
   REQUIRE_FALSE(gateway.empty());
   const fs::path pid_file = home.find_file("pipelock.pid");
   REQUIRE_FALSE(pid_file.empty());
@@ -68,16 +74,15 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   const pid_t pipelock_pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
 
   // Into egress, as the bottle's requests arrive there.
-  const std::string egress_ip = run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}",
-                                     "bottle-" + name + "-egress"})
-                                    .out;
+  const std::string egress_ip = engine.egress_ip("bottle-" + name + "-egress");
+  REQUIRE_FALSE(egress_ip.empty());
   const fs::path egress_ca = home.find_file("mitmproxy-ca-cert.pem");
   REQUIRE_FALSE(egress_ca.empty());
   const auto status = [&](const std::string& url, bool with_dummy) {
     std::vector<std::string> argv = {"curl",       "-sS",
                                      "--max-time", "20",
                                      "--noproxy",  "",
-                                     "--proxy",    "http://" + egress_ip.substr(0, egress_ip.find('\n')) + ":8080",
+                                     "--proxy",    "http://" + egress_ip + ":8080",
                                      "--cacert",   egress_ca.string(),
                                      "-o",         "/dev/null",
                                      "-w",         "%{http_code}"};
@@ -119,4 +124,33 @@ TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge 
   INFO(r.err);
   REQUIRE(r.ok());
   CHECK(wait_until([&] { return ::kill(pipelock_pid, 0) != 0; }, 10s));
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+TEST_CASE("docker egress: with pipelock installed, bottle runs it on the bridge gateway as egress's parent",
+          "[docker][egress][pipelock][integration]") {
+  FakeNet net;
+  IntegrationHome home;
+  pipelock_parent_roundtrip(
+      home, net,
+      {.backend = "docker", .gateway = docker_bridge_gateway(), .egress_ip = [](const std::string& c) {
+         return first_line(
+             run({"docker", "inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", c}).out);
+       }});
+}
+
+TEST_CASE("podman egress: with pipelock installed, bottle runs it on podman's gateway as egress's parent",
+          "[podman][egress][pipelock][integration]") {
+  FakeNet net;
+  IntegrationHome home;
+  use_podman(home, {"bottle-test:latest", "bottle-egress:latest"});
+  pipelock_parent_roundtrip(
+      home, net,
+      {.backend = "podman", .gateway = podman_gateway(home), .egress_ip = [&](const std::string& c) {
+         return first_line(
+             home.run({"podman", "inspect", "--format", "{{.NetworkSettings.Networks.podman.IPAddress}}", c}).out);
+       }});
 }

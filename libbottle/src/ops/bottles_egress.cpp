@@ -94,7 +94,9 @@ void Bottles::create_with_egress(Backend& b, BottleSpec& spec, const std::vector
   if (upstream.proxy.empty()) {
     if (const auto program = locate_pipelock(host_); !program.empty()) {
       const std::string host = b.egress_parent_host();
-      const std::string listen = fmt::format("{}:{}", host, host_.ports().pick_free_port(host));
+      // A port free on every address: the engine's gateway may not be on this host
+      // yet (Podman's bridge comes up with the first container that joins it).
+      const std::string listen = fmt::format("{}:{}", host, host_.ports().pick_free_port("0.0.0.0"));
       upstream.proxy = write_managed_pipelock(store_.dirs(), spec, program.string(), listen).proxy_url();
     }
   }
@@ -172,12 +174,13 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
   // Egress reads its audit log settings when it starts (egress_audit.hpp).
   write_egress_audit_config(store_.dirs(), spec.name, egress_audit_max_bytes(host_));
   try {
-    start_pipelock(spec);
     const EgressCommands& egress = b.require_egress();
     const EgressFiles files = egress_files(b, spec);
     if (egress.egress_placement() == EgressPlacement::host) {
-      if (runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok())
-        return;  // already up
+      if (runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok()) {
+        start_pipelock(spec);
+        return;  // egress already up
+      }
       // Someone else's listener there would receive the bottle's traffic.
       if (!host_.ports().port_free("127.0.0.1", static_cast<std::uint16_t>(spec.egress.port)))
         throw Error(ErrorKind::isolation,
@@ -189,6 +192,10 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
     if (!started.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
+    // pipelock after egress: the engine's network, on whose gateway pipelock listens,
+    // may come up only with egress (Podman's bridge). egress connects to its parent
+    // only when a request comes, and the bottle starts only once both serve.
+    start_pipelock(spec);
     // A container's egress takes a moment to listen; the bottle must not run before it does.
     if (!wait_until_ready(host_.clock(), [&] {
           return runner_.run(b.engine_command(egress.egress_probe_argv(spec, files), EngineCall::query)).ok();
