@@ -136,6 +136,7 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK(usage(with({"--ca"})) == "--ca: needs a value");
   CHECK(usage(with({"stray"})) == "stray: unexpected argument");
   CHECK(usage(with({"--confdir", ""})) == "--confdir: must not be empty");
+  CHECK(bottle::parse_egress_args(with({"--allow-private-upstreams"}), std::nullopt).allow_private_upstreams);
 }
 
 TEST_CASE("bottle-egress ensure-fresh arguments: typed, every one named when wrong", "[native-egress]") {
@@ -168,10 +169,14 @@ TEST_CASE("bottle-egress ensure-fresh arguments: typed, every one named when wro
   CHECK(usage({"--kind", "codex", "--min-valid", "1"}) == "--host-file: is required");
   CHECK(usage({"--kind", "codex", "--host-file", "/h"}) == "--min-valid: is required");
   CHECK(usage({"--kind", "codex", "--host-file", "/h", "--min-valid", "-5"}) ==
-        "--min-valid: must be a whole number of seconds from 0 to 86400");
+        "--min-valid: must be a whole number from 0 to 86400");
   CHECK(usage({"--kind", "codex", "--host-file", "/h", "--min-valid", "1", "--proxy", "x"}) ==
         "--proxy: unknown option");
   CHECK(usage({"--kind", "codex", "--host-file", ""}) == "--host-file: must not be empty");
+  CHECK(usage({"--kind", "codex", "--host-file"}) == "--host-file: needs a value");
+  CHECK(usage({"codex"}) == "codex: unexpected argument");
+  // ensure-fresh has no switches: egress's own is unknown here.
+  CHECK(usage({"--allow-private-upstreams", "x"}) == "--allow-private-upstreams: unknown option");
 }
 
 TEST_CASE("bottle-egress probe: an address that listens, one that does not, and bad input", "[native-egress]") {

@@ -1,6 +1,7 @@
 #include "bottle/egress/egress_proxy_options.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <charconv>
 
 #include "bottle/core/error.hpp"
@@ -14,19 +15,34 @@ namespace {
   throw Error(ErrorKind::usage, arg, problem);
 }
 
-std::uint64_t number(const std::string& arg, const std::string& text, std::uint64_t low, std::uint64_t high) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < low || value > high)
-    usage_error(arg, fmt::format("must be a whole number from {} to {}", low, high));
-  return value;
-}
-
 std::chrono::seconds seconds(const std::string& arg, const std::string& text) {
-  return std::chrono::seconds(number(arg, text, 1, 86400));
+  return std::chrono::seconds(egress_option_number(arg, text, 1, 86400));
 }
 
 }  // namespace
+
+void read_egress_options(const std::vector<std::string>& args, std::initializer_list<std::string_view> switches,
+                         const std::function<void(const std::string& flag, const std::string& value)>& option) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (std::find(switches.begin(), switches.end(), arg) != switches.end()) {
+      option(arg, "");
+      continue;
+    }
+    if (!arg.starts_with("--")) usage_error(arg, "unexpected argument");
+    if (i + 1 >= args.size()) usage_error(arg, "needs a value");
+    option(arg, args[++i]);
+  }
+}
+
+std::uint64_t egress_option_number(const std::string& flag, const std::string& text, std::uint64_t low,
+                                   std::uint64_t high) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < low || value > high)
+    usage_error(flag, fmt::format("must be a whole number from {} to {}", low, high));
+  return value;
+}
 
 std::string egress_usage() {
   return "usage: bottle-egress --listen HOST:PORT --ca CA_PEM --routes ROUTES_JSON\n"
@@ -62,16 +78,10 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
   ProxyOptions options;
   options.upstream_ca = env_upstream_ca;
   bool listen = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+  read_egress_options(args, {"--allow-private-upstreams"}, [&](const std::string& arg, const std::string& value) {
     if (arg == "--allow-private-upstreams") {
       options.allow_private_upstreams = true;
-      continue;
-    }
-    if (!arg.starts_with("--")) usage_error(arg, "unexpected argument");
-    if (i + 1 >= args.size()) usage_error(arg, "needs a value");
-    const std::string& value = args[++i];
-    if (arg == "--listen") {
+    } else if (arg == "--listen") {
       const auto authority = parse_authority(value, 0);
       if (!authority || authority->host.starts_with('[')) usage_error(arg, "must be IPV4:PORT or NAME:PORT");
       options.listen_host = authority->host;
@@ -90,7 +100,7 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
     } else if (arg == "--confdir") {
       options.confdir = value;
     } else if (arg == "--max-connections") {
-      options.max_connections = number(arg, value, 1, 65536);
+      options.max_connections = egress_option_number(arg, value, 1, 65536);
     } else if (arg == "--head-timeout") {
       options.timeouts.head = seconds(arg, value);
     } else if (arg == "--idle-timeout") {
@@ -100,7 +110,7 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
     } else {
       usage_error(arg, "unknown option");
     }
-  }
+  });
   if (!listen) usage_error("--listen", "is required");
   if (options.ca_file.empty()) usage_error("--ca", "is required");
   if (options.routes_file.empty()) usage_error("--routes", "is required");

@@ -1,6 +1,5 @@
 #include "bottle/egress/ensure_fresh.hpp"
 
-#include <charconv>
 #include <exception>
 
 #include "bottle/core/error.hpp"
@@ -15,25 +14,18 @@ EnsureFreshRequest parse_ensure_fresh_args(const std::vector<std::string>& args,
   EnsureFreshRequest request;
   request.upstream_ca = env_upstream_ca;
   bool kind = false, host_file = false, min_valid = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (!arg.starts_with("--")) throw Error(ErrorKind::usage, arg, "unexpected argument");
-    if (i + 1 >= args.size()) throw Error(ErrorKind::usage, arg, "needs a value");
-    const std::string& value = args[++i];
+  read_egress_options(args, {}, [&](const std::string& arg, const std::string& value) {
     if (value.empty()) throw Error(ErrorKind::usage, arg, "must not be empty");
     if (arg == "--kind") {
-      if (value != "codex" && value != "claude") throw Error(ErrorKind::usage, arg, "must be codex or claude");
-      request.agent = parse_agent_kind(value, arg);
+      if (value == "codex") request.agent = AgentKind::codex;
+      else if (value == "claude") request.agent = AgentKind::claude;
+      else throw Error(ErrorKind::usage, arg, "must be codex or claude");
       kind = true;
     } else if (arg == "--host-file") {
       request.host_file = value;
       host_file = true;
     } else if (arg == "--min-valid") {
-      std::int64_t seconds = -1;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-      if (ec != std::errc() || end != value.data() + value.size() || seconds < 0 || seconds > 86400)
-        throw Error(ErrorKind::usage, arg, "must be a whole number of seconds from 0 to 86400");
-      request.min_valid_s = seconds;
+      request.min_valid_s = static_cast<std::int64_t>(egress_option_number(arg, value, 0, 86400));
       min_valid = true;
     } else if (arg == "--parent-proxy") {
       request.parent_proxy = parse_parent_proxy(arg, value);
@@ -42,7 +34,7 @@ EnsureFreshRequest parse_ensure_fresh_args(const std::vector<std::string>& args,
     } else {
       throw Error(ErrorKind::usage, arg, "unknown option");
     }
-  }
+  });
   if (!kind) throw Error(ErrorKind::usage, "--kind", "is required");
   if (!host_file) throw Error(ErrorKind::usage, "--host-file", "is required");
   if (!min_valid) throw Error(ErrorKind::usage, "--min-valid", "is required");

@@ -16,8 +16,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bottle/egress/http_request.hpp"
@@ -54,6 +57,16 @@ struct ProxyOptions {
   HttpLimits limits;
   ProxyTimeouts timeouts;
 };
+
+/// The `--flag value` pairs of a bottle-egress command line, in order, to
+/// `option(flag, value)`; a flag in `switches` takes no value (it gets ""). A word
+/// that is not a flag, or a flag without its value, is Error(usage) naming it; the
+/// caller judges the rest (unknown flags, empty values, ranges).
+void read_egress_options(const std::vector<std::string>& args, std::initializer_list<std::string_view> switches,
+                         const std::function<void(const std::string& flag, const std::string& value)>& option);
+/// `text` as a whole number from `low` to `high`; else Error(usage) naming `flag`.
+std::uint64_t egress_option_number(const std::string& flag, const std::string& text, std::uint64_t low,
+                                   std::uint64_t high);
 
 /// Parse bottle-egress's arguments (argv without the program name).
 ProxyOptions parse_egress_args(const std::vector<std::string>& args, const std::optional<std::string>& env_upstream_ca);
