@@ -10,9 +10,11 @@
 //   fake_pipelock run --config FILE [--listen HOST:PORT]
 //     validates like `check` (exit 1 on failure), then becomes a forward proxy on
 //     --listen (else fetch_proxy.listen, else 127.0.0.1:8888) that enforces the
-//     config's api_allowlist on CONNECT and serves /health (fake_net.py pipelock).
+//     config's api_allowlist on CONNECT and on plain requests in absolute form,
+//     and serves /health (fake_net.py pipelock).
 //     Fake-only: every allowed CONNECT goes to $FAKE_PIPELOCK_UPSTREAM (host:port,
-//     the tests' fake upstream), and request lines are logged to
+//     the tests' fake upstream), an allowed plain request is answered by the fake
+//     itself (its request line, as JSON), and request lines are logged to
 //     $FAKE_PIPELOCK_LOG (default /dev/null).
 //   fake_pipelock healthcheck [--addr HOST:PORT]
 //     exit 0 when GET /health answers 200, like the real one.

@@ -11,7 +11,8 @@ body), json (JSON-escaped the way Go does: "\/", "\u003c"...), url (URL-encoded)
 base64 (base64 and base64url at all 3 byte offsets), gzip (gzipped whatever
 Accept-Encoding said), br (an unscannable encoding), split (the value straddles two
 chunks written 0.3 s apart), sse (an event, 1.5 s of silence, then an event quoting
-it) and ws (a WebSocket upgrade whose first frame quotes it).
+it), close (a body framed by the connection's end, which comes without a TLS
+close_notify) and ws (a WebSocket upgrade whose first frame quotes it).
 fake_net.py ws PROXY_PORT CA HOST PATH HEADER VALUE: a WebSocket upgrade through the
 proxy; prints the status line and the first frame.
 fake_net.py fetch PROXY_PORT CA HOST PATH HEADER VALUE OUT: a GET through the proxy;
@@ -21,8 +22,9 @@ first body bytes and to the end of the body.
 fake_net.py pipelock LISTEN UPSTREAM ALLOWLIST_JSON LOG: what tests/fake_pipelock's
 `run` becomes: a forward proxy on LISTEN (host:port) that sends each CONNECT to a host
 on the allowlist (exact, or "*.x" for subdomains of x) to UPSTREAM (host:port, the
-fake upstream), answers any other with 403, serves GET /health, and logs each request
-line to LOG. It names its process "pipelock", like the real one.
+fake upstream), answers a plain request in absolute form (GET http://host/path) to an
+allowed host itself (200, {"line": its request line}), any other with 403, serves
+GET /health, and logs each request line to LOG. It names its process "pipelock", like the real one.
 
 With $FAKE_NET_TOKENS naming a JSON state file, the upstream also plays the vendors'
 token endpoints (POST /oauth/token: Codex, POST /v1/oauth/token: Claude). The state
@@ -139,6 +141,18 @@ def reflect(handler, mode, auth):
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             handler.wfile.flush()
         handler.wfile.write(b"0\r\n\r\n")
+        return
+    if mode == "close":
+        # No length, no chunks: the body ends with the connection, and the connection
+        # ends with a bare TCP FIN, no TLS close_notify (SSLSocket.shutdown does not
+        # send one), as some servers and middleboxes do.
+        handler.send_response(200)
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(b"you sent: " + auth.encode() + b"\nend\n")
+        handler.wfile.flush()
+        handler.close_connection = True
+        handler.connection.shutdown(socket.SHUT_RDWR)
         return
     body, headers = reflect_bodies(mode, auth)
     handler.send_response(200)
@@ -270,6 +284,17 @@ def pipelock(listen, upstream, allowlist_json, log):
         with open(log, "a") as f: f.write(line + "\n")
         if line.startswith("GET /health "):
             body = json.dumps({"status": "healthy", "mode": "strict", "forward_proxy_enabled": True}).encode()
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                           b"Connection: close\r\n\r\n%s" % (len(body), body))
+            return client.close()
+        target = line.split()[1] if len(line.split()) == 3 else ""
+        if target.startswith("http://"):
+            # Plain HTTP comes in absolute form, as to the real forward proxy; the fake
+            # plays the origin itself and answers with what it was asked.
+            if not allowed((urllib.parse.urlsplit(target).hostname or "").lower()):
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return client.close()
+            body = json.dumps({"line": line}).encode()
             client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                            b"Connection: close\r\n\r\n%s" % (len(body), body))
             return client.close()

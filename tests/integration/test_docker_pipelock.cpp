@@ -94,9 +94,16 @@ void pipelock_parent_roundtrip(IntegrationHome& home, FakeNet& net, const Engine
   // Without the dummy (with it, egress itself blocks before connecting): pipelock
   // refuses the host off its allowlist, and egress passes its 403 on.
   CHECK(status("https://broken.example/dpl-off-allowlist", false) == "403");
+  // Plain HTTP reaches pipelock as a request it can read and judge (absolute form),
+  // not as an opaque CONNECT tunnel to port 80.
+  CHECK(status("http://chatgpt.com/dpl-plain", false) == "200");
+  CHECK(status("http://broken.example/dpl-plain-off-allowlist", false) == "403");
   const std::string pipelock_log = read_file(net.path("pipelock.log"));
   CHECK(contains(pipelock_log, "CONNECT chatgpt.com:443"));
   CHECK(contains(pipelock_log, "CONNECT broken.example:443"));
+  CHECK(contains(pipelock_log, "GET http://chatgpt.com/dpl-plain HTTP/1.1"));
+  CHECK(contains(pipelock_log, "GET http://broken.example/dpl-plain-off-allowlist HTTP/1.1"));
+  CHECK_FALSE(contains(pipelock_log, ":80 HTTP/1.1"));
   const std::string upstream = read_file(net.path("upstream.log"));
   CHECK(contains(upstream, "\"Bearer " + real_token + "\""));
   CHECK_FALSE(contains(upstream, dummy));

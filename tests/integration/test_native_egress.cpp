@@ -221,7 +221,12 @@ TEST_CASE("bottle-egress: a reflected real value comes back as the dummy, and SS
   CHECK(contains(json.raw, R"({"authorization": ")" + value + R"("})"));
   const auto split = egress.fetch("chatgpt.com", "/reflect/split", "Authorization", value);
   CHECK(contains(split.raw, codex_dummy + "\n"));
-  for (const auto* f : {&header, &plain, &json, &split}) CHECK_FALSE(contains(f->raw, codex_real));
+  // An answer that ends with the upstream's connection, cut without close_notify:
+  // all of it arrives, reverse-swapped, and then the agent's connection ends too.
+  const auto until_close = egress.fetch("chatgpt.com", "/reflect/close", "Authorization", value);
+  CHECK(until_close.status == 200);
+  CHECK(contains(until_close.raw, "you sent: " + value + "\nend\n"));
+  for (const auto* f : {&header, &plain, &json, &split, &until_close}) CHECK_FALSE(contains(f->raw, codex_real));
 
   const auto sse = egress.fetch("chatgpt.com", "/reflect/sse", "Authorization", value);
   CHECK(sse.status == 200);
