@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/kubernetes_commands.hpp"
+#include "bottle/backends/podman_commands.hpp"
 #include "bottle/backends/smolmachines_commands.hpp"
 #include "bottle/frontend/dashboard_launch.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
@@ -105,6 +107,25 @@ TEST_CASE("dashboard: attach and resume argvs for docker and smolmachines, claud
     CHECK(a.at(10) == "/work space/it's");  // after -w
     CHECK(a.back() == "claude --continue || claude");
   }
+}
+
+TEST_CASE("dashboard: podman and kubernetes bottles launch through their engine's exec, like any other",
+          "[dashboard][podman][kubernetes]") {
+  const PodmanCommands podman;
+  const KubernetesCommands kubernetes;
+  BottleSpec pod = spec_for(BackendKind::podman, AgentKind::codex);
+  pod.workspaces.clear();
+  pod.egress.subnet = "10.89.3.0/24";
+  CHECK(agent_launch_argv(podman, pod, LaunchMode::attach) ==
+        Argv{"podman", "exec", "-i", "-t", "bottle-api-agent-agent", "codex"});
+  CHECK(agent_launch_argv(podman, pod, LaunchMode::resume) ==
+        Argv{"podman", "exec", "-i", "-t", "bottle-api-agent-agent", "sh", "-c", "codex resume --last || codex"});
+  BottleSpec cluster = spec_for(BackendKind::kubernetes, AgentKind::claude);
+  cluster.workspaces.clear();
+  const Argv attach = agent_launch_argv(kubernetes, cluster, LaunchMode::attach);
+  CHECK(attach == kubernetes.agent_argv(cluster, {}, true).argv());
+  CHECK(attach.front() == "kubectl");
+  CHECK(attach.back() == "claude");
 }
 
 TEST_CASE("dashboard: hostile words survive shell_quote through a real sh -c", "[dashboard]") {
