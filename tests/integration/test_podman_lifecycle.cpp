@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -168,11 +169,13 @@ TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, w
   CHECK(podman_objects(home, pod).empty());
   CHECK_FALSE(ls_row(home, name).has_value());
 
-  // Host workspaces are refused before anything runs.
-  r = home.cli({"create", "--backend", "podman", "--name", name, "--no-egress", "--image", "bottle-test:latest", "-w",
-                home.path().string()});
+  // A prompt file is refused before anything runs.
+  const auto prompt = home.path() / "prompt.md";
+  std::ofstream(prompt) << "be brief\n";
+  r = home.cli({"create", "--backend", "podman", "--name", name, "--no-egress", "--image", "bottle-test:latest",
+                "--prompt-file", prompt.string()});
   CHECK(r.code == 3);
-  CHECK_THAT(r.err, Catch::Contains("podman backend does not mount host directories"));
+  CHECK_THAT(r.err, Catch::Contains("podman backend cannot install a prompt file"));
   CHECK(podman_objects(home, pod).empty());
 }
 

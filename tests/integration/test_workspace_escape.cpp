@@ -1,15 +1,13 @@
 // The workspace must not be a way out of the bottle (issue 12).
 //
-// A real Docker bottle (image bottle-test-git:latest: the agent has a real git)
-// shares a host workspace owned by uid 1000, the same uid as the bottle's `node`
-// user. From inside, as the agent, the tests plant every vector of
-// reference/workspace-threats.md §6; each planted program would touch its own
-// marker file in /tmp/bottle-escape-<pid>-<variant>/ on the host. Then real host
-// git runs as the workspace owner (setpriv, not root, a clean environment) in
-// the repository and in every directory with a repository of its own. A marker
-// on the host proves planted code ran outside the bottle: the host's /tmp is not
-// mounted in the bottle, and the tests check that the bottle cannot create a
-// marker itself, and that the host side does see a marker when a vector runs.
+// A real Docker bottle, and the same on real Podman (each test runs on both
+// engines; image bottle-test-git:latest: the agent has a real git), shares a host
+// workspace owned by uid 1000, the same uid as the bottle's `node` user. From inside, as the agent, the tests plant
+// every vector of reference/workspace-threats.md §6; each planted program would touch its own marker file in
+// /tmp/bottle-escape-<pid>-<variant>/ on the host. Then real host git runs as the workspace owner (setpriv, not root, a
+// clean environment) in the repository and in every directory with a repository of its own. A marker on the host proves
+// planted code ran outside the bottle: the host's /tmp is not mounted in the bottle, and the tests check that the
+// bottle cannot create a marker itself, and that the host side does see a marker when a vector runs.
 //
 // The rig also checks that ordinary agent work (edit, add, commit, branch,
 // checkout, stash, rebase) still works and reaches the host repository, and what
@@ -32,6 +30,7 @@
 
 #include "cli_harness.hpp"
 #include "host_git.hpp"
+#include "podman_harness.hpp"
 
 namespace fs = std::filesystem;
 
@@ -422,6 +421,19 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// The engine this run of a test uses: every test runs on Docker and on Podman.
+std::string engine_under_test(IntegrationHome& home) {
+  const std::string backend = GENERATE(as<std::string>{}, "docker", "podman");
+  if (backend == "podman") use_podman(home, {git_image, "bottle-egress:latest"});
+  return backend;
+}
+
+// `bottle-cli create ARGS...` on `backend`.
+std::vector<std::string> create_on(const std::string& backend, std::vector<std::string> args) {
+  args.insert(args.begin(), {"create", "--backend", backend});
+  return args;
+}
+
 // Whatever happens in the test, the bottle goes away.
 struct BottleGuard {
   IntegrationHome& home;
@@ -631,7 +643,7 @@ std::string fired_report(const std::vector<Vector>& which, const std::vector<std
 }  // namespace
 
 TEST_CASE("workspace: a git repo bottle: no planted vector runs in host git, ordinary work still works",
-          "[docker][integration][workspace]") {
+          "[docker][podman][integration][workspace]") {
   Clock clock;
   host_git::OwnedTempDir root("bottle-ws");
   const auto repo = root.path() / "repo";
@@ -646,9 +658,10 @@ TEST_CASE("workspace: a git repo bottle: no planted vector runs in host git, ord
   clock.lap("host repo set up");
 
   IntegrationHome home;
+  const std::string backend = engine_under_test(home);
   const std::string name = unique_bottle_name("it-ws-repo");
   BottleGuard guard{home, name};
-  auto r = home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string()});
+  auto r = home.cli(create_on(backend, {"--name", name, "--image", git_image, "--no-egress", "-w", repo.string()}));
   INFO(r.err);
   REQUIRE(r.ok());
   require_bottle_cannot_mark(home, name, markers);
@@ -741,7 +754,7 @@ TEST_CASE("workspace: a git repo bottle: no planted vector runs in host git, ord
   clock.lap("checked");
 }
 
-TEST_CASE("workspace: a read-only workspace refuses every plant", "[docker][integration][workspace]") {
+TEST_CASE("workspace: a read-only workspace refuses every plant", "[docker][podman][integration][workspace]") {
   host_git::OwnedTempDir root("bottle-ws");
   const auto repo = root.path() / "repo";
   const auto upstream = root.path() / "upstream";
@@ -753,10 +766,11 @@ TEST_CASE("workspace: a read-only workspace refuses every plant", "[docker][inte
   Markers markers("ro");
 
   IntegrationHome home;
+  const std::string backend = engine_under_test(home);
   const std::string name = unique_bottle_name("it-ws-ro");
   BottleGuard guard{home, name};
-  auto r =
-      home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string() + ":/workspace:ro"});
+  auto r = home.cli(create_on(
+      backend, {"--name", name, "--image", git_image, "--no-egress", "-w", repo.string() + ":/workspace:ro"}));
   INFO(r.err);
   REQUIRE(r.ok());
   require_bottle_cannot_mark(home, name, markers);
@@ -788,7 +802,7 @@ TEST_CASE("workspace: a read-only workspace refuses every plant", "[docker][inte
 }
 
 TEST_CASE("workspace: a workspace that is not a repo (egress on): git init inside never runs on the host",
-          "[docker][integration][workspace]") {
+          "[docker][podman][integration][workspace]") {
   host_git::OwnedTempDir root("bottle-ws");
   const auto dir = root.path() / "plain";
   const auto owner_home = root.path() / "home";
@@ -799,9 +813,10 @@ TEST_CASE("workspace: a workspace that is not a repo (egress on): git init insid
   Markers markers("plain");
 
   IntegrationHome home;
+  const std::string backend = engine_under_test(home);
   const std::string name = unique_bottle_name("it-ws-plain");
   BottleGuard guard{home, name};
-  auto r = home.cli({"create", "--name", name, "--image", git_image, "-w", dir.string()});  // egress on
+  auto r = home.cli(create_on(backend, {"--name", name, "--image", git_image, "-w", dir.string()}));  // egress on
   INFO(r.err);
   REQUIRE(r.ok());
   require_bottle_cannot_mark(home, name, markers);
@@ -847,7 +862,7 @@ done
 }
 
 TEST_CASE("workspace: a protected name that is a symlink cannot be protected: create fails, naming it",
-          "[docker][integration][workspace]") {
+          "[docker][podman][integration][workspace]") {
   host_git::OwnedTempDir root("bottle-ws");
   const auto repo = root.path() / "repo";
   const auto owner_home = root.path() / "home";
@@ -862,9 +877,11 @@ git add -A && git commit -qm symlinked
   REQUIRE(setup.ok());
 
   IntegrationHome home;
+  const std::string backend = engine_under_test(home);
   const std::string name = unique_bottle_name("it-ws-link");
   BottleGuard guard{home, name};
-  const auto r = home.cli({"create", "--name", name, "--image", git_image, "--no-egress", "-w", repo.string()});
+  const auto r =
+      home.cli(create_on(backend, {"--name", name, "--image", git_image, "--no-egress", "-w", repo.string()}));
   INFO("contract: create with a symlinked .vscode: exit " << r.code << "\n" << r.out << r.err);
   CHECK(r.code == contract::unprotectable_exit);
   CHECK_THAT(r.err, Catch::Contains(".vscode"));

@@ -118,8 +118,8 @@ TEST_CASE("kubernetes create applies the policy before any pod, start applies ev
         json::parse(R"({"podSelector":{"matchLabels":{"io.bottle.name":"api",)"
                     R"("io.bottle.role":"agent"}},"policyTypes":["Ingress","Egress"],"egress":[]})"));
   CHECK(check_pod_security_restricted(objects[1]).empty());
-  CHECK(kube.create_stdin(spec, 0) == kube_yaml_stream({objects[0]}));
-  CHECK(kube.create_stdin(spec, 1) == std::nullopt);
+  CHECK(kube.create_stdin(spec, {}, 0) == kube_yaml_stream({objects[0]}));
+  CHECK(kube.create_stdin(spec, {}, 1) == std::nullopt);
   CHECK(kube.start_stdin(spec) == kube_yaml_stream(objects));
 
   // Even a spec with egress on gets the deny-all policy and no egress objects.
@@ -194,7 +194,7 @@ TEST_CASE("Backend runs kubectl with the objects on stdin and waits for the pod"
   const auto& commands = runner.commands();
   REQUIRE(commands.size() == 3);
   const KubernetesCommands kube;
-  CHECK(commands[0].stdin_data == kube.create_stdin(spec, 0));
+  CHECK(commands[0].stdin_data == kube.create_stdin(spec, {}, 0));
   CHECK(commands[1].stdin_data == kube.start_stdin(spec));
   CHECK(commands[2].argv == *kube.start_wait_argv(spec));
   CHECK(commands[2].stdin_data == std::nullopt);

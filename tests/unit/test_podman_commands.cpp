@@ -116,8 +116,8 @@ TEST_CASE("podman plays the kubernetes backend's agent pod, with per-bottle volu
   CHECK(pod.at("metadata").at("name") == "bottle-api-agent");
   CHECK_FALSE(pod.at("metadata").as_object().contains("namespace"));
   CHECK(check_pod_security_restricted(pod).empty());
-  CHECK(podman.create_stdin(spec, 0) == kube_yaml_stream({pod}));
-  CHECK(podman.create_stdin(spec, 1) == std::nullopt);
+  CHECK(podman.create_stdin(spec, {}, 0) == kube_yaml_stream({pod}));
+  CHECK(podman.create_stdin(spec, {}, 1) == std::nullopt);
 
   // The same pod the kubernetes backend applies, but for the emptyDir names.
   BottleSpec kube_spec = spec;
@@ -153,7 +153,7 @@ TEST_CASE("podman egress: the bottle's internal network first, then egress at .2
   spec = podman_egress_spec();
   // Nothing is played before egress exists: the pod mounts a host directory of it.
   CHECK(podman.create_argvs(spec, {}).empty());
-  CHECK(podman.create_stdin(spec, 0) == std::nullopt);
+  CHECK(podman.create_stdin(spec, {}, 0) == std::nullopt);
   const EgressUpstream upstream{.proxy = "http://10.88.0.1:8888", .trusted_ca_file = "/t/ca.pem"};
   const auto argvs = podman.egress_create_argvs(spec, egress_files, upstream);
   REQUIRE(argvs.size() == 3);
@@ -168,9 +168,9 @@ TEST_CASE("podman egress: the bottle's internal network first, then egress at .2
   CHECK(argvs[1] == Argv{"podman", "network", "connect", "podman", "bottle-api-egress"});
   CHECK(argvs[2] == Argv{"podman", "kube", "play", "--build=false", "--start=false", "--network", "bottle-api-net",
                          "--ip", "10.89.3.3", "-"});
-  CHECK(podman.egress_create_stdin(spec, egress_files, 0) == std::nullopt);
-  CHECK(podman.egress_create_stdin(spec, egress_files, 1) == std::nullopt);
-  CHECK(podman.egress_create_stdin(spec, egress_files, 2) ==
+  CHECK(podman.egress_create_stdin(spec, egress_files, {}, 0) == std::nullopt);
+  CHECK(podman.egress_create_stdin(spec, egress_files, {}, 1) == std::nullopt);
+  CHECK(podman.egress_create_stdin(spec, egress_files, {}, 2) ==
         kube_yaml_stream({podman.pod(spec, "/st/egress/agent-ca")}));
 
   CHECK(podman.egress_start_argv(spec, egress_files, upstream) == Argv{"podman", "start", "bottle-api-egress"});
@@ -254,6 +254,33 @@ TEST_CASE("ipv4 subnet: CIDR text with host bits zero, and its n-th address", "[
     CHECK_FALSE(parse_ipv4_subnet(bad));
 }
 
+TEST_CASE("podman: a host workspace is bound into the pod, each protected path bound read-only over it",
+          "[podman][objects]") {
+  const PodmanCommands podman;
+  BottleSpec spec = podman_spec();
+  spec.workspaces = {{"/src/api", "/workspace", false}};
+  const std::vector<GuardMount> guard{{"/src/api/.git", "/workspace/.git", false},
+                                      {"/src/api/.git/hooks", "/workspace/.git/hooks", true}};
+  const json::object pod = podman.pod(spec, {}, guard);
+  CHECK(pod.at("spec").at("volumes") ==
+        json::parse(R"([{"name":"bottle-api-home","emptyDir":{}},{"name":"bottle-api-tmp","emptyDir":{}},)"
+                    R"({"name":"ws0","hostPath":{"path":"/src/api","type":"Directory"}},)"
+                    R"({"name":"guard0","hostPath":{"path":"/src/api/.git"}},)"
+                    R"({"name":"guard1","hostPath":{"path":"/src/api/.git/hooks"}}])"));
+  CHECK(pod.at("spec").at("containers").as_array()[0].at("volumeMounts") ==
+        json::parse(
+            R"([{"name":"bottle-api-home","mountPath":"/home/node"},{"name":"bottle-api-tmp","mountPath":"/tmp"},)"
+            R"({"name":"ws0","mountPath":"/workspace"},)"
+            R"({"name":"guard0","mountPath":"/workspace/.git"},)"
+            R"({"name":"guard1","mountPath":"/workspace/.git/hooks","readOnly":true}])"));
+  // The guard travels with the pod on stdin, with egress or without.
+  CHECK(podman.create_stdin(spec, guard, 0) == kube_yaml_stream({pod}));
+  spec.egress.enabled = true;
+  spec.egress.subnet = "10.89.3.0/24";
+  CHECK(podman.egress_create_stdin(spec, egress_files, guard, 2) ==
+        kube_yaml_stream({podman.pod(spec, egress_files.agent_ca_dir, guard)}));
+}
+
 TEST_CASE("podman ls: container states map to states, the egress container to egress_state", "[podman][list]") {
   const PodmanCommands podman;
   const auto rows = podman.parse_list(
@@ -331,7 +358,7 @@ TEST_CASE("Backend runs podman kube play with the pod on stdin, then pod start",
   REQUIRE(commands.size() == 2);
   const PodmanCommands podman;
   CHECK(commands[0].argv == podman.create_argvs(spec, {})[0]);
-  CHECK(commands[0].stdin_data == podman.create_stdin(spec, 0));
+  CHECK(commands[0].stdin_data == podman.create_stdin(spec, {}, 0));
   CHECK(commands[1].argv == podman.start_argv(spec));
   CHECK(commands[1].stdin_data == std::nullopt);
   for (const auto& command : commands) CHECK(command.timeout.has_value());
@@ -386,15 +413,20 @@ TEST_CASE("an engine CLI that cannot start is Error(program_missing), exit 125, 
   }
 }
 
-TEST_CASE("spec: the podman backend round-trips and refuses host workspaces and prompt files", "[spec][podman]") {
+TEST_CASE("spec: the podman backend round-trips, takes host workspaces and refuses prompt files", "[spec][podman]") {
   const BottleSpec parsed = parse_spec(R"({"name":"api","backend":"podman"})");
   CHECK(parsed.backend == BackendKind::podman);
   CHECK(to_string(parsed.backend) == "podman");
   CHECK(parse_spec(spec_to_json(parsed)) == parsed);
-  CHECK_THAT(
-      error_of([] { parse_spec(R"({"name":"a","backend":"podman","workspaces":[{"host":"/src","guest":"/w"}]})"); },
-               ErrorKind::invalid_input),
-      Catch::Contains("$.workspaces: the podman backend does not mount host directories yet"));
+  CHECK(
+      parse_spec(R"({"name":"a","backend":"podman","workspaces":[{"host":"/src","guest":"/w"}]})").workspaces.size() ==
+      1);
+  for (const char* backend : {"podman", "kubernetes"})
+    CHECK_THAT(
+        error_of(
+            [&] { parse_spec(fmt::format(R"({{"name":"a","backend":"{}","repo":{{"path":"/src/api"}}}})", backend)); },
+            ErrorKind::invalid_input),
+        Catch::Contains(fmt::format("$.repo: clone mode is not built for the {} backend yet", backend)));
   CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"podman","prompt_file":"/p.md"})"); },
                       ErrorKind::invalid_input),
              Catch::Contains("$.prompt_file: the podman backend cannot install a prompt file yet"));

@@ -78,7 +78,7 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, Engi
 void Backend::create(const BottleSpec& spec, const std::vector<GuardMount>& guard) {
   const std::vector<Argv> argvs = commands_->create_argvs(spec, guard);
   for (std::size_t step = 0; step < argvs.size(); ++step)
-    run_checked(argvs[step], "create " + spec.name, EngineCall::change, commands_->create_stdin(spec, step));
+    run_checked(argvs[step], "create " + spec.name, EngineCall::change, commands_->create_stdin(spec, guard, step));
 }
 
 void Backend::prepare_network(BottleSpec& spec) {

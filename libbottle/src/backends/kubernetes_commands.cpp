@@ -89,7 +89,9 @@ std::vector<Argv> KubernetesCommands::create_argvs(const BottleSpec& spec,
   return {with(kubectl(spec), {"apply", "-f", "-"})};
 }
 
-std::optional<std::string> KubernetesCommands::create_stdin(const BottleSpec& spec, std::size_t step) const {
+std::optional<std::string> KubernetesCommands::create_stdin(const BottleSpec& spec,
+                                                            const std::vector<GuardMount>& /*guard*/,
+                                                            std::size_t step) const {
   if (step != 0) return std::nullopt;
   // The agent pod is last in apply order; it is what start makes.
   std::vector<json::object> all = objects(spec);

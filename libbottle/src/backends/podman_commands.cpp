@@ -55,9 +55,14 @@ std::vector<std::string> empty_dir_volumes(const json::object& pod) {
 
 }  // namespace
 
-PodmanCommands::PodmanCommands(PodmanOptions options) : options_(std::move(options)) {}
+PodmanCommands::PodmanCommands(PodmanOptions options) : options_(std::move(options)) {
+  // This machine's directories, bound into the pod (never on a cluster: see
+  // KubeWorkspace::host_path).
+  options_.objects.workspace = KubeWorkspace::host_path;
+}
 
-json::object PodmanCommands::pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir) const {
+json::object PodmanCommands::pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir,
+                                 const std::vector<GuardMount>& guard) const {
   const bool egress = spec.egress.enabled;
   if (egress && agent_ca_dir.empty())
     throw Error(ErrorKind::internal, "a podman pod with egress needs the host directory of its agent CA bundle");
@@ -86,17 +91,28 @@ json::object PodmanCommands::pod(const BottleSpec& spec, const std::filesystem::
     renamed[old_name] = base + "-" + old_name;
     v["name"] = renamed[old_name];
   }
+  // Workspace protection: each protected path bound over itself, read-only (or a
+  // mount point only), on top of the workspace's own volume.
+  json::array& volumes = pod_spec.at("volumes").as_array();
+  for (std::size_t i = 0; i < guard.size(); ++i)
+    volumes.push_back(
+        json::object{{"name", fmt::format("guard{}", i)}, {"hostPath", json::object{{"path", guard[i].host}}}});
   const std::string proxy = egress ? guest_egress(spec).proxy_url : std::string();
   for (auto& container : pod_spec.at("containers").as_array()) {
     json::object& c = container.as_object();
     if (json::value* env = c.if_contains("env"))
       for (auto& variable : env->as_array())
         if (is_proxy_variable(variable.at("name").as_string())) variable.as_object()["value"] = proxy;
-    if (json::value* mounts = c.if_contains("volumeMounts"))
-      for (auto& m : mounts->as_array()) {
-        const auto it = renamed.find(std::string(m.at("name").as_string()));
-        if (it != renamed.end()) m.as_object()["name"] = it->second;
-      }
+    json::array& mounts = c.at("volumeMounts").as_array();
+    for (auto& m : mounts) {
+      const auto it = renamed.find(std::string(m.at("name").as_string()));
+      if (it != renamed.end()) m.as_object()["name"] = it->second;
+    }
+    for (std::size_t i = 0; i < guard.size(); ++i) {
+      json::object mount{{"name", fmt::format("guard{}", i)}, {"mountPath", guard[i].guest}};
+      if (guard[i].read_only) mount["readOnly"] = true;
+      mounts.push_back(std::move(mount));
+    }
   }
   return std::move(*played);
 }
@@ -106,11 +122,6 @@ std::string PodmanCommands::container(const BottleSpec& spec) const { return pod
 std::vector<Argv> PodmanCommands::create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& /*guard*/) const {
   if (spec.egress.enabled) return {};
   return {{options_.podman, "kube", "play", "--build=false", "--start=false", "--network", "none", "-"}};
-}
-
-std::optional<std::string> PodmanCommands::create_stdin(const BottleSpec& spec, std::size_t step) const {
-  if (step != 0 || spec.egress.enabled) return std::nullopt;
-  return kube_yaml_stream({pod(spec)});
 }
 
 Argv PodmanCommands::start_argv(const BottleSpec& spec) const {
@@ -300,10 +311,17 @@ std::vector<Argv> PodmanCommands::egress_create_argvs(const BottleSpec& spec, co
            subnet.address(agent_host_number), "-"}};
 }
 
+std::optional<std::string> PodmanCommands::create_stdin(const BottleSpec& spec, const std::vector<GuardMount>& guard,
+                                                        std::size_t step) const {
+  if (step != 0 || spec.egress.enabled) return std::nullopt;
+  return kube_yaml_stream({pod(spec, {}, guard)});
+}
+
 std::optional<std::string> PodmanCommands::egress_create_stdin(const BottleSpec& spec, const EgressFiles& files,
+                                                               const std::vector<GuardMount>& guard,
                                                                std::size_t step) const {
   if (step != 2) return std::nullopt;
-  return kube_yaml_stream({pod(spec, files.agent_ca_dir)});
+  return kube_yaml_stream({pod(spec, files.agent_ca_dir, guard)});
 }
 
 Argv PodmanCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles&, const EgressUpstream&) const {

@@ -108,7 +108,7 @@ void Bottles::create_with_egress(Backend& b, BottleSpec& spec, const std::vector
   const std::vector<Argv> argvs = egress.egress_create_argvs(spec, files, upstream);
   for (std::size_t step = 0; step < argvs.size(); ++step) {
     Command command = b.engine_command(argvs[step]);
-    command.stdin_data = egress.egress_create_stdin(spec, files, step);
+    command.stdin_data = egress.egress_create_stdin(spec, files, guard, step);
     const ProcessResult r = runner_.run(command);
     if (!r.ok())
       throw Error(ErrorKind::isolation, fmt::format("create egress for {}: {} failed: {}", spec.name,

@@ -44,9 +44,10 @@ class EgressCommands {
   /// container egress is reported by parse_list() instead, and this returns nullopt.
   virtual std::optional<EngineState> host_egress_state(const BottleSpec& spec, const EgressFiles& files) const = 0;
 
-  /// What egress_create_argvs()[step] reads on its stdin (a pod to play); nullopt:
-  /// nothing.
+  /// What egress_create_argvs()[step] reads on its stdin (a pod to play, with the
+  /// workspace protection `guard`); nullopt: nothing.
   virtual std::optional<std::string> egress_create_stdin(const BottleSpec& /*spec*/, const EgressFiles& /*files*/,
+                                                         const std::vector<GuardMount>& /*guard*/,
                                                          std::size_t /*step*/) const {
     return std::nullopt;
   }

@@ -107,8 +107,10 @@ class EngineCommands {
   /// asks each place once; the default is {list_argv()}.
   virtual std::vector<Argv> list_argvs(const std::vector<BottleSpec>& specs) const;
   /// What create_argvs()[step] reads on its stdin (`kubectl apply -f -` reads the
-  /// objects); nullopt: nothing. Never a real secret in an argv: it goes here.
-  virtual std::optional<std::string> create_stdin(const BottleSpec& /*spec*/, std::size_t /*step*/) const {
+  /// objects), with create_argvs()'s `guard`; nullopt: nothing. Never a real secret
+  /// in an argv: it goes here.
+  virtual std::optional<std::string> create_stdin(const BottleSpec& /*spec*/, const std::vector<GuardMount>& /*guard*/,
+                                                  std::size_t /*step*/) const {
     return std::nullopt;
   }
   /// What start_argv() reads on its stdin; nullopt: nothing.

@@ -61,7 +61,8 @@ class KubernetesCommands final : public EngineCommands {
   std::vector<boost::json::object> objects(const BottleSpec& spec) const;
 
   std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
-  std::optional<std::string> create_stdin(const BottleSpec& spec, std::size_t step) const override;
+  std::optional<std::string> create_stdin(const BottleSpec& spec, const std::vector<GuardMount>& guard,
+                                          std::size_t step) const override;
   Argv start_argv(const BottleSpec& spec) const override;
   std::optional<std::string> start_stdin(const BottleSpec& spec) const override;
   std::optional<Argv> start_wait_argv(const BottleSpec& spec) const override;

@@ -76,14 +76,18 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   /// proxy variables name guest_egress()'s address and the agent CA volume is
   /// `agent_ca_dir` on the host (required then). Throws Error(invalid_input) like
   /// kube_objects().
-  boost::json::object pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir = {}) const;
+  /// Each `guard` mount (workspace protection) becomes a hostPath volume bound at
+  /// its guest path, read-only unless the mount says otherwise.
+  boost::json::object pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir = {},
+                          const std::vector<GuardMount>& guard = {}) const;
   /// "bottle-NAME-agent-agent": the agent container podman makes in the pod.
   std::string container(const BottleSpec& spec) const;
 
   /// Without egress, the pod; with egress nothing: egress_create_argvs() plays the
   /// pod once egress exists, since the pod mounts a host directory of EgressFiles.
   std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
-  std::optional<std::string> create_stdin(const BottleSpec& spec, std::size_t step) const override;
+  std::optional<std::string> create_stdin(const BottleSpec& spec, const std::vector<GuardMount>& guard,
+                                          std::size_t step) const override;
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
@@ -119,7 +123,7 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   std::vector<Argv> egress_create_argvs(const BottleSpec& spec, const EgressFiles& files,
                                         const EgressUpstream& upstream) const override;
   std::optional<std::string> egress_create_stdin(const BottleSpec& spec, const EgressFiles& files,
-                                                 std::size_t step) const override;
+                                                 const std::vector<GuardMount>& guard, std::size_t step) const override;
   bool agent_ca_from_host() const override { return true; }
   Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
                          const EgressUpstream& upstream) const override;
