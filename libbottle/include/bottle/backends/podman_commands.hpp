@@ -1,8 +1,8 @@
 #pragma once
 // PodmanCommands: bottles as the kubernetes backend's agent pod, run by
 // `podman kube play` on this machine. One generator (kube/kube_objects.hpp), two
-// engines: the pod podman runs is the pod kubectl applies, with two podman-only
-// changes (objects() below).
+// engines: the pod podman runs is the pod kubectl applies, with podman-only
+// changes (pod() below).
 //
 // A bottle NAME is the pod kube_names(NAME).agent ("bottle-NAME-agent"), labelled
 // io.bottle.managed=1, io.bottle.name=NAME, io.bottle.role=agent, whose one
@@ -40,7 +40,9 @@
 // read-only from the host (EgressFiles::agent_ca_dir, a hostPath volume at
 // /etc/bottle/ca), since the pod has no root to install one.
 //
-// Host workspaces and prompt files are refused by validate_spec.
+// Host workspaces are hostPath volumes of the pod (KubeWorkspace::host_path), and
+// the workspace guard's mounts hostPaths bound over each protected path, fixed at
+// create as on Docker. Prompt files and clone mode are refused by validate_spec.
 #include <boost/json.hpp>
 
 #include <filesystem>
