@@ -113,7 +113,7 @@ echo "[time] clang-tidy: $((SECONDS - t0)) s"
 heading "start the Docker engine"
 bash scripts/start-dockerd.sh
 
-heading "build test images (bottle-test, bottle-test-codex, bottle-test-git)"
+heading "build test images (bottle-test, bottle-test-codex, bottle-test-claude, bottle-test-git)"
 bash images/test/build.sh --all
 bash images/egress/build.sh --binary build/bin/bottle-egress
 

@@ -6,21 +6,27 @@
 #   bottle-test-codex:latest  the same plus the real static codex binary
 #                             (from the @openai/codex npm package) at
 #                             /usr/local/bin/codex
+#   bottle-test-claude:latest the same plus the real claude binary (from the
+#                             @anthropic-ai/claude-code-linux-<arch> npm package) at
+#                             /usr/local/bin/claude, with the libraries ldd lists
 #   bottle-test-git:latest    the same plus the host's git (/usr/bin/git, the
 #                             libraries ldd lists with the loader, the builtin
 #                             commands of /usr/lib/git-core and the templates):
 #                             an agent that can commit in /workspace
 #
-# Usage: images/test/build.sh [--codex | --git | --all] [--force]
+# Usage: images/test/build.sh [--codex | --claude | --git | --all] [--force]
 #   (default)  build bottle-test:latest
 #   --codex    build bottle-test-codex:latest
+#   --claude   build bottle-test-claude:latest
 #   --git      build bottle-test-git:latest
-#   --all      build all three
+#   --all      build all four
 #   --force    rebuild even if the image is current
-# Env: BOTTLE_CODEX_VERSION pins the codex npm version (default: latest).
+# Env: BOTTLE_CODEX_VERSION and BOTTLE_CLAUDE_VERSION pin the npm versions
+# (default: latest).
 #
 # An image is reused when it carries the recipe label of the current build
-# inputs (this script, busybox, codex version, git and its libraries); otherwise
+# inputs (this script, busybox, codex and claude versions, git and the libraries);
+# otherwise
 # it is rebuilt.
 set -euo pipefail
 
@@ -31,6 +37,7 @@ source "$HERE/../lib.sh"
 
 readonly PLAIN_IMAGE=bottle-test:latest
 readonly CODEX_IMAGE=bottle-test-codex:latest
+readonly CLAUDE_IMAGE=bottle-test-claude:latest
 readonly GIT_IMAGE=bottle-test-git:latest
 readonly HOST_GIT=/usr/bin/git
 readonly GIT_CORE=/usr/lib/git-core
@@ -40,13 +47,15 @@ readonly HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 want_plain=1
 want_codex=0
+want_claude=0
 want_git=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --codex) want_plain=0; want_codex=1 ;;
+    --claude) want_plain=0; want_claude=1 ;;
     --git) want_plain=0; want_git=1 ;;
-    --all) want_plain=1; want_codex=1; want_git=1 ;;
+    --all) want_plain=1; want_codex=1; want_claude=1; want_git=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
@@ -180,6 +189,63 @@ host_libraries() {
   ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }'
 }
 
+# add_libraries ROOT BINARY: copies what host_libraries lists for BINARY into ROOT.
+add_libraries() {
+  local root="$1" lib
+  while IFS= read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done < <(host_libraries "$2")
+}
+
+# Prints the path of a cached claude binary (glibc build) for
+# BOTTLE_CLAUDE_VERSION, downloading its platform package from npm the first time.
+claude_binary() {
+  local version spec dir pkgdir tarball
+  version="${BOTTLE_CLAUDE_VERSION:-$(npm_cached view @anthropic-ai/claude-code version)}"
+  [[ -n "$version" ]] || die "could not resolve the @anthropic-ai/claude-code version from npm"
+  spec="@anthropic-ai/claude-code-linux-$(host_npm_arch)@$version"
+  dir="$BOTTLE_CACHE/claude/$version/$(host_npm_arch)"
+  if [[ -x "$dir/claude" ]]; then
+    log "claude $version: cached at $dir/claude" >&2
+    printf '%s\n' "$dir/claude"
+    return 0
+  fi
+  pkgdir="$WORK/claude-pkg"
+  mkdir -p "$pkgdir"
+  log "claude $version: npm pack $spec" >&2
+  tarball="$(cd "$pkgdir" && npm_cached pack --silent "$spec" | tail -n 1)"
+  tar -C "$pkgdir" -xzf "$pkgdir/$tarball" package/claude
+  [[ -f "$pkgdir/package/claude" ]] || die "no claude binary inside $spec"
+  "$pkgdir/package/claude" --version >&2 || die "the claude binary of $spec does not run on this host"
+  mkdir -p "$dir"
+  cp "$pkgdir/package/claude" "$dir/claude.tmp"
+  chmod 0755 "$dir/claude.tmp"
+  mv "$dir/claude.tmp" "$dir/claude"
+  rm -rf "$pkgdir"
+  printf '%s\n' "$dir/claude"
+}
+
+build_claude() {
+  local claude version recipe lib
+  claude="$(claude_binary)"
+  version="$("$claude" --version | awk '{print $1}')"
+  recipe="$(base_recipe)-claude-$version-$(
+    while IFS= read -r lib; do sha256sum "$lib"; done < <(host_libraries "$claude") | sha256sum | cut -c1-16
+  )"
+  fresh_rootfs "$CLAUDE_IMAGE" "$recipe" || return 0
+  log "adding claude $version as /usr/local/bin/claude, with its libraries"
+  add_libraries "$WORK/rootfs" "$claude"
+  cp "$claude" "$WORK/rootfs/usr/local/bin/claude"
+  chmod 0755 "$WORK/rootfs/usr/local/bin/claude"
+  import_rootfs "$WORK/rootfs" "$CLAUDE_IMAGE" "$recipe"
+  if ! docker run --rm --network none --user 1000:1000 -e HOME=/home/node "$CLAUDE_IMAGE" claude --version; then
+    docker image rm "$CLAUDE_IMAGE" >/dev/null 2>&1 || true
+    die "claude does not run inside $CLAUDE_IMAGE"
+  fi
+  log "built $CLAUDE_IMAGE (claude $version)"
+}
+
 # The git-core programs that are not builtins but that ordinary commands call
 # (submodule and its i18n helper, merge strategies, bisect); the big helpers
 # (http, daemon, imap, shell, scalar) stay out.
@@ -200,12 +266,9 @@ git_recipe() {
 # Adds the host's git to the rootfs in $1. /usr/lib/git-core/git and every
 # builtin's git-<cmd> link point at the one /usr/bin/git.
 add_git() {
-  local root="$1" lib name
+  local root="$1" name
   log "adding $HOST_GIT, its libraries, the git-core builtins and templates"
-  while IFS= read -r lib; do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done < <(host_libraries "$HOST_GIT")
+  add_libraries "$root" "$HOST_GIT"
   cp "$HOST_GIT" "$root/usr/bin/git"
   mkdir -p "$root$GIT_CORE" "$root$(dirname "$GIT_TEMPLATES")"
   ln -s ../../bin/git "$root$GIT_CORE/git"
@@ -237,4 +300,5 @@ build_git() {
 
 if ((want_plain)); then build_plain; fi
 if ((want_codex)); then build_codex; fi
+if ((want_claude)); then build_claude; fi
 if ((want_git)); then build_git; fi

@@ -187,6 +187,31 @@ def websocket(handler, first_frame, echo=False):
     handler.rfile.read(1)  # until the client goes away
     handler.close_connection = True
 
+CLAUDE_REPLY = "hello from the fake Anthropic API"
+
+def messages(handler):
+    """A streamed Messages API answer (what POST /v1/messages gets): one text block."""
+    events = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": "claude-fake", "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": CLAUDE_REPLY}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": 8}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    body = b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("request-id", "req_fake")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
 def serve(cert, key, ports_file, upstream_log, parent_log):
     class Echo(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -207,6 +232,8 @@ def serve(cert, key, ports_file, upstream_log, parent_log):
                 return
             if self.path.startswith("/reflect/"):
                 return reflect(self, self.path[len("/reflect/"):], self.headers.get("Authorization", ""))
+            if self.command == "POST" and self.path.split("?")[0] == "/v1/messages":
+                return messages(self)
             if self.headers.get("Upgrade", "").lower() == "websocket":
                 return websocket(self, b"hello", echo=self.path == "/ws-echo")
             body = json.dumps(rec).encode()

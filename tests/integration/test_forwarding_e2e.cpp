@@ -34,6 +34,23 @@ struct HostLogin {
   std::string refresh_token = "real-refresh-token-for-the-test";
 };
 
+// A host ~/.claude/.credentials.json as `claude /login` leaves it (a subscription
+// login, valid for a day: create has nothing to refresh).
+HostLogin write_host_claude_login(const fs::path& claude_dir) {
+  fs::create_directories(claude_dir);
+  const std::int64_t now = std::time(nullptr);
+  const std::string stamp = std::to_string(now);
+  const HostLogin login{"sk-ant-oat01-realE2eAccess" + stamp + "xY_z-0", "sk-ant-ort01-realE2eRefresh" + stamp + "qR-9"};
+  const boost::json::object oauth{{"accessToken", login.access_token},
+                                  {"refreshToken", login.refresh_token},
+                                  {"expiresAt", (now + 86400) * 1000},
+                                  {"scopes", boost::json::array{"user:inference", "user:profile"}},
+                                  {"subscriptionType", "max"}};
+  write_file(claude_dir / ".credentials.json", boost::json::serialize(boost::json::object{{"claudeAiOauth", oauth}}));
+  fs::permissions(claude_dir / ".credentials.json", fs::perms::owner_read | fs::perms::owner_write);
+  return login;
+}
+
 // A host ~/.codex/auth.json as `codex login` leaves it.
 HostLogin write_host_codex_login(const fs::path& codex_home) {
   fs::create_directories(codex_home);
@@ -74,6 +91,15 @@ std::string header(const boost::json::object& record, const std::string& lower_n
     if (k == lower_name) return std::string(value.as_string());
   }
   return {};
+}
+
+// A shell script that reads a token on stdin, prints the files under `dirs` that hold
+// it, then 1 if the environment holds it, else 0. The token stays in the shell's
+// memory: grep reads it as a pattern file and the environment is matched by a
+// builtin, so it is in no argv, on the host or in the bottle.
+std::string token_search_script(const std::string& dirs) {
+  return "read -r t; printf '%s\\n' \"$t\" | grep -rlF -f - " + dirs +
+         " 2>/dev/null; case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
 }
 
 struct BottleCleanup {
@@ -123,9 +149,10 @@ std::int64_t parent_port(const fs::path& d) {
   return boost::json::parse(read_file(d / "ports.json")).as_object().at("parent").as_int64();
 }
 
-// Codex's requests reached the fake upstream through the parent proxy, carrying the
-// real token and never the dummy.
-void check_upstream_saw_real_token(const fs::path& d, const HostLogin& login, const std::string& dummy) {
+// The agent's requests reached the fake upstream through the parent proxy (a tunnel
+// to `host`), carrying the real token and never the dummy.
+void check_upstream_saw_real_token(const fs::path& d, const HostLogin& login, const std::string& dummy,
+                                   const std::string& host = "chatgpt.com") {
   const auto requests = upstream_requests(d / "upstream.log");
   REQUIRE_FALSE(requests.empty());
   int with_real = 0, with_dummy = 0;
@@ -136,7 +163,7 @@ void check_upstream_saw_real_token(const fs::path& d, const HostLogin& login, co
   }
   CHECK(with_real > 0);
   CHECK(with_dummy == 0);
-  CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT chatgpt.com:443"));
+  CHECK_THAT(read_file(d / "parent.log"), Catch::Contains("CONNECT " + host + ":443"));
 }
 
 // The scanner saw no real token, and it did look: many passes, with bottle-cli and
@@ -256,12 +283,7 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   SECTION(
       "no real token anywhere in the bottle's filesystem or environment, and a direct connection from the "
       "bottle to anything but egress fails") {
-    // The token travels on stdin and stays in the shell's memory: grep reads it as a
-    // pattern file, the environment is matched by a builtin, so it is in no argv,
-    // on the host or in the bottle.
-    const std::string search =
-        "read -r t; printf '%s\\n' \"$t\" | grep -rlF -f - /bin /etc /home /root /tmp /usr /var /run 2>/dev/null; "
-        "case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
+    const std::string search = token_search_script("/bin /etc /home /root /tmp /usr /var /run");
     r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.access_token + "\n");
     CHECK(r.out == "0\n");
     r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, login.refresh_token + "\n");
@@ -271,6 +293,67 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
                       parent + "/ && echo REACHED; true"});
     CHECK_THAT(r.out, !Catch::Contains("REACHED"));
   }
+
+  check_no_token_in_any_argv(scanner);
+}
+
+TEST_CASE("forwarding: real claude in a Docker bottle answers through egress, which sends the real token",
+          "[forwarding][claude][integration]") {
+  IntegrationHome home;
+  const fs::path& d = home.path();
+  make_certs(d);
+  const HostLogin login = write_host_claude_login(d / "claude-home");
+  proc_scan::Scanner scanner(real_tokens(login));
+
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
+  const auto net = start_fake_net(d, gateway);
+  const std::string parent = gateway + ":" + std::to_string(parent_port(d));
+
+  home.env()["CLAUDE_CONFIG_DIR"] = (d / "claude-home").string();
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  const std::string name = unique_bottle_name("it-cfwd");
+  BottleCleanup cleanup{home, name};
+  auto r = home.cli(
+      {"create", "--name", name, "--agent", "claude", "--image", "bottle-test-claude:latest", "--forward-host-credentials"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+
+  // The bottle's login is a dummy of the real one's shape, never the real one.
+  r = home.cli({"exec", name, "--", "cat", ".claude/.credentials.json"});
+  REQUIRE(r.ok());
+  const std::string dummy(boost::json::parse(r.out).at("claudeAiOauth").at("accessToken").as_string());
+  CHECK(dummy.rfind("sk-ant-oat01-", 0) == 0);
+  CHECK(dummy != login.access_token);
+  CHECK(r.out.find(login.access_token) == std::string::npos);
+  CHECK(r.out.find(login.refresh_token) == std::string::npos);
+
+  // The real claude CLI, logged in with the dummy, gets the fake API's streamed answer:
+  // the whole path (CA trust, proxy variables, swap, parent proxy) works for it.
+  r = home.cli({"exec", name, "--", "timeout", "90", "claude", "-p", "say hi"});
+  INFO(r.err);
+  CHECK(r.ok());
+  CHECK_THAT(r.out, Catch::Contains("hello from the fake Anthropic API"));
+
+  check_upstream_saw_real_token(d, login, dummy, "api.anthropic.com");
+  int messages_with_real = 0;
+  for (const auto& rec : upstream_requests(d / "upstream.log")) {
+    if (rec.at("path").as_string().find("/v1/messages") != 0) continue;
+    messages_with_real += header(rec, "authorization") == "Bearer " + login.access_token ? 1 : 0;
+  }
+  CHECK(messages_with_real > 0);
+  const std::string audit = audit_log_with(home, name, R"("action":"injected")", login, dummy);
+  CHECK(contains(audit, R"("host":"api.anthropic.com")"));
+  CHECK(contains(audit, R"("reason":"credential swapped","route":"claude-oauth")"));
+
+  // Nothing in the bottle holds the real tokens, and the host's login is unchanged.
+  const std::string search = token_search_script("/bin /etc /home /root /tmp /usr /var /run");
+  for (const std::string& token : {login.access_token, login.refresh_token}) {
+    r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, token + "\n");
+    CHECK(r.out == "0\n");
+  }
+  CHECK_THAT(read_file(d / "claude-home" / ".credentials.json"), Catch::Contains(login.refresh_token));
 
   check_no_token_in_any_argv(scanner);
 }
@@ -324,9 +407,7 @@ TEST_CASE("forwarding: real codex in a Podman bottle reaches upstream only throu
 
   // No real token in the bottle's files or environment (read as the pod's user:
   // Podman bottles have no root).
-  const std::string search =
-      "read -r t; printf '%s\\n' \"$t\" | grep -rlF -f - /bin /etc /home /tmp /usr /var /run 2>/dev/null; "
-      "case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
+  const std::string search = token_search_script("/bin /etc /home /tmp /usr /var /run");
   for (const std::string& token : {login.access_token, login.refresh_token}) {
     r = home.cli({"exec", name, "--", "sh", "-c", search}, token + "\n");
     CHECK(r.out == "0\n");
