@@ -96,6 +96,11 @@ TEST_CASE("docker: create, ls --json, exec, stop, rm leave nothing behind", "[do
 
   // The labels mark it as bottle's.
   CHECK(docker_out({"inspect", "-f", "{{index .Config.Labels \"io.bottle.name\"}}", "bottle-" + name}) == name + "\n");
+  // Both containers have a memory limit the spec did not have to ask for: the
+  // bottle's default 4096 MiB and egress's 256 MiB, with no swap beyond it.
+  const std::string limits = "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}";
+  CHECK(docker_out({"inspect", "-f", limits, "bottle-" + name}) == "4294967296 4294967296\n");
+  CHECK(docker_out({"inspect", "-f", limits, "bottle-" + name + "-egress"}) == "268435456 268435456\n");
 
   CHECK(home.cli({"rm", name}).code == 5);  // running: needs --force or a stop
   r = home.cli({"stop", name});

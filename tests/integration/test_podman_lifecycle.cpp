@@ -209,6 +209,14 @@ TEST_CASE("podman: bottles with egress each get their own network, pass their ch
   };
   CHECK(reaches(a, proxy_a + "/"));
   CHECK_FALSE(reaches(a, proxy_b + "/"));
+  // The pod's agent and egress have memory limits by default (4096 and 256 MiB).
+  const auto memory_of = [&](const std::string& container) {
+    const auto r = home.run({"podman", "inspect", "--format", "{{.HostConfig.Memory}}", container});
+    INFO(r.err);
+    return r.out;
+  };
+  CHECK(memory_of("bottle-" + a + "-agent-agent") == "4294967296\n");
+  CHECK(memory_of("bottle-" + a + "-egress") == "268435456\n");
   CHECK_FALSE(reaches(b, proxy_a + "/"));
   CHECK_FALSE(reaches(a, "http://" + podman_gateway(home) + ":8080/"));
 

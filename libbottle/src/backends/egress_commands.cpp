@@ -43,7 +43,9 @@ Argv egress_container_create_argv(const EgressContainer& container, const Egress
               "--label",        fmt::format("{}={}", docker_name_label, container.bottle),
               "--label",        fmt::format("{}=egress", docker_role_label)};
   create.insert(create.end(), container.network.begin(), container.network.end());
-  create.insert(create.end(), {"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512", "-v",
+  const std::string memory = fmt::format("{}m", egress_memory_mib);
+  create.insert(create.end(), {"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512",
+                               "--memory", memory, "--memory-swap", memory, "-v",
                                files.conf_dir.string() + ":" + std::string(egress_conf_dir), "-v",
                                files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro"});
   if (!upstream.trusted_ca_file.empty())

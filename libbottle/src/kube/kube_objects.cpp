@@ -203,6 +203,7 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, bool
       {"args", argv_array({argv.begin() + 1, argv.end()})},
       {"ports", json::array{json::object{{"name", "proxy"}, {"containerPort", kube_egress_port}, {"protocol", "TCP"}}}},
       {"securityContext", container_security_context()},
+      {"resources", resources(Resources{.memory_mib = egress_memory_mib})},
       {"volumeMounts", json::array{mount("conf", egress_conf_dir, false), mount("secret", egress_secret_dir, true),
                                    mount("routes", egress_routes_dir, true), mount("tmp", "/tmp", false)}}};
   json::array containers{std::move(egress)};

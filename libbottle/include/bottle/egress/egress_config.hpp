@@ -95,6 +95,12 @@ std::string render_egress_routes(const std::vector<EgressRoute>& routes,
 std::string render_egress_routes(const std::vector<EgressRoute>& routes,
                                  const std::vector<std::string>& bottle_dummies = {});
 
+/// The memory limit of every egress container or pod (Docker, Podman, Kubernetes).
+/// bottle-egress streams bodies and holds about 15 MiB with 50 connections; the
+/// limit keeps an agent that floods its own egress from taking the host's memory.
+/// Past it the kernel stops egress, and the bottle is left with no way out.
+inline constexpr int egress_memory_mib = 256;
+
 /// How to run one egress proxy (bottle-egress). Paths are as the egress process sees them.
 struct EgressLaunch {
   std::string program = "bottle-egress";  ///< argv[0]: the binary's path where it runs
