@@ -5,16 +5,30 @@ State lives in $FAKE_KUBECTL_STATE (one JSON file per object). Grammar, exactly:
   kubectl [--context C] [--namespace N] apply -f -
   kubectl [...] get pods,networkpolicies -l SELECTOR -o json
   kubectl [...] wait --for=condition=Ready pod/NAME --timeout=DURATION
+  kubectl [...] wait --for=condition=Ready sandboxes.agents.x-k8s.io/NAME --timeout=DURATION
   kubectl [...] delete pod NAME --ignore-not-found
+  kubectl [...] delete sandboxes.agents.x-k8s.io NAME --ignore-not-found
   kubectl [...] delete KINDS -l SELECTOR --ignore-not-found
   kubectl [...] exec [-i] [-t] -c CONTAINER POD -- CMD...
 Anything else exits 1 with a kubectl-like error.
 
 apply decodes the YAML stream and checks every object STRICTLY before anything
 is stored: known apiVersion/kind (the kinds bottle applies today: NetworkPolicy,
-PersistentVolumeClaim, Pod), required fields, types, and no unknown field; pods
-must also pass the restricted Pod Security Standard, as in a namespace that
-enforces it (the admission controller's answer, "violates PodSecurity").
+PersistentVolumeClaim, Pod, and Sandbox when its CRD is installed), required
+fields, types, and no unknown field; pods must also pass the restricted Pod
+Security Standard, as in a namespace that enforces it (the admission controller's
+answer, "violates PodSecurity").
+
+A Sandbox (kubernetes-sigs agent-sandbox, agents.x-k8s.io/v1beta1) exists only
+with FAKE_KUBECTL_CRDS naming sandboxes.agents.x-k8s.io; otherwise apply fails as
+kubectl does ("no matches for kind ... ensure CRDs are installed first") and
+applies nothing. The fake plays its controller at once: the pod it makes is named
+like the Sandbox, carries the template's labels plus agents.x-k8s.io/sandbox-name-hash
+and an owner reference, and is made again when deleted while its Sandbox exists;
+deleting the Sandbox deletes the pod. One difference, on purpose: the restricted
+check of the template is the Sandbox's apply's answer, where a real cluster would
+accept the Sandbox and refuse only the controller's pod (and the Sandbox would
+never become Ready).
 
 A Pod is backed by a Docker container started from its image with its security
 context mapped to docker flags: --user uid:gid, --cap-drop ALL,
@@ -28,9 +42,11 @@ Environment:
   FAKE_KUBECTL_CONTEXTS    known contexts, comma-separated (default "fake")
   FAKE_KUBECTL_NAMESPACES  existing namespaces, comma-separated (default "default")
   FAKE_KUBECTL_FORBID      kinds (plural, e.g. "pods") this user may not create (RBAC)
+  FAKE_KUBECTL_CRDS        installed CRDs, comma-separated (sandboxes.agents.x-k8s.io)
   FAKE_KUBECTL_UNREACHABLE non-empty: the API server refuses connections
   FAKE_KUBECTL_DOCKER      the docker CLI (default "docker")
 """
+import hashlib
 import json
 import os
 import re
@@ -46,9 +62,12 @@ except ImportError:  # a test that cannot run must fail loudly
 
 STATE = os.environ.get("FAKE_KUBECTL_STATE", "")
 DOCKER = os.environ.get("FAKE_KUBECTL_DOCKER", "docker")
+SANDBOXES = "sandboxes.agents.x-k8s.io"
 PLURAL = {"Pod": "pods", "NetworkPolicy": "networkpolicies", "PersistentVolumeClaim": "persistentvolumeclaims",
-          "Service": "services", "Secret": "secrets", "ConfigMap": "configmaps"}
-API = {"Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "PersistentVolumeClaim": "v1"}
+          "Service": "services", "Secret": "secrets", "ConfigMap": "configmaps", "Sandbox": SANDBOXES}
+API = {"Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "PersistentVolumeClaim": "v1",
+       "Sandbox": "agents.x-k8s.io/v1beta1"}
+SANDBOX_HASH_LABEL = "agents.x-k8s.io/sandbox-name-hash"
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -167,7 +186,24 @@ POD_SPEC = obj({
                               "persistentVolumeClaim": (O, obj({"claimName": (R, string)})),
                               "hostPath": (O, obj({"path": (R, string), "type": (O, string)}))}))),
 })
-SPECS = {"NetworkPolicy": NETWORK_POLICY_SPEC, "PersistentVolumeClaim": PVC_SPEC, "Pod": POD_SPEC}
+SANDBOX_SPEC = obj({
+    "podTemplate": (R, obj({"metadata": (O, obj({"labels": (O, labels), "annotations": (O, string_map)})),
+                            "spec": (R, POD_SPEC)})),
+    "service": (O, boolean), "operatingMode": (O, one_of("Running", "Suspended")),
+    "shutdownTime": (O, string), "shutdownPolicy": (O, one_of("Retain", "Delete")),
+})
+SPECS = {"NetworkPolicy": NETWORK_POLICY_SPEC, "PersistentVolumeClaim": PVC_SPEC, "Pod": POD_SPEC,
+         "Sandbox": SANDBOX_SPEC}
+
+
+def crd_installed(kind):
+    if kind != "Sandbox":
+        return True
+    return SANDBOXES in os.environ.get("FAKE_KUBECTL_CRDS", "").split(",")
+
+
+def known_resource(plural):
+    return plural in PLURAL.values() and (plural != SANDBOXES or crd_installed("Sandbox"))
 
 
 def restricted_violations(pod):
@@ -294,6 +330,32 @@ def start_pod(namespace, pod):
     docker(*args)
 
 
+def sandbox_controller_makes_pod(ns, sandbox):
+    """What the agent-sandbox controller does for a Sandbox without its pod."""
+    name = sandbox["metadata"]["name"]
+    template = sandbox["spec"]["podTemplate"]
+    labels = dict(template.get("metadata", {}).get("labels", {}))
+    labels[SANDBOX_HASH_LABEL] = hashlib.sha256(name.encode()).hexdigest()[:8]
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": ns, "labels": labels,
+                        "ownerReferences": [{"apiVersion": API["Sandbox"], "kind": "Sandbox", "name": name,
+                                             "uid": sandbox["metadata"]["uid"], "controller": True}],
+                        "creationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "uid": f"fake-{ns}-pods-{name}-{time.time_ns()}"},
+           "spec": template["spec"]}
+    start_pod(ns, pod)
+    store(pod)
+
+
+def owning_sandbox(ns, pod):
+    """The stored Sandbox that controls `pod`, or None."""
+    for ref in pod["metadata"].get("ownerReferences", []):
+        if ref.get("kind") == "Sandbox" and os.path.exists(path_of(ns, "Sandbox", ref["name"])):
+            with open(path_of(ns, "Sandbox", ref["name"])) as fh:
+                return json.load(fh)
+    return None
+
+
 def cmd_apply(ctx, rest):
     if rest != ["-f", "-"]:
         die('error: must specify one of -f and -k' if "-f" not in rest else f"error: unknown flags {rest}")
@@ -309,6 +371,10 @@ def cmd_apply(ctx, rest):
         if not isinstance(d, dict) or "kind" not in d or "apiVersion" not in d:
             die('error: error validating "STDIN": apiVersion and kind must be set')
         kind = d["kind"]
+        if kind in SPECS and API[kind] == d["apiVersion"] and not crd_installed(kind):
+            die(f'error: resource mapping not found for name: "{d.get("metadata", {}).get("name", "")}" '
+                f'namespace: "{ns}" from "STDIN": no matches for kind "{kind}" in version "{d["apiVersion"]}"\n'
+                'ensure CRDs are installed first')
         if kind not in SPECS or API[kind] != d["apiVersion"]:
             die(f'error: resource mapping not found for kind "{kind}" in version "{d["apiVersion"]}" '
                 f'(the fake knows {sorted(SPECS)})')
@@ -332,8 +398,8 @@ def cmd_apply(ctx, rest):
         if plural in ctx["forbid"]:
             die(f'Error from server (Forbidden): error when creating "STDIN": {plural} "{name}" is forbidden: '
                 f'User "fake-user" cannot create resource "{plural}" in API group "" in the namespace "{ns}"')
-        if kind == "Pod":
-            violations = restricted_violations(d)
+        if kind in ("Pod", "Sandbox"):
+            violations = restricted_violations(d if kind == "Pod" else d["spec"]["podTemplate"])
             if violations:
                 die(f'Error from server (Forbidden): error when creating "STDIN": pods "{name}" is forbidden: '
                     f'violates PodSecurity "restricted:latest": {", ".join(violations)}')
@@ -358,7 +424,9 @@ def cmd_apply(ctx, rest):
         if kind == "PersistentVolumeClaim":
             docker("volume", "create", "--label", "fakekube=1", volume_name(ns, name))
         store(d)
-        print(f"{kind.lower()}/{name} created")
+        print(f"{kind.lower()}/{name} created" if kind != "Sandbox" else f"sandbox.agents.x-k8s.io/{name} created")
+        if kind == "Sandbox":
+            sandbox_controller_makes_pod(ns, d)
 
 
 def pod_phase(ns, name):
@@ -373,7 +441,7 @@ def cmd_get(ctx, rest):
         die(f"error: the fake supports only `get KINDS -l SELECTOR -o json`, got {rest}")
     kinds = rest[0].split(",")
     for k in kinds:
-        if k not in PLURAL.values():
+        if not known_resource(k):
             die(f'error: the server doesn\'t have a resource type "{k}"')
     sel = parse_selector(rest[2])
     ns = ctx["namespace"]
@@ -390,18 +458,34 @@ def cmd_get(ctx, rest):
 
 def delete_object(ns, o):
     kind, name = o["kind"], o["metadata"]["name"]
+    if not os.path.exists(path_of(ns, kind, name)):
+        return  # already gone with its owner
     if kind == "Pod":
         docker("rm", "-f", container_name(ns, name), check=False)
     if kind == "PersistentVolumeClaim":
         docker("volume", "rm", "-f", volume_name(ns, name), check=False)
     os.remove(path_of(ns, kind, name))
-    print(f'{kind.lower()} "{name}" deleted')
+    print(f'{kind.lower()} "{name}" deleted' if kind != "Sandbox" else f'sandbox.agents.x-k8s.io "{name}" deleted')
+    if kind == "Sandbox":  # garbage collection of the pod it owns
+        p = path_of(ns, "Pod", name)
+        if os.path.exists(p):
+            with open(p) as fh:
+                pod = json.load(fh)
+            if any(r.get("kind") == "Sandbox" and r.get("name") == name
+                   for r in pod["metadata"].get("ownerReferences", [])):
+                delete_object(ns, pod)
+    if kind == "Pod":
+        sandbox = owning_sandbox(ns, o)
+        if sandbox is not None:  # its controller makes the pod again
+            sandbox_controller_makes_pod(ns, sandbox)
 
 
 def cmd_delete(ctx, rest):
     ns = ctx["namespace"]
-    if len(rest) == 3 and rest[0] == "pod" and rest[2] == "--ignore-not-found":
-        p = path_of(ns, "Pod", rest[1])
+    if len(rest) == 3 and rest[0] in ("pod", SANDBOXES) and rest[2] == "--ignore-not-found":
+        if not known_resource(PLURAL["Pod"] if rest[0] == "pod" else rest[0]):
+            die(f'error: the server doesn\'t have a resource type "{rest[0]}"')
+        p = path_of(ns, "Pod" if rest[0] == "pod" else "Sandbox", rest[1])
         if os.path.exists(p):
             with open(p) as fh:
                 delete_object(ns, json.load(fh))
@@ -409,7 +493,7 @@ def cmd_delete(ctx, rest):
     if len(rest) == 4 and rest[1] == "-l" and rest[3] == "--ignore-not-found":
         kinds = rest[0].split(",")
         for k in kinds:
-            if k not in PLURAL.values():
+            if not known_resource(k):
                 die(f'error: the server doesn\'t have a resource type "{k}"')
         sel = parse_selector(rest[2])
         found = False
@@ -421,16 +505,27 @@ def cmd_delete(ctx, rest):
         if not found:
             sys.stderr.write("No resources found\n")
         return
-    die(f"error: the fake supports only `delete pod NAME --ignore-not-found` and "
+    die(f"error: the fake supports only `delete pod|{SANDBOXES} NAME --ignore-not-found` and "
         f"`delete KINDS -l SELECTOR --ignore-not-found`, got {rest}")
 
 
 def cmd_wait(ctx, rest):
-    if len(rest) != 3 or rest[0] != "--for=condition=Ready" or not rest[1].startswith("pod/") \
+    resource, _, name = rest[1].partition("/") if len(rest) == 3 else ("", "", "")
+    if len(rest) != 3 or rest[0] != "--for=condition=Ready" or resource not in ("pod", SANDBOXES) or not name \
             or not re.match(r"^--timeout=[0-9]+s$", rest[2]):
-        die(f"error: the fake supports only `wait --for=condition=Ready pod/NAME --timeout=Ns`, got {rest}")
-    name = rest[1][4:]
+        die(f"error: the fake supports only `wait --for=condition=Ready pod/NAME|{SANDBOXES}/NAME --timeout=Ns`, "
+            f"got {rest}")
     ns = ctx["namespace"]
+    if resource == SANDBOXES:
+        if not known_resource(SANDBOXES):
+            die(f'error: the server doesn\'t have a resource type "{SANDBOXES}"')
+        if not os.path.exists(path_of(ns, "Sandbox", name)):
+            die(f'Error from server (NotFound): sandboxes.agents.x-k8s.io "{name}" not found')
+        # Ready follows the pod the controller made, named like the Sandbox.
+        if not os.path.exists(path_of(ns, "Pod", name)) or pod_phase(ns, name) != "Running":
+            die(f"error: timed out waiting for the condition on sandboxes/{name}")
+        print(f"sandbox.agents.x-k8s.io/{name} condition met")
+        return
     if not os.path.exists(path_of(ns, "Pod", name)):
         die(f'Error from server (NotFound): pods "{name}" not found')
     if pod_phase(ns, name) != "Running":

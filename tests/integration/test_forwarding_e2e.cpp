@@ -40,7 +40,8 @@ HostLogin write_host_claude_login(const fs::path& claude_dir) {
   fs::create_directories(claude_dir);
   const std::int64_t now = std::time(nullptr);
   const std::string stamp = std::to_string(now);
-  const HostLogin login{"sk-ant-oat01-realE2eAccess" + stamp + "xY_z-0", "sk-ant-ort01-realE2eRefresh" + stamp + "qR-9"};
+  const HostLogin login{"sk-ant-oat01-realE2eAccess" + stamp + "xY_z-0",
+                        "sk-ant-ort01-realE2eRefresh" + stamp + "qR-9"};
   const boost::json::object oauth{{"accessToken", login.access_token},
                                   {"refreshToken", login.refresh_token},
                                   {"expiresAt", (now + 86400) * 1000},
@@ -315,8 +316,8 @@ TEST_CASE("forwarding: real claude in a Docker bottle answers through egress, wh
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-cfwd");
   BottleCleanup cleanup{home, name};
-  auto r = home.cli(
-      {"create", "--name", name, "--agent", "claude", "--image", "bottle-test-claude:latest", "--forward-host-credentials"});
+  auto r = home.cli({"create", "--name", name, "--agent", "claude", "--image", "bottle-test-claude:latest",
+                     "--forward-host-credentials"});
   INFO(r.err);
   REQUIRE(r.ok());
 

@@ -113,6 +113,59 @@ TEST_CASE("kubernetes: create, ls, exec, stop, start, rm of a --no-egress bottle
   }
 }
 
+TEST_CASE(
+    "kubernetes: with --agent-sandbox the agent is a Sandbox whose controller makes the pod "
+    "and without the CRDs nothing is left",
+    "[kubernetes][integration]") {
+  IntegrationHome home;
+  use_fake_kubectl(home);
+  const std::string name = unique_bottle_name("it-kube-sbx");
+  const std::string agent = "bottle-" + name + "-agent";
+  std::vector<std::string> args = create_args(name, "agents");
+  args.push_back("--agent-sandbox");
+
+  // No CRDs in the cluster: kubectl's own words, and the policy create made is gone.
+  auto r = home.cli(args);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("no matches for kind \"Sandbox\"") && Catch::Contains("ensure CRDs are installed"));
+  CHECK(kept_objects(home).empty());
+  CHECK(home.cli({"ls", "--json"}).out == "[]\n");
+
+  home.env()["FAKE_KUBECTL_CRDS"] = "sandboxes.agents.x-k8s.io";
+  r = home.cli(args);
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(kept_objects(home) == std::vector<std::string>{"agents/networkpolicies/" + agent + ".json",
+                                                       "agents/pods/" + agent + ".json",
+                                                       "agents/sandboxes.agents.x-k8s.io/" + agent + ".json"});
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"running\""));
+  r = home.cli({"exec", name, "--", "sh", "-c", "id -u; ls /sys/class/net"});
+  INFO(r.err);
+  CHECK(r.out == "1000\nlo\n");
+
+  // stop deletes the Sandbox, so no controller brings the pod back.
+  r = home.cli({"stop", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(kept_objects(home) == std::vector<std::string>{"agents/networkpolicies/" + agent + ".json"});
+  CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"stopped\""));
+  r = home.cli({"start", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(home.cli({"exec", name, "--", "true"}).ok());
+
+  r = home.cli({"rm", "--force", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(kept_objects(home).empty());
+  CHECK(home.run({"docker", "inspect", "fakekube-agents-" + agent}).code != 0);
+  bool waited_on_sandbox = false;
+  for (const auto& argv : logged_argvs(home))
+    waited_on_sandbox = waited_on_sandbox || (argv.size() > 6 && argv[4] == "wait" &&
+                                              argv[6].as_string() == "sandboxes.agents.x-k8s.io/" + agent);
+  CHECK(waited_on_sandbox);
+}
+
 TEST_CASE("kubernetes: bad namespace, missing namespace, RBAC denial and an unreachable cluster leave nothing",
           "[kubernetes][integration]") {
   IntegrationHome home;

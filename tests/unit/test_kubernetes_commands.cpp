@@ -76,6 +76,41 @@ TEST_CASE("kubernetes argvs carry the context and namespace, and only when set",
   CHECK(kube.list_argv() == Argv{"kubectl", "get", "pods,networkpolicies", "-l", "io.bottle.managed=1", "-o", "json"});
 }
 
+TEST_CASE("kubernetes with agent_sandbox: the agent is a Sandbox, waited on, stopped and removed as one",
+          "[kubernetes][argv]") {
+  const KubernetesCommands kube;
+  BottleSpec spec = kube_spec();
+  spec.kubernetes.agent_sandbox = true;
+  const auto objects = kube.objects(spec);
+  REQUIRE(objects.size() == 2);
+  CHECK(objects[1].at("kind") == "Sandbox");
+  CHECK(objects[1].at("apiVersion") == "agents.x-k8s.io/v1beta1");
+  CHECK(objects[1].at("metadata").at("name") == "bottle-api-agent");
+  CHECK(check_pod_security_restricted(objects[1]).empty());
+  CHECK(kube.create_stdin(spec, {}, 0) == kube_yaml_stream({objects[0]}));  // the policy before the Sandbox
+  CHECK(kube.start_stdin(spec) == kube_yaml_stream(objects));
+
+  const Argv prefix{"kubectl", "--context", "prod", "--namespace", "agents"};
+  const auto argv = [&](std::initializer_list<std::string> tail) {
+    Argv a = prefix;
+    a.insert(a.end(), tail);
+    return a;
+  };
+  CHECK(kube.start_wait_argv(spec) ==
+        argv({"wait", "--for=condition=Ready", "sandboxes.agents.x-k8s.io/bottle-api-agent", "--timeout=240s"}));
+  CHECK(kube.stop_argv(spec) ==
+        argv({"delete", "sandboxes.agents.x-k8s.io", "bottle-api-agent", "--ignore-not-found"}));
+  CHECK(
+      kube.remove_argvs(spec) ==
+      std::vector<Argv>{argv({"delete", "sandboxes.agents.x-k8s.io", "-l", "io.bottle.managed=1,io.bottle.name=api",
+                              "--ignore-not-found"}),
+                        argv({"delete", "pods", "-l", "io.bottle.managed=1,io.bottle.name=api", "--ignore-not-found"}),
+                        argv({"delete", "services,secrets,configmaps,persistentvolumeclaims,networkpolicies", "-l",
+                              "io.bottle.managed=1,io.bottle.name=api", "--ignore-not-found"})});
+  // The controller names the pod like the Sandbox: exec is the bare pod's.
+  CHECK(kube.exec_argv(spec, {"true"}, {}) == argv({"exec", "-c", "agent", "bottle-api-agent", "--", "true"}));
+}
+
 TEST_CASE("kubernetes lists each place bottles live once", "[kubernetes][argv]") {
   const KubernetesCommands kube(KubernetesOptions{.kubectl = "/opt/kubectl", .objects = {}});
   BottleSpec a = kube_spec(), b = kube_spec(), c = kube_spec("", "");
@@ -183,6 +218,8 @@ TEST_CASE("kubernetes is_gone reads kubectl's NotFound", "[kubernetes]") {
   const KubernetesCommands kube;
   CHECK(kube.is_gone(exited(1, "", "Error from server (NotFound): pods \"bottle-api-agent\" not found\n")));
   CHECK_FALSE(kube.is_gone(exited(1, "", "Error from server (Forbidden): pods is forbidden\n")));
+  // No agent-sandbox CRDs: no Sandbox can be left to delete.
+  CHECK(kube.is_gone(exited(1, "", "error: the server doesn't have a resource type \"sandboxes.agents.x-k8s.io\"\n")));
 }
 
 TEST_CASE("Backend runs kubectl with the objects on stdin and waits for the pod", "[kubernetes][backend]") {
@@ -207,6 +244,14 @@ TEST_CASE("spec: kubernetes context and namespace are validated and need the kub
       parse_spec(R"({"name":"api","backend":"kubernetes","kubernetes":{"context":"kind-dev","namespace":"agents"}})");
   CHECK(parsed.kubernetes == KubernetesTarget{.context = "kind-dev", .namespace_name = "agents"});
   CHECK(parse_spec(spec_to_json(parsed)) == parsed);
+  const BottleSpec sandboxed =
+      parse_spec(R"({"name":"api","backend":"kubernetes","kubernetes":{"agent_sandbox":true}})");
+  CHECK(sandboxed.kubernetes == KubernetesTarget{.agent_sandbox = true});
+  CHECK(parse_spec(spec_to_json(sandboxed)) == sandboxed);
+  CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"kubernetes","kubernetes":{"agent_sandbox":1}})"); }),
+             Catch::Contains("$.kubernetes.agent_sandbox"));
+  CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","kubernetes":{"agent_sandbox":true}})"); }),
+             Catch::Contains("$.kubernetes: is only for the kubernetes backend"));
   CHECK(spec_to_json(BottleSpec{.name = "api"}).find("kubernetes") == std::string::npos);
 
   CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"kubernetes","kubernetes":{"namespace":"Agents"}})"); }),
@@ -236,6 +281,9 @@ TEST_CASE("flags: --backend kubernetes --context --namespace, bad values name th
   const BottleSpec spec = parse({"--backend", "kubernetes", "--context", "kind-dev", "--namespace", "agents"});
   CHECK(spec.backend == BackendKind::kubernetes);
   CHECK(spec.kubernetes == KubernetesTarget{.context = "kind-dev", .namespace_name = "agents"});
+  CHECK(parse({"--backend", "kubernetes", "--agent-sandbox"}).kubernetes == KubernetesTarget{.agent_sandbox = true});
+  CHECK_THAT(error_of([&] { parse({"--agent-sandbox"}); }),
+             Catch::Contains("$.kubernetes: is only for the kubernetes backend"));
   CHECK_THAT(error_of([&] {
                parse({"--backend", "kubernetes", "--namespace", "no_such"});
              }),

@@ -44,10 +44,10 @@ Argv egress_container_create_argv(const EgressContainer& container, const Egress
               "--label",        fmt::format("{}=egress", docker_role_label)};
   create.insert(create.end(), container.network.begin(), container.network.end());
   const std::string memory = fmt::format("{}m", egress_memory_mib);
-  create.insert(create.end(), {"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512",
-                               "--memory", memory, "--memory-swap", memory, "-v",
-                               files.conf_dir.string() + ":" + std::string(egress_conf_dir), "-v",
-                               files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro"});
+  create.insert(create.end(),
+                {"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "512", "--memory", memory,
+                 "--memory-swap", memory, "-v", files.conf_dir.string() + ":" + std::string(egress_conf_dir), "-v",
+                 files.routes_dir.string() + ":" + std::string(egress_routes_dir) + ":ro"});
   if (!upstream.trusted_ca_file.empty())
     create.insert(create.end(), {"-v", upstream.trusted_ca_file + ":" + std::string(egress_upstream_ca) + ":ro"});
   // The real credentials' directories, read-write: egress reads the current token on

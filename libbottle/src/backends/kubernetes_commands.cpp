@@ -22,6 +22,8 @@ constexpr std::string_view managed_selector = "io.bottle.managed=1";
 // Every kind bottle makes besides pods, deleted after the pods so no pod is ever
 // left without its NetworkPolicy.
 constexpr std::string_view other_kinds = "services,secrets,configmaps,persistentvolumeclaims,networkpolicies";
+// The agent-sandbox CRD's resource, fully qualified so no other "sandboxes" matches.
+constexpr std::string_view sandbox_resource = "sandboxes.agents.x-k8s.io";
 
 std::string bottle_selector(const BottleSpec& spec) {
   return fmt::format("{},io.bottle.name={}", managed_selector, spec.name);
@@ -78,6 +80,7 @@ std::vector<json::object> KubernetesCommands::objects(const BottleSpec& spec) co
   without_egress.egress.enabled = false;
   KubeOptions options = options_.objects;
   options.namespace_name = spec.kubernetes.namespace_name.empty() ? "default" : spec.kubernetes.namespace_name;
+  options.agent_object = spec.kubernetes.agent_sandbox ? KubeAgentObject::sandbox : KubeAgentObject::pod;
   std::vector<json::object> objects = kube_objects(without_egress, options, {});
   if (spec.kubernetes.namespace_name.empty())
     for (auto& object : objects) object.at("metadata").as_object().erase("namespace");
@@ -108,17 +111,30 @@ std::optional<std::string> KubernetesCommands::start_stdin(const BottleSpec& spe
 }
 
 std::optional<Argv> KubernetesCommands::start_wait_argv(const BottleSpec& spec) const {
-  return with(kubectl(spec), {"wait", "--for=condition=Ready", "pod/" + kube_names(spec.name, "").agent,
-                              "--timeout=" + options_.ready_timeout});
+  // A Sandbox's pod appears only once its controller acts, so the wait is on the
+  // Sandbox, whose Ready condition follows the pod's.
+  const std::string agent = kube_names(spec.name, "").agent;
+  const std::string target =
+      spec.kubernetes.agent_sandbox ? fmt::format("{}/{}", sandbox_resource, agent) : "pod/" + agent;
+  return with(kubectl(spec), {"wait", "--for=condition=Ready", target, "--timeout=" + options_.ready_timeout});
 }
 
 Argv KubernetesCommands::stop_argv(const BottleSpec& spec) const {
-  return with(kubectl(spec), {"delete", "pod", kube_names(spec.name, "").agent, "--ignore-not-found"});
+  // A Sandbox's controller would make a deleted pod again: stop deletes the Sandbox
+  // (its pod goes with it; the policy and volumes are separate objects and stay).
+  const std::string kind = spec.kubernetes.agent_sandbox ? std::string(sandbox_resource) : "pod";
+  return with(kubectl(spec), {"delete", kind, kube_names(spec.name, "").agent, "--ignore-not-found"});
 }
 
 std::vector<Argv> KubernetesCommands::remove_argvs(const BottleSpec& spec) const {
-  return {with(kubectl(spec), {"delete", "pods", "-l", bottle_selector(spec), "--ignore-not-found"}),
-          with(kubectl(spec), {"delete", std::string(other_kinds), "-l", bottle_selector(spec), "--ignore-not-found"})};
+  std::vector<Argv> argvs;
+  if (spec.kubernetes.agent_sandbox)
+    argvs.push_back(with(kubectl(spec),
+                         {"delete", std::string(sandbox_resource), "-l", bottle_selector(spec), "--ignore-not-found"}));
+  argvs.push_back(with(kubectl(spec), {"delete", "pods", "-l", bottle_selector(spec), "--ignore-not-found"}));
+  argvs.push_back(
+      with(kubectl(spec), {"delete", std::string(other_kinds), "-l", bottle_selector(spec), "--ignore-not-found"}));
+  return argvs;
 }
 
 Argv KubernetesCommands::list_argv() const {
@@ -251,7 +267,9 @@ std::vector<BottleInfo> KubernetesCommands::parse_list(const std::string& output
 }
 
 bool KubernetesCommands::is_gone(const ProcessResult& result) const {
-  return result.err.find("(NotFound)") != std::string::npos || result.err.find(" not found") != std::string::npos;
+  // A cluster without the agent-sandbox CRDs has no Sandboxes to delete either.
+  return result.err.find("(NotFound)") != std::string::npos || result.err.find(" not found") != std::string::npos ||
+         result.err.find("doesn't have a resource type") != std::string::npos;
 }
 
 std::string KubernetesCommands::egress_unavailable_reason() const {

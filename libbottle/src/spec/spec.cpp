@@ -132,9 +132,10 @@ BottleSpec parse_spec_object(const JsonField& root) {
     s.repo = std::move(repo);
   });
   root.with("kubernetes", [&](const JsonField& v) {
-    v.only_keys({"context", "namespace"});
+    v.only_keys({"context", "namespace", "agent_sandbox"});
     v.with("context", [&](const JsonField& c) { s.kubernetes.context = c.string(); });
     v.with("namespace", [&](const JsonField& n) { s.kubernetes.namespace_name = n.string(); });
+    v.with("agent_sandbox", [&](const JsonField& b) { s.kubernetes.agent_sandbox = b.boolean(); });
   });
   root.with("resources", [&](const JsonField& v) {
     v.only_keys({"cpus", "memory_mib"});
@@ -395,7 +396,9 @@ std::string spec_to_json(const BottleSpec& s) {
   o["unsafe_unprotected_paths"] = json::array(s.unsafe_unprotected_paths.begin(), s.unsafe_unprotected_paths.end());
   if (s.repo) o["repo"] = json::object{{"path", s.repo->path}, {"branch", s.repo->branch}, {"base", s.repo->base}};
   if (s.backend == BackendKind::kubernetes)
-    o["kubernetes"] = json::object{{"context", s.kubernetes.context}, {"namespace", s.kubernetes.namespace_name}};
+    o["kubernetes"] = json::object{{"context", s.kubernetes.context},
+                                   {"namespace", s.kubernetes.namespace_name},
+                                   {"agent_sandbox", s.kubernetes.agent_sandbox}};
   return detail::pretty_json(o);
 }
 

@@ -107,6 +107,7 @@ bool SpecOverrides::consume(const std::vector<std::string>& args, std::size_t& i
   else if (flag == "--base") base = value_of(args, i);
   else if (flag == "--context") context = value_of(args, i);
   else if (flag == "--namespace") namespace_name = value_of(args, i);
+  else if (flag == "--agent-sandbox") agent_sandbox = true;
   else return false;
   return true;
 }
@@ -135,7 +136,9 @@ const char* spec_flags_help() {
          "  --branch NAME               the agent's branch in the clone (default: bottle/NAME)\n"
          "  --base REV                  where that branch starts (default: the repo's HEAD)\n"
          "  --context C, --namespace N  kubernetes backend: kubectl context and namespace\n"
-         "                              (default: the kubeconfig's current ones)\n";
+         "                              (default: the kubeconfig's current ones)\n"
+         "  --agent-sandbox             kubernetes backend: the agent is an agent-sandbox\n"
+         "                              Sandbox (agents.x-k8s.io CRDs) instead of a bare Pod\n";
 }
 
 BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::string& cwd) {
@@ -155,6 +158,7 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
     as_flag("--namespace", [&] { validate_kube_namespace(*o.namespace_name, "--namespace"); });
     s.kubernetes.namespace_name = *o.namespace_name;
   }
+  if (o.agent_sandbox) s.kubernetes.agent_sandbox = true;
   if (o.agent) as_flag("--agent", [&] { s.agent = parse_agent_kind(*o.agent, "--agent"); });
   if (o.image) {
     as_flag("--image", [&] { validate_image(*o.image, "--image"); });

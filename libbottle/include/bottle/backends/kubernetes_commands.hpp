@@ -24,6 +24,15 @@
 // other bottle is generated with egress off: its agent pod's NetworkPolicy denies all
 // egress and ingress.
 //
+// With $.kubernetes.agent_sandbox the agent is a kubernetes-sigs agent-sandbox
+// Sandbox (agents.x-k8s.io/v1beta1) holding the same pod as its template; its
+// controller makes the pod, named like the Sandbox and carrying the template's
+// labels, so ls and exec are unchanged. start waits on the Sandbox's Ready
+// condition; stop deletes the Sandbox (deleting its pod would only make the
+// controller start another); rm deletes Sandboxes first. Without the CRDs in the
+// cluster, start's apply fails with kubectl's "no matches for kind" and the create
+// is rolled back.
+//
 // Commands run as the pod's non-root user whatever ExecOptions::user asks: a pod that
 // passes the restricted Pod Security Standard has no root to switch to.
 

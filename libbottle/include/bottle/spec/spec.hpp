@@ -108,6 +108,9 @@ struct RepoSpec {
 struct KubernetesTarget {
   std::string context;         ///< $.kubernetes.context: 1-253 printable ASCII, no space, not starting with '-'
   std::string namespace_name;  ///< $.kubernetes.namespace: a DNS-1123 label
+  /// $.kubernetes.agent_sandbox: the agent is a kubernetes-sigs agent-sandbox Sandbox
+  /// (its controller makes the pod) instead of a bare Pod. Needs the CRDs installed.
+  bool agent_sandbox = false;
   bool operator==(const KubernetesTarget&) const = default;
 };
 

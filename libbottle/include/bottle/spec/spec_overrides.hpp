@@ -32,6 +32,7 @@ struct SpecOverrides {
   std::optional<std::string> base;            ///< --base REV (needs clone mode)
   std::optional<std::string> context;         ///< --context C (backend kubernetes)
   std::optional<std::string> namespace_name;  ///< --namespace N (backend kubernetes)
+  bool agent_sandbox = false;                 ///< --agent-sandbox (backend kubernetes)
 
   /// Try to consume the flag at args[i] (and its value); returns false when the
   /// flag is not a spec flag. Throws Error(usage) naming the flag when its value is
