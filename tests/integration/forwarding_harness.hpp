@@ -113,7 +113,7 @@ inline std::vector<proc_scan::Secret> real_tokens(const HostLogin& login) {
 // record matching `needle` is in it (egress writes a record when it is done with the
 // flow); checked against the scanner's real tokens and the bottle's dummy, by label.
 inline std::string audit_log_with(IntegrationHome& home, const std::string& name, const std::string& needle,
-                           const HostLogin& login, const std::string& dummy) {
+                                  const HostLogin& login, const std::string& dummy) {
   const auto logs = [&] { return home.cli({"logs", "--json", name}); };
   CHECK(wait_until([&] { return logs().out.find(needle) != std::string::npos; }, 20s));
   const auto r = logs();
@@ -149,7 +149,7 @@ inline std::int64_t parent_port(const fs::path& d) {
 // The agent's requests reached the fake upstream through the parent proxy (a tunnel
 // to `host`), carrying the real token and never the dummy.
 inline void check_upstream_saw_real_token(const fs::path& d, const HostLogin& login, const std::string& dummy,
-                                   const std::string& host = "chatgpt.com") {
+                                          const std::string& host = "chatgpt.com") {
   const auto requests = upstream_requests(d / "upstream.log");
   REQUIRE_FALSE(requests.empty());
   int with_real = 0, with_dummy = 0;

@@ -128,25 +128,32 @@ TEST_CASE("forwarding: real codex in a Docker bottle is logged in with dummies a
   check_no_token_in_any_argv(scanner);
 }
 
-TEST_CASE("forwarding: real claude in a Docker bottle answers through egress, which sends the real token",
-          "[forwarding][claude][integration]") {
+TEST_CASE("forwarding: real claude in a Docker or Podman bottle answers through egress, which sends the real token",
+          "[forwarding][claude][podman][integration]") {
   IntegrationHome home;
+  const std::string engine = GENERATE(as<std::string>{}, "docker", "podman");
+  INFO("engine: " << engine);
+  constexpr const char* claude_image = "bottle-test-claude:latest";
+  if (engine == "podman") use_podman(home, {claude_image, "bottle-egress:latest"});
   const fs::path& d = home.path();
   make_certs(d);
   const HostLogin login = write_host_claude_login(d / "claude-home");
   proc_scan::Scanner scanner(real_tokens(login));
 
-  const std::string gateway = docker_bridge_gateway();
+  // On Podman the parent proxy listens on every host address: the bridge (and so its
+  // gateway address) may exist only once the bottle's egress joins it.
+  const std::string gateway = engine == "docker" ? docker_bridge_gateway() : "0.0.0.0";
   REQUIRE_FALSE(gateway.empty());
   const auto net = start_fake_net(d, gateway);
-  const std::string parent = gateway + ":" + std::to_string(parent_port(d));
+  const std::string parent =
+      (engine == "docker" ? gateway : podman_gateway(home)) + ":" + std::to_string(parent_port(d));
 
   home.env()["CLAUDE_CONFIG_DIR"] = (d / "claude-home").string();
   home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + parent;
   home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-cfwd");
   BottleCleanup cleanup{home, name};
-  auto r = home.cli({"create", "--name", name, "--agent", "claude", "--image", "bottle-test-claude:latest",
+  auto r = home.cli({"create", "--backend", engine, "--name", name, "--agent", "claude", "--image", claude_image,
                      "--forward-host-credentials"});
   INFO(r.err);
   REQUIRE(r.ok());
@@ -178,15 +185,21 @@ TEST_CASE("forwarding: real claude in a Docker bottle answers through egress, wh
   CHECK(contains(audit, R"("host":"api.anthropic.com")"));
   CHECK(contains(audit, R"("reason":"credential swapped","route":"claude-oauth")"));
 
-  // Nothing in the bottle holds the real tokens, and the host's login is unchanged.
-  const std::string search = token_search_script("/bin /etc /home /root /tmp /usr /var /run");
+  // Nothing in the bottle holds the real tokens (read as root on Docker; a Podman
+  // pod has no root, so as its user there), and the host's login is unchanged.
+  const bool as_root = engine == "docker";
+  const std::string search = token_search_script(as_root ? "/bin /etc /home /root /tmp /usr /var /run"
+                                                         : "/bin /etc /home /tmp /usr /var /run");
   for (const std::string& token : {login.access_token, login.refresh_token}) {
-    r = home.cli({"exec", "--user", "root", name, "--", "sh", "-c", search}, token + "\n");
+    std::vector<std::string> exec{"exec"};
+    if (as_root) exec.insert(exec.end(), {"--user", "root"});
+    exec.insert(exec.end(), {name, "--", "sh", "-c", search});
+    r = home.cli(exec, token + "\n");
     CHECK(r.out == "0\n");
   }
   CHECK_THAT(read_file(d / "claude-home" / ".credentials.json"), Catch::Contains(login.refresh_token));
 
-  check_no_token_in_any_argv(scanner);
+  check_no_token_in_any_argv(scanner, engine);
 }
 
 TEST_CASE("forwarding: real codex in a Podman bottle reaches upstream only through egress, with the real token",
