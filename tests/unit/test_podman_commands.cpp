@@ -348,6 +348,34 @@ TEST_CASE("podman is_gone reads podman's no such pod/container/volume", "[podman
   CHECK_FALSE(podman.is_gone(exited(125, "", "Error: cannot connect to the Podman socket\n")));
 }
 
+TEST_CASE("podman: a rootless host's cgroup or tun failure gets a hint on what to do", "[podman][backend]") {
+  // What runc, crun and slirp4netns said on a cgroup-v1 host with /dev/net/tun 0600.
+  const std::string runc =
+      "Error: OCI runtime error: runc: runc create failed: unable to start container process: error during "
+      "container init: error setting cgroup config for procHooks process: cannot set memory limit: container could "
+      "not join or create cgroup\n";
+  const std::string crun =
+      "Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all controllers "
+      "from cgroupv2\n";
+  const std::string tun = "Error: /usr/bin/slirp4netns failed: \"open(\\\"/dev/net/tun\\\"): Permission denied\\n\"\n";
+  const PodmanCommands podman;
+  CHECK_THAT(podman.failure_hint(exited(125, "", runc)), Catch::Contains("cgroup v2 with the memory controller"));
+  CHECK(podman.failure_hint(exited(125, "", crun)) == podman.failure_hint(exited(125, "", runc)));
+  CHECK_THAT(podman.failure_hint(exited(125, "", tun)), Catch::Contains("cannot open /dev/net/tun"));
+  CHECK(podman.failure_hint(exited(125, "", "Error: no such pod\n")).empty());
+
+  // The hint follows podman's own message in the error bottle reports.
+  RecordingRunner runner;
+  runner.push_result(exited(0));
+  runner.push_result(exited(125, "", runc));
+  Backend backend(runner, std::make_unique<PodmanCommands>());
+  const BottleSpec spec = podman_spec();
+  backend.create(spec, {});
+  CHECK_THAT(error_of([&] { backend.start(spec); }, ErrorKind::backend),
+             Catch::Contains("podman failed (status 125): Error: OCI runtime error") &&
+                 Catch::EndsWith("or use the docker backend"));
+}
+
 TEST_CASE("Backend runs podman kube play with the pod on stdin, then pod start", "[podman][backend]") {
   RecordingRunner runner;
   Backend backend(runner, std::make_unique<PodmanCommands>());

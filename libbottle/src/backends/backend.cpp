@@ -69,8 +69,10 @@ ProcessResult Backend::run_checked(const Argv& argv, std::string_view what, Engi
   if (!r.ok()) {
     std::string detail = r.err.empty() ? r.out : r.err;
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    throw Error(ErrorKind::backend, fmt::format("{}: {} failed (status {}){}{}", what, argv.front(), r.shell_status(),
-                                                detail.empty() ? "" : ": ", detail));
+    const std::string hint = commands_->failure_hint(r);
+    throw Error(ErrorKind::backend,
+                fmt::format("{}: {} failed (status {}){}{}{}{}", what, argv.front(), r.shell_status(),
+                            detail.empty() ? "" : ": ", detail, hint.empty() ? "" : "\n", hint));
   }
   return r;
 }

@@ -252,6 +252,21 @@ bool PodmanCommands::is_gone(const ProcessResult& result) const {
          result.err.find("network not found") != std::string::npos;
 }
 
+// The runtimes' own words (runc, crun and slirp4netns as Podman 4.3 passes them on)
+// name a cgroup or a device, not the cause: a rootless Podman on a host that does
+// not delegate cgroups to the user, or hides /dev/net/tun from it.
+std::string PodmanCommands::failure_hint(const ProcessResult& result) const {
+  const auto says = [&](std::string_view words) { return result.err.find(words) != std::string::npos; };
+  if (says("could not join or create cgroup") || says("cgroups in hybrid mode not supported"))
+    return "podman could not put the bottle under its memory limit: rootless Podman needs cgroup v2 with the memory "
+           "controller delegated to your user (systemd's user@.service does this); on a cgroup v1 host run bottle "
+           "with rootful podman, or use the docker backend";
+  if (says("slirp4netns") && says("/dev/net/tun"))
+    return "rootless Podman's network (slirp4netns) cannot open /dev/net/tun: make it usable by your user "
+           "(crw-rw-rw-, as most distributions ship it), or run bottle with rootful podman";
+  return {};
+}
+
 GuestEgress PodmanCommands::guest_egress(const BottleSpec& spec) const {
   if (!spec.egress.enabled) return {};
   return {.enabled = true,

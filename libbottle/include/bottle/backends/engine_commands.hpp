@@ -129,6 +129,9 @@ class EngineCommands {
   /// Whether a failed remove_argvs() command failed only because its object (container,
   /// network, machine) is already gone, judged from the engine's own message.
   virtual bool is_gone(const ProcessResult& result) const = 0;
+  /// What to do about a failed engine call whose own message does not say it (a
+  /// sentence, added to the error); empty: nothing to add.
+  virtual std::string failure_hint(const ProcessResult& /*result*/) const { return {}; }
 
   /// The egress capability: how this engine runs a bottle's egress proxy, its only
   /// way out. nullptr exactly when egress_unavailable_reason() is not empty; a bottle

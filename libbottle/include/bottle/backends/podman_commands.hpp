@@ -107,6 +107,9 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   /// podman's "no such pod/container/volume" or "network not found" in stderr.
   bool is_gone(const ProcessResult& result) const override;
+  /// Rootless Podman where the host cannot give it what a bottle needs: a memory limit
+  /// (cgroup v1, or v2 without delegation) or slirp4netns's /dev/net/tun.
+  std::string failure_hint(const ProcessResult& result) const override;
 
   const EgressCommands* egress() const override { return this; }
   std::string egress_unavailable_reason() const override { return {}; }
