@@ -3,7 +3,10 @@
 // request body before it goes upstream: a dummy bound for a host it is not bound to
 // closes the connection (the addon's websocket_message kills the flow). When the
 // upgrade request was injected, the upstream's messages go through the reverse swap;
-// otherwise its bytes pass as they come.
+// otherwise its bytes pass as they come. A swapped message is whole before it is
+// scanned (a value may straddle fragments) and goes on as one frame: RFC 6455 §5.4
+// lets an intermediary change a message's fragmentation when no extension is in
+// use, and egress strips Sec-WebSocket-Extensions from every upgrade.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "bottle/egress/credential_swap.hpp"
