@@ -119,6 +119,23 @@ import_rootfs() {
   remove_if_dangling "$old_id"
 }
 
+# cached_binary PATH WHAT: prints PATH and succeeds when a cached binary is there.
+cached_binary() {
+  [[ -x "$1" ]] || return 1
+  log "$2: cached at $1" >&2
+  printf '%s\n' "$1"
+}
+
+# store_binary SOURCE PATH: puts an executable copy of SOURCE at PATH (atomically,
+# so an interrupted download never leaves a half binary in the cache) and prints PATH.
+store_binary() {
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.tmp"
+  chmod 0755 "$2.tmp"
+  mv "$2.tmp" "$2"
+  printf '%s\n' "$2"
+}
+
 # Prints the path of a cached static codex binary for BOTTLE_CODEX_VERSION,
 # downloading the platform package from npm the first time.
 codex_binary() {
@@ -128,11 +145,7 @@ codex_binary() {
   triple="$(host_musl_triple)"
   npm_arch="$(host_npm_arch)"
   dir="$BOTTLE_CACHE/codex/$version/$triple"
-  if [[ -x "$dir/codex" ]]; then
-    log "codex $version: cached at $dir/codex" >&2
-    printf '%s\n' "$dir/codex"
-    return 0
-  fi
+  if cached_binary "$dir/codex" "codex $version"; then return 0; fi
 
   # Newer releases put the binaries in per-platform packages (aliases such as
   # "npm:@openai/codex@0.171.0-linux-x64"); older ones vendored them all.
@@ -154,12 +167,8 @@ codex_binary() {
   [[ -n "$found" ]] || die "no $triple codex binary inside $spec"
   "$found" --version >&2 || die "$found does not run on this host"
 
-  mkdir -p "$dir"
-  cp "$found" "$dir/codex.tmp"
-  chmod 0755 "$dir/codex.tmp"
-  mv "$dir/codex.tmp" "$dir/codex"
+  store_binary "$found" "$dir/codex"
   rm -rf "$pkgdir"
-  printf '%s\n' "$dir/codex"
 }
 
 build_plain() {
@@ -206,11 +215,7 @@ claude_binary() {
   [[ -n "$version" ]] || die "could not resolve the @anthropic-ai/claude-code version from npm"
   spec="@anthropic-ai/claude-code-linux-$(host_npm_arch)@$version"
   dir="$BOTTLE_CACHE/claude/$version/$(host_npm_arch)"
-  if [[ -x "$dir/claude" ]]; then
-    log "claude $version: cached at $dir/claude" >&2
-    printf '%s\n' "$dir/claude"
-    return 0
-  fi
+  if cached_binary "$dir/claude" "claude $version"; then return 0; fi
   pkgdir="$WORK/claude-pkg"
   mkdir -p "$pkgdir"
   log "claude $version: npm pack $spec" >&2
@@ -218,12 +223,8 @@ claude_binary() {
   tar -C "$pkgdir" -xzf "$pkgdir/$tarball" package/claude
   [[ -f "$pkgdir/package/claude" ]] || die "no claude binary inside $spec"
   "$pkgdir/package/claude" --version >&2 || die "the claude binary of $spec does not run on this host"
-  mkdir -p "$dir"
-  cp "$pkgdir/package/claude" "$dir/claude.tmp"
-  chmod 0755 "$dir/claude.tmp"
-  mv "$dir/claude.tmp" "$dir/claude"
+  store_binary "$pkgdir/package/claude" "$dir/claude"
   rm -rf "$pkgdir"
-  printf '%s\n' "$dir/claude"
 }
 
 build_claude() {

@@ -38,6 +38,20 @@ void set_token_endpoint(const fs::path& d, const std::string& mode, const std::s
                    {"mode", mode}, {"refresh_token", refresh_token}, {"count", 0}, {"account_id", "acct-e2e"}}));
 }
 
+// fake_net on Docker's bridge, playing the token endpoints from the home's
+// tokens.json, and egress's upstream set to its parent proxy.
+std::unique_ptr<Daemon> start_token_net(IntegrationHome& home) {
+  const fs::path& d = home.path();
+  const std::string gateway = docker_bridge_gateway();
+  REQUIRE_FALSE(gateway.empty());
+  ::setenv("FAKE_NET_TOKENS", (d / "tokens.json").c_str(), 1);
+  auto net = start_fake_net(d, gateway);
+  ::unsetenv("FAKE_NET_TOKENS");
+  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port(d));
+  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
+  return net;
+}
+
 }  // namespace
 
 TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and the host login stays valid",
@@ -64,15 +78,8 @@ TEST_CASE("forwarding: codex in a bottle refreshes through the egress broker and
   // the refresh under test is the broker's.
   set_token_endpoint(d, "error", login.refresh_token);
 
-  const std::string gateway = docker_bridge_gateway();
-  REQUIRE_FALSE(gateway.empty());
-  ::setenv("FAKE_NET_TOKENS", (d / "tokens.json").c_str(), 1);
-  const auto net = start_fake_net(d, gateway);
-  ::unsetenv("FAKE_NET_TOKENS");
-
+  const auto net = start_token_net(home);
   home.env()["CODEX_HOME"] = (d / "codex-home").string();
-  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port(d));
-  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-brk");
   BottleCleanup cleanup{home, name};
   auto r =
@@ -147,15 +154,8 @@ TEST_CASE("forwarding: real claude in a bottle refreshes through the egress brok
   // so the refresh under test is the broker's.
   set_token_endpoint(d, "error", login.refresh_token);
 
-  const std::string gateway = docker_bridge_gateway();
-  REQUIRE_FALSE(gateway.empty());
-  ::setenv("FAKE_NET_TOKENS", (d / "tokens.json").c_str(), 1);
-  const auto net = start_fake_net(d, gateway);
-  ::unsetenv("FAKE_NET_TOKENS");
-
+  const auto net = start_token_net(home);
   home.env()["CLAUDE_CONFIG_DIR"] = (d / "claude-home").string();
-  home.env()["BOTTLE_EGRESS_UPSTREAM"] = "http://" + gateway + ":" + std::to_string(parent_port(d));
-  home.env()["BOTTLE_EGRESS_UPSTREAM_CA"] = (d / "ca.pem").string();
   const std::string name = unique_bottle_name("it-cbrk");
   BottleCleanup cleanup{home, name};
   auto r = home.cli({"create", "--name", name, "--agent", "claude", "--image", "bottle-test-claude:latest",
