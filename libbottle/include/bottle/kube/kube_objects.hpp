@@ -47,7 +47,8 @@
 // runAsNonRoot, a non-zero runAsUser, seccompProfile RuntimeDefault,
 // allowPrivilegeEscalation false, capabilities drop ALL, readOnlyRootFilesystem
 // (writable places are emptyDirs: the agent's home and /tmp; egress's confdir and
-// /tmp), resources (requests = limits) from spec.resources with default_memory_mib.
+// /tmp), resources (requests = limits) from spec.resources with default_memory_mib
+// for the agent, egress_memory_mib for egress.
 // Labels: io.bottle.managed=1 and io.bottle.name=NAME on every object,
 // io.bottle.role=agent|egress on pods.
 //
