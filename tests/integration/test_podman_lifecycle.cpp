@@ -168,15 +168,6 @@ TEST_CASE("podman: a missing podman exits 125, a failed create leaves nothing, w
   home.env().erase("BOTTLE_EGRESS_IMAGE");
   CHECK(podman_objects(home, pod).empty());
   CHECK_FALSE(ls_row(home, name).has_value());
-
-  // A prompt file is refused before anything runs.
-  const auto prompt = home.path() / "prompt.md";
-  std::ofstream(prompt) << "be brief\n";
-  r = home.cli({"create", "--backend", "podman", "--name", name, "--no-egress", "--image", "bottle-test:latest",
-                "--prompt-file", prompt.string()});
-  CHECK(r.code == 3);
-  CHECK_THAT(r.err, Catch::Contains("podman backend cannot install a prompt file"));
-  CHECK(podman_objects(home, pod).empty());
 }
 
 TEST_CASE("podman: bottles with egress each get their own network, pass their checks, and reach only their egress",

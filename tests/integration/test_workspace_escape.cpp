@@ -886,3 +886,63 @@ git add -A && git commit -qm symlinked
   CHECK(r.code == contract::unprotectable_exit);
   CHECK_THAT(r.err, Catch::Contains(".vscode"));
 }
+
+TEST_CASE("workspace: a prompt file the agent turns into a symlink is not followed: no host file enters the bottle",
+          "[docker][podman][integration][workspace]") {
+  host_git::OwnedTempDir root("bottle-ws");
+  const auto dir = root.path() / "work";
+  fs::create_directories(dir);
+  std::ofstream(dir / "PROMPT.md") << "be brief\n";
+  host_git::chown_tree(dir, host_git::owner_uid);
+  // What the agent wants: a host file outside every workspace (a login, a key).
+  const auto secret = root.path() / "credentials.json";
+  const std::string secret_text = "host-secret-" + std::to_string(::getpid());
+  std::ofstream(secret) << secret_text << "\n";
+
+  IntegrationHome home;
+  const std::string backend = engine_under_test(home);
+  const std::string name = unique_bottle_name("it-ws-prompt");
+  BottleGuard guard{home, name};
+  auto r = home.cli(create_on(backend, {"--name", name, "--image", git_image, "--no-egress", "-w",
+                                        dir.string() + ":/workspace", "--prompt-file", (dir / "PROMPT.md").string()}));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  const auto prompt_in_bottle = [&] {
+    const auto cat = home.cli({"exec", name, "--", "cat", "/etc/bottle/prompt.md"});
+    INFO(cat.err);
+    CHECK(cat.ok());
+    return cat.out;
+  };
+  CHECK(prompt_in_bottle() == "be brief\n");
+  r = home.cli({"exec", name, "--", "sh", "-c", "echo changed > /etc/bottle/prompt.md"});
+  CHECK_FALSE(r.ok());
+  CHECK(prompt_in_bottle() == "be brief\n");
+
+  // The agent swaps the file it can write for a link to the host file.
+  r = home.cli({"exec", name, "--", "sh", "-c",
+                "cd /workspace && rm PROMPT.md && ln -s " + shell_quote(secret.string()) + " PROMPT.md"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  REQUIRE(fs::is_symlink(dir / "PROMPT.md"));
+  r = home.cli({"stop", name});
+  REQUIRE(r.ok());
+  r = home.cli({"start", name});
+  INFO("start with the prompt file a link: exit " << r.code << "\n" << r.out << r.err);
+  CHECK(r.code == contract::unprotectable_exit);
+  CHECK_THAT(r.err, Catch::Contains("prompt_file: " + (dir / "PROMPT.md").string() +
+                                    ": the path goes through a symbolic link"));
+  CHECK(r.out.find(secret_text) == std::string::npos);
+  CHECK(r.err.find(secret_text) == std::string::npos);
+  const auto row = home.cli({"ls"});
+  CHECK(row.out.find(name) != std::string::npos);
+
+  // The user puts a real file back: the next start carries it, and nothing else.
+  fs::remove(dir / "PROMPT.md");
+  std::ofstream(dir / "PROMPT.md") << "be briefer\n";
+  r = home.cli({"start", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(prompt_in_bottle() == "be briefer\n");
+  r = home.cli({"exec", name, "--", "sh", "-c", "grep -rs " + shell_quote(secret_text) + " /etc /tmp /home; true"});
+  CHECK(r.out.empty());
+}

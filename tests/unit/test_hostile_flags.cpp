@@ -38,6 +38,7 @@ struct Fixture : CliFixture {
     fs::create_directories(tmp.path() / "new\nline");
     fs::create_directories(tmp.path() / "bad\xff");
     std::ofstream(tmp.path() / "prompt.md") << "be brief\n";
+    fs::create_symlink(tmp.path() / "prompt.md", tmp.path() / "link.md");
     std::ofstream(tmp.path() / "bad.json") << "{\"name\": \"a\", \"image\": \"-x\"}";
     std::ofstream(tmp.path() / "truncated.json") << "{\"name\": ";
     std::ofstream(tmp.path() / "twice.json") << "{\"name\": \"a\", \"forward_host_credentials\": false, "
@@ -106,6 +107,10 @@ TEST_CASE("hostile command-line flags are refused by name, running nothing", "[h
       {"allow empty", {"create", "--allow", ""}, invalid, "--allow: must be a hostname of 1-253"},
       {"prompt missing", {"create", "--prompt-file", "missing.md"}, usage, "--prompt-file: "},
       {"prompt a directory", {"create", "--prompt-file", "ws"}, usage, "--prompt-file: "},
+      {"prompt a symlink",
+       {"create", "--prompt-file", "link.md"},
+       exit_code::isolation,
+       "goes through a symbolic link"},
       {"prompt with colon", {"create", "--prompt-file", "p:rompt.md"}, invalid, "--prompt-file: must not contain ':'"},
       {"cpus word", {"create", "--cpus", "lots"}, usage, "--cpus: must be a whole number from 1 to 256"},
       {"cpus zero", {"create", "--cpus", "0"}, usage, "--cpus: must be a whole number"},

@@ -441,7 +441,7 @@ TEST_CASE("an engine CLI that cannot start is Error(program_missing), exit 125, 
   }
 }
 
-TEST_CASE("spec: the podman backend round-trips, takes host workspaces and refuses prompt files", "[spec][podman]") {
+TEST_CASE("spec: the podman backend round-trips and takes host workspaces and prompt files", "[spec][podman]") {
   const BottleSpec parsed = parse_spec(R"({"name":"api","backend":"podman"})");
   CHECK(parsed.backend == BackendKind::podman);
   CHECK(to_string(parsed.backend) == "podman");
@@ -455,9 +455,7 @@ TEST_CASE("spec: the podman backend round-trips, takes host workspaces and refus
             [&] { parse_spec(fmt::format(R"({{"name":"a","backend":"{}","repo":{{"path":"/src/api"}}}})", backend)); },
             ErrorKind::invalid_input),
         Catch::Contains(fmt::format("$.repo: clone mode is not built for the {} backend yet", backend)));
-  CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"podman","prompt_file":"/p.md"})"); },
-                      ErrorKind::invalid_input),
-             Catch::Contains("$.prompt_file: the podman backend cannot install a prompt file yet"));
+  CHECK(parse_spec(R"({"name":"a","backend":"podman","prompt_file":"/p.md"})").prompt_file == "/p.md");
   CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"podman","kubernetes":{"namespace":"x"}})"); }),
              Catch::Contains("$.kubernetes: is only for the kubernetes backend"));
   // The recorded subnet round-trips; a bad one is refused by field.

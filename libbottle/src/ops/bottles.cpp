@@ -20,6 +20,7 @@
 #include "bottle/ops/object_cache.hpp"
 #include "bottle/ops/start_check.hpp"
 #include "bottle/spec/agent.hpp"
+#include "bottle/spec/prompt_file.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "bottle/workspace/workspace_sentinel.hpp"
 
@@ -40,6 +41,31 @@ std::string guard_plan_text(const std::vector<GuardMount>& guard) {
   std::string text;
   for (const auto& mount : guard) text += guard_plan_line(mount);
   return text;
+}
+
+// An engine that binds the prompt file (binds_prompt_file()) binds bottle's own copy,
+// rewritten before create and every start: an engine follows links when it binds,
+// and the file the user named may be in the agent's workspace (prompt_file.hpp).
+std::filesystem::path prompt_copy_path(const StateDirs& dirs, const std::string& name) {
+  return dirs.bottle_state_dir(name) / "prompt.md";
+}
+bool binds_prompt(const Backend& b, const BottleSpec& spec) {
+  return !spec.prompt_file.empty() && b.commands().binds_prompt_file();
+}
+void copy_prompt_file(const Backend& b, const BottleSpec& spec, const StateDirs& dirs) {
+  if (!binds_prompt(b, spec)) return;
+  // 0644: the bottle's user reads it through the bind; it is the user's prompt, no secret.
+  write_file_atomic(prompt_copy_path(dirs, spec.name), read_prompt_file(spec.prompt_file, "prompt_file"), 0644);
+}
+// What create binds read-only into the bottle: the workspace protection, and the
+// prompt file's copy where the engine binds it.
+std::vector<GuardMount> create_binds(const Backend& b, const BottleSpec& spec, const StateDirs& dirs,
+                                     std::vector<GuardMount> guard) {
+  if (binds_prompt(b, spec))
+    guard.push_back(GuardMount{.host = prompt_copy_path(dirs, spec.name).string(),
+                               .guest = std::string(guest_prompt_path),
+                               .read_only = true});
+  return guard;
 }
 
 // The sentinel is bottle-cli itself (`guard NAME`), run from where this program is:
@@ -222,8 +248,10 @@ void Bottles::create(const BottleSpec& requested, bool start_it, const StartOpti
     // anything exists (Error(isolation), exit 6).
     made_placeholders = make_placeholders(spec);
     const std::vector<GuardMount> guard = guard_mounts(spec);
-    if (egress_runs(b, spec)) create_with_egress(b, spec, guard);
-    else b.create(spec, guard);
+    copy_prompt_file(b, spec, store_.dirs());
+    const std::vector<GuardMount> binds = create_binds(b, spec, store_.dirs(), guard);
+    if (egress_runs(b, spec)) create_with_egress(b, spec, binds);
+    else b.create(spec, binds);
     // Recorded once the engine has the bottle: a create that fails before leaves
     // no state behind.
     record_placeholders(store_.dirs(), spec.name, made_placeholders);
@@ -281,6 +309,7 @@ void Bottles::start(const std::string& name, const StartOptions& options) {
 }
 
 std::optional<CanaryResult> Bottles::bring_up(Backend& b, const BottleSpec& spec, const StartOptions& options) {
+  copy_prompt_file(b, spec, store_.dirs());
   b.start(spec);
   // The probe only opens connections (as root, touching no file of the bottle), so
   // it runs alongside provisioning: the check costs the wait for the slower of the two.
@@ -542,12 +571,9 @@ std::vector<BottleRow> Bottles::list() {
 }
 
 void install_prompt_file(Backend& b, const BottleSpec& spec, const StateDirs&) {
-  if (spec.prompt_file.empty()) return;
-  std::string content;
-  try {
-    content = read_file(spec.prompt_file);
-  } catch (const Error& e) { throw Error(e.kind(), fmt::format("prompt_file: {}", e.what())); }
-  b.install_file(spec, std::string(guest_prompt_path), content, "root:root", 0644);
+  if (spec.prompt_file.empty() || b.commands().binds_prompt_file()) return;
+  b.install_file(spec, std::string(guest_prompt_path), read_prompt_file(spec.prompt_file, "prompt_file"), "root:root",
+                 0644);
 }
 
 }  // namespace bottle

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "bottle/core/error.hpp"
+#include "bottle/spec/prompt_file.hpp"
 #include "bottle/workspace/clone_repo.hpp"
 
 namespace bottle {
@@ -209,9 +210,13 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
   if (o.prompt_file) {
     s.prompt_file = absolute_from(*o.prompt_file, cwd);
     check_path("--prompt-file", "", s.prompt_file);
-    std::error_code ec;
-    if (!fs::is_regular_file(s.prompt_file, ec))
-      usage_error("--prompt-file", fmt::format("{}: not a file", s.prompt_file));
+    // Read now as at every start (no link followed), so a file bottle would refuse
+    // later is refused before anything is made.
+    try {
+      read_prompt_file(s.prompt_file, "--prompt-file");
+    } catch (const Error& e) {
+      throw e.relabeled("--prompt-file", e.kind() == ErrorKind::isolation ? ErrorKind::isolation : ErrorKind::usage);
+    }
   }
   if (o.cpus) s.resources.cpus = *o.cpus;
   if (o.memory_mib) s.resources.memory_mib = *o.memory_mib;

@@ -90,12 +90,18 @@ class EngineCommands {
   std::map<std::string, std::string> guest_env(const BottleSpec& spec) const;
 
   /// The commands that create (but do not start) the bottle, in order. `guard` is
-  /// the workspace protection (guard_mounts()); an engine that protects inside the
-  /// guest instead (protects_in_guest()) takes it at every start.
+  /// the read-only binds of host paths the bottle gets at create: the workspace
+  /// protection (guard_mounts()) and, on an engine that binds_prompt_file(), the
+  /// prompt file. An engine that protects inside the guest instead
+  /// (protects_in_guest()) takes the protection at every start.
   virtual std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const = 0;
   /// True when workspace protection is applied inside the running guest, by
   /// guest_protection_script() run as root at every start, rather than at create.
   virtual bool protects_in_guest() const { return false; }
+  /// True when the prompt file reaches the bottle as a read-only bind of bottle's
+  /// copy of it (rewritten before every start), because nothing run in the bottle
+  /// may write its /etc; false: it is installed by a root exec at every start.
+  virtual bool binds_prompt_file() const { return false; }
   virtual Argv start_argv(const BottleSpec& spec) const = 0;
   virtual Argv stop_argv(const BottleSpec& spec) const = 0;
   /// The commands that remove the bottle and everything bottle made for it.

@@ -78,8 +78,8 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   /// proxy variables name guest_egress()'s address and the agent CA volume is
   /// `agent_ca_dir` on the host (required then). Throws Error(invalid_input) like
   /// kube_objects().
-  /// Each `guard` mount (workspace protection) becomes a hostPath volume bound at
-  /// its guest path, read-only unless the mount says otherwise.
+  /// Each `guard` mount (workspace protection, the prompt file) becomes a hostPath
+  /// volume bound at its guest path, read-only unless the mount says otherwise.
   boost::json::object pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir = {},
                           const std::vector<GuardMount>& guard = {}) const;
   /// "bottle-NAME-agent-agent": the agent container podman makes in the pod.
@@ -90,6 +90,9 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
   std::optional<std::string> create_stdin(const BottleSpec& spec, const std::vector<GuardMount>& guard,
                                           std::size_t step) const override;
+  /// The pod's root is read-only and nothing in it runs as root: the prompt file is
+  /// one of the `guard` binds.
+  bool binds_prompt_file() const override { return true; }
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;

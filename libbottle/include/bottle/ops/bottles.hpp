@@ -207,7 +207,9 @@ class Bottles {
   std::function<void(const std::string&)> warn_ = [](const std::string&) {};
 };
 
-/// Provisioning that every bottle gets: the prompt file at guest_prompt_path.
+/// Provisioning that every bottle gets: the prompt file at guest_prompt_path, read
+/// at every start with read_prompt_file() (an engine that binds_prompt_file() binds
+/// it at create instead).
 void install_prompt_file(Backend& backend, const BottleSpec& spec, const StateDirs& dirs);
 
 }  // namespace bottle
