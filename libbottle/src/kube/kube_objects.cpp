@@ -12,6 +12,7 @@
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/kube/kube_names.hpp"
 #include "bottle/spec/guest_env.hpp"
+#include "bottle/workspace/clone_repo.hpp"
 
 namespace bottle {
 
@@ -252,6 +253,14 @@ json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, cons
       volumes.push_back(
           json::object{{"name", volume}, {"persistentVolumeClaim", json::object{{"claimName", names.workspace(i)}}}});
     }
+  }
+  if (spec.repo) {
+    // The clone lives in the pod's own volume, which outlives the pod's stops
+    // (podman keeps it); a cluster deletes a stopped pod, so it would need a PVC.
+    if (options.workspace != KubeWorkspace::host_path)
+      throw Error(ErrorKind::invalid_input, "$.repo", "clone mode is not built for the kubernetes backend yet");
+    mounts.push_back(mount("clone", clone_guest_path, false));
+    volumes.push_back(empty_dir("clone"));
   }
   if (spec.egress.enabled) {
     mounts.push_back(mount("agent-ca", kube_agent_ca_dir, true));

@@ -330,8 +330,8 @@ void validate_spec(const BottleSpec& s) {
     field_error("$.workspaces", "the kubernetes backend does not carry host directories into a cluster yet");
   if (s.backend == BackendKind::kubernetes && !s.prompt_file.empty())
     field_error("$.prompt_file", "the kubernetes backend cannot install a prompt file yet");
-  if (s.repo && (s.backend == BackendKind::podman || s.backend == BackendKind::kubernetes))
-    field_error("$.repo", fmt::format("clone mode is not built for the {} backend yet", to_string(s.backend)));
+  if (s.repo && s.backend == BackendKind::kubernetes)
+    field_error("$.repo", "clone mode is not built for the kubernetes backend yet");
   if (!s.egress.subnet.empty()) {
     if (s.backend != BackendKind::podman) field_error("$.egress.subnet", "is only for the podman backend");
     const auto subnet = parse_ipv4_subnet(s.egress.subnet);

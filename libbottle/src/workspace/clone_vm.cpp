@@ -15,8 +15,15 @@ std::string guest_disk_clone_prepare_script() {
   return "set -eu; mkdir -p /workspace; chown \"$1:$(id -g \"$1\")\" /workspace";
 }
 
+std::string guest_pod_clone_prepare_script() {
+  return "set -eu; test -w /workspace || { echo \"/workspace (the clone's volume) is not writable by $(id -un)\" "
+         ">&2; exit 1; }";
+}
+
 std::string clone_prepare_script(BackendKind backend) {
-  return backend == BackendKind::smolmachines ? guest_disk_clone_prepare_script() : guest_clone_prepare_script();
+  if (backend == BackendKind::smolmachines) return guest_disk_clone_prepare_script();
+  if (backend == BackendKind::podman) return guest_pod_clone_prepare_script();
+  return guest_clone_prepare_script();
 }
 
 bool clone_bundle_streams(BackendKind backend) { return backend == BackendKind::smolmachines; }

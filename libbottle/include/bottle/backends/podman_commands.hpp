@@ -42,7 +42,9 @@
 //
 // Host workspaces are hostPath volumes of the pod (KubeWorkspace::host_path), and
 // the workspace guard's mounts hostPaths bound over each protected path, fixed at
-// create as on Docker. Prompt files and clone mode are refused by validate_spec.
+// create as on Docker. The prompt file is one more such bind (binds_prompt_file()),
+// of bottle's own copy. Clone mode's clone is the pod's emptyDir "clone" at
+// /workspace: Podman makes it the volume BASE-clone, which outlives `pod stop`.
 #include <boost/json.hpp>
 
 #include <filesystem>

@@ -62,6 +62,10 @@
 // service-link variable in HTTPS_PROXY stays unexpanded there: the podman backend
 // sets the proxy variables to egress's address instead.
 //
+// Clone mode (spec.repo), host_path mode only: an emptyDir "clone" at /workspace,
+// which Podman keeps across pod stops; a cluster deletes a stopped pod and its
+// emptyDirs, so PVC mode refuses spec.repo (Error(invalid_input), "$.repo").
+//
 // Names: kube_names.hpp. Not generated yet: the workspace guard's read-only
 // overlays, the prompt file, credential provisioning inside the agent pod, and the
 // clone that fills a workspace PVC.

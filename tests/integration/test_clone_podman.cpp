@@ -1,0 +1,122 @@
+// Clone mode on real Podman: each pod's clone is a volume of its own (the played
+// pod's emptyDir), filled from a host bundle at the first start, kept across stop
+// and start, and its work comes back only through the bundle gate. The pod has no
+// root, so the clone is made as the agent; two bottles on one repository never see
+// each other's work, and host git never runs what an agent planted in its clone.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_harness.hpp"
+#include "clone_harness.hpp"
+#include "podman_harness.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clone_test::git;
+using clone_test::write;
+
+constexpr const char* git_image = "bottle-test-git:latest";
+
+bool podman_volume_exists(IntegrationHome& home, const std::string& volume) {
+  return home.run({"podman", "volume", "exists", volume}).ok();
+}
+
+}  // namespace
+
+TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume, work fetched through the gate",
+          "[podman][integration][clone]") {
+  IntegrationHome home;
+  use_podman(home, {git_image});
+  const fs::path repo = home.path() / "repo";
+  fs::create_directories(repo);
+  git(repo, {"init", "-q", "-b", "main"});
+  git(repo, {"config", "user.name", "host"});
+  git(repo, {"config", "user.email", "host@example.invalid"});
+  write(repo / "README", "hello\n");
+  git(repo, {"add", "README"});
+  git(repo, {"commit", "-q", "-m", "first"});
+  const std::string head_before = git(repo, {"rev-parse", "HEAD"});
+  const fs::path marker = home.path() / "host-marker";
+
+  const std::vector<std::string> names{unique_bottle_name("it-pclone1"), unique_bottle_name("it-pclone2")};
+  struct Cleanup {
+    IntegrationHome& home;
+    std::vector<std::string> names;
+    ~Cleanup() {
+      for (const auto& name : names) home.cli({"rm", "--force", name});
+    }
+  } cleanup{home, names};
+  for (const auto& name : names) {
+    const auto r = home.cli({"create", "--backend", "podman", "--name", name, "--image", git_image, "--no-egress",
+                             "--repo", repo.string()});
+    INFO(name << ": " << r.out << r.err);
+    REQUIRE(r.ok());
+    CHECK(podman_volume_exists(home, "bottle-" + name + "-clone"));
+  }
+
+  // Each agent, in /workspace on its own branch, commits; the other clone is unchanged.
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    const auto r = home.cli({"exec", names[i], "--", "sh", "-c",
+                             "set -e; test \"$(pwd)\" = /workspace; test \"$(id -u)\" = 1000; "
+                             "test \"$(git branch --show-current)\" = bottle/" +
+                                 names[i] + "; echo agent" + n + " > agent" + n + ".txt; git add agent" + n +
+                                 ".txt; git commit -qm 'agent " + n + "'; ls; git log --oneline | wc -l"});
+    INFO(r.out << r.err);
+    REQUIRE(r.ok());
+    CHECK(r.out == "README\nagent" + n + ".txt\n2\n");
+  }
+
+  // The second agent plants what would run if host git read its clone.
+  const std::string plant = "set -e; m=" + marker.string() +
+                            "\n"
+                            "git config core.fsmonitor \"touch $m-fsmonitor\"\n"
+                            "git config core.pager \"touch $m-pager\"\n"
+                            "git config uploadpack.packObjectsHook \"touch $m-packhook\"\n"
+                            "mkdir -p .git/hooks\n"
+                            "for h in post-checkout reference-transaction; do\n"
+                            "  printf '#!/bin/sh\\ntouch %s-%s\\n' \"$m\" \"$h\" > .git/hooks/$h; chmod +x "
+                            ".git/hooks/$h\n"
+                            "done\n";
+  auto r = home.cli({"exec", names[1], "--", "sh", "-c", plant});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+
+  // The clone outlives stop and start; rm of the stopped bottle refuses to lose its work.
+  REQUIRE(home.cli({"stop", names[0]}).ok());
+  r = home.cli({"rm", names[0]});
+  CHECK(r.code == 5);
+  CHECK_THAT(r.err, Catch::Contains("branch bottle/" + names[0] + ": 1 commit ahead of the base, not fetched"));
+  REQUIRE(home.cli({"start", names[0]}).ok());
+  r = home.cli({"exec", names[0], "--", "sh", "-c", "git log --oneline | wc -l"});
+  CHECK(r.out == "2\n");
+
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    r = home.cli({"fetch", names[i]});
+    INFO(r.out << r.err);
+    REQUIRE(r.ok());
+    const std::string ref = "refs/bottles/" + names[i] + "/bottle/" + names[i];
+    const std::string n = std::to_string(i + 1);
+    CHECK(git(repo, {"show", ref + ":agent" + n + ".txt"}) == "agent" + n);
+    CHECK(git(repo, {"merge-base", ref, "main"}) == head_before);
+  }
+  CHECK(git(repo, {"rev-parse", "HEAD"}) == head_before);
+  CHECK(git(repo, {"symbolic-ref", "HEAD"}) == "refs/heads/main");
+  std::vector<std::string> ran;
+  for (const auto& e : fs::directory_iterator(home.path()))
+    if (e.path().filename().string().rfind("host-marker", 0) == 0) ran.push_back(e.path().filename().string());
+  CHECK(ran.empty());
+
+  // Everything fetched: rm goes through and takes the clone's volume.
+  REQUIRE(home.cli({"stop", names[0]}).ok());
+  r = home.cli({"rm", names[0]});
+  INFO(r.err);
+  CHECK(r.ok());
+  CHECK_FALSE(podman_volume_exists(home, "bottle-" + names[0] + "-clone"));
+}
