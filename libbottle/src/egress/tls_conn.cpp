@@ -32,8 +32,12 @@ constexpr int read_ahead_bytes = 65536;  // what one recv() may fill
 }  // namespace
 
 struct TlsConn::State {
+  // An empty `early_bytes` is still the proxy port's 16 KiB read buffer: dropped,
+  // not kept for the connection's life.
   State(tcp::socket s, std::string early_bytes)
-      : socket(std::move(s)), early(std::move(early_bytes)), deadline(socket.get_executor(), [this] {
+      : socket(std::move(s)),
+        early(early_bytes.empty() ? std::string() : std::move(early_bytes)),
+        deadline(socket.get_executor(), [this] {
           boost::system::error_code ignored;
           socket.close(ignored);
         }) {}
@@ -43,6 +47,11 @@ struct TlsConn::State {
   std::string out;      ///< records OpenSSL wrote, not yet sent
   std::string sending;  ///< records being sent
   bool flushing = false;
+  /// The first plaintext has been read. Reading what came after the handshake (a
+  /// server's session tickets) makes OpenSSL set up a 16 KiB write buffer that
+  /// SSL_MODE_RELEASE_BUFFERS frees only after the next write, which a kept-alive
+  /// connection may not make for a long time: it is freed then, once.
+  bool first_read_done = false;
   bool peer_done = false;  ///< the peer finished sending; reads return 0 from now on
   int recv_errno = 0;      ///< the socket error behind a failed read, for the exception
   SSL* ssl = nullptr;
@@ -238,7 +247,13 @@ asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
     // The end may come right behind the last bytes: they go first, the end next time.
     if (outcome.finished) s.peer_done = true;
     co_await flush(s);
-    if (got > 0) co_return got;
+    if (got > 0) {
+      if (!s.first_read_done) {
+        s.first_read_done = true;
+        if (SSL_has_pending(s.ssl) == 0) SSL_free_buffers(s.ssl);
+      }
+      co_return got;
+    }
     if (outcome.failure) throw *outcome.failure;
     if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
   }
