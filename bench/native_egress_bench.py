@@ -72,7 +72,7 @@ class Native:
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
                 key, _, value = line.partition(":")
-                if key in ("VmHWM", "RssFile", "RssAnon"):
+                if key in ("VmHWM", "VmRSS", "RssFile", "RssAnon"):
                     fields[key] = int(value.split()[0]) / 1024
         return fields
 
@@ -169,7 +169,7 @@ def main():
             streams = eb.bench_stream(modes, rounds, size)
 
             eb.log("50 open intercepted connections")
-            rss = {}
+            rss, after_downloads = {}, {}
             for m, engine in zip(modes[1:], engines):
                 conns = [m.connect() for _ in range(50)]
                 for c in conns:
@@ -177,6 +177,11 @@ def main():
                 rss[m.name] = engine.peak_rss_mib()
                 if m.name == "native":
                     native_split = engine.memory_mib()
+                    # What kept-alive connections hold once they have carried something
+                    # larger: RSS now (not the peak), all 50 idle again.
+                    for c in conns:
+                        m.get(c, f"/bulk/{MIB}")
+                    after_downloads[m.name] = engine.memory_mib()["VmRSS"]
                 for c in conns:
                     c.close()
 
@@ -197,6 +202,9 @@ def main():
                   f"libraries, {native_split['RssAnon']:.1f} MiB its own) | {native.ready_ms:.0f} ms |")
             if have_mitm:
                 print(f"| mitmdump | {rss['mitmdump']:.1f} MiB | {mitm_ready_ms:.0f} ms (port open) |")
+            print()
+            print(f"bottle-egress RSS with the 50 connections idle after a 1 MiB download each: "
+                  f"{after_downloads['native']:.1f} MiB")
         finally:
             for e in engines:
                 e.stop()

@@ -195,6 +195,17 @@ asio::awaitable<void> flush(State& s) {
   s.flushing = false;
 }
 
+// A connection that waits for its peer keeps no large send buffer: after a download
+// its records buffer is as large as the biggest write, and a kept-alive agent
+// connection may then idle for minutes. Small ones stay, so a stream of small
+// exchanges does not allocate each time.
+void release_idle_buffers(State& s) {
+  constexpr std::size_t keep = 16384;
+  if (s.flushing) return;
+  if (s.out.empty() && s.out.capacity() > keep) std::string().swap(s.out);
+  if (s.sending.capacity() > keep) std::string().swap(s.sending);
+}
+
 }  // namespace
 
 TlsConn::TlsConn(tcp::socket socket, SSL_CTX* context, Side side, std::string early)
@@ -255,7 +266,10 @@ asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
       co_return got;
     }
     if (outcome.failure) throw *outcome.failure;
-    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    if (outcome.error == SSL_ERROR_WANT_READ) {
+      release_idle_buffers(s);
+      co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    }
   }
   co_return 0;
 }
