@@ -37,4 +37,21 @@ inline void write(const fs::path& file, const std::string& text) {
   std::ofstream(file) << text;
 }
 
+/// A host repository ROOT/repo with two commits on main (README, then src/a.txt),
+/// checked out.
+inline fs::path make_host_repo(const fs::path& root) {
+  const fs::path repo = root / "repo";
+  fs::create_directories(repo);
+  git(repo, {"init", "-q", "-b", "main"});
+  git(repo, {"config", "user.name", "host"});
+  git(repo, {"config", "user.email", "host@example.invalid"});
+  write(repo / "README", "hello\n");
+  git(repo, {"add", "README"});
+  git(repo, {"commit", "-q", "-m", "first"});
+  write(repo / "src" / "a.txt", "a\n");
+  git(repo, {"add", "src"});
+  git(repo, {"commit", "-q", "-m", "second"});
+  return repo;
+}
+
 }  // namespace clone_test

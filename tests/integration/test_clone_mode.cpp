@@ -26,24 +26,9 @@ namespace {
 constexpr const char* git_image = "bottle-test-git:latest";
 
 using clone_test::git;
+using clone_test::make_host_repo;
 using clone_test::run;
 using clone_test::write;
-
-// A host repository with two commits on main, checked out.
-fs::path make_host_repo(const fs::path& root) {
-  const fs::path repo = root / "repo";
-  fs::create_directories(repo);
-  git(repo, {"init", "-q", "-b", "main"});
-  git(repo, {"config", "user.name", "host"});
-  git(repo, {"config", "user.email", "host@example.invalid"});
-  write(repo / "README", "hello\n");
-  git(repo, {"add", "README"});
-  git(repo, {"commit", "-q", "-m", "first"});
-  write(repo / "src" / "a.txt", "a\n");
-  git(repo, {"add", "src"});
-  git(repo, {"commit", "-q", "-m", "second"});
-  return repo;
-}
 
 struct Bottles {
   IntegrationHome& home;

@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using clone_test::git;
-using clone_test::write;
 
 constexpr const char* git_image = "bottle-test-git:latest";
 
@@ -33,14 +32,7 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
           "[podman][integration][clone]") {
   IntegrationHome home;
   use_podman(home, {git_image});
-  const fs::path repo = home.path() / "repo";
-  fs::create_directories(repo);
-  git(repo, {"init", "-q", "-b", "main"});
-  git(repo, {"config", "user.name", "host"});
-  git(repo, {"config", "user.email", "host@example.invalid"});
-  write(repo / "README", "hello\n");
-  git(repo, {"add", "README"});
-  git(repo, {"commit", "-q", "-m", "first"});
+  const fs::path repo = clone_test::make_host_repo(home.path());
   const std::string head_before = git(repo, {"rev-parse", "HEAD"});
   const fs::path marker = home.path() / "host-marker";
 
@@ -70,7 +62,7 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
                                  ".txt; git commit -qm 'agent " + n + "'; ls; git log --oneline | wc -l"});
     INFO(r.out << r.err);
     REQUIRE(r.ok());
-    CHECK(r.out == "README\nagent" + n + ".txt\n2\n");
+    CHECK(r.out == "README\nagent" + n + ".txt\nsrc\n3\n");
   }
 
   // The second agent plants what would run if host git read its clone.
@@ -95,7 +87,7 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
   CHECK_THAT(r.err, Catch::Contains("branch bottle/" + names[0] + ": 1 commit ahead of the base, not fetched"));
   REQUIRE(home.cli({"start", names[0]}).ok());
   r = home.cli({"exec", names[0], "--", "sh", "-c", "git log --oneline | wc -l"});
-  CHECK(r.out == "2\n");
+  CHECK(r.out == "3\n");
 
   for (std::size_t i = 0; i < names.size(); ++i) {
     r = home.cli({"fetch", names[i]});

@@ -59,17 +59,7 @@ TEST_CASE("clone mode on smolmachines: the clone is on the VM disk and its work 
   home.use_fake_smolvm("1.9.2");
   const std::string name = unique_bottle_name("it-smol-clone");
   // The host repository: two commits on main, checked out, and host work in progress.
-  const fs::path repo = home.path() / "repo";
-  fs::create_directories(repo);
-  git(repo, {"init", "-q", "-b", "main"});
-  git(repo, {"config", "user.name", "host"});
-  git(repo, {"config", "user.email", "host@example.invalid"});
-  write(repo / "README", "hello\n");
-  git(repo, {"add", "README"});
-  git(repo, {"commit", "-q", "-m", "first"});
-  write(repo / "src" / "a.txt", "a\n");
-  git(repo, {"add", "src"});
-  git(repo, {"commit", "-q", "-m", "second"});
+  const fs::path repo = clone_test::make_host_repo(home.path());
   write(repo / "scratch.txt", "host work in progress\n");
   const std::string head_before = git(repo, {"rev-parse", "HEAD"});
   const std::string status_before = git(repo, {"status", "--porcelain"});
