@@ -14,8 +14,8 @@ Anything else exits 1 with a kubectl-like error.
 
 apply decodes the YAML stream and checks every object STRICTLY before anything
 is stored: known apiVersion/kind (the kinds bottle applies today: NetworkPolicy,
-PersistentVolumeClaim, Pod, and Sandbox when its CRD is installed), required
-fields, types, and no unknown field; pods must also pass the restricted Pod
+PersistentVolumeClaim, ConfigMap, Pod, and Sandbox when its CRD is installed), required
+fields, types, and no unknown field (a ConfigMap: string data only); pods must also pass the restricted Pod
 Security Standard, as in a namespace that enforces it (the admission controller's
 answer, "violates PodSecurity").
 
@@ -32,7 +32,9 @@ never become Ready).
 
 A Pod is backed by a Docker container started from its image with its security
 context mapped to docker flags: --user uid:gid, --cap-drop ALL,
-no-new-privileges, --read-only, tmpfs for emptyDirs, a named volume per PVC,
+no-new-privileges, --read-only, tmpfs for emptyDirs, a named volume per PVC, a
+read-only bind of each ConfigMap volume's files (written out when the pod starts, so
+a pod made after the ConfigMap changed sees the new data; a subPath is one file),
 --memory/--cpus from limits, and --network none (the deny-all NetworkPolicy,
 enforced). exec runs the command in that container with `docker exec`.
 
@@ -50,6 +52,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -65,7 +68,7 @@ DOCKER = os.environ.get("FAKE_KUBECTL_DOCKER", "docker")
 SANDBOXES = "sandboxes.agents.x-k8s.io"
 PLURAL = {"Pod": "pods", "NetworkPolicy": "networkpolicies", "PersistentVolumeClaim": "persistentvolumeclaims",
           "Service": "services", "Secret": "secrets", "ConfigMap": "configmaps", "Sandbox": SANDBOXES}
-API = {"Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "PersistentVolumeClaim": "v1",
+API = {"Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "PersistentVolumeClaim": "v1", "ConfigMap": "v1",
        "Sandbox": "agents.x-k8s.io/v1beta1"}
 SANDBOX_HASH_LABEL = "agents.x-k8s.io/sandbox-name-hash"
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -172,7 +175,8 @@ CONTAINER = obj({
         "readOnlyRootFilesystem": (O, boolean), "runAsNonRoot": (O, boolean),
         "runAsUser": (O, integer), "runAsGroup": (O, integer),
         "capabilities": (O, obj({"drop": (O, array(string)), "add": (O, array(string))}))})),
-    "volumeMounts": (O, array(obj({"name": (R, string), "mountPath": (R, string), "readOnly": (O, boolean)}))),
+    "volumeMounts": (O, array(obj({"name": (R, string), "mountPath": (R, string), "readOnly": (O, boolean),
+                                   "subPath": (O, string)}))),
 })
 POD_SPEC = obj({
     "automountServiceAccountToken": (O, boolean), "enableServiceLinks": (O, boolean),
@@ -184,6 +188,7 @@ POD_SPEC = obj({
     "containers": (R, array(CONTAINER)),
     "volumes": (O, array(obj({"name": (R, string), "emptyDir": (O, obj({})),
                               "persistentVolumeClaim": (O, obj({"claimName": (R, string)})),
+                              "configMap": (O, obj({"name": (R, string)})),
                               "hostPath": (O, obj({"path": (R, string), "type": (O, string)}))}))),
 })
 SANDBOX_SPEC = obj({
@@ -193,7 +198,9 @@ SANDBOX_SPEC = obj({
     "shutdownTime": (O, string), "shutdownPolicy": (O, one_of("Retain", "Delete")),
 })
 SPECS = {"NetworkPolicy": NETWORK_POLICY_SPEC, "PersistentVolumeClaim": PVC_SPEC, "Pod": POD_SPEC,
-         "Sandbox": SANDBOX_SPEC}
+         "Sandbox": SANDBOX_SPEC, "ConfigMap": None}
+# The kinds whose content is `data`, not `spec`.
+DATA_KINDS = {"ConfigMap": string_map}
 
 
 def crd_installed(kind):
@@ -284,6 +291,33 @@ def parse_selector(sel):
     return sel
 
 
+def config_map_files_dir(namespace, pod_name):
+    # Beside the namespaces' object files, not among them.
+    return os.path.join(STATE, ".configmap-files", namespace, pod_name)
+
+
+def config_map_files(namespace, pod, mount, volume):
+    """The ConfigMap's data as files for this pod (the whole map, or its subPath key)."""
+    name = volume["configMap"]["name"]
+    if not os.path.exists(path_of(namespace, "ConfigMap", name)):
+        die(f'fake kubectl: pod "{pod["metadata"]["name"]}" stays Pending: configmap "{name}" not found')
+    with open(path_of(namespace, "ConfigMap", name)) as fh:
+        data = json.load(fh)["data"]
+    where = os.path.join(config_map_files_dir(namespace, pod["metadata"]["name"]), volume["name"])
+    os.makedirs(where, exist_ok=True)
+    os.chmod(where, 0o755)
+    for key, value in data.items():
+        with open(os.path.join(where, key), "w") as fh:
+            fh.write(value)
+        os.chmod(os.path.join(where, key), 0o644)
+    if "subPath" not in mount:
+        return where
+    if mount["subPath"] not in data:
+        die(f'fake kubectl: pod "{pod["metadata"]["name"]}" fails: subPath "{mount["subPath"]}" is not a key of '
+            f'configmap "{name}"')
+    return os.path.join(where, mount["subPath"])
+
+
 def start_pod(namespace, pod):
     spec = pod["spec"]
     c = spec["containers"][0]
@@ -306,6 +340,9 @@ def start_pod(namespace, pod):
         if "emptyDir" in v:
             # An emptyDir is writable by the pod's fsGroup.
             args += ["--mount", f"type=tmpfs,destination={m['mountPath']},tmpfs-mode=1777"]
+        elif "configMap" in v:
+            args += ["--mount", "type=bind,source=" + config_map_files(namespace, pod, m, v) +
+                     f",destination={m['mountPath']},readonly"]
         elif "persistentVolumeClaim" in v:
             claim = v["persistentVolumeClaim"]["claimName"]
             if not os.path.exists(path_of(namespace, "PersistentVolumeClaim", claim)):
@@ -378,9 +415,10 @@ def cmd_apply(ctx, rest):
         if kind not in SPECS or API[kind] != d["apiVersion"]:
             die(f'error: resource mapping not found for kind "{kind}" in version "{d["apiVersion"]}" '
                 f'(the fake knows {sorted(SPECS)})')
+        body = ("data", DATA_KINDS[kind]) if kind in DATA_KINDS else ("spec", SPECS[kind])
         try:
             obj({"apiVersion": (R, string), "kind": (R, string), "metadata": (R, METADATA),
-                 "spec": (R, SPECS[kind])})(d, kind)
+                 body[0]: (R, body[1])})(d, kind)
         except Invalid as e:
             die(f'error: error validating "STDIN": error validating data: ValidationError({e}); '
                 'if you choose to ignore these errors, turn validation off with --validate=false')
@@ -408,10 +446,11 @@ def cmd_apply(ctx, rest):
         if os.path.exists(p):
             with open(p) as fh:
                 old = json.load(fh)
-            if old["spec"] != d["spec"]:
+            field = "data" if kind in DATA_KINDS else "spec"
+            if old[field] != d[field]:
                 if kind in ("Pod", "PersistentVolumeClaim"):
                     die(f'The {kind} "{name}" is invalid: spec: Forbidden: updates may not change fields')
-                old["spec"] = d["spec"]
+                old[field] = d[field]
                 store(old)
                 print(f"{plural[:-1] if kind != 'NetworkPolicy' else 'networkpolicy.networking.k8s.io'}/{name} configured")
             else:
@@ -462,6 +501,7 @@ def delete_object(ns, o):
         return  # already gone with its owner
     if kind == "Pod":
         docker("rm", "-f", container_name(ns, name), check=False)
+        shutil.rmtree(config_map_files_dir(ns, name), ignore_errors=True)
     if kind == "PersistentVolumeClaim":
         docker("volume", "rm", "-f", volume_name(ns, name), check=False)
     os.remove(path_of(ns, kind, name))

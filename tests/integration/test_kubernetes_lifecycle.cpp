@@ -4,7 +4,9 @@
 // the pod's uid, no capabilities, read-only root). Needs Docker and bottle-test:latest.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "cli_harness.hpp"
@@ -164,6 +166,56 @@ TEST_CASE(
     waited_on_sandbox = waited_on_sandbox || (argv.size() > 6 && argv[4] == "wait" &&
                                               argv[6].as_string() == "sandboxes.agents.x-k8s.io/" + agent);
   CHECK(waited_on_sandbox);
+}
+
+TEST_CASE("kubernetes: the prompt file is a ConfigMap the pod reads at /etc/bottle/prompt.md, new at each start",
+          "[kubernetes][integration]") {
+  IntegrationHome home;
+  use_fake_kubectl(home);
+  const std::string name = unique_bottle_name("it-kube-prompt");
+  const std::string base = "bottle-" + name;
+  const auto prompt = home.path() / "PROMPT.md";
+  std::ofstream(prompt) << "be brief\n";
+  auto args = create_args(name, "agents");
+  args.insert(args.end(), {"--prompt-file", prompt.string()});
+  auto r = home.cli(args);
+  INFO(r.err);
+  REQUIRE(r.ok());
+  struct Remove {
+    IntegrationHome& home;
+    std::string name;
+    ~Remove() { home.cli({"rm", "--force", name}); }
+  } remove{home, name};
+  CHECK(std::find(kept_objects(home).begin(), kept_objects(home).end(), "agents/configmaps/" + base + "-prompt.json") !=
+        kept_objects(home).end());
+  r = home.cli({"exec", name, "--", "cat", "/etc/bottle/prompt.md"});
+  INFO(r.err);
+  CHECK(r.out == "be brief\n");
+  // Read-only for the agent.
+  r = home.cli({"exec", name, "--", "sh", "-c", "echo changed > /etc/bottle/prompt.md"});
+  CHECK(r.code != 0);
+
+  // Each start carries the file as it is then, like every other backend.
+  std::ofstream(prompt, std::ios::trunc) << "be briefer\n";
+  REQUIRE(home.cli({"stop", name}).ok());
+  r = home.cli({"start", name});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(home.cli({"exec", name, "--", "cat", "/etc/bottle/prompt.md"}).out == "be briefer\n");
+
+  // A link in its place is not followed: the start fails and applies nothing new.
+  const auto secret = home.path() / "secret.json";
+  std::ofstream(secret) << "host-secret\n";
+  std::filesystem::remove(prompt);
+  std::filesystem::create_symlink(secret, prompt);
+  REQUIRE(home.cli({"stop", name}).ok());
+  r = home.cli({"start", name});
+  CHECK(r.code == 6);
+  CHECK_THAT(r.err, Catch::Contains("goes through a symbolic link"));
+  std::ifstream kept(home.path() / "kube-state" / "agents" / "configmaps" / (base + "-prompt.json"));
+  const std::string stored((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  CHECK(stored.find("host-secret") == std::string::npos);
+  CHECK(stored.find("be briefer") != std::string::npos);
 }
 
 TEST_CASE("kubernetes: bad namespace, missing namespace, RBAC denial and an unreachable cluster leave nothing",

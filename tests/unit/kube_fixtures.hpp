@@ -26,7 +26,7 @@ inline bottle::BottleSpec kube_sample_spec() {
   return s;
 }
 
-inline bottle::KubeEgressInputs kube_sample_inputs(const bottle::BottleSpec& spec) {
+inline bottle::KubeInputs kube_sample_inputs(const bottle::BottleSpec& spec) {
   return {.routes = spec.egress.routes,
           .brokers = {},
           .value_files = {{"/home/me/.config/gh/token", "fake-token"}},

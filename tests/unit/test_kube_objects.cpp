@@ -523,3 +523,41 @@ TEST_CASE("kube objects: a '$' in the spec's env arrives as written, only the pr
   CHECK(env.at("PRICE") == "$$5 $$(HOME) $$$$");
   CHECK(env.at("HTTPS_PROXY") == "http://$(BOTTLE_API_EGRESS_SERVICE_HOST):8080");
 }
+
+TEST_CASE("kube objects: the prompt file is a ConfigMap mounted read-only over /etc/bottle/prompt.md", "[kube]") {
+  bottle::BottleSpec spec = kube_sample_spec();
+  spec.egress.enabled = false;
+  spec.egress.routes.clear();
+  spec.prompt_file = "/src/api/PROMPT.md";
+  bottle::KubeInputs inputs;
+  inputs.prompt = "be brief\n";
+  const auto objects = bottle::kube_objects(spec, {}, inputs);
+  CHECK(kinds_and_names(objects) ==
+        std::vector<std::string>{"NetworkPolicy bottle-api-agent", "ConfigMap bottle-api-prompt",
+                                 "PersistentVolumeClaim bottle-api-ws0", "Pod bottle-api-agent"});
+  CHECK(bottle::kube_yaml_document(object_named(objects, "ConfigMap", "bottle-api-prompt")) ==
+        "apiVersion: \"v1\"\n"
+        "kind: \"ConfigMap\"\n"
+        "metadata:\n"
+        "  name: \"bottle-api-prompt\"\n"
+        "  namespace: \"default\"\n"
+        "  labels:\n"
+        "    io.bottle.managed: \"1\"\n"
+        "    io.bottle.name: \"api\"\n"
+        "data:\n"
+        "  prompt.md: \"be brief\\n\"\n");
+  const json::object& pod = objects.back().at("spec").as_object();
+  CHECK(pod.at("volumes").at(3) ==
+        json::value(json::object{{"name", "prompt"}, {"configMap", json::object{{"name", "bottle-api-prompt"}}}}));
+  CHECK(pod.at("containers").at(0).at("volumeMounts").at(3) ==
+        json::value(json::object{
+            {"name", "prompt"}, {"mountPath", "/etc/bottle/prompt.md"}, {"readOnly", true}, {"subPath", "prompt.md"}}));
+  // Without its content the objects are not made; a caller that gives the pod the
+  // file itself (podman) asks for no ConfigMap.
+  CHECK(error_of([&] { bottle::kube_objects(spec, {}, {}); }) ==
+        "kubernetes inputs: prompt: the spec has a prompt file and its content was not given");
+  const auto without = bottle::kube_objects(spec, {.prompt_in_config_map = false}, {});
+  CHECK(kinds_and_names(without) == std::vector<std::string>{"NetworkPolicy bottle-api-agent",
+                                                             "PersistentVolumeClaim bottle-api-ws0",
+                                                             "Pod bottle-api-agent"});
+}

@@ -169,6 +169,32 @@ TEST_CASE("kubernetes create applies the policy before any pod, start applies ev
     CHECK_FALSE(object.at("metadata").as_object().contains("namespace"));
 }
 
+TEST_CASE("kubernetes: the prompt file is read at create and at every start into its ConfigMap",
+          "[kubernetes][objects]") {
+  std::vector<std::string> reads;
+  std::string content = "be brief\n";
+  const KubernetesCommands kube(KubernetesOptions{.read_prompt = [&](const std::string& path) {
+    reads.push_back(path);
+    return content;
+  }});
+  CHECK(kube.prompt_delivery() == PromptDelivery::engine_objects);
+  BottleSpec spec = kube_spec();
+  spec.prompt_file = "/src/api/PROMPT.md";
+  const auto created = kube.create_stdin(spec, {}, 0);
+  REQUIRE(created);
+  CHECK_THAT(*created, Catch::Contains("name: \"bottle-api-prompt\"") && Catch::Contains("prompt.md: \"be brief\\n\""));
+  content = "be briefer\n";
+  const auto started = kube.start_stdin(spec);
+  REQUIRE(started);
+  CHECK_THAT(*started, Catch::Contains("prompt.md: \"be briefer\\n\"") && Catch::Contains("subPath: \"prompt.md\""));
+  CHECK(reads == std::vector<std::string>{"/src/api/PROMPT.md", "/src/api/PROMPT.md"});
+  CHECK(check_pod_security_restricted(kube.objects(spec).back()).empty());
+  // The default reader follows no link (prompt_file.hpp): its error is the start's.
+  spec.prompt_file = "/nonexistent-bottle-dir/PROMPT.md";
+  CHECK(error_of([&] { KubernetesCommands().start_stdin(spec); }) ==
+        "prompt_file: /nonexistent-bottle-dir/PROMPT.md: no such file");
+}
+
 TEST_CASE("kubernetes ls: policy without pod is stopped, pod phases map to states", "[kubernetes][list]") {
   const KubernetesCommands kube;
   const auto rows = kube.parse_list(list_of({pod_item("api", "agent", "Running"), pod_item("web", "agent", "Pending"),

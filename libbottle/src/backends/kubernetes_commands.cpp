@@ -12,6 +12,7 @@
 #include "bottle/kube/kube_names.hpp"
 #include "bottle/kube/kube_yaml.hpp"
 #include "bottle/spec/agent.hpp"
+#include "bottle/spec/prompt_file.hpp"
 
 namespace bottle {
 namespace {
@@ -64,7 +65,10 @@ std::optional<std::int64_t> rfc3339_utc(std::string_view text) {
 
 }  // namespace
 
-KubernetesCommands::KubernetesCommands(KubernetesOptions options) : options_(std::move(options)) {}
+KubernetesCommands::KubernetesCommands(KubernetesOptions options) : options_(std::move(options)) {
+  if (!options_.read_prompt)
+    options_.read_prompt = [](const std::string& path) { return read_prompt_file(path, "prompt_file"); };
+}
 
 Argv KubernetesCommands::kubectl(const BottleSpec& spec) const {
   Argv argv{options_.kubectl};
@@ -81,7 +85,9 @@ std::vector<json::object> KubernetesCommands::objects(const BottleSpec& spec) co
   KubeOptions options = options_.objects;
   options.namespace_name = spec.kubernetes.namespace_name.empty() ? "default" : spec.kubernetes.namespace_name;
   options.agent_object = spec.kubernetes.agent_sandbox ? KubeAgentObject::sandbox : KubeAgentObject::pod;
-  std::vector<json::object> objects = kube_objects(without_egress, options, {});
+  KubeInputs inputs;
+  if (!spec.prompt_file.empty()) inputs.prompt = options_.read_prompt(spec.prompt_file);
+  std::vector<json::object> objects = kube_objects(without_egress, options, inputs);
   if (spec.kubernetes.namespace_name.empty())
     for (auto& object : objects) object.at("metadata").as_object().erase("namespace");
   return objects;

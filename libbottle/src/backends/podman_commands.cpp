@@ -59,6 +59,8 @@ PodmanCommands::PodmanCommands(PodmanOptions options) : options_(std::move(optio
   // This machine's directories, bound into the pod (never on a cluster: see
   // KubeWorkspace::host_path).
   options_.objects.workspace = KubeWorkspace::host_path;
+  // The prompt file is bound from bottle's copy, not a ConfigMap (prompt_delivery()).
+  options_.objects.prompt_in_config_map = false;
 }
 
 json::object PodmanCommands::pod(const BottleSpec& spec, const std::filesystem::path& agent_ca_dir,

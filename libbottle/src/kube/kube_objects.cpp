@@ -11,6 +11,7 @@
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/kube/kube_names.hpp"
+#include "bottle/spec/agent.hpp"
 #include "bottle/spec/guest_env.hpp"
 #include "bottle/workspace/clone_repo.hpp"
 
@@ -62,6 +63,12 @@ json::object mount(std::string_view name, std::string_view path, bool read_only)
   json::object m{{"name", name}, {"mountPath", path}};
   if (read_only) m["readOnly"] = true;
   return m;
+}
+
+constexpr std::string_view prompt_key = "prompt.md";
+
+bool prompt_config_map(const BottleSpec& spec, const KubeOptions& options) {
+  return options.prompt_in_config_map && !spec.prompt_file.empty();
 }
 
 json::object empty_dir(std::string_view name) { return {{"name", name}, {"emptyDir", json::object{}}}; }
@@ -262,6 +269,14 @@ json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, cons
     mounts.push_back(mount("clone", clone_guest_path, false));
     volumes.push_back(empty_dir("clone"));
   }
+  if (prompt_config_map(spec, options)) {
+    // One file over /etc/bottle/prompt.md, not a directory over /etc/bottle (where
+    // the CA bundle is mounted too).
+    json::object prompt = mount("prompt", guest_prompt_path, true);
+    prompt["subPath"] = prompt_key;
+    mounts.push_back(std::move(prompt));
+    volumes.push_back(config_map_volume("prompt", names.prompt));
+  }
   if (spec.egress.enabled) {
     mounts.push_back(mount("agent-ca", kube_agent_ca_dir, true));
     volumes.push_back(config_map_volume("agent-ca", names.agent_ca));
@@ -347,8 +362,7 @@ const std::vector<std::string>& kube_blocked_ipv6() {
   return ranges;
 }
 
-std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions& options,
-                                       const KubeEgressInputs& inputs) {
+std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions& options, const KubeInputs& inputs) {
   validate_spec(spec);
   validate_options(spec, options);
   const KubeNames names = kube_names(spec.name, options.namespace_name);
@@ -385,6 +399,12 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
       out.push_back(config_map(names, names.pipelock, {{"pipelock.yaml", render_pipelock_yaml(settings)}}));
     }
     out.push_back(config_map(names, names.agent_ca, {{std::string(agent_ca_file), inputs.agent_ca_bundle}}));
+  }
+  if (prompt_config_map(spec, options)) {
+    if (!inputs.prompt)
+      throw Error(ErrorKind::invalid_input, "prompt", "the spec has a prompt file and its content was not given",
+                  "kubernetes inputs");
+    out.push_back(config_map(names, names.prompt, {{std::string(prompt_key), *inputs.prompt}}));
   }
   if (options.workspace == KubeWorkspace::persistent_volume_claim) {
     for (std::size_t i = 0; i < spec.workspaces.size(); ++i) {

@@ -43,14 +43,14 @@ std::string guard_plan_text(const std::vector<GuardMount>& guard) {
   return text;
 }
 
-// An engine that binds the prompt file (binds_prompt_file()) binds bottle's own copy,
+// An engine that binds the prompt file (PromptDelivery::bind_copy) binds bottle's own copy,
 // rewritten before create and every start: an engine follows links when it binds,
 // and the file the user named may be in the agent's workspace (prompt_file.hpp).
 std::filesystem::path prompt_copy_path(const StateDirs& dirs, const std::string& name) {
   return dirs.bottle_state_dir(name) / "prompt.md";
 }
 bool binds_prompt(const Backend& b, const BottleSpec& spec) {
-  return !spec.prompt_file.empty() && b.commands().binds_prompt_file();
+  return !spec.prompt_file.empty() && b.commands().prompt_delivery() == PromptDelivery::bind_copy;
 }
 void copy_prompt_file(const Backend& b, const BottleSpec& spec, const StateDirs& dirs) {
   if (!binds_prompt(b, spec)) return;
@@ -571,7 +571,7 @@ std::vector<BottleRow> Bottles::list() {
 }
 
 void install_prompt_file(Backend& b, const BottleSpec& spec, const StateDirs&) {
-  if (spec.prompt_file.empty() || b.commands().binds_prompt_file()) return;
+  if (spec.prompt_file.empty() || b.commands().prompt_delivery() != PromptDelivery::root_exec) return;
   b.install_file(spec, std::string(guest_prompt_path), read_prompt_file(spec.prompt_file, "prompt_file"), "root:root",
                  0644);
 }

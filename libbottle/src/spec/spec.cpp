@@ -328,8 +328,6 @@ void validate_spec(const BottleSpec& s) {
     field_error("$.kubernetes", "is only for the kubernetes backend");
   if (s.backend == BackendKind::kubernetes && !s.workspaces.empty())
     field_error("$.workspaces", "the kubernetes backend does not carry host directories into a cluster yet");
-  if (s.backend == BackendKind::kubernetes && !s.prompt_file.empty())
-    field_error("$.prompt_file", "the kubernetes backend cannot install a prompt file yet");
   if (s.repo && s.backend == BackendKind::kubernetes)
     field_error("$.repo", "clone mode is not built for the kubernetes backend yet");
   if (!s.egress.subnet.empty()) {

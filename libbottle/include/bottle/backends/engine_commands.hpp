@@ -71,6 +71,18 @@ struct BottleInfo {
   bool operator==(const BottleInfo&) const = default;
 };
 
+/// How an engine puts the prompt file into its bottles.
+enum class PromptDelivery {
+  root_exec,  ///< installed by a root exec at every start (Docker, smolmachines)
+  /// A read-only bind (one of create's `guard` binds) of bottle's copy in the
+  /// bottle's state directory, rewritten before create and every start: nothing in
+  /// the bottle runs as root (Podman).
+  bind_copy,
+  /// Carried by the engine's own objects, which it builds from the file at create
+  /// and every start (a Kubernetes ConfigMap).
+  engine_objects,
+};
+
 /// Labels (Docker) and name prefixes that mark what bottle owns.
 inline constexpr std::string_view object_prefix = "bottle-";
 
@@ -91,17 +103,16 @@ class EngineCommands {
 
   /// The commands that create (but do not start) the bottle, in order. `guard` is
   /// the read-only binds of host paths the bottle gets at create: the workspace
-  /// protection (guard_mounts()) and, on an engine that binds_prompt_file(), the
+  /// protection (guard_mounts()) and, where prompt_delivery() is bind_copy, the
   /// prompt file. An engine that protects inside the guest instead
   /// (protects_in_guest()) takes the protection at every start.
   virtual std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const = 0;
   /// True when workspace protection is applied inside the running guest, by
   /// guest_protection_script() run as root at every start, rather than at create.
   virtual bool protects_in_guest() const { return false; }
-  /// True when the prompt file reaches the bottle as a read-only bind of bottle's
-  /// copy of it (rewritten before every start), because nothing run in the bottle
-  /// may write its /etc; false: it is installed by a root exec at every start.
-  virtual bool binds_prompt_file() const { return false; }
+  /// How the prompt file (spec.prompt_file, read with read_prompt_file()) reaches
+  /// guest_prompt_path in the bottle.
+  virtual PromptDelivery prompt_delivery() const { return PromptDelivery::root_exec; }
   virtual Argv start_argv(const BottleSpec& spec) const = 0;
   virtual Argv stop_argv(const BottleSpec& spec) const = 0;
   /// The commands that remove the bottle and everything bottle made for it.

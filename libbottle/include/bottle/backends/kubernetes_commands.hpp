@@ -38,6 +38,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct KubernetesOptions {
   KubeOptions objects;
   /// How long start waits for the agent pod to become Ready (kubectl's --timeout).
   std::string ready_timeout = "240s";
+  /// Reads the prompt file for its ConfigMap, at create and every start; tests give
+  /// their own. Default: read_prompt_file() (no link followed).
+  std::function<std::string(const std::string& path)> read_prompt;
 };
 
 /// The agent pod's one container.
@@ -65,8 +69,9 @@ class KubernetesCommands final : public EngineCommands {
   /// `kubectl [--context C] [--namespace N]`: how every argv for this bottle starts.
   Argv kubectl(const BottleSpec& spec) const;
   /// The bottle's objects, in apply order, with egress off; without a namespace in
-  /// the spec, the objects name none either (kubectl's context decides).
-  /// Throws Error(invalid_input) like kube_objects().
+  /// the spec, the objects name none either (kubectl's context decides). The prompt
+  /// file, if any, is read (options.read_prompt) into its ConfigMap.
+  /// Throws Error(invalid_input) like kube_objects(), and read_prompt's errors.
   std::vector<boost::json::object> objects(const BottleSpec& spec) const;
 
   std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
@@ -93,6 +98,9 @@ class KubernetesCommands final : public EngineCommands {
   std::vector<BottleInfo> parse_list(const std::string& output) const override;
   /// kubectl's "(NotFound)" / "not found" in stderr.
   bool is_gone(const ProcessResult& result) const override;
+
+  /// The prompt file is the NAME-prompt ConfigMap, mounted read-only.
+  PromptDelivery prompt_delivery() const override { return PromptDelivery::engine_objects; }
 
   const EgressCommands* egress() const override { return nullptr; }
   std::string egress_unavailable_reason() const override;

@@ -42,7 +42,7 @@
 //
 // Host workspaces are hostPath volumes of the pod (KubeWorkspace::host_path), and
 // the workspace guard's mounts hostPaths bound over each protected path, fixed at
-// create as on Docker. The prompt file is one more such bind (binds_prompt_file()),
+// create as on Docker. The prompt file is one more such bind (prompt_delivery()),
 // of bottle's own copy. Clone mode's clone is the pod's emptyDir "clone" at
 // /workspace: Podman makes it the volume BASE-clone, which outlives `pod stop`.
 #include <boost/json.hpp>
@@ -94,7 +94,7 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
                                           std::size_t step) const override;
   /// The pod's root is read-only and nothing in it runs as root: the prompt file is
   /// one of the `guard` binds.
-  bool binds_prompt_file() const override { return true; }
+  PromptDelivery prompt_delivery() const override { return PromptDelivery::bind_copy; }
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;

@@ -31,6 +31,7 @@ struct KubeNames {
   std::string routes;          ///< BASE-routes ConfigMap
   std::string pipelock;        ///< BASE-pipelock ConfigMap
   std::string agent_ca;        ///< BASE-agent-ca ConfigMap
+  std::string prompt;          ///< BASE-prompt ConfigMap (the prompt file)
   /// BASE-ws<i>: the PVC of workspace i.
   std::string workspace(std::size_t index) const;
 };

@@ -2,7 +2,7 @@
 // BottleSpec -> Kubernetes objects (the kubernetes backend applies them; the podman
 // backend plays their agent Pod, podman_commands.hpp). Pure: no
 // files, no processes, no clock, no env. The caller reads the credential files and the
-// egress CA and passes their contents in KubeEgressInputs.
+// egress CA and passes their contents in KubeInputs.
 //
 //   auto objects = bottle::kube_objects(spec, {.namespace_name = "agents"}, inputs);
 //   std::string yaml = bottle::kube_yaml_stream(objects);   // kube_yaml.hpp
@@ -21,6 +21,9 @@
 //   ConfigMap      NAME-routes     routes.json (render_egress_routes)
 //   ConfigMap      NAME-pipelock   pipelock.yaml (render_pipelock_yaml), with pipelock
 //   ConfigMap      NAME-agent-ca   the agent's CA bundle (public: roots + egress CA cert)
+//   ConfigMap      NAME-prompt     prompt.md, the prompt file (options.prompt_in_config_map,
+//                                  with a prompt file): mounted read-only at
+//                                  /etc/bottle/prompt.md (subPath) in the agent pod
 //   PersistentVolumeClaim NAME-ws<i>  one per workspace, in the PVC workspace mode
 //   Service        NAME-egress     ClusterIP, port 8080 -> egress pod
 //   Pod            NAME-egress     bottle-egress (+ pipelock on 127.0.0.1:8888 in the pod)
@@ -67,13 +70,14 @@
 // emptyDirs, so PVC mode refuses spec.repo (Error(invalid_input), "$.repo").
 //
 // Names: kube_names.hpp. Not generated yet: the workspace guard's read-only
-// overlays, the prompt file, credential provisioning inside the agent pod, and the
-// clone that fills a workspace PVC.
+// overlays, credential provisioning inside the agent pod, and the clone that fills a
+// workspace PVC.
 
 #include <boost/json.hpp>
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,9 +114,13 @@ struct KubeOptions {
   std::int64_t agent_gid = 1000;
   std::int64_t egress_uid = 65532;
   std::int64_t egress_gid = 65532;
+  /// The prompt file as the NAME-prompt ConfigMap (KubeInputs::prompt); false: the
+  /// caller gives the pod the prompt file itself (podman binds it).
+  bool prompt_in_config_map = true;
 };
 
-struct KubeEgressInputs {
+/// What the objects carry from the host's files (read by the caller).
+struct KubeInputs {
   /// The spec's routes plus credential forwarding's, value_file as on the host.
   std::vector<EgressRoute> routes;
   /// Token brokers by route name (render_egress_routes); empty: none. A broker that
@@ -123,6 +131,9 @@ struct KubeEgressInputs {
   std::map<std::string, std::string> value_files;
   std::string ca_pem;           ///< mitmproxy-ca.pem: the egress CA key + cert
   std::string agent_ca_bundle;  ///< system roots + egress CA cert
+  /// The prompt file's content (read_prompt_file), required when the spec has one
+  /// and options.prompt_in_config_map.
+  std::optional<std::string> prompt;
 };
 
 /// Ports and paths the objects use.
@@ -142,8 +153,8 @@ const std::vector<std::string>& kube_blocked_ipv6();
 /// The objects above, in apply order. Validates the spec (validate_spec) and options
 /// and throws Error(invalid_input) naming the field ("namespace_name",
 /// "workspace_size", "$.user" for root, "value_files" for a route whose file has no
-/// content).
+/// content, "prompt" for a prompt file without its content).
 std::vector<boost::json::object> kube_objects(const BottleSpec& spec, const KubeOptions& options,
-                                              const KubeEgressInputs& inputs);
+                                              const KubeInputs& inputs);
 
 }  // namespace bottle

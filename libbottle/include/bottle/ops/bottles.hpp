@@ -208,8 +208,8 @@ class Bottles {
 };
 
 /// Provisioning that every bottle gets: the prompt file at guest_prompt_path, read
-/// at every start with read_prompt_file() (an engine that binds_prompt_file() binds
-/// it at create instead).
+/// at every start with read_prompt_file(), on engines whose prompt_delivery() is
+/// root_exec.
 void install_prompt_file(Backend& backend, const BottleSpec& spec, const StateDirs& dirs);
 
 }  // namespace bottle
