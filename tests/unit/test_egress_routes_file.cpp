@@ -68,6 +68,14 @@ TEST_CASE("egress routes file: a broker's token hosts and the bottle's other dum
   expected.dummy_refresh_tokens = {"dummy-codex-0001", "rt-dummy-refresh-9", "short"};
   REQUIRE(routes[0].broker);
   CHECK(*routes[0].broker == expected);
+  CHECK(text.find("host_refreshes") == std::string::npos);
+
+  // An egress whose host refreshes the login (a cluster) says so, and reads it back.
+  broker.host_refreshes = true;
+  const auto pushed = bottle::parse_egress_routes(bottle::render_egress_routes(
+      {route("codex-chatgpt", {"chatgpt.com"}, "dummy-codex-0001")}, {{"codex-chatgpt", broker}}));
+  REQUIRE(pushed[0].broker);
+  CHECK(pushed[0].broker->host_refreshes);
 }
 
 TEST_CASE("egress routes file: what the addon refuses is refused, naming the field", "[native-egress]") {
@@ -92,6 +100,10 @@ TEST_CASE("egress routes file: what the addon refuses is refused, naming the fie
   CHECK(one(R"({"name": "r", "hosts": ["a.test"], "dummy": "long-enough-dummy", )" + good_tail +
             R"(, "broker": {"kind": "codex", "token_url": "http://auth.test/token"}})") ==
         "routes[0].broker.token_url: must be an https URL");
+  CHECK(one(R"({"name": "r", "hosts": ["a.test"], "dummy": "long-enough-dummy", )" + good_tail +
+            R"(, "broker": {"kind": "codex", "token_url": "https://auth.test/token", "token_hosts": [],)"
+            R"( "token_path": "/token", "revoke_paths": [], "host_refreshes": "yes"}})") ==
+        "routes[0].broker.host_refreshes: must be true or false");
 }
 
 TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the environment", "[native-egress]") {

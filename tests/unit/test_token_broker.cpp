@@ -309,3 +309,38 @@ TEST_CASE("token broker: revoke is answered locally and other grants are refused
   CHECK(broker.answer("GET", "/oauth/token", "", "").status == 405);
   CHECK(log.calls == 0);
 }
+
+TEST_CASE("token broker: when the host refreshes it mints from the pushed copy and never asks the vendor",
+          "[egress-broker]") {
+  TempDir dir;
+  const auto copy = dir.path() / "value-0";
+  bottle::EgressBroker config = bottle::codex_egress_broker();
+  config.host_refreshes = true;
+  FetchLog log;
+
+  // Inside the refresh window but still valid: minted from, no refresh attempted
+  // (the copy has no refresh token; the host pushes the next one).
+  json::object pushed = parse(codex_auth(static_cast<std::int64_t>(now_s) + 60));
+  pushed.at("tokens").as_object().erase("refresh_token");
+  write(copy, json::serialize(pushed), 0440);
+  TokenBroker broker(config, copy, options(log, {200, R"({"access_token":"x"})"}));
+  bottle::BrokerAnswer answer = refresh(broker);
+  CHECK(answer.status == 200);
+  CHECK(answer.event == "minted");
+  CHECK(parse(answer.body_json).at("expires_in").as_int64() == 60);
+
+  // Lapsed: "not now" (503), never "sign in again", and still no vendor call.
+  pushed = parse(codex_auth(static_cast<std::int64_t>(now_s) - 1));
+  pushed.at("tokens").as_object().erase("refresh_token");
+  write(copy, json::serialize(pushed), 0440);
+  answer = refresh(broker);
+  CHECK(answer.status == 503);
+  CHECK(answer.event == "transient");
+  CHECK(answer.reason == "the host refreshes this login and has not pushed a fresh one yet");
+  CHECK(log.calls == 0);
+
+  // The same copy without host_refreshes would be the dead session it looks like.
+  TokenBroker refreshing(bottle::codex_egress_broker(), copy, options(log, {200, R"({"access_token":"x"})"}));
+  CHECK(refresh(refreshing).event == "permanent");
+  CHECK(log.calls == 0);
+}

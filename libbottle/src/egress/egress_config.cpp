@@ -28,6 +28,7 @@ json::object broker_json(const EgressBroker& b) {
   o["refresh_pointer"] = b.refresh_pointer;
   o["client_id"] = b.client_id;
   o["dummy_refresh_tokens"] = string_array(b.dummy_refresh_tokens);
+  if (b.host_refreshes) o["host_refreshes"] = true;
   return o;
 }
 

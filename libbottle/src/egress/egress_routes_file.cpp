@@ -81,6 +81,10 @@ void read_broker(const boost::json::object& broker, const std::string& where, Eg
     if (const auto* value = broker.if_contains(key); value != nullptr && !value->is_null())
       *field = string_of(*value, where + "." + key);
   config.dummy_refresh_tokens = known;
+  if (const auto* value = broker.if_contains("host_refreshes"); value != nullptr && !value->is_null()) {
+    if (!value->is_bool()) refuse(where + ".host_refreshes", "must be true or false");
+    config.host_refreshes = value->get_bool();
+  }
   entry.broker = std::move(config);
 }
 

@@ -178,26 +178,33 @@ json::object TokenBroker::read_host() const {
   return std::move(document.as_object());
 }
 
-bool TokenBroker::fresh(const json::object& document) const {
+std::optional<double> TokenBroker::expires_at(const json::object& document) const {
   const json::object& block = token_block(document, config_.refresh_pointer);
-  std::optional<double> expires_at;
   if (config_.kind == "codex") {
     const json::value* access = block.if_contains("access_token");
     if (access == nullptr || !access->is_string()) throw Failure(false, "host file has no access token");
-    const json::object payload = jwt_payload(access->as_string());
-    expires_at = number_of(payload.if_contains("exp"));
-    if (!expires_at) return true;  // no expiry: nothing to refresh
-  } else {
-    const std::optional<double> ms = number_of(block.if_contains("expiresAt"));
-    if (!ms) throw Failure(false, "host file has no expiresAt");
-    expires_at = *ms / 1000.0;
+    return number_of(jwt_payload(access->as_string()).if_contains("exp"));
   }
-  return *expires_at > options_.clock() + static_cast<double>(options_.refresh_window_s);
+  const std::optional<double> ms = number_of(block.if_contains("expiresAt"));
+  if (!ms) throw Failure(false, "host file has no expiresAt");
+  return *ms / 1000.0;
+}
+
+bool TokenBroker::fresh(const json::object& document) const {
+  const std::optional<double> expires = expires_at(document);
+  return !expires || *expires > options_.clock() + static_cast<double>(options_.refresh_window_s);
 }
 
 TokenBroker::HostLogin TokenBroker::current_host_login() {
   json::object document = read_host();
   if (fresh(document)) return {std::move(document), false, {}};
+  if (config_.host_refreshes) {
+    // The copy has no refresh token: what it holds is all there is until the host
+    // pushes the next one. A token still valid serves; a lapsed one is "not now",
+    // never "sign in again" (the host's login may be fine).
+    if (expires_at(document).value_or(0) > options_.clock()) return {std::move(document), false, {}};
+    throw Failure(false, "the host refreshes this login and has not pushed a fresh one yet");
+  }
   try {
     const detail::HostFileLock lock(host_file_, options_.lock_timeout);
     document = read_host();  // someone (the host CLI, another bottle) may have refreshed meanwhile

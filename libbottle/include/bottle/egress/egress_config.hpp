@@ -37,7 +37,8 @@
 //           "revoke_paths": ["/oauth/revoke"],
 //           "refresh_pointer": "/tokens/refresh_token",
 //           "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
-//           "dummy_refresh_tokens": []      ([] = any refresh token the bottle sends)
+//           "dummy_refresh_tokens": [],     ([] = any refresh token the bottle sends)
+//           "host_refreshes": true          (only when set: EgressBroker::host_refreshes)
 //         }
 // Values are written as given: the caller validates routes (validate_spec) and maps
 // host paths to the paths the addon sees (e.g. bind mounts); the addon re-checks the
@@ -74,6 +75,11 @@ struct EgressBroker {
   /// refresh dummies): sent to any host but the route's hosts and token_hosts, the
   /// request is blocked (403), like the access dummy elsewhere.
   std::vector<std::string> dummy_refresh_tokens;
+  /// The host is the login's only refresher (an egress in a cluster): the value file
+  /// is a copy the host pushes, with no refresh token in it. The broker never asks
+  /// the vendor; it mints from the copy while its token is still valid and answers
+  /// 503 once it has lapsed. Rendered as "host_refreshes": true, only when set.
+  bool host_refreshes = false;
   bool operator==(const EgressBroker&) const = default;
 };
 

@@ -16,13 +16,17 @@
 //     invalid_grant, no refresh token): the agent's "sign in again" answer (codex: 401
 //     {"error":{"code":"refresh_token_expired"}}, claude: 400 invalid_grant);
 //   * anything else that fails (upstream 5xx, network, lock timeout, unreadable file):
-//     503 temporarily_unavailable.
+//     503 temporarily_unavailable;
+//   * EgressBroker::host_refreshes (egress in a cluster, the host pushes the login):
+//     never a refresh; a token past the window but still valid is minted from, a
+//     lapsed one gets the 503.
 // No real token appears in an answer, an event reason or an exception message.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +99,8 @@ class TokenBroker {
 
  private:
   boost::json::object read_host() const;
+  /// When the host token lapses (seconds since the epoch); nullopt: never.
+  std::optional<double> expires_at(const boost::json::object& document) const;
   bool fresh(const boost::json::object& document) const;
   HostLogin refresh_host(boost::json::object document);
   BrokerAnswer mint(const HostLogin& login, const std::string& dummy_refresh_token) const;
