@@ -210,8 +210,10 @@ bool generate(Runner& runner, const StateDirs& dirs, EgressCa& ca) {
 
 }  // namespace
 
+EgressCa egress_ca_paths(const StateDirs& dirs) { return paths_of(dirs.state / "ca"); }
+
 EgressCa ensure_egress_ca(Runner& runner, const StateDirs& dirs) {
-  EgressCa ca = paths_of(dirs.state / "ca");
+  EgressCa ca = egress_ca_paths(dirs);
   std::error_code ec;
   const bool have_key = fs::exists(ca.key_and_cert, ec);
   if (!have_key && fs::exists(ca.cert, ec))

@@ -31,6 +31,7 @@ constexpr std::string_view egress_secret_dir = "/run/bottle/egress/secret";
 constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
 constexpr std::string_view pipelock_config_dir = "/etc/pipelock";
 constexpr std::string_view ca_key = "mitmproxy-ca.pem";
+constexpr std::string_view upstream_ca_key = "upstream-ca.pem";
 constexpr std::string_view agent_ca_file = "ca-bundle.pem";
 
 json::object metadata(const KubeNames& names, const std::string& name, std::string_view role = {}) {
@@ -194,7 +195,7 @@ std::map<std::string, std::string> value_keys(const std::vector<EgressRoute>& ro
   return keys;
 }
 
-json::object egress_pod(const KubeNames& names, const KubeOptions& options, bool pipelock) {
+json::object egress_pod(const KubeNames& names, const KubeOptions& options, const KubeInputs& inputs, bool pipelock) {
   EgressLaunch launch{.program = std::string(kube_egress_program),
                       .listen_host = "0.0.0.0",
                       .listen_port = static_cast<std::uint16_t>(kube_egress_port),
@@ -202,6 +203,9 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, bool
                       .confdir = std::string(egress_conf_dir),
                       .routes_path = std::string(egress_routes_dir) + "/routes.json"};
   if (pipelock) launch.upstream_proxy = fmt::format("http://{}", kube_pipelock_listen);
+  else if (!inputs.parent_proxy.empty()) launch.upstream_proxy = inputs.parent_proxy;
+  if (!inputs.upstream_ca_pem.empty())
+    launch.upstream_trusted_ca = fmt::format("{}/{}", egress_secret_dir, upstream_ca_key);
   const std::vector<std::string> argv = bottle_egress_argv(launch);
 
   json::object egress{
@@ -376,6 +380,7 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
 
     const std::map<std::string, std::string> keys = value_keys(inputs.routes);
     json::object secret_data{{ca_key, base64(inputs.ca_pem)}};
+    if (!inputs.upstream_ca_pem.empty()) secret_data[upstream_ca_key] = base64(inputs.upstream_ca_pem);
     for (const auto& [host_file, key] : keys) {
       const auto content = inputs.value_files.find(host_file);
       if (content == inputs.value_files.end())
@@ -430,7 +435,7 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
                                                                             {"protocol", "TCP"},
                                                                             {"port", kube_egress_port},
                                                                             {"targetPort", kube_egress_port}}}}}}});
-    out.push_back(egress_pod(names, options, pipelock));
+    out.push_back(egress_pod(names, options, inputs, pipelock));
   }
   out.push_back(agent_object(spec, names, options));
   return out;

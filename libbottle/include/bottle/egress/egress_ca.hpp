@@ -43,6 +43,10 @@ struct EgressCa {
 /// cannot be run, Error(io) for file system failures.
 EgressCa ensure_egress_ca(Runner& runner, const StateDirs& dirs);
 
+/// Where ensure_egress_ca() keeps the CA (dir, key_and_cert, cert; cert_pem empty).
+/// Checks and creates nothing.
+EgressCa egress_ca_paths(const StateDirs& dirs);
+
 /// Where the host keeps its system roots (Debian and derivatives).
 inline constexpr std::string_view default_system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
 

@@ -16,8 +16,9 @@
 //                                  link-local, CGNAT and cloud-metadata ranges
 //                                  (kube_blocked_ipv4/6), plus cluster DNS
 //   Secret         NAME-egress     only what egress needs: the egress CA (key and
-//                                  cert) and the routes' value files; mounted into the
-//                                  egress pod only
+//                                  cert), the routes' value files (value-0, ...) and
+//                                  the upstream CA (upstream-ca.pem, when given);
+//                                  mounted into the egress pod only
 //   ConfigMap      NAME-routes     routes.json (render_egress_routes)
 //   ConfigMap      NAME-pipelock   pipelock.yaml (render_pipelock_yaml), with pipelock
 //   ConfigMap      NAME-agent-ca   the agent's CA bundle (public: roots + egress CA cert)
@@ -68,6 +69,10 @@
 // Clone mode (spec.repo), host_path mode only: an emptyDir "clone" at /workspace,
 // which Podman keeps across pod stops; a cluster deletes a stopped pod and its
 // emptyDirs, so PVC mode refuses spec.repo (Error(invalid_input), "$.repo").
+//
+// Credentials (KubeInputs, built by kube_egress_inputs, ops/kube_egress.hpp): the host
+// is the only refresher; value files are copies without refresh tokens and brokers
+// are host_refreshes, so the cluster can never fork the host's refresh chain.
 //
 // Names: kube_names.hpp. Not generated yet: the workspace guard's read-only
 // overlays, credential provisioning inside the agent pod, and the clone that fills a
@@ -134,6 +139,12 @@ struct KubeInputs {
   /// The prompt file's content (read_prompt_file), required when the spec has one
   /// and options.prompt_in_config_map.
   std::optional<std::string> prompt;
+  /// A parent proxy egress leaves through ("http://HOST:PORT", BOTTLE_EGRESS_UPSTREAM);
+  /// empty: none. Ignored with options.pipelock_image (pipelock is the parent then).
+  std::string parent_proxy;
+  /// CAs egress trusts for upstream servers besides the system roots
+  /// (BOTTLE_EGRESS_UPSTREAM_CA's content): the Secret's upstream-ca.pem. Empty: none.
+  std::string upstream_ca_pem;
 };
 
 /// Ports and paths the objects use.
