@@ -258,20 +258,3 @@ TEST_CASE("kubernetes: bad namespace, missing namespace, RBAC denial and an unre
   CHECK_THAT(r.err, Catch::Contains("could not run " + (home.path() / "no-such-kubectl").string()));
   CHECK(kept_objects(home).empty());
 }
-
-TEST_CASE("kubernetes: a bottle that needs egress is refused before anything is made", "[kubernetes][integration]") {
-  IntegrationHome home;
-  use_fake_kubectl(home);
-  const auto route = home.path() / "token";
-  std::ofstream(route) << "not-a-real-token\n";
-  const auto spec = home.path() / "spec.json";
-  std::ofstream(spec) << R"({"name":")" << unique_bottle_name("it-kube-egress")
-                      << R"(","backend":"kubernetes","image":"bottle-test:latest","egress":{"routes":[{"name":"gh",)"
-                      << R"("hosts":["api.github.com"],"dummy":"bottle-dummy-gh","value_file":")" << route.string()
-                      << R"("}]}})";
-  const auto r = home.cli({"create", "--spec", spec.string()});
-  CHECK(r.code == 6);
-  CHECK_THAT(r.err, Catch::Contains("does not run egress in a cluster yet"));
-  CHECK(logged_argvs(home).empty());
-  CHECK(kept_objects(home).empty());
-}

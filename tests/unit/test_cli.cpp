@@ -6,9 +6,11 @@
 
 #include "bottle/backends/docker_commands.hpp"
 #include "bottle/core/error.hpp"
+#include "bottle/frontend/broker_cli.hpp"
 #include "bottle/frontend/cli.hpp"
 #include "bottle/workspace/workspace_guard.hpp"
 #include "cli_fixture.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 using namespace bottle;
@@ -167,4 +169,38 @@ TEST_CASE("cli: render prints what a bottle gets", "[cli]") {
   CHECK(f.run({"render", "secrets", "api"}) == exit_code::usage);
   CHECK_THAT(f.err.str(), Catch::Contains("render: unknown item 'secrets'"));
   CHECK(f.run({"render", "env", "ghost"}) == exit_code::not_found);
+}
+
+TEST_CASE("cli: broker run takes an interval, --once and names, each named when wrong", "[cli]") {
+  CHECK(parse_broker_args({"run"}) == BrokerRunOptions{});
+  CHECK(parse_broker_args({"run", "--interval", "30", "--once", "api", "web"}) ==
+        BrokerRunOptions{.interval = std::chrono::seconds(30), .once = true, .names = {"api", "web"}});
+  CHECK(error_of([] { parse_broker_args({}); }, ErrorKind::usage) == "broker: missing subcommand (run)");
+  CHECK(error_of([] { parse_broker_args({"stop"}); }, ErrorKind::usage) == "broker: unknown subcommand 'stop'");
+  CHECK(error_of(
+            [] {
+              parse_broker_args({"run", "--interval"});
+            },
+            ErrorKind::usage) == "broker run: --interval needs SECONDS");
+  for (const char* bad : {"0", "-5", "1.5", "86401", "", "9999999"})
+    CHECK(error_of([&] {
+            parse_broker_args({"run", "--interval", bad});
+          }) == "--interval: must be a whole number of seconds from 1 to 86400");
+  CHECK(error_of(
+            [] {
+              parse_broker_args({"run", "--all"});
+            },
+            ErrorKind::usage) == "broker run: unknown option '--all'");
+  CHECK_THAT(error_of([] { parse_broker_args({"run", "Bad Name"}); }), Catch::Contains("NAME"));
+}
+
+TEST_CASE("cli: broker run --once pushes nothing for bottles whose egress reads the host files", "[cli]") {
+  CliFixture f;
+  REQUIRE(f.run({"create", "--name", "api", "--no-start", "--no-egress"}) == 0);
+  const std::size_t before = f.runner.commands().size();
+  CHECK(f.run({"broker", "run", "--once"}) == 0);
+  CHECK(f.out.str().empty());
+  CHECK(f.runner.commands().size() == before);  // a Docker bottle has nothing to push
+  CHECK(f.run({"broker", "run", "--once", "nope"}) == exit_code::failure);
+  CHECK_THAT(f.err.str(), Catch::Contains("broker: nope:"));
 }

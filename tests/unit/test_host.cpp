@@ -268,7 +268,7 @@ TEST_CASE("the default smolmachines backend asks smolvm its version only when an
   RecordingRunner runner;
   runner.fallback = exited(0);
   const Host host(Host::Environment{{"BOTTLE_SMOLVM", "/opt/smolvm"}});
-  const std::unique_ptr<Backend> smol = make_default_backend(BackendKind::smolmachines, runner, host);
+  const std::unique_ptr<Backend> smol = make_default_backend(BackendKind::smolmachines, runner, host, StateDirs{});
   CHECK(runner.argvs().empty());  // building it runs nothing (the dashboard's UI thread builds one)
   CHECK(smol->commands().start_argv(BottleSpec{.name = "api"}) ==
         Argv{"/opt/smolvm", "machine", "start", "--name", "bottle-api"});

@@ -26,6 +26,7 @@ BottleSpec kube_spec(std::string context = "prod", std::string namespace_name = 
   s.name = "api";
   s.backend = BackendKind::kubernetes;
   s.kubernetes = {.context = std::move(context), .namespace_name = std::move(namespace_name)};
+  s.egress.enabled = false;  // a --no-egress bottle; the egress tests turn it on
   return s;
 }
 
@@ -148,7 +149,7 @@ TEST_CASE("kubernetes create applies the policy before any pod, start applies ev
   CHECK(objects[0].at("kind") == "NetworkPolicy");
   CHECK(objects[0].at("metadata").at("namespace") == "agents");
   CHECK(objects[1].at("kind") == "Pod");
-  // No egress in a cluster yet: the agent may reach nothing and nothing reaches it.
+  // Without egress: the agent may reach nothing and nothing reaches it.
   CHECK(objects[0].at("spec") ==
         json::parse(R"({"podSelector":{"matchLabels":{"io.bottle.name":"api",)"
                     R"("io.bottle.role":"agent"}},"policyTypes":["Ingress","Egress"],"egress":[]})"));
@@ -157,12 +158,7 @@ TEST_CASE("kubernetes create applies the policy before any pod, start applies ev
   CHECK(kube.create_stdin(spec, {}, 1) == std::nullopt);
   CHECK(kube.start_stdin(spec) == kube_yaml_stream(objects));
 
-  // Even a spec with egress on gets the deny-all policy and no egress objects.
-  BottleSpec with_egress = spec;
-  with_egress.egress.enabled = true;
-  CHECK(kube.objects(with_egress) == objects);
-  CHECK(kube.egress() == nullptr);
-  CHECK_THAT(kube.egress_unavailable_reason(), Catch::Contains("does not run egress"));
+  CHECK(kube.egress_unavailable_reason().empty());
 
   // No namespace in the spec: none in the objects either, so kubectl's context decides.
   for (const auto& object : kube.objects(kube_spec("", "")))
@@ -178,6 +174,7 @@ TEST_CASE("kubernetes: the prompt file is read at create and at every start into
     return content;
   }});
   CHECK(kube.prompt_delivery() == PromptDelivery::engine_objects);
+  CHECK_FALSE(kube.keeps_home_across_stop());  // an emptyDir goes with the pod
   BottleSpec spec = kube_spec();
   spec.prompt_file = "/src/api/PROMPT.md";
   const auto created = kube.create_stdin(spec, {}, 0);
@@ -322,4 +319,70 @@ TEST_CASE("flags: --backend kubernetes --context --namespace, bad values name th
                parse({"--namespace", "agents"});
              }),
              Catch::Contains("$.kubernetes: is only for the kubernetes backend"));
+}
+
+TEST_CASE("kubernetes egress: its objects are the bottle's, started, probed, stopped and pushed with kubectl",
+          "[kubernetes][objects]") {
+  std::vector<std::string> asked;
+  KubernetesOptions options;
+  options.egress_inputs = [&](const BottleSpec& spec) {
+    asked.push_back(spec.name);
+    return KubeInputs{.routes = {}, .brokers = {}, .value_files = {}, .ca_pem = "CA", .agent_ca_bundle = "BUNDLE"};
+  };
+  const KubernetesCommands kube(options);
+  BottleSpec spec = kube_spec();
+  spec.egress.enabled = true;
+  const auto objects = kube.objects(spec);
+  CHECK(asked == std::vector<std::string>{"api"});
+  std::vector<std::string> kinds;
+  for (const auto& o : objects)
+    kinds.push_back(fmt::format("{}/{}", o.at("kind").as_string(), o.at("metadata").at("name").as_string()));
+  CHECK(kinds == std::vector<std::string>{"NetworkPolicy/bottle-api-agent", "NetworkPolicy/bottle-api-egress",
+                                          "Secret/bottle-api-egress", "ConfigMap/bottle-api-routes",
+                                          "ConfigMap/bottle-api-agent-ca", "Service/bottle-api-egress",
+                                          "Pod/bottle-api-egress", "Pod/bottle-api-agent"});
+  REQUIRE(kube.egress() == &kube);
+  const EgressCommands& egress = *kube.egress();
+  CHECK(egress.egress_placement() == EgressPlacement::cluster);
+  const std::vector<json::object> all_but_agent(objects.begin(), objects.end() - 1);
+  CHECK(kube.create_stdin(spec, {}, 0) == kube_yaml_stream(all_but_agent));
+  CHECK(egress.egress_create_argvs(spec, {}, {}).empty());
+
+  const Argv prefix{"kubectl", "--context", "prod", "--namespace", "agents"};
+  const auto argv = [&](std::initializer_list<std::string> tail) {
+    Argv a = prefix;
+    a.insert(a.end(), tail);
+    return a;
+  };
+  // Start: everything but the agent again (egress after a stop, the Secret as the
+  // host's logins are now); stop: the egress pod only.
+  CHECK(egress.egress_start_argv(spec, {}, {}) == argv({"apply", "-f", "-"}));
+  CHECK(egress.egress_start_stdin(spec) == kube_yaml_stream(all_but_agent));
+  CHECK(egress.egress_probe_argv(spec, {}) ==
+        argv({"wait", "--for=condition=Ready", "pod/bottle-api-egress", "--timeout=2s"}));
+  CHECK(egress.egress_stop_argv(spec, {}) == argv({"delete", "pod", "bottle-api-egress", "--ignore-not-found"}));
+  CHECK(egress.host_egress_state(spec, {}) == std::nullopt);
+  const auto push = egress.login_push(spec);
+  REQUIRE(push);
+  CHECK(push->argv == argv({"apply", "-f", "-"}));
+  CHECK(push->stdin_data == kube_yaml_stream({objects[2]}));
+
+  const GuestEgress guest = egress.guest_egress(spec);
+  CHECK(guest.enabled);
+  CHECK(guest.address_in_guest);
+  CHECK(guest.proxy_url == "http://$(BOTTLE_API_EGRESS_SERVICE_HOST):8080");
+  CHECK(guest.ca_bundle_path == "/etc/bottle/ca/ca-bundle.pem");
+  // exec passes only what differs from the pod's own environment: the proxy's
+  // unexpanded form never overrides the kubelet's expansion.
+  ExecOptions with_env{.env = kube.guest_env(spec)};
+  CHECK(kube.exec_argv(spec, {"true"}, with_env) == argv({"exec", "-c", "agent", "bottle-api-agent", "--", "true"}));
+  with_env.env["EXTRA"] = "1";
+  CHECK(kube.exec_argv(spec, {"true"}, with_env) ==
+        argv({"exec", "-c", "agent", "bottle-api-agent", "--", "env", "EXTRA=1", "true"}));
+
+  // Without a way to read the host's inputs there are no egress objects to make.
+  CHECK(error_of([&] { KubernetesCommands().objects(spec); }, ErrorKind::isolation) ==
+        "kubernetes: no egress inputs for bottle api");
+  spec.egress.enabled = false;
+  CHECK_FALSE(egress.login_push(spec));
 }

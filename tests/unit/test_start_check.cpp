@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "bottle/backends/docker_commands.hpp"
+#include "bottle/backends/kubernetes_commands.hpp"
 #include "bottle/core/host_interface.hpp"
 #include "bottle/frontend/dashboard_model.hpp"
 #include "bottle/frontend/rows_format.hpp"
@@ -249,4 +250,38 @@ TEST_CASE("an unchecked bottle is marked in the dashboard's row and in ls --json
   row.unchecked = true;
   CHECK(dash_cells(row, 0)[3] == "running (unchecked)");
   CHECK_THAT(rows_to_json({row}), Catch::Contains(R"("unchecked":true)"));
+}
+
+TEST_CASE("start probe: a proxy address only the pod knows is read from the pod's HTTPS_PROXY, else unresolved",
+          "[start-check]") {
+  RecordingRunner runner;
+  KubernetesOptions options;
+  options.egress_inputs = [](const BottleSpec&) { return KubeInputs{}; };
+  const Backend backend(runner, std::make_unique<KubernetesCommands>(options));
+  BottleSpec spec;
+  spec.name = "api";
+  spec.backend = BackendKind::kubernetes;
+
+  runner.push_result(exited(0, "http://10.96.4.7:8080"));
+  GuestEgress egress = resolved_guest_egress(runner, backend, spec);
+  CHECK(egress.proxy_url == "http://10.96.4.7:8080");
+  CHECK_FALSE(egress.address_in_guest);
+  CHECK(runner.commands().back().argv == Argv{"kubectl", "exec", "-c", "agent", "bottle-api-agent", "--", "env",
+                                              "PATH=" + std::string(canary_probe_path), "sh", "-c",
+                                              "printf '%s' \"$HTTPS_PROXY\""});
+
+  // No answer, or not an http://HOST:PORT: left as the pod has it, so the probe
+  // cannot reach it and the start fails closed.
+  for (const ProcessResult& bad : {exited(1), exited(0, ""), exited(0, "socks5://10.0.0.1:1080")}) {
+    runner.push_result(bad);
+    egress = resolved_guest_egress(runner, backend, spec);
+    CHECK(egress.address_in_guest);
+    CHECK(egress.proxy_url == "http://$(BOTTLE_API_EGRESS_SERVICE_HOST):8080");
+  }
+  // An engine whose proxy address the host knows is not asked.
+  const std::size_t asked = runner.commands().size();
+  const Backend docker(runner, std::make_unique<DockerCommands>());
+  spec.backend = BackendKind::docker;
+  CHECK_FALSE(resolved_guest_egress(runner, docker, spec).address_in_guest);
+  CHECK(runner.commands().size() == asked);
 }

@@ -78,16 +78,17 @@ Argv KubernetesCommands::kubectl(const BottleSpec& spec) const {
 }
 
 std::vector<json::object> KubernetesCommands::objects(const BottleSpec& spec) const {
-  // Egress does not run in a cluster yet, so no bottle gets the egress objects: with
-  // egress off the generator gives the agent a policy that denies all traffic.
-  BottleSpec without_egress = spec;
-  without_egress.egress.enabled = false;
   KubeOptions options = options_.objects;
   options.namespace_name = spec.kubernetes.namespace_name.empty() ? "default" : spec.kubernetes.namespace_name;
   options.agent_object = spec.kubernetes.agent_sandbox ? KubeAgentObject::sandbox : KubeAgentObject::pod;
   KubeInputs inputs;
+  if (spec.egress.enabled) {
+    if (!options_.egress_inputs)
+      throw Error(ErrorKind::isolation, fmt::format("kubernetes: no egress inputs for bottle {}", spec.name));
+    inputs = options_.egress_inputs(spec);
+  }
   if (!spec.prompt_file.empty()) inputs.prompt = options_.read_prompt(spec.prompt_file);
-  std::vector<json::object> objects = kube_objects(without_egress, options, inputs);
+  std::vector<json::object> objects = kube_objects(spec, options, inputs);
   if (spec.kubernetes.namespace_name.empty())
     for (auto& object : objects) object.at("metadata").as_object().erase("namespace");
   return objects;
@@ -168,10 +169,14 @@ Argv KubernetesCommands::exec_argv(const BottleSpec& spec, const Argv& command, 
   // caller's are set by a fixed script that takes them as arguments.
   if (!options.workdir.empty())
     argv.insert(argv.end(), {"sh", "-c", "cd -- \"$1\" || exit 1; shift; exec \"$@\"", "sh", options.workdir});
-  if (!options.env.empty()) {
-    argv.emplace_back("env");
-    for (const auto& [key, value] : options.env) argv.push_back(key + "=" + value);
-  }
+  // The pod already has the spec's environment (guest_env), with the proxy's
+  // service-link variable expanded by the kubelet: only what differs is passed, so
+  // the unexpanded form never overrides it.
+  const std::map<std::string, std::string> own = guest_env(spec);
+  Argv env{"env"};
+  for (const auto& [key, value] : options.env)
+    if (const auto it = own.find(key); it == own.end() || it->second != value) env.push_back(key + "=" + value);
+  if (env.size() > 1) argv.insert(argv.end(), env.begin(), env.end());
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
@@ -278,9 +283,39 @@ bool KubernetesCommands::is_gone(const ProcessResult& result) const {
          result.err.find("doesn't have a resource type") != std::string::npos;
 }
 
-std::string KubernetesCommands::egress_unavailable_reason() const {
-  return "the kubernetes backend does not run egress in a cluster yet (no egress pod, Service or credential "
-         "Secret is applied)";
+GuestEgress KubernetesCommands::guest_egress(const BottleSpec& spec) const {
+  if (!spec.egress.enabled) return {};
+  return kube_guest_egress(kube_names(spec.name, ""));
+}
+
+Argv KubernetesCommands::egress_start_argv(const BottleSpec& spec, const EgressFiles& /*files*/,
+                                           const EgressUpstream& /*upstream*/) const {
+  return with(kubectl(spec), {"apply", "-f", "-"});
+}
+
+std::optional<std::string> KubernetesCommands::egress_start_stdin(const BottleSpec& spec) const {
+  // Everything but the agent: egress (made again after a stop) with its Secret as
+  // the host's logins are now, and the policies before it.
+  std::vector<json::object> all = objects(spec);
+  all.pop_back();
+  return kube_yaml_stream(all);
+}
+
+std::optional<EgressCommands::LoginPush> KubernetesCommands::login_push(const BottleSpec& spec) const {
+  if (!spec.egress.enabled) return std::nullopt;
+  std::vector<json::object> secret;
+  for (auto& object : objects(spec))
+    if (object.at("kind").as_string() == "Secret") secret.push_back(std::move(object));
+  return LoginPush{with(kubectl(spec), {"apply", "-f", "-"}), kube_yaml_stream(secret)};
+}
+
+Argv KubernetesCommands::egress_probe_argv(const BottleSpec& spec, const EgressFiles& /*files*/) const {
+  return with(kubectl(spec),
+              {"wait", "--for=condition=Ready", "pod/" + kube_names(spec.name, "").egress, "--timeout=2s"});
+}
+
+Argv KubernetesCommands::egress_stop_argv(const BottleSpec& spec, const EgressFiles& /*files*/) const {
+  return with(kubectl(spec), {"delete", "pod", kube_names(spec.name, "").egress, "--ignore-not-found"});
 }
 
 }  // namespace bottle

@@ -74,7 +74,7 @@ RouteMounts map_route_files(const std::vector<EgressRoute>& routes, std::string_
 namespace {
 
 RouteMounts routes_as_seen(const std::vector<EgressRoute>& routes, EgressPlacement placement) {
-  if (placement == EgressPlacement::host) return {.routes = routes, .mounts = {}};
+  if (placement != EgressPlacement::container) return {.routes = routes, .mounts = {}};
   return map_route_files(routes, egress_host_mount_root);
 }
 

@@ -17,6 +17,7 @@
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/egress/pipelock_config.hpp"
 #include "bottle/frontend/audit_logs.hpp"
+#include "bottle/frontend/broker_cli.hpp"
 #include "bottle/frontend/cli_clone.hpp"
 #include "bottle/frontend/render.hpp"
 #include "bottle/frontend/rows_format.hpp"
@@ -243,6 +244,14 @@ int cmd_attach(const std::vector<std::string>& args, CliContext& ctx) {
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
   const BottleSpec spec = bottles.spec(name);
   Backend& backend = bottles.backend(spec.backend);
+  // An egress in a cluster holds copies of the host's logins: the session starts
+  // with fresh ones. The copy it has may still serve, so a failed push only warns.
+  try {
+    bottles.push_logins(name);
+  } catch (const Error& e) {
+    ctx.err << fmt::format("bottle-cli: warning: attach: the host's logins were not pushed to {}'s egress: {}\n", name,
+                           e.what());
+  }
   if (!resume) {
     const int status = backend.run_agent(spec, agent_args, !no_tty);
     report_workspace_changes(ctx, bottles, name);
@@ -419,6 +428,10 @@ const std::vector<CommandInfo>& commands() {
        "Print what a bottle gets: egress routes, pipelock config or environment (no real secrets).", cmd_render},
       {"sessions", "sessions [--json] [--purge] NAME",
        "List the agent sessions saved for a bottle name (kept across rm); --purge deletes them.", cmd_sessions},
+      {"broker", "broker run [--interval SECONDS] [--once] [NAME...]",
+       "Keep the logins of bottles whose egress runs in a cluster fresh: refresh each host login about to lapse "
+       "and push the copies to egress, every interval (default 120 s); --once: one pass.",
+       cli_broker},
       {"version", "version", "Print the version.", cmd_version},
       {"guard", "guard NAME", "Internal: the workspace sentinel `start` runs for a bottle.", cmd_guard},
       {"help", "help [COMMAND]", "Show help.", cmd_help},

@@ -245,12 +245,7 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, cons
 std::string home_of(const BottleSpec& spec) { return "/home/" + spec.user; }
 
 json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, const KubeOptions& options) {
-  GuestEgress guest;
-  if (spec.egress.enabled) {
-    guest = {.enabled = true,
-             .proxy_url = fmt::format("http://$({}):{}", kube_service_host_variable(names.egress), kube_egress_port),
-             .ca_bundle_path = fmt::format("{}/{}", kube_agent_ca_dir, agent_ca_file)};
-  }
+  const GuestEgress guest = spec.egress.enabled ? kube_guest_egress(names) : GuestEgress{};
   json::array mounts{mount("home", home_of(spec), false), mount("tmp", "/tmp", false)};
   json::array volumes{empty_dir("home"), empty_dir("tmp")};
   for (std::size_t i = 0; i < spec.workspaces.size(); ++i) {
@@ -353,6 +348,13 @@ void validate_options(const BottleSpec& spec, const KubeOptions& options) {
 }
 
 }  // namespace
+
+GuestEgress kube_guest_egress(const KubeNames& names) {
+  return {.enabled = true,
+          .proxy_url = fmt::format("http://$({}):{}", kube_service_host_variable(names.egress), kube_egress_port),
+          .ca_bundle_path = fmt::format("{}/{}", kube_agent_ca_dir, agent_ca_file),
+          .address_in_guest = true};
+}
 
 const std::vector<std::string>& kube_blocked_ipv4() {
   static const std::vector<std::string> ranges{"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10", "127.0.0.0/8",

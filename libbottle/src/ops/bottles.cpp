@@ -17,6 +17,7 @@
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/ops/clone_ops.hpp"
+#include "bottle/ops/kube_egress.hpp"
 #include "bottle/ops/object_cache.hpp"
 #include "bottle/ops/start_check.hpp"
 #include "bottle/spec/agent.hpp"
@@ -126,7 +127,8 @@ std::string last_lines(std::string text) {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host) {
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host,
+                                              const StateDirs& dirs) {
   const EngineTimeouts timeouts = engine_timeouts_from(host.env_or(Var::bottle_engine_timeout, ""));
   if (kind == BackendKind::docker) {
     DockerOptions options{.docker = host.env_or(Var::bottle_docker, "docker"),
@@ -136,9 +138,10 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
     return docker;
   }
   if (kind == BackendKind::kubernetes) {
-    auto kubernetes =
-        std::make_unique<Backend>(runner, std::make_unique<KubernetesCommands>(KubernetesOptions{
-                                              .kubectl = host.env_or(Var::bottle_kubectl, "kubectl"), .objects = {}}));
+    KubernetesOptions options{.kubectl = host.env_or(Var::bottle_kubectl, "kubectl"), .objects = {}};
+    options.objects.egress_image = host.env_or(Var::bottle_egress_image, "bottle-egress:latest");
+    options.egress_inputs = [host, dirs](const BottleSpec& spec) { return kube_egress_inputs(host, dirs, spec); };
+    auto kubernetes = std::make_unique<Backend>(runner, std::make_unique<KubernetesCommands>(std::move(options)));
     kubernetes->set_engine_timeouts(timeouts);
     return kubernetes;
   }
@@ -184,16 +187,17 @@ std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, 
   return smolmachines;
 }
 
-BackendFactory default_backends(Host host) {
-  return
-      [host = std::move(host)](BackendKind kind, Runner& runner) { return make_default_backend(kind, runner, host); };
+BackendFactory default_backends(Host host, StateDirs dirs) {
+  return [host = std::move(host), dirs = std::move(dirs)](BackendKind kind, Runner& runner) {
+    return make_default_backend(kind, runner, host, dirs);
+  };
 }
 
 Bottles::Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactory factory)
     : host_(host),
       runner_(runner),
       store_(std::move(dirs)),
-      factory_(factory ? std::move(factory) : default_backends(host)) {
+      factory_(factory ? std::move(factory) : default_backends(host, store_.dirs())) {
   provision_steps_.push_back(install_prompt_file);
   provision_steps_.push_back(
       [this](Backend& b, const BottleSpec& spec, const StateDirs& state) { populate_clone(runner_, b, spec, state); });
@@ -279,7 +283,7 @@ void Bottles::create(const BottleSpec& requested, bool start_it, const StartOpti
 // owns them (it rewrites them when it refreshes), and a restart must not undo that.
 void Bottles::install_forwarded_files(Backend& b, const BottleSpec& spec) {
   const std::filesystem::path marker = store_.dirs().bottle_state_dir(spec.name) / "credentials-installed";
-  if (std::filesystem::exists(marker)) return;
+  if (b.commands().keeps_home_across_stop() && std::filesystem::exists(marker)) return;
   const auto forwarded = load_forwarded_state(store_.dirs(), spec.name);
   if (!forwarded || forwarded->files.empty()) return;
   install_guest_files(b, spec, forwarded->files);

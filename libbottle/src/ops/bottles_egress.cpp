@@ -11,6 +11,7 @@
 #include "bottle/credentials/host_refresh.hpp"
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_ca.hpp"
+#include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
 
@@ -90,8 +91,9 @@ void Bottles::create_with_egress(Backend& b, BottleSpec& spec, const std::vector
   save_forwarded_state(store_.dirs(), spec.name, forwarded);
   const EgressFiles files = write_egress_files(store_.dirs(), spec, ca, egress_routes(spec),
                                                b.require_egress().egress_placement(), forwarded.dummies);
-  // pipelock in front of egress, unless the user already runs a parent proxy.
-  if (upstream.proxy.empty()) {
+  // pipelock in front of egress, unless the user already runs a parent proxy. A
+  // cluster's egress cannot reach a pipelock on this host.
+  if (upstream.proxy.empty() && b.require_egress().egress_placement() != EgressPlacement::cluster) {
     if (const auto program = locate_pipelock(host_); !program.empty()) {
       const std::string host = b.egress_parent_host();
       // A port free on every address: the engine's gateway may not be on this host
@@ -140,11 +142,39 @@ void Bottles::refresh_host_login(AgentKind agent, const std::filesystem::path& h
     case HostRefreshOutcome::sign_in_again:
       throw Error(ErrorKind::invalid_input,
                   fmt::format("forwarding host credentials: {}: the host's {} login has expired or was revoked; "
-                              "sign in again on the host ({}), then create the bottle again",
+                              "sign in again on the host ({}), then try again",
                               host_file.string(), to_string(agent),
                               agent == AgentKind::codex ? "run `codex login`" : "run `claude`, then /login"));
     case HostRefreshOutcome::unavailable: warn(trimmed_detail(r)); return;
   }
+}
+
+void Bottles::refresh_forwarded_logins(const BottleSpec& spec) {
+  const auto forwarded = load_forwarded_state(store_.dirs(), spec.name);
+  if (!forwarded) return;
+  const EgressUpstream upstream = EgressUpstream::from_environment(host_);
+  for (const auto& route : forwarded->routes)
+    if (const auto broker = default_egress_broker(route))
+      refresh_host_login(broker->kind == "codex" ? AgentKind::codex : AgentKind::claude, route.value_file, upstream);
+}
+
+bool Bottles::push_logins(const std::string& name) {
+  const BottleSpec spec = store_.load(name);
+  Backend& b = backend(spec.backend);
+  if (!egress_runs(b, spec) || b.require_egress().egress_placement() != EgressPlacement::cluster ||
+      !load_forwarded_state(store_.dirs(), spec.name))
+    return false;
+  refresh_forwarded_logins(spec);
+  // Built after the refresh: the copy is of the login as it is now.
+  const auto push = b.require_egress().login_push(spec);
+  if (!push) return false;
+  Command command = b.engine_command(push->argv);
+  command.stdin_data = push->stdin_data;
+  const ProcessResult r = runner_.run(command);
+  if (!r.ok())
+    throw Error(ErrorKind::backend, fmt::format("push the host's logins to {}'s egress: {} failed: {}", name,
+                                                push->argv.front(), trimmed_detail(r)));
+  return true;
 }
 
 void Bottles::start_pipelock(const BottleSpec& spec) {
@@ -187,8 +217,12 @@ void Bottles::start_egress(Backend& b, const BottleSpec& spec) {
                     fmt::format("egress for {}: 127.0.0.1:{} (its egress.port) is in use by another process", spec.name,
                                 spec.egress.port));
     }
-    const ProcessResult started =
-        runner_.run(b.engine_command(egress.egress_start_argv(spec, files, egress_upstream(spec))));
+    // A cluster's egress gets the host logins as copies, so the host refreshes them
+    // first: it is their only refresher (kube_egress.hpp).
+    if (egress.egress_placement() == EgressPlacement::cluster) refresh_forwarded_logins(spec);
+    Command start = b.engine_command(egress.egress_start_argv(spec, files, egress_upstream(spec)));
+    start.stdin_data = egress.egress_start_stdin(spec);
+    const ProcessResult started = runner_.run(start);
     if (!started.ok())
       throw Error(ErrorKind::isolation,
                   fmt::format("egress for {} did not start: {}", spec.name, trimmed_detail(started)));
@@ -251,7 +285,8 @@ void Bottles::stop_host_processes(Backend& b, const BottleSpec& spec) noexcept {
 }
 
 void Bottles::provision_egress_trust(Backend& b, const BottleSpec& spec) {
-  if (!egress_runs(b, spec)) return;
+  // A cluster's agent reads the bundle from its ConfigMap, made with the egress objects.
+  if (!egress_runs(b, spec) || b.require_egress().egress_placement() == EgressPlacement::cluster) return;
   const EgressCa ca = ensure_egress_ca(runner_, store_.dirs());
   const std::string bundle = build_agent_ca_bundle(read_system_ca_bundle(), ca.cert_pem);
   if (b.require_egress().agent_ca_from_host()) write_agent_ca_dir(egress_files(b, spec), bundle);

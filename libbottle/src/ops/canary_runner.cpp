@@ -149,7 +149,7 @@ std::vector<CanaryResult> run_canaries(const Host& host, Runner& runner, Bottles
       // The gateway is one of the host's addresses when there is one; nothing is lost.
     }
   }
-  const GuestEgress egress = backend.guest_egress(spec);
+  const GuestEgress egress = resolved_guest_egress(runner, backend, spec);
 
   // A silent target costs the whole limit, so the probes that wait on the network
   // run at the same time: the DNS lookup in an exec of its own, begun first, and

@@ -22,6 +22,20 @@ std::optional<std::vector<TcpProbe>> slice(const std::optional<std::vector<TcpPr
 
 }  // namespace
 
+GuestEgress resolved_guest_egress(Runner& runner, const Backend& backend, const BottleSpec& spec) {
+  GuestEgress egress = backend.guest_egress(spec);
+  if (!egress.enabled || !egress.address_in_guest) return egress;
+  const ExecOptions options{.user = "root", .env = {{"PATH", std::string(canary_probe_path)}}};
+  const ProcessResult r = runner.run(
+      Command{.argv = backend.commands().exec_argv(spec, {"sh", "-c", "printf '%s' \"$HTTPS_PROXY\""}, options),
+              .timeout = start_probe_overhead});
+  if (r.ok() && r.out.rfind("http://", 0) == 0 && proxy_tcp_target(r.out)) {
+    egress.proxy_url = r.out;
+    egress.address_in_guest = false;
+  }
+  return egress;
+}
+
 StartProbePlan start_probe_plan(const std::vector<std::string>& host_addresses, const GuestEgress& egress) {
   StartProbePlan plan;
   plan.targets = canary_public_targets();
@@ -81,7 +95,7 @@ std::string start_refused_message(const std::string& name, const CanaryResult& f
 }
 
 StartProbe::StartProbe(Runner& runner, const Backend& backend, const BottleSpec& spec)
-    : plan_(start_probe_plan(host_ipv4_addresses(), backend.guest_egress(spec))) {
+    : plan_(start_probe_plan(host_ipv4_addresses(), resolved_guest_egress(runner, backend, spec))) {
   // As root with the system PATH, like `check`: the agent user may own a
   // directory on its own PATH, where a shim could answer for the probe.
   const ExecOptions options{.user = "root", .env = {{"PATH", std::string(canary_probe_path)}}};

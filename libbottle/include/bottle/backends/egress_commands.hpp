@@ -37,6 +37,17 @@ class EgressCommands {
   /// reads `files` and `upstream` here; a container got them at create.
   virtual Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
                                  const EgressUpstream& upstream) const = 0;
+  /// What egress_start_argv() reads on its stdin (a cluster's egress objects);
+  /// nullopt: nothing.
+  virtual std::optional<std::string> egress_start_stdin(const BottleSpec& /*spec*/) const { return std::nullopt; }
+  /// Where the host pushes a fresh copy of the bottle's forwarded logins to a running
+  /// egress that cannot read the host's files (EgressPlacement::cluster): the command
+  /// and its stdin. nullopt: egress reads the host files itself, nothing to push.
+  struct LoginPush {
+    Argv argv;
+    std::string stdin_data;
+  };
+  virtual std::optional<LoginPush> login_push(const BottleSpec& /*spec*/) const { return std::nullopt; }
   /// Exits 0 while the proxy runs and accepts connections.
   virtual Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const = 0;
   virtual Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const = 0;

@@ -113,6 +113,10 @@ class EngineCommands {
   /// How the prompt file (spec.prompt_file, read with read_prompt_file()) reaches
   /// guest_prompt_path in the bottle.
   virtual PromptDelivery prompt_delivery() const { return PromptDelivery::root_exec; }
+  /// Whether the agent's home outlives a stop (a container's layer, a VM's disk, a
+  /// Podman volume). False where a stop deletes it with the pod (a cluster's
+  /// emptyDir): files bottle installs there are installed again at every start.
+  virtual bool keeps_home_across_stop() const { return true; }
   virtual Argv start_argv(const BottleSpec& spec) const = 0;
   virtual Argv stop_argv(const BottleSpec& spec) const = 0;
   /// The commands that remove the bottle and everything bottle made for it.

@@ -19,10 +19,17 @@
 //           (stopped), its agent pod says how it runs
 //   exec    `kubectl exec [-i] [-t] -c agent POD -- CMD`
 //
-// Egress does not run in a cluster yet: egress() is nullptr, so a bottle that needs
-// it (routes, forwarded credentials) is refused before anything is made, and every
-// other bottle is generated with egress off: its agent pod's NetworkPolicy denies all
-// egress and ingress.
+// Egress runs in the cluster (EgressPlacement::cluster): its pod, Service, policies,
+// routes ConfigMap and Secret are among the bottle's objects, so create applies them
+// with the rest and the egress steps are kubectl calls on them:
+//   egress start  `kubectl apply -f -` of every object but the agent (the Secret
+//                 with the host logins as they are now), before the agent starts
+//   egress probe  `kubectl wait --for=condition=Ready pod/NAME-egress --timeout=2s`
+//   egress stop   `kubectl delete pod NAME-egress --ignore-not-found`
+//   login push    `kubectl apply -f -` of the Secret alone (Bottles::push_logins)
+// What the egress objects carry from the host comes from options.egress_inputs
+// (kube_egress_inputs: the host stays the only refresher of every login). A bottle
+// with egress off gets an agent policy that denies all egress and ingress.
 //
 // With $.kubernetes.agent_sandbox the agent is a kubernetes-sigs agent-sandbox
 // Sandbox (agents.x-k8s.io/v1beta1) holding the same pod as its template; its
@@ -42,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "bottle/backends/egress_commands.hpp"
 #include "bottle/backends/engine_commands.hpp"
 #include "bottle/kube/kube_objects.hpp"
 
@@ -56,22 +64,27 @@ struct KubernetesOptions {
   /// Reads the prompt file for its ConfigMap, at create and every start; tests give
   /// their own. Default: read_prompt_file() (no link followed).
   std::function<std::string(const std::string& path)> read_prompt;
+  /// What a bottle's egress objects carry from the host (kube_egress_inputs), read
+  /// whenever they are built. Unset: a bottle with egress cannot be generated
+  /// (Error(isolation)).
+  std::function<KubeInputs(const BottleSpec& spec)> egress_inputs;
 };
 
 /// The agent pod's one container.
 inline constexpr std::string_view kube_agent_container = "agent";
 
-class KubernetesCommands final : public EngineCommands {
+class KubernetesCommands final : public EngineCommands, public EgressCommands {
  public:
   explicit KubernetesCommands(KubernetesOptions options = {});
   BackendKind kind() const override { return BackendKind::kubernetes; }
 
   /// `kubectl [--context C] [--namespace N]`: how every argv for this bottle starts.
   Argv kubectl(const BottleSpec& spec) const;
-  /// The bottle's objects, in apply order, with egress off; without a namespace in
-  /// the spec, the objects name none either (kubectl's context decides). The prompt
-  /// file, if any, is read (options.read_prompt) into its ConfigMap.
-  /// Throws Error(invalid_input) like kube_objects(), and read_prompt's errors.
+  /// The bottle's objects, in apply order; without a namespace in the spec, the
+  /// objects name none either (kubectl's context decides). The prompt file, if any,
+  /// is read (options.read_prompt) into its ConfigMap, and with egress the host's
+  /// inputs (options.egress_inputs) into the egress objects.
+  /// Throws Error(invalid_input) like kube_objects(), and the readers' errors.
   std::vector<boost::json::object> objects(const BottleSpec& spec) const;
 
   std::vector<Argv> create_argvs(const BottleSpec& spec, const std::vector<GuardMount>& guard) const override;
@@ -101,9 +114,31 @@ class KubernetesCommands final : public EngineCommands {
 
   /// The prompt file is the NAME-prompt ConfigMap, mounted read-only.
   PromptDelivery prompt_delivery() const override { return PromptDelivery::engine_objects; }
+  /// The home is an emptyDir: a stop deletes it with the pod.
+  bool keeps_home_across_stop() const override { return false; }
 
-  const EgressCommands* egress() const override { return nullptr; }
-  std::string egress_unavailable_reason() const override;
+  const EgressCommands* egress() const override { return this; }
+  std::string egress_unavailable_reason() const override { return {}; }
+
+  // ---- EgressCommands: egress as the bottle's own cluster objects ----
+  EgressPlacement egress_placement() const override { return EgressPlacement::cluster; }
+  /// The egress Service's address through the kubelet's service-link variable,
+  /// known only in the pod (address_in_guest); the CA bundle from its ConfigMap.
+  GuestEgress guest_egress(const BottleSpec& spec) const override;
+  /// Nothing: create's apply made the egress objects with the rest.
+  std::vector<Argv> egress_create_argvs(const BottleSpec&, const EgressFiles&, const EgressUpstream&) const override {
+    return {};
+  }
+  Argv egress_start_argv(const BottleSpec& spec, const EgressFiles& files,
+                         const EgressUpstream& upstream) const override;
+  std::optional<std::string> egress_start_stdin(const BottleSpec& spec) const override;
+  std::optional<LoginPush> login_push(const BottleSpec& spec) const override;
+  Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
+  /// The egress pod's state comes from parse_list().
+  std::optional<EngineState> host_egress_state(const BottleSpec&, const EgressFiles&) const override {
+    return std::nullopt;
+  }
 
  private:
   KubernetesOptions options_;

@@ -50,7 +50,12 @@ struct EgressUpstream {
 };
 
 /// Where the egress process runs, which decides how it sees host files.
-enum class EgressPlacement { container, host };
+///   container  next to the bottle, the host files it needs mounted (map_route_files)
+///   host       a process on the host, host files as they are
+///   cluster    a pod among the bottle's own objects (kubernetes): it sees no host
+///              file; what it needs travels in its Secret (kube_egress.hpp), so the
+///              files written here are the host's record only
+enum class EgressPlacement { container, host, cluster };
 
 struct EgressFiles {
   std::filesystem::path run_dir;

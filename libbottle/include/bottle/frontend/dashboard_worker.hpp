@@ -51,7 +51,7 @@ class DashboardWorker {
     bool operator==(const Message&) const = default;
   };
 
-  /// An empty `factory` means default_backends(host).
+  /// An empty `factory` means default_backends(host, dirs).
   DashboardWorker(Host host, std::unique_ptr<Runner> runner, StateDirs dirs, BackendFactory factory = {},
                   std::chrono::milliseconds interval = std::chrono::milliseconds(2000));
   ~DashboardWorker();  ///< stops and joins

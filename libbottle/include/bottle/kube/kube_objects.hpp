@@ -88,6 +88,8 @@
 #include <vector>
 
 #include "bottle/egress/egress_config.hpp"
+#include "bottle/kube/kube_names.hpp"
+#include "bottle/spec/guest_env.hpp"
 #include "bottle/spec/spec.hpp"
 
 namespace bottle {
@@ -153,6 +155,12 @@ inline constexpr int kube_egress_port = 8080;
 inline constexpr std::string_view kube_egress_program = "/usr/local/bin/bottle-egress";
 inline constexpr std::string_view kube_pipelock_listen = "127.0.0.1:8888";
 inline constexpr std::string_view kube_agent_ca_dir = "/etc/bottle/ca";
+
+/// The agent's proxy and CA bundle as its pod gets them: the egress Service's
+/// address through the kubelet's service-link variable
+/// ("http://$(BOTTLE_NAME_EGRESS_SERVICE_HOST):8080", address_in_guest) and the
+/// bundle from the NAME-agent-ca ConfigMap.
+GuestEgress kube_guest_egress(const KubeNames& names);
 
 /// Destinations the egress pod may not reach (ipBlock "except" lists, inside
 /// 0.0.0.0/0 and ::/0). 100.64.0.0/10 also covers Alibaba's 100.100.100.200;

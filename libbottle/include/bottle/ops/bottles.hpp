@@ -71,10 +71,12 @@ using BackendFactory = std::function<std::unique_ptr<Backend>(BackendKind, Runne
 /// PATH ($BOTTLE_SMOLVM overrides; grammar from `smolvm --version`, run the first
 /// time an operation needs it, never here), pty-resize from locate_pty_resize(),
 /// all from `host`'s environment. Engine calls are limited by $BOTTLE_ENGINE_TIMEOUT
-/// (engine_timeouts_from).
-std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host);
-/// make_default_backend with `host`, as a BackendFactory.
-BackendFactory default_backends(Host host);
+/// (engine_timeouts_from). The kubernetes backend reads its egress's inputs from
+/// `dirs` (kube_egress_inputs).
+std::unique_ptr<Backend> make_default_backend(BackendKind kind, Runner& runner, const Host& host,
+                                              const StateDirs& dirs);
+/// make_default_backend with `host` and `dirs`, as a BackendFactory.
+BackendFactory default_backends(Host host, StateDirs dirs);
 
 /// How long start waits for a bottle's pipelock to pass its health check, and for
 /// its egress to accept connections, polling every egress_poll_interval. Past it
@@ -97,7 +99,7 @@ struct StartOptions {
 class Bottles {
  public:
   /// `host` is where every environment variable, wait and port probe comes from;
-  /// an empty `factory` means default_backends(host).
+  /// an empty `factory` means default_backends(host, dirs).
   Bottles(const Host& host, Runner& runner, StateDirs dirs, BackendFactory factory = {});
 
   /// Create and (unless `start` is false) start and provision a bottle. Throws
@@ -120,6 +122,12 @@ class Bottles {
   /// these as refresh tokens); empty without forwarding.
   std::vector<std::string> bottle_dummies(const BottleSpec& spec) const;
   Backend& backend(BackendKind kind);
+  /// For a bottle whose egress runs in a cluster with forwarded logins: refresh each
+  /// host login (the host is their only refresher) and push the copies to egress
+  /// (EgressCommands::login_push). Returns false, doing nothing, for any other
+  /// bottle. Throws Error(invalid_input) when the host must sign in again,
+  /// Error(backend) when the push fails.
+  bool push_logins(const std::string& name);
   /// The engine's state of this bottle (one list query); missing when the engine has none.
   EngineState engine_state(const BottleSpec& spec);
   /// What changed in the bottle's protected workspace paths since it last started
@@ -174,6 +182,8 @@ class Bottles {
   /// fails is a warning on stderr, and egress's broker refreshes on the agent's first
   /// request.
   void refresh_host_login(AgentKind agent, const std::filesystem::path& host_file, const EgressUpstream& upstream);
+  /// refresh_host_login() of each login the bottle forwards.
+  void refresh_forwarded_logins(const BottleSpec& spec);
   /// Install the agent CA bundle (system roots + the egress CA) in the bottle.
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).

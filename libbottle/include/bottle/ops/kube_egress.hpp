@@ -11,7 +11,8 @@
 // what could fork the host's refresh chain; each such broker is marked
 // host_refreshes, so egress mints from the copy and never asks the vendor. The host
 // refreshes the login (ensure-fresh) and pushes a new copy (the Secret, applied
-// again) at every start.
+// again) at every start and attach, and from `bottle-cli broker run`
+// (Bottles::push_logins).
 //
 // The egress CA (key and certificate) and the upstream CA are read from the host;
 // BOTTLE_EGRESS_UPSTREAM becomes egress's parent proxy. Errors name the file, never

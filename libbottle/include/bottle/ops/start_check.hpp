@@ -42,6 +42,13 @@ struct StartProbePlan {
 
 /// The plan for a bottle whose host has `host_addresses` and whose guest egress is `egress`.
 StartProbePlan start_probe_plan(const std::vector<std::string>& host_addresses, const GuestEgress& egress);
+
+/// backend.guest_egress(spec), with a proxy address only the guest knows
+/// (GuestEgress::address_in_guest, a cluster's Service) read from the guest's
+/// HTTPS_PROXY by one exec, as root with canary_probe_path, like the probes. Left
+/// unresolved when that read fails or gives no http://HOST:PORT: the probes then
+/// say the proxy could not be checked, which fails a start (fail closed).
+GuestEgress resolved_guest_egress(Runner& runner, const Backend& backend, const BottleSpec& spec);
 /// The guest command (tcp_probe_argv over every target of the plan).
 Argv start_probe_argv(const StartProbePlan& plan, std::chrono::milliseconds timeout = start_probe_timeout);
 /// "public-network", "host" and "egress-ports" judged from the probe's result; each

@@ -24,6 +24,10 @@ struct GuestEgress {
   bool enabled = false;        ///< false: no proxy or CA variables at all
   std::string proxy_url;       ///< "http://egress:8080"; must use http://
   std::string ca_bundle_path;  ///< absolute guest path of the agent CA bundle
+  /// The proxy's address is known only inside the guest (a cluster's Service, from
+  /// the kubelet's service-link variable in proxy_url): whoever probes it from the
+  /// host reads the guest's HTTPS_PROXY first (resolved_guest_egress).
+  bool address_in_guest = false;
 };
 
 /// No-proxy list set with egress: loopback only, so nothing else bypasses egress.
