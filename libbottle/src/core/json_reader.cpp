@@ -163,6 +163,25 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::vector<std::string>> json_pointer_tokens(std::string_view pointer) {
+  if (pointer.empty() || pointer.front() != '/') return std::nullopt;
+  std::vector<std::string> tokens;
+  std::size_t start = 1;
+  while (true) {
+    const std::size_t slash = pointer.find('/', start);
+    const std::string_view raw = pointer.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    std::string token;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1'))
+        token += raw[++i] == '1' ? '/' : '~';
+      else token += raw[i];
+    }
+    tokens.push_back(std::move(token));
+    if (slash == std::string_view::npos) return tokens;
+    start = slash + 1;
+  }
+}
+
 std::string printable(std::string_view text, std::size_t max) {
   std::string out;
   for (std::size_t i = 0; i < text.size() && i < max; ++i) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bottle/core/error.hpp"
 
@@ -30,6 +31,10 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text);
 /// `text` made safe to quote in a one-line message: printable ASCII is kept, every
 /// other byte becomes \xNN, and anything past `max` bytes becomes "...".
 std::string printable(std::string_view text, std::size_t max = 64);
+
+/// The reference tokens of an RFC 6901 pointer, unescaped ("/a/b~1c" -> {"a",
+/// "b/c"}; "~1" is '/', "~0" is '~'); nullopt unless it starts with '/'.
+std::optional<std::vector<std::string>> json_pointer_tokens(std::string_view pointer);
 
 /// ".key" for plain keys, otherwise ["escaped key"], so hostile keys stay on one line.
 std::string member_path(std::string_view key);

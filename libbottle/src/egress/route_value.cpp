@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "bottle/core/unique_fd.hpp"
-#include "core/ascii_text.hpp"
+#include "core/json_reader.hpp"
 #include "core/utf8.hpp"
 
 namespace bottle {
@@ -28,15 +28,10 @@ bool is_array_index(std::string_view token) {
 
 const boost::json::value& resolve_json_pointer(const boost::json::value& document, std::string_view pointer) {
   if (pointer.empty()) return document;
-  if (pointer.front() != '/') throw ValueUnavailable("JSON pointer must start with '/'");
+  const auto tokens = detail::json_pointer_tokens(pointer);
+  if (!tokens) throw ValueUnavailable("JSON pointer must start with '/'");
   const boost::json::value* node = &document;
-  std::size_t start = 1;
-  while (true) {
-    const std::size_t slash = pointer.find('/', start);
-    const std::string token = replace_all(
-        replace_all(std::string(pointer.substr(start, slash == std::string_view::npos ? slash : slash - start)), "~1",
-                    "/"),
-        "~0", "~");
+  for (const std::string& token : *tokens) {
     if (const auto* object = node->if_object(); object && object->contains(token)) {
       node = &object->at(token);
     } else if (const auto* array = node->if_array();
@@ -45,9 +40,8 @@ const boost::json::value& resolve_json_pointer(const boost::json::value& documen
     } else {
       throw ValueUnavailable("JSON pointer does not resolve");
     }
-    if (slash == std::string_view::npos) return *node;
-    start = slash + 1;
   }
+  return *node;
 }
 
 std::string route_value_from_text(std::string_view text, std::string_view json_pointer) {

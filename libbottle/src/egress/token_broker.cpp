@@ -30,27 +30,11 @@ bool is_permanent_code(std::string_view code) {
          code == "invalid_grant";
 }
 
-// RFC 6901 tokens of a pointer ("~1" is '/', "~0" is '~').
+// RFC 6901 tokens of the refresh pointer.
 std::vector<std::string> pointer_parts(std::string_view pointer) {
-  std::vector<std::string> parts;
-  if (pointer.empty() || pointer.front() != '/') throw Failure(false, "broker refresh pointer is not a JSON pointer");
-  std::size_t start = 1;
-  for (;;) {
-    const std::size_t slash = pointer.find('/', start);
-    std::string part(pointer.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    std::string unescaped;
-    for (std::size_t i = 0; i < part.size(); ++i) {
-      if (part[i] == '~' && i + 1 < part.size() && (part[i + 1] == '0' || part[i + 1] == '1')) {
-        unescaped += part[i + 1] == '1' ? '/' : '~';
-        ++i;
-      } else {
-        unescaped += part[i];
-      }
-    }
-    parts.push_back(std::move(unescaped));
-    if (slash == std::string_view::npos) return parts;
-    start = slash + 1;
-  }
+  auto parts = detail::json_pointer_tokens(pointer);
+  if (!parts) throw Failure(false, "broker refresh pointer is not a JSON pointer");
+  return std::move(*parts);
 }
 
 // The object holding the pointer's last key: the token block. Object is json::object

@@ -9,6 +9,7 @@
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/egress_setup.hpp"
+#include "core/json_reader.hpp"
 
 namespace bottle {
 
@@ -21,30 +22,16 @@ std::string login_copy_for_cluster(std::string_view text, std::string_view refre
   json::error_code ec;
   json::value document = json::parse(text, ec);
   if (ec || !document.is_object()) throw bad("is not a JSON object");
-  if (refresh_pointer.empty() || refresh_pointer.front() != '/') throw bad("the refresh token's JSON pointer is empty");
+  const auto tokens = detail::json_pointer_tokens(refresh_pointer);
+  if (!tokens) throw bad("the refresh token's JSON pointer is empty");
   json::object* at = &document.as_object();
-  std::string_view rest = refresh_pointer.substr(1);
-  while (true) {
-    const std::size_t slash = rest.find('/');
-    const std::string_view token = rest.substr(0, slash);
-    std::string key;  // RFC 6901: "~1" is '/', "~0" is '~'
-    for (std::size_t i = 0; i < token.size(); ++i) {
-      if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
-        key += token[++i] == '0' ? '~' : '/';
-      } else {
-        key += token[i];
-      }
-    }
-    if (slash == std::string_view::npos) {
-      at->erase(key);
-      break;
-    }
-    json::value* next = at->if_contains(key);
-    if (next == nullptr) break;  // no refresh token here: nothing to remove
+  for (std::size_t i = 0; i + 1 < tokens->size(); ++i) {
+    json::value* next = at->if_contains((*tokens)[i]);
+    if (next == nullptr) return json::serialize(document);  // no refresh token here: nothing to remove
     if (!next->is_object()) throw bad(fmt::format("{} does not lead through JSON objects", refresh_pointer));
     at = &next->as_object();
-    rest = rest.substr(slash + 1);
   }
+  at->erase(tokens->back());
   return json::serialize(document);
 }
 
