@@ -99,6 +99,27 @@ inline std::string token_search_script(const std::string& dirs) {
          " 2>/dev/null; case \"$(env)\" in *\"$t\"*) echo 1 ;; *) echo 0 ;; esac";
 }
 
+// The bottle's codex login (~/.codex/auth.json): its access token is a dummy, and
+// neither real token is in the file. Returns the dummy.
+inline std::string bottle_codex_dummy(IntegrationHome& home, const std::string& name, const HostLogin& login) {
+  const auto r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
+  REQUIRE(r.ok());
+  const std::string dummy(boost::json::parse(r.out).at("tokens").at("access_token").as_string());
+  CHECK(dummy != login.access_token);
+  CHECK(r.out.find(login.access_token) == std::string::npos);
+  CHECK(r.out.find(login.refresh_token) == std::string::npos);
+  return dummy;
+}
+
+// A connection from the bottle straight to `address`, around its proxy settings, fails.
+inline void check_no_direct_route(IntegrationHome& home, const std::string& name, const std::string& address) {
+  const auto r =
+      home.cli({"exec", name, "--", "sh", "-c",
+                "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" +
+                    address + "/ >/dev/null 2>&1 && echo REACHED; true"});
+  CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+}
+
 struct BottleCleanup {
   IntegrationHome& home;
   std::string name;

@@ -47,12 +47,7 @@ TEST_CASE("kubernetes egress: bottle-cli runs real codex in a cluster bottle thr
   CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"egress\":\"on\""));
 
   // The bottle holds dummies only.
-  r = home.cli({"exec", name, "--", "cat", ".codex/auth.json"});
-  REQUIRE(r.ok());
-  const std::string dummy(boost::json::parse(r.out).at("tokens").at("access_token").as_string());
-  CHECK(dummy != login.access_token);
-  CHECK_FALSE(contains(r.out, login.access_token));
-  CHECK_FALSE(contains(r.out, login.refresh_token));
+  const std::string dummy = bottle_codex_dummy(home, name, login);
 
   // Real codex's request reaches upstream through the egress pod with the real token.
   const auto run_codex = [&] {
@@ -60,10 +55,7 @@ TEST_CASE("kubernetes egress: bottle-cli runs real codex in a cluster bottle thr
   };
   run_codex();
   check_upstream_saw_real_token(d, login, dummy);
-  r = home.cli({"exec", name, "--", "sh", "-c",
-                "env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY timeout 5 wget -q -O- http://" + parent +
-                    "/ >/dev/null 2>&1 && echo REACHED; true"});
-  CHECK_THAT(r.out, !Catch::Contains("REACHED"));
+  check_no_direct_route(home, name, parent);
 
   // The fences hold, proven in the pod (the proxy's address read from the pod).
   r = home.cli({"check", name});
