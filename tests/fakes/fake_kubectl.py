@@ -40,8 +40,10 @@ never become Ready).
 A Pod is backed by one Docker container per pod container, started from its image
 with its security context mapped to docker flags: --user uid:gid, --cap-drop ALL,
 no-new-privileges, --read-only, tmpfs for emptyDirs (owned by the pod's user and
-fsGroup, mode 2777: the pod's user may write them), a named volume per PVC,
---memory/--cpus from limits. The first container is named fakekube-NS-POD, any
+fsGroup, mode 2777: the pod's user may write them), a named volume per PVC
+(mounted empty, without Docker's copy of the image's directory, and given to the
+pod's fsGroup at each start as the kubelet's ownership change does: group fsGroup,
+ug+rw, directories ug+x and setgid), --memory/--cpus from limits. The first container is named fakekube-NS-POD, any
 other fakekube-NS-POD.CONTAINER and shares the first one's network namespace (as
 containers of a pod do). exec runs the command in that container with `docker exec`.
 
@@ -932,6 +934,32 @@ def check_mounts(pod, sources):
             die(f'fake kubectl: pod "{pod["metadata"]["name"]}": the fake does not mount hostPath volumes')
 
 
+def claim_ownership(namespace, pod):
+    """The kubelet's SetVolumeOwnership for each claim the pod mounts (fsGroupChangePolicy
+    Always): every file in the fsGroup's group, ug+rw, directories also ug+x and setgid."""
+    gid = fs_group(pod["spec"])
+    if gid is None:
+        return
+    for v in pod["spec"].get("volumes", []):
+        claim = v.get("persistentVolumeClaim", {}).get("claimName")
+        if not claim:
+            continue
+        if os.geteuid() != 0:
+            die("fake kubectl: giving a claim to the pod's fsGroup needs root")
+        root = docker("volume", "inspect", "-f", "{{.Mountpoint}}", volume_name(namespace, claim)).stdout.strip()
+        for where, dirs, files in os.walk(root):
+            for path in [where] + [os.path.join(where, f) for f in files]:
+                if os.path.islink(path):
+                    continue
+                st = os.lstat(path)
+                os.chown(path, st.st_uid, gid)
+                # The kubelet's masks: rw for user and group, plus setgid and x on directories.
+                mode = st.st_mode & 0o7777 | 0o660
+                if os.path.isdir(path):
+                    mode |= 0o2110
+                os.chmod(path, mode)
+
+
 def check_claims(namespace, pod):
     for v in pod["spec"].get("volumes", []):
         claim = v.get("persistentVolumeClaim", {}).get("claimName")
@@ -962,7 +990,9 @@ def mount_args(namespace, pod, container):
             args += ["--mount", f"type=bind,source={source},destination={m['mountPath']},readonly"]
         elif "persistentVolumeClaim" in v:
             claim = v["persistentVolumeClaim"]["claimName"]
-            args += ["--mount", f"type=volume,source={volume_name(namespace, claim)},destination={m['mountPath']}{ro}"]
+            # volume-nocopy: a claim starts empty; Docker would copy the image's directory in.
+            args += ["--mount", f"type=volume,source={volume_name(namespace, claim)},destination={m['mountPath']},"
+                                f"volume-nocopy{ro}"]
     return args
 
 
@@ -1032,6 +1062,7 @@ def start_pod(namespace, pod):
         for volume, (payload, mode, _) in sources.items():
             write_volume_files(os.path.join(volume_files_dir(namespace, name), volume), payload, mode,
                                fs_group(spec))
+        claim_ownership(namespace, pod)
         for index in range(len(spec["containers"])):
             r = docker(*run_argv(namespace, pod, index, network, service_env), check=False)
             if r.returncode != 0:

@@ -16,6 +16,7 @@
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
 #include "forwarding_harness.hpp"
+#include "kubectl_harness.hpp"
 
 using namespace forwarding_harness;
 
@@ -23,10 +24,7 @@ TEST_CASE("kubernetes egress: bottle-cli runs real codex in a cluster bottle thr
           "[kubernetes][forwarding][integration]") {
   IntegrationHome home;
   const fs::path& d = home.path();
-  home.env()["BOTTLE_KUBECTL"] = std::string(test_paths::source_dir) + "/tests/fakes/fake_kubectl.py";
-  home.env()["FAKE_KUBECTL_STATE"] = (d / "kube-state").string();
-  home.env()["FAKE_KUBECTL_CONTEXTS"] = "fake";
-  home.env()["FAKE_KUBECTL_NAMESPACES"] = "default,agents";
+  use_fake_kubectl(home);
   make_certs(d);
   HostLogin login = write_host_codex_login(d / "codex-home");
   proc_scan::Scanner scanner(real_tokens(login));

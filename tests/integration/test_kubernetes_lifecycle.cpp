@@ -10,16 +10,9 @@
 #include <fstream>
 
 #include "cli_harness.hpp"
+#include "kubectl_harness.hpp"
 
 namespace {
-
-void use_fake_kubectl(IntegrationHome& home) {
-  home.env()["BOTTLE_KUBECTL"] = std::string(test_paths::source_dir) + "/tests/fakes/fake_kubectl.py";
-  home.env()["FAKE_KUBECTL_STATE"] = (home.path() / "kube-state").string();
-  home.env()["FAKE_KUBECTL_LOG"] = (home.path() / "kube.log").string();
-  home.env()["FAKE_KUBECTL_CONTEXTS"] = "fake";
-  home.env()["FAKE_KUBECTL_NAMESPACES"] = "default,agents";
-}
 
 std::vector<boost::json::array> logged_argvs(const IntegrationHome& home) {
   std::ifstream in(home.path() / "kube.log");

@@ -123,7 +123,11 @@ TEST_CASE("clone on smolmachines: the scripts for the VM's disk", "[clone][smolm
   CHECK(guest_disk_clone_prepare_script() == "set -eu; mkdir -p /workspace; chown \"$1:$(id -g \"$1\")\" /workspace");
   CHECK(clone_prepare_script(BackendKind::smolmachines) == guest_disk_clone_prepare_script());
   CHECK(clone_prepare_script(BackendKind::docker) == guest_clone_prepare_script());
+  // A pod has no root to chown with: its volume is checked, not changed.
+  CHECK(clone_prepare_script(BackendKind::podman) == guest_pod_clone_prepare_script());
+  CHECK(clone_prepare_script(BackendKind::kubernetes) == guest_pod_clone_prepare_script());
   CHECK(clone_bundle_streams(BackendKind::smolmachines));
+  CHECK_FALSE(clone_bundle_streams(BackendKind::kubernetes));
   CHECK_FALSE(clone_bundle_streams(BackendKind::docker));
 }
 

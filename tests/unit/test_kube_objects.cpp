@@ -480,6 +480,51 @@ TEST_CASE("kube objects: the workspace PVC asks for the size and class given", "
         "  storageClassName: \"fast\"\n");
 }
 
+TEST_CASE("kube objects: clone mode keeps the clone in a PVC of its own on a cluster, an emptyDir in a played pod",
+          "[kube][clone]") {
+  bottle::BottleSpec spec = kube_sample_spec();
+  spec.workspaces.clear();
+  spec.repo = bottle::RepoSpec{.path = "/src/api", .branch = "bottle/api", .base = std::string(40, 'a')};
+  const auto cluster = bottle::kube_objects(spec, {.workspace_size = "5Gi"}, kube_sample_inputs(spec));
+  CHECK(kinds_and_names(cluster) ==
+        std::vector<std::string>{"NetworkPolicy bottle-api-agent", "NetworkPolicy bottle-api-egress",
+                                 "Secret bottle-api-egress", "ConfigMap bottle-api-routes",
+                                 "ConfigMap bottle-api-agent-ca", "PersistentVolumeClaim bottle-api-clone",
+                                 "Service bottle-api-egress", "Pod bottle-api-egress", "Pod bottle-api-agent"});
+  CHECK(object_named(cluster, "PersistentVolumeClaim", "bottle-api-clone").at("spec") ==
+        json::value(json::object{{"accessModes", json::array{"ReadWriteOnce"}},
+                                 {"resources", json::object{{"requests", json::object{{"storage", "5Gi"}}}}}}));
+  const auto& pod = cluster.back().at("spec");
+  CHECK(pod.at("volumes").at(2) ==
+        json::value(json::object{{"name", "clone"},
+                                 {"persistentVolumeClaim", json::object{{"claimName", "bottle-api-clone"}}}}));
+  CHECK(pod.at("containers").at(0).at("volumeMounts").at(2) ==
+        json::value(json::object{{"name", "clone"}, {"mountPath", "/workspace"}}));
+  // The claim's root is not the agent's: git is told to trust the clone's path.
+  std::map<std::string, std::string> env;
+  for (const auto& e : pod.at("containers").at(0).at("env").as_array())
+    env[std::string(e.at("name").as_string())] = std::string(e.at("value").as_string());
+  CHECK(env.at("GIT_CONFIG_COUNT") == "1");
+  CHECK(env.at("GIT_CONFIG_KEY_0") == "safe.directory");
+  CHECK(env.at("GIT_CONFIG_VALUE_0") == "/workspace");
+  spec.env = {{"GIT_CONFIG_COUNT", "2"}};
+  CHECK(error_of([&] { bottle::kube_objects(spec, {}, kube_sample_inputs(spec)); }) ==
+        "spec: $.env.GIT_CONFIG_COUNT: clone mode on the kubernetes backend sets git's command-line configuration "
+        "itself");
+
+  const auto played =
+      bottle::kube_objects(spec, {.workspace = bottle::KubeWorkspace::host_path}, kube_sample_inputs(spec));
+  for (const auto& o : played) CHECK(o.at("kind").as_string() != "PersistentVolumeClaim");
+  // A played pod's volume is the agent's: the spec's own git configuration stands.
+  env.clear();
+  for (const auto& e : played.back().at("spec").at("containers").at(0).at("env").as_array())
+    env[std::string(e.at("name").as_string())] = std::string(e.at("value").as_string());
+  CHECK(env.at("GIT_CONFIG_COUNT") == "2");
+  CHECK(env.count("GIT_CONFIG_KEY_0") == 0);
+  CHECK(played.back().at("spec").at("volumes").at(2) ==
+        json::value(json::object{{"name", "clone"}, {"emptyDir", json::object{}}}));
+}
+
 TEST_CASE("kube objects: bad options and inputs are refused naming the field", "[kube]") {
   const bottle::BottleSpec spec = kube_sample_spec();
   const auto inputs = kube_sample_inputs(spec);

@@ -298,8 +298,10 @@ TEST_CASE("podman: clone mode gives the pod a volume of its own at /workspace, r
   CHECK(agent.at("workingDir") == "/workspace");
   CHECK(podman.remove_argvs(spec)[2] ==
         Argv{"podman", "volume", "rm", "-f", "bottle-api-home", "bottle-api-tmp", "bottle-api-clone"});
-  // A cluster deletes a stopped pod, and an emptyDir with it: no clone there yet.
-  CHECK_THAT(error_of([&] { kube_objects(spec, {}, {}); }), Catch::Contains("$.repo: clone mode is not built"));
+  // A cluster deletes a stopped pod, and an emptyDir with it: there the clone is a claim.
+  spec.egress.enabled = false;
+  CHECK(kube_objects(spec, {}, {}).back().at("spec").at("volumes").at(2) ==
+        json::parse(R"({"name":"clone","persistentVolumeClaim":{"claimName":"bottle-api-clone"}})"));
 }
 
 TEST_CASE("podman ls: container states map to states, the egress container to egress_state", "[podman][list]") {
@@ -462,8 +464,9 @@ TEST_CASE("an engine CLI that cannot start is Error(program_missing), exit 125, 
   }
 }
 
-TEST_CASE("spec: the podman backend round-trips and takes host workspaces, prompt files and clone mode",
-          "[spec][podman]") {
+TEST_CASE(
+    "spec: the podman backend round-trips and takes host workspaces, prompt files and clone mode (kubernetes too)",
+    "[spec][podman]") {
   const BottleSpec parsed = parse_spec(R"({"name":"api","backend":"podman"})");
   CHECK(parsed.backend == BackendKind::podman);
   CHECK(to_string(parsed.backend) == "podman");
@@ -472,9 +475,7 @@ TEST_CASE("spec: the podman backend round-trips and takes host workspaces, promp
       parse_spec(R"({"name":"a","backend":"podman","workspaces":[{"host":"/src","guest":"/w"}]})").workspaces.size() ==
       1);
   CHECK(parse_spec(R"({"name":"a","backend":"podman","repo":{"path":"/src/api"}})").repo->path == "/src/api");
-  CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"kubernetes","repo":{"path":"/src/api"}})"); },
-                      ErrorKind::invalid_input),
-             Catch::Contains("$.repo: clone mode is not built for the kubernetes backend yet"));
+  CHECK(parse_spec(R"({"name":"a","backend":"kubernetes","repo":{"path":"/src/api"}})").repo->path == "/src/api");
   CHECK(parse_spec(R"({"name":"a","backend":"podman","prompt_file":"/p.md"})").prompt_file == "/p.md");
   CHECK_THAT(error_of([] { parse_spec(R"({"name":"a","backend":"podman","kubernetes":{"namespace":"x"}})"); }),
              Catch::Contains("$.kubernetes: is only for the kubernetes backend"));

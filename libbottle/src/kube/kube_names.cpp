@@ -39,7 +39,8 @@ KubeNames kube_names(std::string_view bottle_name, std::string_view namespace_na
           .routes = base + "-routes",
           .pipelock = base + "-pipelock",
           .agent_ca = base + "-agent-ca",
-          .prompt = base + "-prompt"};
+          .prompt = base + "-prompt",
+          .clone = base + "-clone"};
 }
 
 std::string kube_service_host_variable(std::string_view service_name) {

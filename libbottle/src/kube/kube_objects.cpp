@@ -244,6 +244,25 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, cons
 
 std::string home_of(const BottleSpec& spec) { return "/home/" + spec.user; }
 
+std::map<std::string, std::string> agent_environment(const BottleSpec& spec, const GuestEgress& guest,
+                                                     const KubeOptions& options) {
+  std::map<std::string, std::string> env = guest_environment(spec, guest);
+  if (spec.repo && options.workspace == KubeWorkspace::persistent_volume_claim) {
+    // The claim's root stays root's (given to the fsGroup), and a restricted pod has
+    // no root to chown it: git trusts a work tree only when its owner runs git, so
+    // the clone's path is made safe in the command-line scope, which git reads from
+    // GIT_CONFIG_COUNT.
+    for (const char* key : {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"})
+      if (env.count(key) != 0)
+        throw Error(ErrorKind::invalid_input, fmt::format("$.env.{}", key),
+                    "clone mode on the kubernetes backend sets git's command-line configuration itself", "spec");
+    env["GIT_CONFIG_COUNT"] = "1";
+    env["GIT_CONFIG_KEY_0"] = "safe.directory";
+    env["GIT_CONFIG_VALUE_0"] = std::string(clone_guest_path);
+  }
+  return env;
+}
+
 json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, const KubeOptions& options) {
   const GuestEgress guest = spec.egress.enabled ? kube_guest_egress(names) : GuestEgress{};
   json::array mounts{mount("home", home_of(spec), false), mount("tmp", "/tmp", false)};
@@ -261,12 +280,14 @@ json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, cons
     }
   }
   if (spec.repo) {
-    // The clone lives in the pod's own volume, which outlives the pod's stops
-    // (podman keeps it); a cluster deletes a stopped pod, so it would need a PVC.
-    if (options.workspace != KubeWorkspace::host_path)
-      throw Error(ErrorKind::invalid_input, "$.repo", "clone mode is not built for the kubernetes backend yet");
+    // The clone must outlive the pod's stops. A played pod's emptyDir does (podman
+    // keeps it with the pod); a cluster deletes a stopped pod and its emptyDirs, so
+    // there the clone is a PVC of its own.
     mounts.push_back(mount("clone", clone_guest_path, false));
-    volumes.push_back(empty_dir("clone"));
+    if (options.workspace == KubeWorkspace::host_path) volumes.push_back(empty_dir("clone"));
+    else
+      volumes.push_back(
+          json::object{{"name", "clone"}, {"persistentVolumeClaim", json::object{{"claimName", names.clone}}}});
   }
   if (prompt_config_map(spec, options)) {
     // One file over /etc/bottle/prompt.md, not a directory over /etc/bottle (where
@@ -284,7 +305,7 @@ json::object agent_pod_spec(const BottleSpec& spec, const KubeNames& names, cons
                      {"image", spec.image},
                      {"command", json::array{"/bin/sh", "-c", idle_script}},
                      {"workingDir", spec.guest_workdir()},
-                     {"env", env_array(guest_environment(spec, guest))},
+                     {"env", env_array(agent_environment(spec, guest, options))},
                      {"resources", resources(spec.resources)},
                      {"securityContext", container_security_context()},
                      {"volumeMounts", std::move(mounts)}};
@@ -414,16 +435,18 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
     out.push_back(config_map(names, names.prompt, {{std::string(prompt_key), *inputs.prompt}}));
   }
   if (options.workspace == KubeWorkspace::persistent_volume_claim) {
-    for (std::size_t i = 0; i < spec.workspaces.size(); ++i) {
+    const auto claim = [&](const std::string& name) -> json::object {
       json::object pvc_spec{
           {"accessModes", json::array{"ReadWriteOnce"}},
           {"resources", json::object{{"requests", json::object{{"storage", options.workspace_size}}}}}};
       if (!options.storage_class.empty()) pvc_spec["storageClassName"] = options.storage_class;
-      out.push_back({{"apiVersion", "v1"},
-                     {"kind", "PersistentVolumeClaim"},
-                     {"metadata", metadata(names, names.workspace(i))},
-                     {"spec", std::move(pvc_spec)}});
-    }
+      return {{"apiVersion", "v1"},
+              {"kind", "PersistentVolumeClaim"},
+              {"metadata", metadata(names, name)},
+              {"spec", std::move(pvc_spec)}};
+    };
+    for (std::size_t i = 0; i < spec.workspaces.size(); ++i) out.push_back(claim(names.workspace(i)));
+    if (spec.repo) out.push_back(claim(names.clone));
   }
   if (egress) {
     // Before the agent pod: the kubelet sets the service-link variable only in pods

@@ -509,15 +509,21 @@ std::string Bottles::running_clone_work_note(Backend& b, const BottleSpec& spec)
 // The clone lives in the bottle: to see what rm would lose, the stopped bottle runs
 // again (it has no egress, so no network) just long enough to be asked.
 void Bottles::refuse_losing_clone_work(Backend& b, const BottleSpec& spec) {
+  const auto stop_again = [&] {
+    runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+    // A cluster bottle's start applies its egress pod along with the agent's.
+    if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::cluster)
+      stop_egress_quietly(b, spec);
+  };
   b.start(spec);
   std::string lost;
   try {
     lost = clone_unfetched_work(runner_, b, spec);
   } catch (...) {
-    runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+    stop_again();
     throw;
   }
-  runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+  stop_again();
   if (!lost.empty())
     throw Error(ErrorKind::conflict,
                 fmt::format("bottle \"{}\" holds work that removing it would lose: {} (fetch it with `bottle-cli "

@@ -91,7 +91,7 @@ ProcessResult run_in_bottle(Runner& runner, Backend& backend, const BottleSpec& 
 }
 
 void require_running(Backend& backend, const BottleSpec& spec, std::string_view what) {
-  for (const auto& info : backend.list())
+  for (const auto& info : backend.list({spec}))
     if (info.name == spec.name && info.state == EngineState::running) return;
   throw Error(ErrorKind::conflict, fmt::format("{}: bottle \"{}\" is not running (start it first: bottle-cli start {})",
                                                what, spec.name, spec.name));

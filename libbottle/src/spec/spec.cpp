@@ -327,9 +327,9 @@ void validate_spec(const BottleSpec& s) {
   if (s.backend != BackendKind::kubernetes && s.kubernetes != KubernetesTarget{})
     field_error("$.kubernetes", "is only for the kubernetes backend");
   if (s.backend == BackendKind::kubernetes && !s.workspaces.empty())
-    field_error("$.workspaces", "the kubernetes backend does not carry host directories into a cluster yet");
-  if (s.repo && s.backend == BackendKind::kubernetes)
-    field_error("$.repo", "clone mode is not built for the kubernetes backend yet");
+    field_error("$.workspaces",
+                "the kubernetes backend does not carry host directories into a cluster; give the bottle its own "
+                "clone of a repository with --repo instead");
   if (!s.egress.subnet.empty()) {
     if (s.backend != BackendKind::podman) field_error("$.egress.subnet", "is only for the podman backend");
     const auto subnet = parse_ipv4_subnet(s.egress.subnet);

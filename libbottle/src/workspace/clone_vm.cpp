@@ -22,7 +22,7 @@ std::string guest_pod_clone_prepare_script() {
 
 std::string clone_prepare_script(BackendKind backend) {
   if (backend == BackendKind::smolmachines) return guest_disk_clone_prepare_script();
-  if (backend == BackendKind::podman) return guest_pod_clone_prepare_script();
+  if (backend == BackendKind::podman || backend == BackendKind::kubernetes) return guest_pod_clone_prepare_script();
   return guest_clone_prepare_script();
 }
 

@@ -32,6 +32,7 @@ struct KubeNames {
   std::string pipelock;        ///< BASE-pipelock ConfigMap
   std::string agent_ca;        ///< BASE-agent-ca ConfigMap
   std::string prompt;          ///< BASE-prompt ConfigMap (the prompt file)
+  std::string clone;           ///< BASE-clone: the PVC holding the agent's clone (clone mode)
   /// BASE-ws<i>: the PVC of workspace i.
   std::string workspace(std::size_t index) const;
 };

@@ -20,12 +20,13 @@ bool clone_on_host_mount(std::string_view guest);
 /// Guest (root), smolmachines: make the clone directory on the VM's disk and make it
 /// the agent user's. $1: user.
 std::string guest_disk_clone_prepare_script();
-/// Podman: the pod's clone volume is the agent's already (podman gives an empty
-/// volume to the container's user) and nothing in the pod runs as root, so this only
-/// checks that the agent can write it.
+/// Podman and kubernetes: the pod's clone volume is the agent's already (podman gives
+/// an empty volume to the container's user; a cluster's PVC is made the pod's
+/// fsGroup's) and nothing in the pod runs as root, so this only checks that the agent
+/// can write it.
 std::string guest_pod_clone_prepare_script();
 /// The preparation script of `backend`: Docker's volume exists (chown only), the
-/// VM's directory is made first, the pod's volume is checked.
+/// VM's directory is made first, a pod's volume is checked.
 std::string clone_prepare_script(BackendKind backend);
 
 /// Whether the bundle a bottle writes to stdout must come out of a streamed exec.
