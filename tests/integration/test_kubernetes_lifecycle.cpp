@@ -72,6 +72,13 @@ TEST_CASE("kubernetes: create, ls, exec, stop, start, rm of a --no-egress bottle
   CHECK(r.code != 0);
   r = home.cli({"exec", name, "--", "sh", "-c", "ls /sys/class/net"});
   CHECK(r.out == "lo\n");
+  // The agent's conversation, in a home the cluster deletes with the pod at stop.
+  const std::string conversation = ".claude/projects/-home-node/0199a213-81c0-7800-8aa1-bbab2a035a53.jsonl";
+  r = home.cli(
+      {"exec", name, "--", "sh", "-c",
+       "set -e; cd /home/node; mkdir -p .claude/projects/-home-node; echo '{\"type\":\"user\"}' > " + conversation});
+  INFO(r.err);
+  REQUIRE(r.ok());
 
   r = home.cli({"stop", name});
   INFO(r.err);
@@ -87,6 +94,16 @@ TEST_CASE("kubernetes: create, ls, exec, stop, start, rm of a --no-egress bottle
   REQUIRE(r.ok());
   CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"running\""));
   CHECK(home.cli({"exec", name, "--", "true"}).ok());
+  // The pod is new, its home empty: the sessions stop saved are back, at every start.
+  for (int round = 0; round < 2; ++round) {
+    r = home.cli({"exec", name, "--", "cat", "/home/node/" + conversation});
+    INFO(round << ": " << r.err);
+    CHECK(r.out == "{\"type\":\"user\"}\n");
+    if (round == 0) {
+      REQUIRE(home.cli({"stop", name}).ok());
+      REQUIRE(home.cli({"start", name}).ok());
+    }
+  }
 
   r = home.cli({"rm", "--force", name});
   INFO(r.err);

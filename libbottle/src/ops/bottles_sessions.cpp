@@ -11,7 +11,9 @@ namespace bottle {
 // moved on from (or deleted).
 void Bottles::restore_sessions_once(Backend& b, const BottleSpec& spec) {
   const std::filesystem::path marker = store_.dirs().bottle_state_dir(spec.name) / "sessions-restored";
-  if (std::filesystem::exists(marker)) return;
+  // A home that does not outlive a stop (a cluster's pod) gets them back at every
+  // start, from what the last stop saved.
+  if (b.commands().keeps_home_across_stop() && std::filesystem::exists(marker)) return;
   restore_sessions(runner_, b, spec, store_.dirs());
   write_file_atomic(marker, "", 0600);
 }

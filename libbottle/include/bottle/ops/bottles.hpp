@@ -191,7 +191,8 @@ class Bottles {
 
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
   // ---- sessions (bottles_sessions.cpp) ----
-  /// Put the saved sessions of spec.name into the bottle, once (its first start).
+  /// Put the saved sessions of spec.name into the bottle: once (its first start), or at
+  /// every start when its engine does not keep the home across a stop.
   void restore_sessions_once(Backend& backend, const BottleSpec& spec);
   /// Copy a running bottle's sessions into the store; failures are warnings (the
   /// bottle stops or goes either way).
