@@ -7,6 +7,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/core/host.hpp"
 #include "bottle/core/host_daemon.hpp"
+#include "bottle/egress/audit_drain.hpp"
 #include "bottle/egress/egress_proxy.hpp"
 #include "bottle/egress/ensure_fresh.hpp"
 
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
     }
     if (!args.empty() && args[0] == "probe")
       return bottle::egress_probe({args.begin() + 1, args.end()}) ? bottle::exit_code::ok : bottle::exit_code::failure;
+    if (!args.empty() && args[0] == "audit-drain") {
+      std::cout << bottle::drain_audit_log(bottle::parse_audit_drain_args({args.begin() + 1, args.end()}));
+      return bottle::exit_code::ok;
+    }
     const bottle::Host host = bottle::Host::from_process();
     if (!args.empty() && args[0] == "ensure-fresh") {
       const bottle::EnsureFreshResult result = bottle::ensure_fresh_host_login(bottle::parse_ensure_fresh_args(

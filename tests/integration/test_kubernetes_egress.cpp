@@ -13,6 +13,8 @@
 
 #include <boost/json.hpp>
 
+#include <sstream>
+
 #include "cli_harness.hpp"
 #include "docker_bridge.hpp"
 #include "forwarding_harness.hpp"
@@ -55,14 +57,38 @@ TEST_CASE("kubernetes egress: bottle-cli runs real codex in a cluster bottle thr
   check_upstream_saw_real_token(d, login, dummy);
   check_no_direct_route(home, name, parent);
 
+  // Egress logs in its pod; `logs` drains the records to the host's log, each once,
+  // every one this bottle's.
+  const auto logs = [&] {
+    const auto shown = home.cli({"logs", name, "--json"});
+    INFO(shown.err);
+    CHECK(shown.ok());
+    CHECK(shown.err.empty());
+    return shown.out;
+  };
+  const std::string first = logs();
+  std::size_t injected = 0;
+  {
+    std::istringstream lines(first);
+    for (std::string line; std::getline(lines, line);) {
+      const auto record = boost::json::parse(line).as_object();
+      CHECK(record.at("bottle") == name.c_str());
+      if (record.at("action") == "injected") ++injected;
+    }
+  }
+  CHECK(injected >= 1);
+  CHECK(logs() == first);
+
   // The fences hold, proven in the pod (the proxy's address read from the pod).
   r = home.cli({"check", name});
   INFO(r.out << r.err);
   CHECK(r.ok());
 
-  // Stopped, egress goes too; started again, the bottle works as before.
+  // Stopped, egress goes too, its last records kept on the host; started again, the
+  // bottle works as before.
   REQUIRE(home.cli({"stop", name}).ok());
   CHECK_THAT(home.cli({"ls", "--json"}).out, Catch::Contains("\"state\":\"stopped\""));
+  CHECK(logs().rfind(first, 0) == 0);
   r = home.cli({"start", name});
   INFO(r.err);
   REQUIRE(r.ok());

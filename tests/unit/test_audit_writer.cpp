@@ -86,6 +86,20 @@ TEST_CASE("audit writer: records go to the configured file, 0600, as whole lines
   CHECK((st.st_mode & 0777) == 0600);
 }
 
+TEST_CASE("audit writer: settings read from another file still log in confdir", "[egress-audit]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "config");
+  const std::string settings = (dir.path() / "config" / "audit.json").string();
+  CHECK(AuditWriter::from_confdir(dir.path() / "conf", {}, settings) == nullptr);
+  std::ofstream(settings) << R"({"version":1,"bottle":"demo","log":"audit.jsonl","max_bytes":1048576})";
+  std::filesystem::create_directories(dir.path() / "conf");
+  const auto writer = AuditWriter::from_confdir(dir.path() / "conf", {}, settings);
+  REQUIRE(writer != nullptr);
+  writer->write(sample(1));
+  CHECK(records_in(dir.path() / "conf" / "audit.jsonl").size() == 1);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "config" / "audit.jsonl"));
+}
+
 TEST_CASE("audit writer: rotation keeps the newest records within max_bytes, lines whole", "[egress-audit]") {
   TempDir dir;
   const auto file = dir.path() / "audit.jsonl";

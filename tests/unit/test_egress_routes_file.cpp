@@ -135,10 +135,14 @@ TEST_CASE("bottle-egress arguments: typed options, the upstream CA from the envi
   CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).upstream_ca);
   CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).confdir);
   CHECK(bottle::parse_egress_args(with({"--confdir", "/egress/conf"}), std::nullopt).confdir == "/egress/conf");
+  CHECK_FALSE(bottle::parse_egress_args(base, std::nullopt).audit_config);
+  CHECK(bottle::parse_egress_args(with({"--confdir", "/c", "--audit-config", "/cm/audit.json"}), std::nullopt)
+            .audit_config == "/cm/audit.json");
   const auto usage = [&](std::vector<std::string> args) {
     return error_of([&] { bottle::parse_egress_args(args, std::nullopt); }, bottle::ErrorKind::usage);
   };
   CHECK(usage({"--ca", "/ca.pem", "--routes", "/r.json"}) == "--listen: is required");
+  CHECK(usage(with({"--audit-config", "/cm/audit.json"})) == "--audit-config: needs --confdir, where the log goes");
   CHECK(usage({"--listen", "127.0.0.1", "--ca", "/ca.pem", "--routes", "/r.json"}) ==
         "--listen: must be IPV4:PORT or NAME:PORT");
   CHECK(usage(with({"--parent-proxy", "http://user@pipelock:8888"})) == "--parent-proxy: must be http://HOST:PORT");

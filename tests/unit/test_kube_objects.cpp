@@ -224,8 +224,11 @@ TEST_CASE("kube objects: the Secret is mounted only into the egress pod and hold
   route.value_file = "/run/bottle/egress/secret/value-0";
   const std::map<std::string, bottle::EgressBroker> no_brokers;
   const std::string routes = bottle::render_egress_routes(std::vector<bottle::EgressRoute>{route}, no_brokers);
+  // With the audit log's settings: egress logs in its pod until the host drains it.
   CHECK(object_named(objects, "ConfigMap", "bottle-api-routes").at("data") ==
-        json::value(json::object{{"routes.json", routes}}));
+        json::value(json::object{
+            {"routes.json", routes},
+            {"audit.json", "{\"bottle\":\"api\",\"log\":\"audit.jsonl\",\"max_bytes\":16777216,\"version\":1}\n"}}));
 }
 
 TEST_CASE("kube objects: two routes reading one host file share one Secret key", "[kube]") {
@@ -362,6 +365,8 @@ TEST_CASE("kube objects: the egress pod, exactly", "[kube]") {
         "    - \"/run/bottle/egress/routes/routes.json\"\n"
         "    - \"--confdir\"\n"
         "    - \"/run/bottle/egress/conf\"\n"
+        "    - \"--audit-config\"\n"
+        "    - \"/run/bottle/egress/routes/audit.json\"\n"
         "    - \"--parent-proxy\"\n"
         "    - \"http://127.0.0.1:8888\"\n"
         "    ports:\n"

@@ -366,6 +366,10 @@ TEST_CASE("kubernetes egress: its objects are the bottle's, started, probed, sto
   REQUIRE(push);
   CHECK(push->argv == argv({"apply", "-f", "-"}));
   CHECK(push->stdin_data == kube_yaml_stream({objects[2]}));
+  // The audit log is drained from the egress pod by its own binary (no shell there).
+  CHECK(egress.audit_drain_argv(spec) ==
+        argv({"exec", "-c", "egress", "bottle-api-egress", "--", "/usr/local/bin/bottle-egress", "audit-drain",
+              "--confdir", "/run/bottle/egress/conf"}));
 
   const GuestEgress guest = egress.guest_egress(spec);
   CHECK(guest.enabled);
@@ -385,4 +389,5 @@ TEST_CASE("kubernetes egress: its objects are the bottle's, started, probed, sto
         "kubernetes: no egress inputs for bottle api");
   spec.egress.enabled = false;
   CHECK_FALSE(egress.login_push(spec));
+  CHECK_FALSE(egress.audit_drain_argv(spec));
 }

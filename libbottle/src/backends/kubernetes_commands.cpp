@@ -309,6 +309,13 @@ std::optional<EgressCommands::LoginPush> KubernetesCommands::login_push(const Bo
   return LoginPush{with(kubectl(spec), {"apply", "-f", "-"}), kube_yaml_stream(secret)};
 }
 
+std::optional<Argv> KubernetesCommands::audit_drain_argv(const BottleSpec& spec) const {
+  if (!spec.egress.enabled) return std::nullopt;
+  return with(kubectl(spec),
+              {"exec", "-c", "egress", kube_names(spec.name, "").egress, "--", std::string(kube_egress_program),
+               "audit-drain", "--confdir", std::string(kube_egress_conf_dir)});
+}
+
 Argv KubernetesCommands::egress_probe_argv(const BottleSpec& spec, const EgressFiles& /*files*/) const {
   return with(kubectl(spec),
               {"wait", "--for=condition=Ready", "pod/" + kube_names(spec.name, "").egress, "--timeout=2s"});

@@ -68,8 +68,9 @@ std::string redact_secrets(std::string text, std::vector<std::string> secrets) {
 
 std::string_view audit_bare_path(std::string_view target) { return target.substr(0, target.find_first_of("?#")); }
 
-std::unique_ptr<AuditWriter> AuditWriter::from_confdir(const std::filesystem::path& confdir, Warn warn) {
-  const std::filesystem::path config = confdir / "audit.json";
+std::unique_ptr<AuditWriter> AuditWriter::from_confdir(const std::filesystem::path& confdir, Warn warn,
+                                                       const std::optional<std::string>& config_file) {
+  const std::filesystem::path config = config_file ? std::filesystem::path(*config_file) : confdir / "audit.json";
   std::string text;
   try {
     text = read_file(config);

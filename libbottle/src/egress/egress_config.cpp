@@ -101,6 +101,7 @@ std::vector<std::string> bottle_egress_argv(const EgressLaunch& launch) {
       "--confdir",
       launch.confdir,
   };
+  if (launch.audit_config) argv.insert(argv.end(), {"--audit-config", *launch.audit_config});
   if (launch.upstream_proxy) argv.insert(argv.end(), {"--parent-proxy", *launch.upstream_proxy});
   if (launch.upstream_trusted_ca) argv.insert(argv.end(), {"--upstream-ca", *launch.upstream_trusted_ca});
   return argv;

@@ -49,7 +49,9 @@ std::string egress_usage() {
          "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n"
          "                     [--max-connections N] [--head-timeout S] [--idle-timeout S]\n"
          "                     [--upstream-timeout S] [--allow-private-upstreams] [--confdir DIR]\n"
+         "                     [--audit-config FILE]\n"
          "       bottle-egress probe IPV4:PORT   (exit 0 when an egress listens there)\n"
+         "       bottle-egress audit-drain --confdir DIR   (the audit records since the last drain)\n"
          "       bottle-egress ensure-fresh --kind codex|claude --host-file FILE --min-valid SECONDS\n"
          "                     [--parent-proxy http://HOST:PORT] [--upstream-ca PEM]\n";
 }
@@ -99,6 +101,8 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
       options.upstream_ca = value;
     } else if (arg == "--confdir") {
       options.confdir = value;
+    } else if (arg == "--audit-config") {
+      options.audit_config = value;
     } else if (arg == "--max-connections") {
       options.max_connections = egress_option_number(arg, value, 1, 65536);
     } else if (arg == "--head-timeout") {
@@ -114,6 +118,7 @@ ProxyOptions parse_egress_args(const std::vector<std::string>& args,
   if (!listen) usage_error("--listen", "is required");
   if (options.ca_file.empty()) usage_error("--ca", "is required");
   if (options.routes_file.empty()) usage_error("--routes", "is required");
+  if (options.audit_config && !options.confdir) usage_error("--audit-config", "needs --confdir, where the log goes");
   if (options.upstream_ca && options.upstream_ca->empty()) options.upstream_ca.reset();
   return options;
 }

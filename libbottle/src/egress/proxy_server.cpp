@@ -55,9 +55,12 @@ std::vector<SwapRoute> swap_routes(const std::vector<EgressRouteEntry>& entries)
 std::unique_ptr<AuditWriter> open_audit(const ProxyOptions& options) {
   if (!options.confdir) return nullptr;
   try {
-    return AuditWriter::from_confdir(*options.confdir, [](const std::string& reason) {
-      log_event("audit_failed", {{"reason", reason}});
-    });
+    return AuditWriter::from_confdir(
+        *options.confdir,
+        [](const std::string& reason) {
+          log_event("audit_failed", {{"reason", reason}});
+        },
+        options.audit_config);
   } catch (const Error& e) { throw e.relabeled("--confdir " + *options.confdir + ": " + e.field()); }
 }
 

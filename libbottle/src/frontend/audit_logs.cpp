@@ -50,7 +50,8 @@ void print(const AuditRecord& record, const LogsOptions& options, std::ostream& 
 
 void show_egress_log(const StateDirs& dirs, const std::string& name, const LogsOptions& options, std::int64_t now_ms,
                      std::ostream& out, std::ostream& err, Clock& clock, const std::atomic<bool>& stop,
-                     std::chrono::milliseconds interval) {
+                     std::chrono::milliseconds interval, const std::function<void()>& before_read) {
+  if (before_read) before_read();
   std::optional<std::int64_t> since_ms;
   if (options.since) since_ms = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(*options.since).count();
   const fs::path log = egress_audit_log(dirs, name);
@@ -81,6 +82,7 @@ void show_egress_log(const StateDirs& dirs, const std::string& name, const LogsO
   drain();
   while (options.follow && !stop.load()) {
     clock.sleep_for(interval);
+    if (before_read) before_read();
     drain();
   }
   // A last line without its newline: egress died while writing it.

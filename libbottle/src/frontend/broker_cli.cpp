@@ -57,14 +57,22 @@ int cli_broker(const std::vector<std::string>& args, CliContext& ctx) {
       for (const auto& spec : bottles.store().load_all()) names.push_back(spec.name);
     bool failed = false;
     for (const auto& name : names) {
-      try {
+      // One bottle's trouble (a removed bottle, an unreachable cluster) does not stop
+      // the others' pushes, nor one step the other.
+      const auto attempt = [&](const auto& step) {
+        try {
+          step();
+        } catch (const Error& e) {
+          failed = true;
+          ctx.err << fmt::format("bottle-cli: error: broker: {}: {}\n", name, e.what());
+        }
+      };
+      attempt([&] {
         if (bottles.push_logins(name)) ctx.out << fmt::format("pushed the host's logins to {}'s egress\n", name);
-      } catch (const Error& e) {
-        // One bottle's trouble (a removed bottle, an unreachable cluster) does not
-        // stop the others' pushes.
-        failed = true;
-        ctx.err << fmt::format("bottle-cli: error: broker: {}: {}\n", name, e.what());
-      }
+      });
+      // A cluster egress's audit records reach the host's log (and the dashboard) on
+      // the same beat.
+      attempt([&] { bottles.drain_egress_audit(name); });
     }
     ctx.out.flush();
     if (options.once) return failed ? exit_code::failure : exit_code::ok;

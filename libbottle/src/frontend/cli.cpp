@@ -8,7 +8,9 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <ostream>
+#include <utility>
 
 #include "bottle/core/error.hpp"
 #include "bottle/core/host_daemon.hpp"
@@ -306,7 +308,23 @@ int cmd_logs(const std::vector<std::string>& args, CliContext& ctx) {
   }
   const auto now =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-  show_egress_log(ctx.dirs, name, options, now.count(), ctx.out, ctx.err, ctx.host.clock(), logs_stop);
+  // A cluster egress's records reach the host's log by draining its pod: at once, then
+  // at most every 2 s while following (each drain is one kubectl exec).
+  Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  std::optional<std::chrono::steady_clock::time_point> drained;
+  bool warned = false;
+  const auto drain_cluster_records = [&] {
+    const auto at = std::chrono::steady_clock::now();
+    if (drained && at - *drained < std::chrono::seconds(2)) return;
+    drained = at;
+    try {
+      bottles.drain_egress_audit(name);
+    } catch (const Error& e) {
+      if (!std::exchange(warned, true)) ctx.err << fmt::format("bottle-cli: warning: {}\n", e.what());
+    }
+  };
+  show_egress_log(ctx.dirs, name, options, now.count(), ctx.out, ctx.err, ctx.host.clock(), logs_stop,
+                  std::chrono::milliseconds(500), drain_cluster_records);
   return exit_code::ok;
 }
 
@@ -430,7 +448,8 @@ const std::vector<CommandInfo>& commands() {
        "List the agent sessions saved for a bottle name (kept across rm); --purge deletes them.", cmd_sessions},
       {"broker", "broker run [--interval SECONDS] [--once] [NAME...]",
        "Keep the logins of bottles whose egress runs in a cluster fresh: refresh each host login about to lapse "
-       "and push the copies to egress, every interval (default 120 s); --once: one pass.",
+       "and push the copies to egress, and bring egress's audit records to the host's log, every interval "
+       "(default 120 s); --once: one pass.",
        cli_broker},
       {"version", "version", "Print the version.", cmd_version},
       {"guard", "guard NAME", "Internal: the workspace sentinel `start` runs for a bottle.", cmd_guard},

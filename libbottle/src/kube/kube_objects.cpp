@@ -26,7 +26,6 @@ namespace {
 constexpr std::string_view idle_script = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
 
 // Paths inside the egress pod.
-constexpr std::string_view egress_conf_dir = "/run/bottle/egress/conf";
 constexpr std::string_view egress_secret_dir = "/run/bottle/egress/secret";
 constexpr std::string_view egress_routes_dir = "/run/bottle/egress/routes";
 constexpr std::string_view pipelock_config_dir = "/etc/pipelock";
@@ -200,8 +199,9 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, cons
                       .listen_host = "0.0.0.0",
                       .listen_port = static_cast<std::uint16_t>(kube_egress_port),
                       .ca_file = fmt::format("{}/{}", egress_secret_dir, ca_key),
-                      .confdir = std::string(egress_conf_dir),
-                      .routes_path = std::string(egress_routes_dir) + "/routes.json"};
+                      .confdir = std::string(kube_egress_conf_dir),
+                      .routes_path = std::string(egress_routes_dir) + "/routes.json",
+                      .audit_config = std::string(egress_routes_dir) + "/audit.json"};
   if (pipelock) launch.upstream_proxy = fmt::format("http://{}", kube_pipelock_listen);
   else if (!inputs.parent_proxy.empty()) launch.upstream_proxy = inputs.parent_proxy;
   if (!inputs.upstream_ca_pem.empty())
@@ -216,7 +216,7 @@ json::object egress_pod(const KubeNames& names, const KubeOptions& options, cons
       {"ports", json::array{json::object{{"name", "proxy"}, {"containerPort", kube_egress_port}, {"protocol", "TCP"}}}},
       {"securityContext", container_security_context()},
       {"resources", resources(Resources{.memory_mib = egress_memory_mib})},
-      {"volumeMounts", json::array{mount("conf", egress_conf_dir, false), mount("secret", egress_secret_dir, true),
+      {"volumeMounts", json::array{mount("conf", kube_egress_conf_dir, false), mount("secret", egress_secret_dir, true),
                                    mount("routes", egress_routes_dir, true), mount("tmp", "/tmp", false)}}};
   json::array containers{std::move(egress)};
   json::array volumes{
@@ -419,7 +419,9 @@ std::vector<json::object> kube_objects(const BottleSpec& spec, const KubeOptions
 
     std::vector<EgressRoute> routes = inputs.routes;
     for (auto& route : routes) route.value_file = fmt::format("{}/{}", egress_secret_dir, keys.at(route.value_file));
-    out.push_back(config_map(names, names.routes, {{"routes.json", render_egress_routes(routes, inputs.brokers)}}));
+    out.push_back(config_map(names, names.routes,
+                             {{"routes.json", render_egress_routes(routes, inputs.brokers)},
+                              {"audit.json", render_egress_audit_config(names.bottle, inputs.audit_max_bytes)}}));
 
     if (pipelock) {
       const PipelockSettings settings = pipelock_settings_for(

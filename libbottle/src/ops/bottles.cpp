@@ -462,6 +462,7 @@ void Bottles::stop(const std::string& name) {
   if (running) save_sessions_quietly(b, spec);
   b.stop(spec);
   stop_sentinel(spec);
+  drain_egress_audit_quietly(spec);  // the egress pod's log goes with the pod
   stop_egress(b, spec);
   // Reported, not fatal: the bottle is stopped either way.
   try {
@@ -486,7 +487,8 @@ void Bottles::remove(const std::string& name, bool force) {
                                                  spec.repo ? running_clone_work_note(b, spec) : std::string()));
   if (spec.repo && !force && state == EngineState::stopped) refuse_losing_clone_work(b, spec);
   if (state == EngineState::running) save_sessions_quietly(b, spec);  // the store outlives the bottle
-  if (state != EngineState::missing) b.remove(spec);                  // a container egress goes with it
+  if (state == EngineState::running) drain_egress_audit_quietly(spec);
+  if (state != EngineState::missing) b.remove(spec);  // a container egress goes with it
   stop_host_processes(b, spec);
   stop_sentinel(spec);
   try {

@@ -9,11 +9,13 @@
 #include "bottle/core/locate.hpp"
 #include "bottle/credentials/credential_provisioning.hpp"
 #include "bottle/credentials/host_refresh.hpp"
+#include "bottle/egress/audit_writer.hpp"
 #include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_ca.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/egress/managed_pipelock.hpp"
 #include "bottle/ops/bottles.hpp"
+#include "core/file_lock.hpp"
 
 namespace bottle {
 
@@ -175,6 +177,52 @@ bool Bottles::push_logins(const std::string& name) {
     throw Error(ErrorKind::backend, fmt::format("push the host's logins to {}'s egress: {} failed: {}", name,
                                                 push->argv.front(), trimmed_detail(r)));
   return true;
+}
+
+std::size_t Bottles::drain_egress_audit(const std::string& name) {
+  const BottleSpec spec = store_.load(name);
+  Backend& b = backend(spec.backend);
+  if (!egress_runs(b, spec)) return 0;
+  const auto argv = b.require_egress().audit_drain_argv(spec);
+  if (!argv) return 0;
+  // Drains of one bottle take turns (logs, broker run, stop): the pod's record of what
+  // was drained and the host's log move together.
+  const FileLock lock(store_.dirs().bottle_state_dir(spec.name) / "audit-drain.lock");
+  const ProcessResult r = runner_.run(b.engine_command(*argv, EngineCall::query));
+  if (!r.ok()) {
+    if (b.commands().is_gone(r)) return 0;  // stopped: the last drain was at its stop
+    throw Error(ErrorKind::backend,
+                fmt::format("read {}'s egress audit log: {} failed: {}", name, argv->front(), trimmed_detail(r)));
+  }
+  std::filesystem::create_directories(egress_audit_dir(store_.dirs(), spec.name));
+  // The bottle field is this bottle's whatever the pod wrote; a line that is not a
+  // record is skipped, never copied.
+  AuditWriter writer(
+      egress_audit_log(store_.dirs(), spec.name), spec.name, egress_audit_max_bytes(host_),
+      [&](const std::string& reason) { warn_(fmt::format("egress audit log of {}: {}", name, reason)); });
+  std::size_t records = 0, skipped = 0;
+  for (std::size_t start = 0; start < r.out.size();) {
+    const std::size_t end = std::min(r.out.find('\n', start), r.out.size());
+    if (auto record = parse_audit_record(std::string_view(r.out).substr(start, end - start))) {
+      writer.write(std::move(*record));
+      ++records;
+    } else {
+      ++skipped;
+    }
+    start = end + 1;
+  }
+  if (skipped > 0)
+    warn_(fmt::format("egress audit log of {}: {} line{} from egress {} not audit records, skipped", name, skipped,
+                      skipped == 1 ? "" : "s", skipped == 1 ? "was" : "were"));
+  return records;
+}
+
+void Bottles::drain_egress_audit_quietly(const BottleSpec& spec) noexcept {
+  try {
+    drain_egress_audit(spec.name);
+  } catch (const std::exception& e) {
+    warn_(fmt::format("egress audit log of {}: the last records were not kept: {}", spec.name, e.what()));
+  }
 }
 
 void Bottles::start_pipelock(const BottleSpec& spec) {

@@ -66,6 +66,7 @@ KubeInputs kube_egress_inputs(const Host& host, const StateDirs& dirs, const Bot
   inputs.agent_ca_bundle = build_agent_ca_bundle(read_system_ca_bundle(), read_file(ca.cert));
   const EgressUpstream upstream = EgressUpstream::from_environment(host);
   inputs.parent_proxy = upstream.proxy;
+  inputs.audit_max_bytes = egress_audit_max_bytes(host);
   if (!upstream.trusted_ca_file.empty()) inputs.upstream_ca_pem = read_file(upstream.trusted_ca_file);
   return inputs;
 }

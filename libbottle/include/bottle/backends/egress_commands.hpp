@@ -48,6 +48,11 @@ class EgressCommands {
     std::string stdin_data;
   };
   virtual std::optional<LoginPush> login_push(const BottleSpec& /*spec*/) const { return std::nullopt; }
+  /// For an egress whose audit log the host cannot read (EgressPlacement::cluster):
+  /// the command that prints the records it logged since the last such command
+  /// (`bottle-egress audit-drain`); the host appends them to the bottle's log. nullopt:
+  /// egress writes the host's log itself.
+  virtual std::optional<Argv> audit_drain_argv(const BottleSpec& /*spec*/) const { return std::nullopt; }
   /// Exits 0 while the proxy runs and accepts connections.
   virtual Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const = 0;
   virtual Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const = 0;

@@ -133,6 +133,7 @@ class KubernetesCommands final : public EngineCommands, public EgressCommands {
                          const EgressUpstream& upstream) const override;
   std::optional<std::string> egress_start_stdin(const BottleSpec& spec) const override;
   std::optional<LoginPush> login_push(const BottleSpec& spec) const override;
+  std::optional<Argv> audit_drain_argv(const BottleSpec& spec) const override;
   Argv egress_probe_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   Argv egress_stop_argv(const BottleSpec& spec, const EgressFiles& files) const override;
   /// The egress pod's state comes from parse_list().

@@ -49,9 +49,11 @@ class AuditWriter {
  public:
   using Warn = std::function<void(const std::string& reason)>;
 
-  /// The writer configured in `confdir`, or nullptr when it holds no audit.json.
-  /// Throws Error(invalid_input) for a bad audit.json, Error(io) when it cannot be read.
-  static std::unique_ptr<AuditWriter> from_confdir(const std::filesystem::path& confdir, Warn warn);
+  /// The writer configured in `confdir` (or by `config` when given; the log is
+  /// still in confdir), or nullptr when there is no such settings file.
+  /// Throws Error(invalid_input) for bad settings, Error(io) when they cannot be read.
+  static std::unique_ptr<AuditWriter> from_confdir(const std::filesystem::path& confdir, Warn warn,
+                                                   const std::optional<std::string>& config = std::nullopt);
 
   AuditWriter(std::filesystem::path file, std::string bottle, std::uint64_t max_bytes, Warn warn);
 

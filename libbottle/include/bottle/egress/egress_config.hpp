@@ -116,6 +116,8 @@ struct EgressLaunch {
   /// Egress reads audit.json and writes its audit log and the broker's state file here.
   std::string confdir;
   std::string routes_path;
+  /// The audit settings when they are not confdir's audit.json (--audit-config).
+  std::optional<std::string> audit_config;
   /// Parent proxy ("http://host:port", i.e. pipelock): every connection leaves
   /// through its CONNECT. Without it bottle-egress connects directly, to public
   /// addresses only.

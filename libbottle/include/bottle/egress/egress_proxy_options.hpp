@@ -52,6 +52,9 @@ struct ProxyOptions {
   /// one machine; bottle never passes it).
   bool allow_private_upstreams = false;
   std::optional<std::string> confdir;  ///< audit.json and the audit log; nullopt: no log
+  /// The audit settings file when it is not <confdir>/audit.json (a cluster's egress
+  /// pod reads it from a ConfigMap; the log is still written in confdir).
+  std::optional<std::string> audit_config;
   std::size_t max_connections = 512;
   std::uint64_t max_request_body_bytes = std::uint64_t{64} << 20;  ///< a larger body: 413
   HttpLimits limits;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -33,9 +34,11 @@ LogsOptions parse_logs_args(const std::vector<std::string>& args, std::string& n
 /// to `out`, warnings to `err`. With options.follow it then prints records as egress
 /// appends them, polling every `interval` on `clock`, until `stop` is set. The caller
 /// checks that the bottle exists; a bottle whose egress never wrote a record prints
-/// nothing.
+/// nothing. `before_read`, when given, runs before the log is read and before each
+/// poll (it brings a cluster egress's records to the host: Bottles::drain_egress_audit).
 void show_egress_log(const StateDirs& dirs, const std::string& name, const LogsOptions& options, std::int64_t now_ms,
                      std::ostream& out, std::ostream& err, Clock& clock, const std::atomic<bool>& stop,
-                     std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+                     std::chrono::milliseconds interval = std::chrono::milliseconds(500),
+                     const std::function<void()>& before_read = {});
 
 }  // namespace bottle

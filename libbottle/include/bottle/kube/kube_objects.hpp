@@ -87,6 +87,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bottle/egress/egress_audit.hpp"
 #include "bottle/egress/egress_config.hpp"
 #include "bottle/kube/kube_names.hpp"
 #include "bottle/spec/guest_env.hpp"
@@ -147,6 +148,9 @@ struct KubeInputs {
   /// CAs egress trusts for upstream servers besides the system roots
   /// (BOTTLE_EGRESS_UPSTREAM_CA's content): the Secret's upstream-ca.pem. Empty: none.
   std::string upstream_ca_pem;
+  /// The audit log egress keeps in its pod (render_egress_audit_config's max_bytes),
+  /// until the host drains it (kube_audit_drain_argv).
+  std::uint64_t audit_max_bytes = default_egress_audit_mib << 20;
 };
 
 /// Ports and paths the objects use.
@@ -155,6 +159,9 @@ inline constexpr int kube_egress_port = 8080;
 inline constexpr std::string_view kube_egress_program = "/usr/local/bin/bottle-egress";
 inline constexpr std::string_view kube_pipelock_listen = "127.0.0.1:8888";
 inline constexpr std::string_view kube_agent_ca_dir = "/etc/bottle/ca";
+/// The egress pod's writable conf directory (an emptyDir): the audit log and the
+/// broker's state.
+inline constexpr std::string_view kube_egress_conf_dir = "/run/bottle/egress/conf";
 
 /// The agent's proxy and CA bundle as its pod gets them: the egress Service's
 /// address through the kubelet's service-link variable

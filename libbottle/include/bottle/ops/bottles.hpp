@@ -128,6 +128,13 @@ class Bottles {
   /// bottle. Throws Error(invalid_input) when the host must sign in again,
   /// Error(backend) when the push fails.
   bool push_logins(const std::string& name);
+  /// For a bottle whose egress keeps its audit log where the host cannot read it (a
+  /// cluster's egress pod, EgressCommands::audit_drain_argv): append the records it
+  /// logged since the last drain to the bottle's log on the host, so `logs` and the
+  /// dashboard read them there. Returns how many; 0, doing nothing, for any other
+  /// bottle and when its egress pod is gone. Throws Error(backend) when the drain
+  /// fails.
+  std::size_t drain_egress_audit(const std::string& name);
   /// The engine's state of this bottle (one list query); missing when the engine has none.
   EngineState engine_state(const BottleSpec& spec);
   /// What changed in the bottle's protected workspace paths since it last started
@@ -188,6 +195,8 @@ class Bottles {
   void provision_egress_trust(Backend& backend, const BottleSpec& spec);
   /// Whether this bottle has an egress proxy (enabled, and the backend runs one).
   static bool egress_runs(const Backend& backend, const BottleSpec& spec);
+  /// drain_egress_audit(), a failure a warning (stop and rm go on either way).
+  void drain_egress_audit_quietly(const BottleSpec& spec) noexcept;
 
   void install_forwarded_files(Backend& backend, const BottleSpec& spec);
   // ---- sessions (bottles_sessions.cpp) ----
