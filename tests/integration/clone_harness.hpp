@@ -54,4 +54,36 @@ inline fs::path make_host_repo(const fs::path& root) {
   return repo;
 }
 
+/// Run as the agent in /workspace of the bottle of `branch` (uid 1000), after
+/// `checks`: commits agentN.txt on its own branch, then prints `ls` and the number of
+/// commits.
+inline std::string agent_commit_script(const std::string& branch, std::size_t n, const std::string& checks = {}) {
+  const std::string file = "agent" + std::to_string(n) + ".txt";
+  return "set -e; test \"$(pwd)\" = /workspace; test \"$(id -u)\" = 1000; " + checks +
+         "test \"$(git branch --show-current)\" = " + branch + "; echo agent" + std::to_string(n) + " > " + file +
+         "; git add " + file + "; git commit -qm 'agent " + std::to_string(n) + "'; ls; git log --oneline | wc -l";
+}
+
+/// Run in a clone: config and hooks that would each touch MARKER-<what> on the host
+/// if host git ever ran them.
+inline std::string plant_host_markers_script(const fs::path& marker) {
+  return "set -e; m=" + marker.string() +
+         "\n"
+         "git config core.fsmonitor \"touch $m-fsmonitor\"\n"
+         "git config core.pager \"touch $m-pager\"\n"
+         "git config uploadpack.packObjectsHook \"touch $m-packhook\"\n"
+         "mkdir -p .git/hooks\n"
+         "for h in post-checkout reference-transaction; do\n"
+         "  printf '#!/bin/sh\\ntouch %s-%s\\n' \"$m\" \"$h\" > .git/hooks/$h; chmod +x .git/hooks/$h\n"
+         "done\n";
+}
+
+/// The markers in `dir` whose name starts with `prefix`: what host git ran.
+inline std::vector<std::string> markers_that_ran(const fs::path& dir, const std::string& prefix) {
+  std::vector<std::string> ran;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) ran.push_back(e.path().filename().string());
+  return ran;
+}
+
 }  // namespace clone_test

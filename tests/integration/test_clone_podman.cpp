@@ -55,27 +55,15 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
   // Each agent, in /workspace on its own branch, commits; the other clone is unchanged.
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string n = std::to_string(i + 1);
-    const auto r = home.cli({"exec", names[i], "--", "sh", "-c",
-                             "set -e; test \"$(pwd)\" = /workspace; test \"$(id -u)\" = 1000; "
-                             "test \"$(git branch --show-current)\" = bottle/" +
-                                 names[i] + "; echo agent" + n + " > agent" + n + ".txt; git add agent" + n +
-                                 ".txt; git commit -qm 'agent " + n + "'; ls; git log --oneline | wc -l"});
+    const auto r =
+        home.cli({"exec", names[i], "--", "sh", "-c", clone_test::agent_commit_script("bottle/" + names[i], i + 1)});
     INFO(r.out << r.err);
     REQUIRE(r.ok());
     CHECK(r.out == "README\nagent" + n + ".txt\nsrc\n3\n");
   }
 
   // The second agent plants what would run if host git read its clone.
-  const std::string plant = "set -e; m=" + marker.string() +
-                            "\n"
-                            "git config core.fsmonitor \"touch $m-fsmonitor\"\n"
-                            "git config core.pager \"touch $m-pager\"\n"
-                            "git config uploadpack.packObjectsHook \"touch $m-packhook\"\n"
-                            "mkdir -p .git/hooks\n"
-                            "for h in post-checkout reference-transaction; do\n"
-                            "  printf '#!/bin/sh\\ntouch %s-%s\\n' \"$m\" \"$h\" > .git/hooks/$h; chmod +x "
-                            ".git/hooks/$h\n"
-                            "done\n";
+  const std::string plant = clone_test::plant_host_markers_script(marker);
   auto r = home.cli({"exec", names[1], "--", "sh", "-c", plant});
   INFO(r.out << r.err);
   REQUIRE(r.ok());
@@ -100,10 +88,7 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
   }
   CHECK(git(repo, {"rev-parse", "HEAD"}) == head_before);
   CHECK(git(repo, {"symbolic-ref", "HEAD"}) == "refs/heads/main");
-  std::vector<std::string> ran;
-  for (const auto& e : fs::directory_iterator(home.path()))
-    if (e.path().filename().string().rfind("host-marker", 0) == 0) ran.push_back(e.path().filename().string());
-  CHECK(ran.empty());
+  CHECK(clone_test::markers_that_ran(home.path(), "host-marker").empty());
 
   // Everything fetched: rm goes through and takes the clone's volume.
   REQUIRE(home.cli({"stop", names[0]}).ok());
