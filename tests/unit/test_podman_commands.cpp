@@ -8,6 +8,10 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "bottle/kube/pod_security.hpp"
 #include "bottle/spec/spec_overrides.hpp"
 #include "error_of.hpp"
+#include "temp_dir.hpp"
 
 using namespace bottle;
 namespace json = boost::json;
@@ -397,6 +402,39 @@ TEST_CASE("podman: a rootless host's cgroup or tun failure gets a hint on what t
   CHECK_THAT(error_of([&] { backend.start(spec); }, ErrorKind::backend),
              Catch::Contains("podman failed (status 125): Error: OCI runtime error") &&
                  Catch::EndsWith("or use the docker backend"));
+}
+
+TEST_CASE("podman stop waits for the pod's exit cleanups, which would stop a pod started after them",
+          "[podman][backend]") {
+  const PodmanCommands podman;
+  const BottleSpec spec = podman_spec();
+  const auto settle = podman.stop_settle_argv(spec);
+  REQUIRE(settle);
+  REQUIRE(settle->size() == 6);
+  CHECK(Argv{(*settle)[0], (*settle)[1]} == Argv{"sh", "-c"});
+  CHECK(Argv(settle->begin() + 3, settle->end()) == Argv{"sh", "podman", "bottle-api-agent"});
+  RecordingRunner recording;
+  Backend backend(recording, std::make_unique<PodmanCommands>());
+  backend.stop(spec);
+  CHECK(recording.argvs() == std::vector<Argv>{podman.stop_argv(spec), *settle});
+
+  // The script itself: it returns only once no process names a container of the
+  // pod (here a stand-in "cleanup" carrying the ID), and at once when none does.
+  TempDir dir;
+  const std::string id = "c0ffee" + std::to_string(::getpid()) + "feed";
+  const auto fake_podman = dir.path() / "podman";
+  std::ofstream(fake_podman) << "#!/bin/sh\necho '" << id << " '\n";
+  std::filesystem::permissions(fake_podman, std::filesystem::perms::owner_all);
+  SystemRunner system;
+  const ProcessResult cleanup = system.run({.argv = {"sh", "-c", "sh -c 'sleep 0.5' " + id + " & echo $!", "sh"}});
+  REQUIRE(cleanup.ok());
+  const std::string pid = cleanup.out.substr(0, cleanup.out.find('\n'));
+  Argv run = *settle;
+  run[4] = fake_podman.string();
+  CHECK(system.run({.argv = run}).ok());
+  // Gone, or a zombie nobody reaps here (no command line left).
+  CHECK_FALSE(system.run({.argv = {"grep", "-q", ".", "/proc/" + pid + "/cmdline"}}).ok());
+  CHECK(system.run({.argv = run}).ok());
 }
 
 TEST_CASE("Backend runs podman kube play with the pod on stdin, then pod start", "[podman][backend]") {

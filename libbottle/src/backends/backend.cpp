@@ -97,7 +97,15 @@ void Backend::start(const BottleSpec& spec) {
   if (const auto wait = commands_->start_wait_argv(spec)) run_checked(*wait, "start " + spec.name);
 }
 
-void Backend::stop(const BottleSpec& spec) { run_checked(commands_->stop_argv(spec), "stop " + spec.name); }
+void Backend::stop(const BottleSpec& spec) {
+  run_checked(commands_->stop_argv(spec), "stop " + spec.name);
+  settle_after_stop(spec);
+}
+
+void Backend::settle_after_stop(const BottleSpec& spec) {
+  // Best effort: the bottle is stopped either way.
+  if (const auto settle = commands_->stop_settle_argv(spec)) runner_.run(engine_command(*settle));
+}
 
 void Backend::remove(const BottleSpec& spec) {
   std::string first_error;

@@ -134,6 +134,21 @@ Argv PodmanCommands::stop_argv(const BottleSpec& spec) const {
   return {options_.podman, "pod", "stop", pod_name(spec)};
 }
 
+std::optional<Argv> PodmanCommands::stop_settle_argv(const BottleSpec& spec) const {
+  // A conmon and its `container cleanup` both carry the container's ID in their
+  // command line; pgrep never matches itself, and this script's own line holds no ID.
+  static constexpr std::string_view script =
+      "ids=$(\"$1\" pod inspect -f '{{range .Containers}}{{.Id}} {{end}}' \"$2\") || exit 0\n"
+      "n=0\n"
+      "while [ \"$n\" -lt 100 ]; do\n"
+      "  busy=0\n"
+      "  for id in $ids; do pgrep -f -- \"$id\" >/dev/null && busy=1; done\n"
+      "  [ \"$busy\" = 0 ] && exit 0\n"
+      "  n=$((n + 1)); sleep 0.1\n"
+      "done\n";
+  return Argv{"sh", "-c", std::string(script), "sh", options_.podman, pod_name(spec)};
+}
+
 std::vector<Argv> PodmanCommands::remove_argvs(const BottleSpec& spec) const {
   // The emptyDirs are the same with or without egress; without, no host directory
   // is needed to name them.

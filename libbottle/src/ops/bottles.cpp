@@ -513,6 +513,7 @@ std::string Bottles::running_clone_work_note(Backend& b, const BottleSpec& spec)
 void Bottles::refuse_losing_clone_work(Backend& b, const BottleSpec& spec) {
   const auto stop_again = [&] {
     runner_.run(b.engine_command(b.commands().stop_argv(spec)));
+    b.settle_after_stop(spec);
     // A cluster bottle's start applies its egress pod along with the agent's.
     if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::cluster)
       stop_egress_quietly(b, spec);

@@ -72,7 +72,11 @@ class Backend {
 
   void create(const BottleSpec& spec, const std::vector<GuardMount>& guard);
   void start(const BottleSpec& spec);
+  /// stop_argv(), then settle_after_stop().
   void stop(const BottleSpec& spec);
+  /// Waits for what a stop leaves running in the background (stop_settle_argv()),
+  /// so a start right after it is not undone; best effort.
+  void settle_after_stop(const BottleSpec& spec);
   /// Runs every remove_argvs() command; objects that are already gone are fine.
   void remove(const BottleSpec& spec);
   std::vector<BottleInfo> list();

@@ -140,6 +140,9 @@ class EngineCommands {
   /// commands (a pod is scheduled and its container runs); nullopt: start_argv()
   /// already waits.
   virtual std::optional<Argv> start_wait_argv(const BottleSpec& /*spec*/) const { return std::nullopt; }
+  /// A command run after stop_argv() that returns once nothing of the stop still runs
+  /// in the background (its status is not checked); nullopt: stop_argv() is the end.
+  virtual std::optional<Argv> stop_settle_argv(const BottleSpec& /*spec*/) const { return std::nullopt; }
   virtual Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const = 0;
   /// The agent's argv, as the agent user in the spec's workdir, with the spec's env.
   /// `tty` selects interactive mode.

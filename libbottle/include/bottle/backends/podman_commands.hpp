@@ -97,6 +97,10 @@ class PodmanCommands final : public EngineCommands, public EgressCommands {
   PromptDelivery prompt_delivery() const override { return PromptDelivery::bind_copy; }
   Argv start_argv(const BottleSpec& spec) const override;
   Argv stop_argv(const BottleSpec& spec) const override;
+  /// Waits (10 s at most) until no process names one of the pod's containers: `pod
+  /// stop` returns before the exit cleanups conmon starts, and one that runs late
+  /// applies kube play's "stop" exit policy to the pod started after it.
+  std::optional<Argv> stop_settle_argv(const BottleSpec& spec) const override;
   std::vector<Argv> remove_argvs(const BottleSpec& spec) const override;
   Argv list_argv() const override;
   Argv exec_argv(const BottleSpec& spec, const Argv& command, const ExecOptions& options) const override;
