@@ -311,6 +311,7 @@ int cmd_logs(const std::vector<std::string>& args, CliContext& ctx) {
   // A cluster egress's records reach the host's log by draining its pod: at once, then
   // at most every 2 s while following (each drain is one kubectl exec).
   Bottles bottles(ctx.host, ctx.runner, ctx.dirs, ctx.backends);
+  bottles.on_warning([&](const std::string& message) { ctx.err << "bottle-cli: warning: " << message << "\n"; });
   std::optional<std::chrono::steady_clock::time_point> drained;
   bool warned = false;
   const auto drain_cluster_records = [&] {

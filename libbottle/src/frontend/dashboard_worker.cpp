@@ -7,6 +7,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/frontend/dashboard_clone.hpp"
 #include "bottle/frontend/egress_detail.hpp"
+#include "bottle/frontend/egress_drains.hpp"
 
 namespace bottle {
 
@@ -17,7 +18,8 @@ DashboardWorker::DashboardWorker(Host host, std::unique_ptr<Runner> runner, Stat
       dirs_(std::move(dirs)),
       factory_(std::move(factory)),
       interval_(interval),
-      clones_(std::make_unique<CloneSummaries>()) {}
+      clones_(std::make_unique<CloneSummaries>()),
+      drains_(std::make_unique<EgressDrains>()) {}
 
 DashboardWorker::~DashboardWorker() { stop(); }
 
@@ -175,7 +177,9 @@ void DashboardWorker::run() {
         }
         // Clone mode: branch, ahead, dirty, unfetched (an exec per running bottle, so not every refresh).
         clones_->fill(*bottles, *runner_, snap.rows, now);
-        // Requests through egress in the last minute, from each bottle's audit log.
+        // Requests through egress in the last minute, from each bottle's audit log
+        // (a cluster egress's records drained into it first).
+        drains_->drain(*bottles, snap.rows, now);
         const auto wall_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();

@@ -212,8 +212,9 @@ std::size_t Bottles::drain_egress_audit(const std::string& name) {
     start = end + 1;
   }
   if (skipped > 0)
-    warn_(fmt::format("egress audit log of {}: {} line{} from egress {} not audit records, skipped", name, skipped,
-                      skipped == 1 ? "" : "s", skipped == 1 ? "was" : "were"));
+    warn_(fmt::format("egress audit log of {}: skipped {} from egress ({})", name,
+                      skipped == 1 ? std::string("1 line") : fmt::format("{} lines", skipped),
+                      skipped == 1 ? "not an audit record" : "not audit records"));
   return records;
 }
 

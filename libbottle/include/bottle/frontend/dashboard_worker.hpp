@@ -30,6 +30,7 @@
 namespace bottle {
 
 class CloneSummaries;
+class EgressDrains;
 
 class DashboardWorker {
  public:
@@ -106,6 +107,7 @@ class DashboardWorker {
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::optional<std::size_t>>> workspace_seen_;
   static constexpr std::chrono::seconds workspace_interval{20};
   std::unique_ptr<CloneSummaries> clones_;  ///< the worker thread's only
+  std::unique_ptr<EgressDrains> drains_;    ///< the worker thread's only
   std::thread thread_;
 };
 
