@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bottle/core/subprocess.hpp"
+#include "cli_harness.hpp"
 
 namespace clone_test {
 
@@ -76,6 +77,52 @@ inline std::string plant_host_markers_script(const fs::path& marker) {
          "for h in post-checkout reference-transaction; do\n"
          "  printf '#!/bin/sh\\ntouch %s-%s\\n' \"$m\" \"$h\" > .git/hooks/$h; chmod +x .git/hooks/$h\n"
          "done\n";
+}
+
+/// Removes every bottle of `names` (rm --force) when the test ends, however it ends.
+struct BottlesCleanup {
+  IntegrationHome& home;
+  std::vector<std::string> names;
+  ~BottlesCleanup() {
+    for (const auto& name : names) home.cli({"rm", "--force", name});
+  }
+};
+
+/// In each of `names` (clone-mode bottles of make_host_repo's repository), bottle
+/// i's agent commits agent<i+1>.txt on its own branch (agent_commit_script, after
+/// `checks`) and sees only that next to the repository's own files.
+inline void agents_commit_on_their_branches(IntegrationHome& home, const std::vector<std::string>& names,
+                                            const std::string& checks = {}) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    const auto r =
+        home.cli({"exec", names[i], "--", "sh", "-c", agent_commit_script("bottle/" + names[i], i + 1, checks)});
+    INFO(r.out << r.err);
+    REQUIRE(r.ok());
+    CHECK(r.out == "README\nagent" + n + ".txt\nsrc\n3\n");
+  }
+}
+
+/// Bottle `name`'s agent plants plant_host_markers_script(marker) in its clone.
+inline void plant_host_markers(IntegrationHome& home, const std::string& name, const fs::path& marker) {
+  const auto r = home.cli({"exec", name, "--", "sh", "-c", plant_host_markers_script(marker)});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+}
+
+/// `fetch` of each of `names` (after agents_commit_on_their_branches): the agent's
+/// branch arrives as refs/bottles/NAME/BRANCH, holds its file, and starts at `base`.
+inline void fetch_each(IntegrationHome& home, const fs::path& repo, const std::vector<std::string>& names,
+                       const std::string& base) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto r = home.cli({"fetch", names[i]});
+    INFO(r.out << r.err);
+    REQUIRE(r.ok());
+    const std::string ref = "refs/bottles/" + names[i] + "/bottle/" + names[i];
+    const std::string n = std::to_string(i + 1);
+    CHECK(git(repo, {"show", ref + ":agent" + n + ".txt"}) == "agent" + n);
+    CHECK(git(repo, {"merge-base", ref, "main"}) == base);
+  }
 }
 
 /// The markers in `dir` whose name starts with `prefix`: what host git ran.

@@ -43,13 +43,7 @@ TEST_CASE(
   const fs::path marker = home.path() / "host-marker";
 
   const std::vector<std::string> names{unique_bottle_name("it-kclone1"), unique_bottle_name("it-kclone2")};
-  struct Cleanup {
-    IntegrationHome& home;
-    std::vector<std::string> names;
-    ~Cleanup() {
-      for (const auto& name : names) home.cli({"rm", "--force", name});
-    }
-  } cleanup{home, names};
+  const clone_test::BottlesCleanup cleanup{home, names};
   for (const auto& name : names) {
     const auto r = home.cli({"create", "--backend", "kubernetes", "--context", "fake", "--namespace", "agents",
                              "--name", name, "--image", git_image, "--no-egress", "--repo", repo.string()});
@@ -60,28 +54,17 @@ TEST_CASE(
   }
 
   // Each agent, in /workspace (the claim, the fsGroup's) on its own branch, commits.
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const std::string n = std::to_string(i + 1);
-    const auto r = home.cli(
-        {"exec", names[i], "--", "sh", "-c",
-         clone_test::agent_commit_script("bottle/" + names[i], i + 1, "test \"$(stat -c %g /workspace)\" = 1000; ")});
-    INFO(r.out << r.err);
-    REQUIRE(r.ok());
-    CHECK(r.out == "README\nagent" + n + ".txt\nsrc\n3\n");
-  }
+  clone_test::agents_commit_on_their_branches(home, names, "test \"$(stat -c %g /workspace)\" = 1000; ");
 
   // The second agent plants what would run if host git read its clone.
-  const std::string plant = clone_test::plant_host_markers_script(marker);
-  auto r = home.cli({"exec", names[1], "--", "sh", "-c", plant});
-  INFO(r.out << r.err);
-  REQUIRE(r.ok());
+  clone_test::plant_host_markers(home, names[1], marker);
 
   // stop deletes the pod and keeps the claim; rm of the stopped bottle refuses to
   // lose its work (it asks a pod started for the question, then deletes it again).
   REQUIRE(home.cli({"stop", names[0]}).ok());
   CHECK_FALSE(fs::exists(home.path() / "kube-state" / "agents" / "pods" / ("bottle-" + names[0] + "-agent.json")));
   CHECK(claim_kept(home, "bottle-" + names[0] + "-clone"));
-  r = home.cli({"rm", names[0]});
+  auto r = home.cli({"rm", names[0]});
   CHECK(r.code == 5);
   CHECK_THAT(r.err, Catch::Contains("branch bottle/" + names[0] + ": 1 commit ahead of the base, not fetched"));
   CHECK_FALSE(fs::exists(home.path() / "kube-state" / "agents" / "pods" / ("bottle-" + names[0] + "-agent.json")));
@@ -89,15 +72,7 @@ TEST_CASE(
   r = home.cli({"exec", names[0], "--", "sh", "-c", "git log --oneline | wc -l; cat agent1.txt"});
   CHECK(r.out == "3\nagent1\n");
 
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    r = home.cli({"fetch", names[i]});
-    INFO(r.out << r.err);
-    REQUIRE(r.ok());
-    const std::string ref = "refs/bottles/" + names[i] + "/bottle/" + names[i];
-    const std::string n = std::to_string(i + 1);
-    CHECK(git(repo, {"show", ref + ":agent" + n + ".txt"}) == "agent" + n);
-    CHECK(git(repo, {"merge-base", ref, "main"}) == head_before);
-  }
+  clone_test::fetch_each(home, repo, names, head_before);
   // Each clone holds only its own agent's work.
   r = home.cli({"exec", names[1], "--", "sh", "-c", "ls agent*.txt"});
   CHECK(r.out == "agent2.txt\n");

@@ -37,13 +37,7 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
   const fs::path marker = home.path() / "host-marker";
 
   const std::vector<std::string> names{unique_bottle_name("it-pclone1"), unique_bottle_name("it-pclone2")};
-  struct Cleanup {
-    IntegrationHome& home;
-    std::vector<std::string> names;
-    ~Cleanup() {
-      for (const auto& name : names) home.cli({"rm", "--force", name});
-    }
-  } cleanup{home, names};
+  const clone_test::BottlesCleanup cleanup{home, names};
   for (const auto& name : names) {
     const auto r = home.cli({"create", "--backend", "podman", "--name", name, "--image", git_image, "--no-egress",
                              "--repo", repo.string()});
@@ -53,39 +47,21 @@ TEST_CASE("clone mode on podman: two pods on one repo, each clone its own volume
   }
 
   // Each agent, in /workspace on its own branch, commits; the other clone is unchanged.
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const std::string n = std::to_string(i + 1);
-    const auto r =
-        home.cli({"exec", names[i], "--", "sh", "-c", clone_test::agent_commit_script("bottle/" + names[i], i + 1)});
-    INFO(r.out << r.err);
-    REQUIRE(r.ok());
-    CHECK(r.out == "README\nagent" + n + ".txt\nsrc\n3\n");
-  }
+  clone_test::agents_commit_on_their_branches(home, names);
 
   // The second agent plants what would run if host git read its clone.
-  const std::string plant = clone_test::plant_host_markers_script(marker);
-  auto r = home.cli({"exec", names[1], "--", "sh", "-c", plant});
-  INFO(r.out << r.err);
-  REQUIRE(r.ok());
+  clone_test::plant_host_markers(home, names[1], marker);
 
   // The clone outlives stop and start; rm of the stopped bottle refuses to lose its work.
   REQUIRE(home.cli({"stop", names[0]}).ok());
-  r = home.cli({"rm", names[0]});
+  auto r = home.cli({"rm", names[0]});
   CHECK(r.code == 5);
   CHECK_THAT(r.err, Catch::Contains("branch bottle/" + names[0] + ": 1 commit ahead of the base, not fetched"));
   REQUIRE(home.cli({"start", names[0]}).ok());
   r = home.cli({"exec", names[0], "--", "sh", "-c", "git log --oneline | wc -l"});
   CHECK(r.out == "3\n");
 
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    r = home.cli({"fetch", names[i]});
-    INFO(r.out << r.err);
-    REQUIRE(r.ok());
-    const std::string ref = "refs/bottles/" + names[i] + "/bottle/" + names[i];
-    const std::string n = std::to_string(i + 1);
-    CHECK(git(repo, {"show", ref + ":agent" + n + ".txt"}) == "agent" + n);
-    CHECK(git(repo, {"merge-base", ref, "main"}) == head_before);
-  }
+  clone_test::fetch_each(home, repo, names, head_before);
   CHECK(git(repo, {"rev-parse", "HEAD"}) == head_before);
   CHECK(git(repo, {"symbolic-ref", "HEAD"}) == "refs/heads/main");
   CHECK(clone_test::markers_that_ran(home.path(), "host-marker").empty());

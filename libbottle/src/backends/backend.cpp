@@ -99,10 +99,6 @@ void Backend::start(const BottleSpec& spec) {
 
 void Backend::stop(const BottleSpec& spec) {
   run_checked(commands_->stop_argv(spec), "stop " + spec.name);
-  settle_after_stop(spec);
-}
-
-void Backend::settle_after_stop(const BottleSpec& spec) {
   // Best effort: the bottle is stopped either way.
   if (const auto settle = commands_->stop_settle_argv(spec)) runner_.run(engine_command(*settle));
 }

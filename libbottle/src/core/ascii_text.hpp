@@ -2,6 +2,8 @@
 // Small byte-level text helpers shared by the egress code, which follows Python's
 // semantics for each (str.replace, str.lower on ASCII, urllib's unquote).
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,18 @@ inline std::string ascii_lowercase(std::string_view text) {
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
+}
+
+/// A decimal of 1-19 digits (fits in 63 bits); nullopt otherwise (a sign, a space,
+/// anything but digits).
+inline std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
 }
 
 /// 0-15 for a hex digit, -1 otherwise.

@@ -13,6 +13,7 @@
 #include "bottle/core/state.hpp"
 #include "bottle/core/unique_fd.hpp"
 #include "bottle/egress/audit_writer.hpp"
+#include "core/ascii_text.hpp"
 
 namespace bottle {
 
@@ -21,16 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view state_file = "audit.drained";
-
-bool decimal(std::string_view text, std::uint64_t& value) {
-  if (text.empty() || text.size() > 19) return false;
-  value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return true;
-}
 
 // Appends the complete lines of `file` past what `before` says was read, and notes
 // in `after` how far that is now.
@@ -78,11 +69,11 @@ AuditDrainState parse_audit_drain_state(std::string_view text) {
     const std::string_view line = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     const std::size_t space = line.find(' ');
-    std::uint64_t inode = 0, offset = 0;
-    if (space == std::string_view::npos || !decimal(line.substr(0, space), inode) ||
-        !decimal(line.substr(space + 1), offset))
-      return {};
-    state[inode] = offset;
+    if (space == std::string_view::npos) return {};
+    const auto inode = parse_decimal(line.substr(0, space));
+    const auto offset = parse_decimal(line.substr(space + 1));
+    if (!inode || !offset) return {};
+    state[*inode] = *offset;
   }
   return state;
 }

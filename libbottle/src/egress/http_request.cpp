@@ -38,14 +38,6 @@ std::string_view trim_ows(std::string_view text) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// A decimal of 1-19 digits (fits in 63 bits); nullopt otherwise.
-std::optional<std::uint64_t> parse_decimal(std::string_view text) {
-  if (text.empty() || text.size() > 19 || !std::all_of(text.begin(), text.end(), is_digit)) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : text) value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  return value;
-}
-
 bool is_dns_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }

@@ -512,8 +512,11 @@ std::string Bottles::running_clone_work_note(Backend& b, const BottleSpec& spec)
 // again (it has no egress, so no network) just long enough to be asked.
 void Bottles::refuse_losing_clone_work(Backend& b, const BottleSpec& spec) {
   const auto stop_again = [&] {
-    runner_.run(b.engine_command(b.commands().stop_argv(spec)));
-    b.settle_after_stop(spec);
+    try {
+      b.stop(spec);
+    } catch (const Error&) {
+      // Best effort: the question's answer (or its error) is what the caller gets.
+    }
     // A cluster bottle's start applies its egress pod along with the agent's.
     if (egress_runs(b, spec) && b.require_egress().egress_placement() == EgressPlacement::cluster)
       stop_egress_quietly(b, spec);

@@ -200,22 +200,14 @@ std::size_t Bottles::drain_egress_audit(const std::string& name) {
   AuditWriter writer(
       egress_audit_log(store_.dirs(), spec.name), spec.name, egress_audit_max_bytes(host_),
       [&](const std::string& reason) { warn_(fmt::format("egress audit log of {}: {}", name, reason)); });
-  std::size_t records = 0, skipped = 0;
-  for (std::size_t start = 0; start < r.out.size();) {
-    const std::size_t end = std::min(r.out.find('\n', start), r.out.size());
-    if (auto record = parse_audit_record(std::string_view(r.out).substr(start, end - start))) {
-      writer.write(std::move(*record));
-      ++records;
-    } else {
-      ++skipped;
-    }
-    start = end + 1;
-  }
+  AuditLines lines = parse_audit_lines(r.out, "egress");
+  for (auto& record : lines.records) writer.write(std::move(record));
+  const std::size_t skipped = lines.warnings.size();
   if (skipped > 0)
     warn_(fmt::format("egress audit log of {}: skipped {} from egress ({})", name,
                       skipped == 1 ? std::string("1 line") : fmt::format("{} lines", skipped),
                       skipped == 1 ? "not an audit record" : "not audit records"));
-  return records;
+  return lines.records.size();
 }
 
 void Bottles::drain_egress_audit_quietly(const BottleSpec& spec) noexcept {

@@ -72,11 +72,9 @@ class Backend {
 
   void create(const BottleSpec& spec, const std::vector<GuardMount>& guard);
   void start(const BottleSpec& spec);
-  /// stop_argv(), then settle_after_stop().
+  /// stop_argv(), then waits for what it leaves running in the background
+  /// (stop_settle_argv(), best effort), so a start right after it is not undone.
   void stop(const BottleSpec& spec);
-  /// Waits for what a stop leaves running in the background (stop_settle_argv()),
-  /// so a start right after it is not undone; best effort.
-  void settle_after_stop(const BottleSpec& spec);
   /// Runs every remove_argvs() command; objects that are already gone are fine.
   void remove(const BottleSpec& spec);
   std::vector<BottleInfo> list();
