@@ -63,7 +63,9 @@ TEST_CASE("pty-resize: the guest follows the tmux pane's size, also after a resi
   REQUIRE(tmux.tmux({"new-session", "-d", "-s", "bottle", "-x", "100", "-y", "30", "-c", "/",
                      bottle::shell_join(pane_command) + "; sleep 30"})
               .ok());
-  CHECK(tmux.display("bottle", "#{pane_current_path}") == "/");
+  // tmux reads the cwd of the pane's foreground process; until the pane's child owns its
+  // terminal there is none, and the path is empty.
+  CHECK(eventually([&] { return tmux.display("bottle", "#{pane_current_path}") == "/"; }));
 
   // At start the guest gets the pane's size (not smolvm's 0x0).
   auto size = pane_size(tmux);
