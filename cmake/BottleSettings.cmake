@@ -2,6 +2,11 @@
 add_library(bottle_settings INTERFACE)
 target_compile_features(bottle_settings INTERFACE cxx_std_20)
 set(CMAKE_CXX_EXTENSIONS OFF)
+# Each function and object in a section of its own, and the link keeps only what is
+# reached: an executable carries the part of libbottle it uses (bottle-egress's code
+# shrinks by a quarter, and so do the pages every egress maps).
+target_compile_options(bottle_settings INTERFACE -ffunction-sections -fdata-sections)
+target_link_options(bottle_settings INTERFACE -Wl,--gc-sections)
 set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 
 add_library(bottle_warnings INTERFACE)
