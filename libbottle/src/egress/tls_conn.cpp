@@ -3,11 +3,13 @@
 // recv() on the non-blocking socket, as much as its read-ahead buffer takes; a
 // would-block is a retry, and the coroutine waits for the socket to be readable.
 // What OpenSSL writes is only collected; after each OpenSSL call the collected
-// records go out with one asynchronous write. So a 64 KiB answer is four records in
-// one send, and a burst of small records that arrived together is read in one recv.
+// records go out with one send (and an asynchronous write for what the socket could
+// not take at once). So a 64 KiB answer is four records in one send, and a burst of
+// small records that arrived together is read in one recv.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -53,7 +55,10 @@ struct TlsConn::State {
   /// connection may not make for a long time: it is freed then, once.
   bool first_read_done = false;
   bool peer_done = false;  ///< the peer finished sending; reads return 0 from now on
-  int recv_errno = 0;      ///< the socket error behind a failed read, for the exception
+  /// The last recv() took less than it asked for, so the socket held nothing more:
+  /// the next read waits for readiness instead of a recv() that would only say so.
+  bool drained = false;
+  int recv_errno = 0;  ///< the socket error behind a failed read, for the exception
   SSL* ssl = nullptr;
   Deadline deadline;
 };
@@ -75,14 +80,19 @@ int bio_read(BIO* bio, char* buffer, std::size_t length, std::size_t* got) {
     if (s.early.empty()) std::string().swap(s.early);  // the proxy port's read buffer, no longer needed
     return 1;
   }
+  *got = 0;
+  if (s.drained) {
+    BIO_set_retry_read(bio);
+    return 0;
+  }
   ssize_t n = 0;
   do n = ::recv(s.socket.native_handle(), buffer, length, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0) {
     *got = static_cast<std::size_t>(n);
+    s.drained = *got < length;
     return 1;
   }
-  *got = 0;
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
   else if (n < 0) s.recv_errno = errno;
   return 0;  // n == 0: the peer finished sending
@@ -177,6 +187,23 @@ std::size_t read_records(const State& s, std::string& into, int& result) {
   return got;
 }
 
+// Until the socket is readable. Asio re-arms the socket's (edge-triggered)
+// registration for the wait, so bytes that came after the last recv() are not missed.
+asio::awaitable<void> wait_readable(State& s) {
+  co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+  s.drained = false;
+}
+
+// As much of `bytes` as the socket takes now, without waiting (the socket is
+// non-blocking). An asynchronous write that completes at once still goes through
+// the scheduler's queue, which polls the reactor first: a system call per send.
+std::size_t send_now(State& s, std::string_view bytes) {
+  ssize_t n = 0;
+  do n = ::send(s.socket.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error shows again in the asynchronous write
+}
+
 // Send what OpenSSL wrote. Reads and writes may both be under way on one connection
 // (a WebSocket relay): one of them sends at a time, and goes on until nothing is left.
 asio::awaitable<void> flush(State& s) {
@@ -185,7 +212,10 @@ asio::awaitable<void> flush(State& s) {
   try {
     while (!s.out.empty()) {
       s.sending.swap(s.out);
-      co_await asio::async_write(s.socket, asio::buffer(s.sending), asio::use_awaitable);
+      const std::size_t sent = send_now(s, s.sending);
+      if (sent < s.sending.size())
+        co_await asio::async_write(s.socket, asio::buffer(s.sending.data() + sent, s.sending.size() - sent),
+                                   asio::use_awaitable);
       s.sending.clear();
     }
   } catch (...) {
@@ -244,7 +274,7 @@ asio::awaitable<void> TlsConn::handshake() {
     if (result == 1) co_return;
     if (outcome.finished) throw boost::system::system_error(asio::ssl::error::stream_truncated, "egress TLS");
     if (outcome.failure) throw *outcome.failure;
-    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    if (outcome.error == SSL_ERROR_WANT_READ) co_await wait_readable(s);
   }
 }
 
@@ -268,7 +298,7 @@ asio::awaitable<std::size_t> TlsConn::read_some(std::string& into) {
     if (outcome.failure) throw *outcome.failure;
     if (outcome.error == SSL_ERROR_WANT_READ) {
       release_idle_buffers(s);
-      co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      co_await wait_readable(s);
     }
   }
   co_return 0;
@@ -289,7 +319,7 @@ asio::awaitable<void> TlsConn::write(std::string_view data) {
     }
     if (outcome.finished) throw boost::system::system_error(asio::error::broken_pipe, "egress TLS");
     if (outcome.failure) throw *outcome.failure;
-    if (outcome.error == SSL_ERROR_WANT_READ) co_await s.socket.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    if (outcome.error == SSL_ERROR_WANT_READ) co_await wait_readable(s);
   }
 }
 
