@@ -11,7 +11,9 @@ parent proxy (CONNECT, then TLS), so both engines run as bottle runs them, with 
 parent. Egress requests carry the route's dummy and the upstream answers 401 unless
 it receives the real value, so every measured request also proves the swap.
 
-Paths: direct (the client reaches the upstream itself), native (bottle-egress), and
+Paths: direct (the client reaches the upstream itself), relay (the client's TLS to the
+upstream through bench_relay, a plain TCP relay beside BOTTLE_EGRESS in the build: what
+one extra hop costs with no TLS termination or parsing), native (bottle-egress), and
 mitmdump (mitmproxy with bottle's addon; left out when mitmdump is not installed).
 Figures: p50/p99 latency on a kept-alive connection, small requests per second on one
 connection, bulk download and SSE-like stream rates, peak RSS with 50 open
@@ -79,18 +81,43 @@ class Native:
                     fields[key] = int(value.split()[0]) / 1024
         return fields
 
+    def cpu_seconds(self):
+        """User plus system CPU time so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mib(self):
         return self.memory_mib().get("VmHWM", float("nan"))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
+
+
+class Relay:
+    """bench_relay in front of the upstream."""
+
+    def __init__(self, binary, upstream_port):
+        self.proc = subprocess.Popen([binary, str(upstream_port)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"bench_relay did not start: {line!r}")
+        self.port = int(line)
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def bulk(modes, rounds, size):
@@ -139,7 +166,7 @@ def main():
         port_file = f"{work}/upstream.port"
         upstream = subprocess.Popen([sys.executable, eb.__file__, "upstream", f"{work}/server.pem",
                                      f"{work}/server.key", port_file, real], stdin=subprocess.DEVNULL)
-        engines = []
+        engines, relay = [], None
         try:
             deadline = time.time() + 20
             while not os.path.exists(port_file):
@@ -147,9 +174,11 @@ def main():
                     raise RuntimeError("upstream did not start")
                 time.sleep(0.05)
             up = int(open(port_file).read())
+            relay = Relay(os.path.join(os.path.dirname(binary), "bench_relay"), up)
             native = Native(work, binary, up, dummy, value_file)
             engines.append(native)
             modes = [eb.Mode("direct", up, f"{work}/ca.pem", real, up),
+                     eb.Mode("relay", relay.port, f"{work}/ca.pem", real, up),
                      eb.Mode("native", native.port, native.cafile, dummy, up)]
             mitm_ready_ms = None
             if have_mitm:
@@ -164,16 +193,23 @@ def main():
                 (2000, 5, 500, 5, 32 * MIB)
             eb.log(f"keep-alive latency, {n_keep} rounds")
             keep = eb.bench_keepalive(modes, n_keep)
+            # Egress's own CPU in the phases that only the native path sends through it
+            # (one TLS handshake per phase included): what a request and a MiB cost it,
+            # whatever share of the two cores it got.
             eb.log(f"small requests, {burst_rounds} rounds of {burst}")
+            cpu0 = native.cpu_seconds()
             rates = eb.bench_burst(modes, burst_rounds, burst)
+            cpu_per_request_us = (native.cpu_seconds() - cpu0) / (burst_rounds * burst) * 1e6
             eb.log(f"bulk download, {rounds} rounds of {size // MIB} MiB")
+            cpu0 = native.cpu_seconds()
             bulks = bulk(modes, rounds, size)
+            cpu_per_mib_ms = (native.cpu_seconds() - cpu0) / (rounds * size / MIB) * 1e3
             eb.log(f"SSE-like stream, {rounds} rounds of {size // MIB} MiB")
             streams = eb.bench_stream(modes, rounds, size)
 
             eb.log("50 open intercepted connections")
             rss, after_downloads = {}, {}
-            for m, engine in zip(modes[1:], engines):
+            for m, engine in zip(modes[2:], engines):
                 conns = [m.connect() for _ in range(50)]
                 for c in conns:
                     m.get(c, "/small")
@@ -199,6 +235,9 @@ def main():
                                         (f"{size // MIB} MiB SSE-like stream", streams, "MB/s")):
                 print("\n".join(f"| {title} " + r for r in rows("rate", names, values, unit)))
             print()
+            print(f"bottle-egress CPU (user + system): {cpu_per_request_us:.0f} µs per small request, "
+                  f"{cpu_per_mib_ms:.2f} ms per MiB downloaded")
+            print()
             print("| engine | peak RSS, 50 open connections | start to ready |")
             print("|---|---|---|")
             print(f"| native | {rss['native']:.1f} MiB (now: {native_split['RssFile']:.1f} MiB binary and shared "
@@ -211,6 +250,8 @@ def main():
         finally:
             for e in engines:
                 e.stop()
+            if relay:
+                relay.stop()
             upstream.terminate()
             upstream.wait()
 
