@@ -1,11 +1,12 @@
 #pragma once
-// Small byte-level text helpers shared by the egress code, which follows Python's
-// semantics for each (str.replace, str.lower on ASCII, urllib's unquote).
+// Small byte-level text helpers. The egress code's follow Python's semantics for each
+// (str.replace, str.lower on ASCII, urllib's unquote).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bottle {
 
@@ -20,6 +21,18 @@ inline std::string replace_all(std::string_view text, std::string_view from, std
     pos = at + from.size();
   }
   return out.append(text.substr(pos));
+}
+
+/// The items of a `separator`-separated list, empty ones included ("a::b" is a, "", b;
+/// "" is one empty item). The views point into `text`.
+inline std::vector<std::string_view> split_list(std::string_view text, char separator) {
+  std::vector<std::string_view> items;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = text.find(separator, start);
+    items.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return items;
+    start = end + 1;
+  }
 }
 
 /// A-Z lowered; every other byte as it is.

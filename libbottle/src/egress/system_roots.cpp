@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/ascii_text.hpp"
+
 namespace bottle {
 
 namespace {
@@ -23,12 +25,10 @@ SystemRoots choose_system_roots(const std::optional<std::string>& file_override,
                                 const std::function<bool(const std::string&)>& holds_hash_links) {
   SystemRoots roots{.bundle = file_override, .directory = dir_override.value_or(default_dir)};
   // OpenSSL reads a list of directories separated by ':'.
-  bool hashed = false;
-  for (std::size_t start = 0; start <= roots.directory.size() && !hashed;) {
-    const std::size_t end = std::min(roots.directory.find(':', start), roots.directory.size());
-    hashed = end > start && holds_hash_links(roots.directory.substr(start, end - start));
-    start = end + 1;
-  }
+  const auto dirs = split_list(roots.directory, ':');
+  const bool hashed = std::any_of(dirs.begin(), dirs.end(), [&](std::string_view dir) {
+    return !dir.empty() && holds_hash_links(std::string(dir));
+  });
   if (!roots.bundle && !hashed) roots.bundle = default_file;
   return roots;
 }

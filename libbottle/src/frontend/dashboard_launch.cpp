@@ -9,6 +9,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/ops/resume.hpp"
 #include "bottle/spec/agent.hpp"
+#include "core/ascii_text.hpp"
 #include "core/json_reader.hpp"
 
 namespace bottle {
@@ -68,16 +69,12 @@ Command foreground_command(const Argv& argv) {
 
 std::string resolve_program(const std::string& program, std::string_view path) {
   if (program.empty() || program.find('/') != std::string::npos) return program;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t colon = std::min(path.find(':', start), path.size());
-    const std::string_view dir = path.substr(start, colon - start);
+  for (const std::string_view dir : split_list(path, ':')) {
     // An empty PATH entry means the cwd, which is exactly what must not be relied on.
     if (!dir.empty() && dir.front() == '/') {
       std::string candidate = std::string(dir) + "/" + program;
       if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
-    start = colon + 1;
   }
   return program;
 }

@@ -9,6 +9,7 @@
 #include "bottle/core/error.hpp"
 #include "bottle/spec/prompt_file.hpp"
 #include "bottle/workspace/clone_repo.hpp"
+#include "core/ascii_text.hpp"
 
 namespace bottle {
 
@@ -172,18 +173,11 @@ BottleSpec apply_overrides(BottleSpec s, const SpecOverrides& o, const std::stri
   for (const auto& text : o.workspaces) {
     // HOST[:GUEST[:ro]]; paths may not contain ':' (validated), so splitting is exact.
     Mount m;
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (true) {
-      const auto colon = text.find(':', start);
-      parts.push_back(text.substr(start, colon - start));
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
+    const auto parts = split_list(text, ':');
     if (parts.size() > 3 || parts[0].empty() || (parts.size() == 3 && parts[2] != "ro"))
       usage_error("--workspace", "must be HOST[:GUEST[:ro]]");
-    m.host = without_trailing_slash(absolute_from(parts[0], cwd));
-    m.guest = parts.size() >= 2 && !parts[1].empty() ? parts[1] : std::string(default_guest_workspace);
+    m.host = without_trailing_slash(absolute_from(std::string(parts[0]), cwd));
+    m.guest = std::string(parts.size() >= 2 && !parts[1].empty() ? parts[1] : default_guest_workspace);
     m.read_only = parts.size() == 3;
     check_path("--workspace", "HOST ", m.host);
     check_path("--workspace", "GUEST ", m.guest);
