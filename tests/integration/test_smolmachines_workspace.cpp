@@ -78,10 +78,10 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
       "/commondir\\n' > evil/config && echo ../evil > .git/commondir && echo PLANTED commondir; "
       "mv .git .git-old && echo PLANTED rename; "
       "echo '{\"hooks\":{}}' > .claude/settings.json && echo PLANTED claude; "
-      "mkdir -p newdir && cd newdir && git init -q && echo PLANTED nested; true";
+      "mkdir -p newdir && cd newdir && git init -q; true";
   r = home.cli({"exec", name, "--", "sh", "-c", plants});
   INFO(r.out << r.err);
-  CHECK_THAT(r.out, !Catch::Contains("PLANTED"));  // git init fails: the sentinel takes its .git away
+  CHECK_THAT(r.out, !Catch::Contains("PLANTED"));
   CHECK_THAT(r.err, Catch::Contains("Read-only file system"));
   CHECK_THAT(r.err, Catch::Contains("Device or resource busy"));
 
@@ -100,7 +100,10 @@ TEST_CASE("smolmachines: workspace protection holds in the guest", "[smolmachine
   CHECK_THAT(r.out, Catch::Contains("agent work"));
   CHECK(fs::is_empty(markers));
 
-  // Detection: what mounts could not prevent is reported.
+  // Detection: what mounts could not prevent is quarantined and reported. Whether
+  // the nested `git init` itself failed depends on when the sentinel's rename
+  // landed; either way its .git is gone from where host git would look.
+  CHECK_FALSE(fs::exists(ws / "newdir" / ".git"));
   r = home.cli({"check", name, "--workspace"});
   CHECK(r.code == 6);
   CHECK_THAT(r.out, Catch::Contains("workspace: newdir/.git: new repository, quarantined as newdir/.git" +
