@@ -2,13 +2,14 @@ cmake_minimum_required(VERSION 3.25)
 # ctest driver: the ELF NEEDED entries of BINARY (read with readelf) must each be one
 # of ALLOWED, and every library in REQUIRED must be among them. Both are
 # comma-separated name prefixes ("libc" matches libc.so.6, not libcrypto); SANITIZED
-# adds the sanitizer runtimes and the shared C++ runtime they are built with.
+# adds the sanitizer runtimes and the shared C++ libraries sanitizer builds keep
+# (libstdc++, libgcc_s and fmt: libbottle/CMakeLists.txt, cli/CMakeLists.txt).
 execute_process(COMMAND readelf -d ${BINARY} OUTPUT_VARIABLE dynamic COMMAND_ERROR_IS_FATAL ANY)
 string(REGEX MATCHALL "\\(NEEDED\\)[^[]*\\[([^]]+)\\]" entries "${dynamic}")
 string(REPLACE "," ";" allowed "${ALLOWED}")
 string(REPLACE "," ";" required "${REQUIRED}")
 if(SANITIZED)
-  list(APPEND allowed libasan libubsan libstdc++ libgcc_s)
+  list(APPEND allowed libasan libubsan libstdc++ libgcc_s libfmt)
 endif()
 set(found "")
 foreach(entry IN LISTS entries)
